@@ -1,0 +1,21 @@
+"""minicnn: a from-scratch deep-learning engine for learning how CNNs and GANs work inside.
+
+``import minicnn as mc`` gives the PyTorch-shaped public face::
+
+    x = mc.tensor([[1.0, 2.0]], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()          # x.grad == 2 x
+"""
+from . import backend, registry
+from .autograd import (Function, Tensor, as_tensor, enable_grad, grad, is_grad_enabled,
+                       no_grad, set_grad_enabled, tensor)
+from .ops import (abs, amax, amin, arange, argmax, broadcast_to, cat, clamp, exp, flatten,
+                  full, log, matmul, maximum, mean, minimum, ones, ones_like, pad, permute,
+                  rand, rand_like, randint, randn, randn_like, relu, reshape, sigmoid, sqrt,
+                  squeeze, stack, std, sum, tanh, transpose, unsqueeze, var, where, zeros,
+                  zeros_like)
+from .random import get_rng_state, manual_seed, set_rng_state
+
+float32 = "float32"
+float64 = "float64"
+__version__ = "0.1.0"

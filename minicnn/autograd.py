@@ -1,0 +1,462 @@
+"""The autograd engine: ``Tensor``, ``Function``, and the backward walk.
+
+Read this file top to bottom: it is the whole engine.
+
+* A ``Tensor`` wraps one array (NumPy, or CuPy on a GPU) and remembers the ``Function``
+  that made it (``tensor.creator``). Tensors made by the user are *leaves*.
+* A ``Function`` is one op. ``forward`` works on raw arrays; ``backward`` receives the
+  gradient of the output as a Tensor and returns the gradient of each input, **written
+  with minicnn's own Tensor ops**. Because of that, the backward pass is itself a graph
+  whenever ``create_graph=True``: differentiate it again and you get second derivatives
+  (WGAN-GP's gradient penalty, Newton's method, ``gradgradcheck``) for every op.
+* The walk (``_walk``) visits the functions in reverse topological order, with an explicit
+  stack instead of recursion (a 10,000-op chain is fine), adds up the gradients that reach
+  each tensor, and undoes broadcasting in one place (``_sum_to_shape``).
+
+Chain rule, for y = f(x) inside a bigger graph with scalar output L::
+
+    dL/dx = backward_f(dL/dy)        (a vector-Jacobian product: dL/dy^T . J_f)
+"""
+from __future__ import annotations
+
+import contextlib
+import weakref
+
+import numpy as np
+
+from .backend import DEFAULT_DTYPE, device_of, get_array_module, to_device
+
+# ---------------------------------------------------------------------------------------
+# Grad mode: whether ops record the graph.
+# ---------------------------------------------------------------------------------------
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled
+
+
+class _GradMode(contextlib.ContextDecorator):
+    """Context manager (and decorator) that sets whether ops record the graph."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+
+    def __enter__(self):
+        global _grad_enabled
+        self.previous = _grad_enabled
+        _grad_enabled = self.enabled
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self.previous
+        return False
+
+
+def no_grad():
+    """``with mc.no_grad():`` runs ops without building a graph (evaluation, updates)."""
+    return _GradMode(False)
+
+
+def enable_grad():
+    """``with mc.enable_grad():`` turns graph building back on inside a ``no_grad`` block."""
+    return _GradMode(True)
+
+
+def set_grad_enabled(enabled: bool):
+    return _GradMode(bool(enabled))
+
+
+# ---------------------------------------------------------------------------------------
+# Tensor
+# ---------------------------------------------------------------------------------------
+class Tensor:
+    """An n-dimensional array that can remember how it was computed.
+
+    Attributes:
+        data: the array (``numpy.ndarray`` on the CPU, ``cupy.ndarray`` on a GPU).
+        grad: the gradient accumulated by ``backward()`` (a Tensor), or None.
+        requires_grad: whether gradients should flow to this tensor.
+        creator: the ``Function`` whose output this is (None for leaves).
+
+    The math ops (``+``, ``exp``, ``sum`` ...) are attached in ``minicnn/ops/math.py``.
+    """
+
+    __array_ufunc__ = None  # numpy must hand `ndarray * tensor` over to Tensor.__rmul__
+
+    def __init__(self, data, requires_grad: bool = False):
+        if isinstance(data, Tensor):
+            data = data.data
+        self.data = data
+        self.grad = None
+        self.creator = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # -- properties -----------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def device(self) -> str:
+        return device_of(self.data)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.creator is None
+
+    def size(self, dim: int | None = None):
+        return self.shape if dim is None else self.shape[dim]
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def dim(self) -> int:
+        return self.ndim
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    # -- conversions ------------------------------------------------------------------
+    def numpy(self) -> np.ndarray:
+        """The data as a NumPy array (copied to the CPU if needed). Not differentiable."""
+        return to_device(self.data, "cpu")
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item(): expected a tensor with one element, got shape {self.shape}")
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a tensor with shape {self.shape} is ambiguous")
+        return bool(self.item())
+
+    def __repr__(self):
+        body = np.array2string(self.numpy(), separator=", ", prefix="tensor(")
+        extra = ""
+        if self.creator is not None:
+            extra = f", grad_fn=<{type(self.creator).__name__}Backward>"
+        elif self.requires_grad:
+            extra = ", requires_grad=True"
+        if self.dtype != DEFAULT_DTYPE:
+            extra = f", dtype={self.dtype}" + extra
+        if self.device != "cpu":
+            extra = f", device='{self.device}'" + extra
+        return f"tensor({body}{extra})"
+
+    __hash__ = object.__hash__  # tensors are dict keys by identity, like PyTorch's
+
+    # -- graph helpers ----------------------------------------------------------------
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Ask for (or stop asking for) gradients of this leaf tensor, in place."""
+        if requires_grad and self.dtype.kind not in "fc":
+            raise TypeError(f"requires_grad: only floating-point tensors can require gradients, "
+                            f"got dtype {self.dtype}")
+        if not requires_grad and self.creator is not None:
+            raise RuntimeError("requires_grad_(False): only leaf tensors can stop requiring "
+                               "grad; use .detach() on a computed tensor")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def detach(self) -> "Tensor":
+        """A new leaf tensor sharing this data, cut off from the graph."""
+        return Tensor(self.data)
+
+    def backward(self, gradient=None, retain_graph: bool | None = None,
+                 create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
+
+        Args:
+            gradient: dL/d(self), needed when ``self`` is not a scalar (same shape).
+            retain_graph: keep the graph so it can be walked again (default: create_graph).
+            create_graph: record the backward pass itself, for higher derivatives.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward(): this tensor does not require grad and has no "
+                               "creator (no input of its graph had requires_grad=True)")
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(f"backward(): gradient can be omitted only for a scalar "
+                                   f"output, got shape {self.shape}; pass gradient= of that shape")
+            gradient = Tensor(get_array_module(self.data).ones_like(self.data))
+        gradient = _as_gradient(gradient, self, "gradient")
+        retain = create_graph if retain_graph is None else retain_graph
+        grads = _walk([self], [gradient], retain, create_graph, targets=None)
+        for leaf, grad in grads.values():
+            if not create_graph:
+                grad = grad.detach()
+            leaf.grad = grad if leaf.grad is None else _accumulate(leaf.grad, grad, create_graph)
+
+
+def _accumulate(old: Tensor, new: Tensor, create_graph: bool) -> Tensor:
+    if create_graph:
+        return old + new
+    return Tensor(old.data + new.data)
+
+
+def _as_gradient(gradient, like: Tensor, name: str) -> Tensor:
+    if not isinstance(gradient, Tensor):
+        gradient = Tensor(get_array_module(like.data).asarray(gradient, dtype=like.dtype))
+    if gradient.shape != like.shape:
+        raise RuntimeError(f"{name}: expected shape {like.shape} (the output's), "
+                           f"got {gradient.shape}")
+    return gradient
+
+
+# ---------------------------------------------------------------------------------------
+# Function
+# ---------------------------------------------------------------------------------------
+class Function:
+    """One differentiable op. Subclasses define ``forward`` and ``backward``.
+
+    ``forward(self, *arrays, **params) -> array``: raw arrays in (one per Tensor input),
+    non-differentiable parameters as keywords; store on ``self`` what backward needs.
+    ``backward(self, grad_output) -> Tensor | tuple``: one gradient (or None) per input,
+    computed with Tensor ops only. Inside backward: ``self.inputs``, ``self.output``,
+    ``self.needs_input_grad``.
+
+    Use it through ``apply``: ``y = Exp.apply(x)``.
+    """
+
+    inputs: tuple
+    needs_input_grad: tuple
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **params) -> Tensor:
+        fn = cls()
+        output = Tensor(fn.forward(*[t.data for t in inputs], **params))
+        if _grad_enabled:
+            needs = tuple(t.requires_grad for t in inputs)
+            if any(needs):
+                fn.inputs = inputs
+                fn.needs_input_grad = needs
+                fn._output_ref = weakref.ref(output)
+                output.creator = fn
+                output.requires_grad = True
+        return output
+
+    @property
+    def output(self) -> Tensor:
+        output = self._output_ref()
+        if output is None:  # pragma: no cover - the walk always holds it
+            raise RuntimeError(f"{type(self).__name__}: output tensor no longer exists")
+        return output
+
+    def forward(self, *arrays, **params):
+        raise NotImplementedError(f"{type(self).__name__}.forward")
+
+    def backward(self, grad_output: Tensor):
+        raise NotImplementedError(f"{type(self).__name__}.backward")
+
+    def _release(self) -> None:
+        """Free what backward needed; walking this graph again is an error."""
+        self.__dict__.clear()
+        self._released = True
+
+
+# ---------------------------------------------------------------------------------------
+# The backward walk
+# ---------------------------------------------------------------------------------------
+def _topological_order(roots: list[Tensor]) -> list[Function]:
+    """Functions reachable from ``roots``, each after all functions that use its output.
+
+    Iterative depth-first search: post-order gives producers before consumers; reversed,
+    every function comes after the functions that consume its output.
+    """
+    order: list[Function] = []
+    visited: set[int] = set()
+    stack = [(t.creator, False) for t in roots if t.creator is not None]
+    while stack:
+        fn, children_done = stack.pop()
+        if children_done:
+            order.append(fn)
+            continue
+        if id(fn) in visited:
+            continue
+        visited.add(id(fn))
+        if getattr(fn, "_released", False):
+            raise RuntimeError(
+                "backward through a freed graph: the graph was freed by an earlier backward() "
+                "or grad() call. Pass retain_graph=True to the first call if you need to walk "
+                "the graph twice.")
+        stack.append((fn, True))
+        for parent in fn.inputs:
+            creator = parent.creator
+            if creator is not None and id(creator) not in visited:
+                stack.append((creator, False))
+    order.reverse()
+    return order
+
+
+def _walk(roots, root_grads, retain_graph, create_graph, targets):
+    """Propagate gradients from ``roots`` down the graph.
+
+    Returns ``{id(tensor): (tensor, grad)}`` for the leaves that require grad (when
+    ``targets`` is None) or for the tensors in ``targets``.
+    """
+    grads: dict[int, list] = {}  # id(tensor) -> [tensor, gradient]; holds the tensor alive
+    for root, grad in zip(roots, root_grads):
+        _add_grad(grads, root, grad)
+    wanted = None if targets is None else {id(t) for t in targets}
+    results: dict[int, tuple] = {}
+    with _GradMode(create_graph):
+        for fn in _topological_order(roots):
+            entry = grads.pop(id(fn.output), None)
+            if entry is not None:
+                output, grad_output = entry
+                if wanted is not None and id(output) in wanted:
+                    results[id(output)] = (output, grad_output)
+                input_grads = fn.backward(grad_output)
+                if not isinstance(input_grads, tuple):
+                    input_grads = (input_grads,)
+                for tensor, needs, grad in zip(fn.inputs, fn.needs_input_grad, input_grads):
+                    if needs and grad is not None:
+                        _add_grad(grads, tensor, _sum_to_shape(grad, tensor.shape))
+            if not retain_graph:
+                fn._release()
+    for key, (tensor, grad) in grads.items():
+        if wanted is None or key in wanted:
+            results[key] = (tensor, grad)
+    return results
+
+
+def _add_grad(grads: dict, tensor: Tensor, grad: Tensor) -> None:
+    entry = grads.get(id(tensor))
+    if entry is None:
+        grads[id(tensor)] = [tensor, grad]
+    else:
+        entry[1] = entry[1] + grad
+
+
+def _sum_to_shape(grad: Tensor, shape: tuple) -> Tensor:
+    """Undo broadcasting: sum ``grad`` down to ``shape`` (the one place this happens)."""
+    if grad.shape == shape:
+        return grad
+    from .ops.shape import sum_to  # ops build on this module, so import late
+
+    return sum_to(grad, shape)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False):
+    """Gradients of ``outputs`` with respect to ``inputs``, without touching any ``.grad``.
+
+    Args:
+        outputs: a Tensor or a sequence of Tensors.
+        inputs: a Tensor or a sequence of Tensors that require grad (leaves or not).
+        grad_outputs: dL/d(output) for each output (default ones, scalar outputs only).
+        retain_graph: keep the graph for another walk (default: ``create_graph``).
+        create_graph: record the backward pass, so the result can be differentiated again.
+        allow_unused: return None for an input the outputs do not depend on (else an error).
+
+    Returns:
+        a tuple with one gradient (Tensor or None) per input.
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    single_input = isinstance(inputs, Tensor)
+    inputs = [inputs] if single_input else list(inputs)
+    for position, tensor in enumerate(inputs):
+        if not isinstance(tensor, Tensor) or not tensor.requires_grad:
+            raise RuntimeError(f"grad(): inputs[{position}] does not require grad; "
+                               "call .requires_grad_() on it before building the graph")
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs]
+    root_grads = []
+    for position, (output, given) in enumerate(zip(outputs, grad_outputs)):
+        if not output.requires_grad:
+            raise RuntimeError(f"grad(): outputs[{position}] does not require grad "
+                               "(it does not depend on any tensor with requires_grad=True)")
+        if given is None:
+            if output.data.size != 1:
+                raise RuntimeError(f"grad(): grad_outputs[{position}] is needed for a non-scalar "
+                                   f"output of shape {output.shape}")
+            given = Tensor(get_array_module(output.data).ones_like(output.data))
+        root_grads.append(_as_gradient(given, output, f"grad_outputs[{position}]"))
+    retain = create_graph if retain_graph is None else retain_graph
+    found = _walk(outputs, root_grads, retain, create_graph, targets=inputs)
+    results = []
+    for position, tensor in enumerate(inputs):
+        entry = found.get(id(tensor))
+        if entry is None:
+            if not allow_unused:
+                raise RuntimeError(f"grad(): inputs[{position}] was not used to compute the "
+                                   "outputs; pass allow_unused=True to get None for it")
+            results.append(None)
+        else:
+            g = entry[1]
+            results.append(g if create_graph else g.detach())
+    return tuple(results)
+
+
+# ---------------------------------------------------------------------------------------
+# Making tensors
+# ---------------------------------------------------------------------------------------
+def _to_array(data, dtype=None):
+    """Array from user data. Python numbers and lists become float32 (PyTorch's default
+    dtype); a float NumPy array keeps its dtype; bool and int arrays keep theirs."""
+    if isinstance(data, Tensor):
+        data = data.data
+    xp = get_array_module(data)
+    if xp is np and not isinstance(data, np.ndarray):
+        if isinstance(data, np.generic):
+            data = np.asarray(data)
+        else:
+            array = np.asarray(data)
+            if array.dtype.kind in "biuf" and dtype is None and array.dtype != np.bool_:
+                array = array.astype(DEFAULT_DTYPE)
+            data = array
+    if dtype is not None:
+        data = data.astype(dtype, copy=False)
+    return data
+
+
+def tensor(data, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    """Make a leaf tensor (copies the data, as ``torch.tensor`` does)."""
+    array = _to_array(data, dtype).copy()
+    if device is not None:
+        array = to_device(array, device)
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def as_tensor(value, like: Tensor | None = None) -> Tensor:
+    """``value`` as a Tensor without copying; Python scalars take ``like``'s dtype
+    (float32 * 2.0 stays float32) and device."""
+    if isinstance(value, Tensor):
+        return value
+    if like is not None and isinstance(value, (int, float, bool, np.generic)):
+        xp = get_array_module(like.data)
+        dtype = like.dtype if like.dtype.kind in "fc" else DEFAULT_DTYPE
+        if like.dtype.kind in "iub" and isinstance(value, (int, bool, np.integer)):
+            dtype = like.dtype
+        return Tensor(xp.asarray(value, dtype=dtype))
+    array = _to_array(value)
+    if like is not None and like.device != "cpu":
+        array = to_device(array, like.device)
+    return Tensor(array)
+

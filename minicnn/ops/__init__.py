@@ -1,0 +1,80 @@
+"""Differentiable primitives, and the Tensor methods and operators built on them.
+
+The table at the bottom is where ``x + y``, ``x.sum()``, ``x[0]`` ... get their meaning.
+"""
+from __future__ import annotations
+
+from ..autograd import Tensor, as_tensor
+from ..backend import DEFAULT_DTYPE, to_device
+from . import math, shape
+from .creation import (arange, full, ones, ones_like, rand, rand_like, randint, randn,
+                       randn_like, zeros, zeros_like)
+from .math import (abs, add, amax, amin, argmax, clamp, div, eq, exp, ge, gt, le, log, lt,
+                   matmul, maximum, mean, minimum, mul, ne, neg, power, relu, sigmoid, sqrt,
+                   std, sub, sum, tanh, var, where)
+from .shape import (broadcast_to, cat, expand, flatten, getitem, pad, permute, reshape,
+                    squeeze, stack, sum_to, transpose, unsqueeze)
+
+
+def _reflected(op):
+    return lambda self, other: op(as_tensor(other, like=self), self)
+
+
+def _astype(self, dtype):
+    from .conversion import cast
+
+    return cast(self, dtype)
+
+
+def _to(self, *args, dtype=None, device=None):
+    """``x.to('cuda')``, ``x.to(np.float64)``, ``x.to(device=..., dtype=...)``."""
+    from .conversion import cast, move
+
+    for arg in args:
+        if isinstance(arg, str):
+            device = arg
+        else:
+            dtype = arg
+    out = self
+    if dtype is not None:
+        out = cast(out, dtype)
+    if device is not None:
+        out = move(out, device)
+    return out
+
+
+def _view_shape(args):
+    return args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+
+
+_methods = {
+    "__add__": add, "__radd__": _reflected(add),
+    "__sub__": sub, "__rsub__": _reflected(sub),
+    "__mul__": mul, "__rmul__": _reflected(mul),
+    "__truediv__": div, "__rtruediv__": _reflected(div),
+    "__pow__": power, "__rpow__": _reflected(power),
+    "__matmul__": matmul, "__rmatmul__": _reflected(matmul),
+    "__neg__": neg, "__pos__": lambda self: self, "__abs__": abs,
+    "__getitem__": getitem,
+    "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
+    "exp": exp, "log": log, "sqrt": sqrt, "abs": abs, "tanh": tanh, "sigmoid": sigmoid,
+    "relu": relu, "clamp": clamp, "clip": clamp, "neg": neg,
+    "sum": sum, "mean": mean, "var": var, "std": std, "amax": amax, "amin": amin,
+    "argmax": argmax, "matmul": matmul, "pow": power,
+    "reshape": lambda self, *s: reshape(self, *s),
+    "view": lambda self, *s: reshape(self, *s),
+    "flatten": flatten, "permute": lambda self, *d: permute(self, *d),
+    "transpose": transpose, "t": lambda self: transpose(self, 0, 1) if self.ndim == 2 else self,
+    "squeeze": squeeze, "unsqueeze": unsqueeze,
+    "expand": lambda self, *s: expand(self, *s),
+    "expand_as": lambda self, other: expand(self, other.shape),
+    "view_as": lambda self, other: reshape(self, other.shape),
+    "to": _to, "astype": _astype,
+    "float": lambda self: _astype(self, DEFAULT_DTYPE),
+    "double": lambda self: _astype(self, "float64"),
+    "cpu": lambda self: _to(self, "cpu"),
+    "cuda": lambda self: _to(self, "cuda"),
+}
+for _name, _function in _methods.items():
+    setattr(Tensor, _name, _function)
+Tensor.T = property(lambda self: permute(self, tuple(reversed(range(self.ndim)))))

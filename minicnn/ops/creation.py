@@ -1,0 +1,76 @@
+"""Making new tensors: constants and random draws (float32 unless told otherwise)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import random as _random
+from ..autograd import Tensor
+from ..backend import DEFAULT_DTYPE, to_device
+
+
+def _shape(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        return tuple(size[0])
+    return tuple(size)
+
+
+def _make(array, dtype, requires_grad, device):
+    array = array.astype(dtype or DEFAULT_DTYPE, copy=False)
+    if device is not None:
+        array = to_device(array, device)
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def zeros(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
+    return _make(np.zeros(_shape(size)), dtype, requires_grad, device)
+
+
+def ones(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
+    return _make(np.ones(_shape(size)), dtype, requires_grad, device)
+
+
+def full(size, fill_value, dtype=None, requires_grad=False, device=None) -> Tensor:
+    return _make(np.full(tuple(size), fill_value), dtype, requires_grad, device)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None) -> Tensor:
+    values = np.arange(start, end, step) if end is not None else np.arange(start)
+    dtype = dtype or (np.int64 if values.dtype.kind in "iu" else DEFAULT_DTYPE)
+    return _make(values, dtype, False, device)
+
+
+def randn(*size, dtype=None, requires_grad=False, device=None, generator=None) -> Tensor:
+    """Samples of N(0, 1)."""
+    rng = generator or _random.default_generator()
+    return _make(rng.standard_normal(_shape(size)), dtype, requires_grad, device)
+
+
+def rand(*size, dtype=None, requires_grad=False, device=None, generator=None) -> Tensor:
+    """Samples of U[0, 1)."""
+    rng = generator or _random.default_generator()
+    return _make(rng.random(_shape(size)), dtype, requires_grad, device)
+
+
+def randint(low, high, size, device=None, generator=None) -> Tensor:
+    rng = generator or _random.default_generator()
+    return _make(rng.integers(low, high, size=tuple(size)), np.int64, False, device)
+
+
+def _like(x: Tensor, maker, dtype, requires_grad):
+    return maker(*x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad, device=x.device)
+
+
+def zeros_like(x, dtype=None, requires_grad=False):
+    return _like(x, zeros, dtype, requires_grad)
+
+
+def ones_like(x, dtype=None, requires_grad=False):
+    return _like(x, ones, dtype, requires_grad)
+
+
+def randn_like(x, dtype=None, requires_grad=False):
+    return _like(x, randn, dtype, requires_grad)
+
+
+def rand_like(x, dtype=None, requires_grad=False):
+    return _like(x, rand, dtype, requires_grad)

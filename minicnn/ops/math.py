@@ -1,0 +1,403 @@
+"""Elementwise math, reductions and matrix multiplication.
+
+Each op is a ``Function`` whose ``forward`` uses the array module (``xp``: NumPy or CuPy)
+and whose ``backward`` uses Tensor ops only. Gradients of broadcast inputs are returned in
+the broadcast shape: the autograd walk sums them back (``sum_to``).
+
+Masks (relu, clamp, abs's sign, max's argmax) are constants of the backward graph: the
+second derivative of a piecewise-linear op is zero almost everywhere.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function, Tensor, as_tensor
+from ..backend import get_array_module
+from .shape import _normalize_dim, broadcast_to, reshape, transpose, unsqueeze, squeeze
+
+
+def _check_broadcast(name: str, a: Tensor, b: Tensor) -> None:
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together "
+                         "(each dimension, aligned from the right, must be equal or 1)") from None
+
+
+def _binary(function, name):
+    def op(a, b) -> Tensor:
+        a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
+        b = as_tensor(b, like=a)
+        if a.shape != b.shape:
+            _check_broadcast(name, a, b)
+        return function.apply(a, b)
+
+    op.__name__ = name
+    return op
+
+
+# -- arithmetic ---------------------------------------------------------------------------
+class Add(Function):
+    """y = a + b;  dL/da = g, dL/db = g."""
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, g):
+        return g, g
+
+
+class Sub(Function):
+    """y = a - b;  dL/da = g, dL/db = -g."""
+
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, g):
+        return g, -g if self.needs_input_grad[1] else None
+
+
+class Mul(Function):
+    """y = a * b;  dL/da = g b, dL/db = g a."""
+
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, g):
+        a, b = self.inputs
+        return (g * b if self.needs_input_grad[0] else None,
+                g * a if self.needs_input_grad[1] else None)
+
+
+class Div(Function):
+    """y = a / b;  dL/da = g / b, dL/db = -g a / b^2 = -g y / b."""
+
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, g):
+        a, b = self.inputs
+        grad_a = g / b if self.needs_input_grad[0] else None
+        grad_b = -(g * a) / (b * b) if self.needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
+class Pow(Function):
+    """y = a ** b;  dL/da = g b a^(b-1), dL/db = g y log(a)."""
+
+    def forward(self, a, b):
+        return a ** b
+
+    def backward(self, g):
+        a, b = self.inputs
+        grad_a = g * b * a ** (b - 1) if self.needs_input_grad[0] else None
+        grad_b = g * a ** b * log(a) if self.needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
+class Neg(Function):
+    """y = -x;  dL/dx = -g."""
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, g):
+        return -g
+
+
+add, sub, mul, div, power = (_binary(Add, "add"), _binary(Sub, "sub"), _binary(Mul, "mul"),
+                             _binary(Div, "div"), _binary(Pow, "pow"))
+
+
+def neg(x: Tensor) -> Tensor:
+    return Neg.apply(x)
+
+
+# -- elementwise functions ----------------------------------------------------------------
+class Exp(Function):
+    """y = e^x;  dL/dx = g y."""
+
+    def forward(self, x):
+        return get_array_module(x).exp(x)
+
+    def backward(self, g):
+        return g * self.output
+
+
+class Log(Function):
+    """y = ln x;  dL/dx = g / x."""
+
+    def forward(self, x):
+        return get_array_module(x).log(x)
+
+    def backward(self, g):
+        return g / self.inputs[0]
+
+
+class Sqrt(Function):
+    """y = sqrt(x);  dL/dx = g / (2 y)."""
+
+    def forward(self, x):
+        return get_array_module(x).sqrt(x)
+
+    def backward(self, g):
+        return g / (2 * self.output)
+
+
+class Tanh(Function):
+    """y = tanh x;  dL/dx = g (1 - y^2)."""
+
+    def forward(self, x):
+        return get_array_module(x).tanh(x)
+
+    def backward(self, g):
+        y = self.output
+        return g * (1 - y * y)
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2 so that no exp overflows;
+    dL/dx = g y (1 - y)."""
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        return (0.5 + 0.5 * xp.tanh(0.5 * x)).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        y = self.output
+        return g * y * (1 - y)
+
+
+class MaskMul(Function):
+    """y = x * mask with a constant mask (relu, abs, clamp use it);  dL/dx = g * mask."""
+
+    def forward(self, x, mask):
+        self.mask = mask
+        return x * mask
+
+    def backward(self, g):
+        return MaskMul.apply(g, mask=self.mask)
+
+
+def exp(x):
+    return Exp.apply(x)
+
+
+def log(x):
+    return Log.apply(x)
+
+
+def sqrt(x):
+    return Sqrt.apply(x)
+
+
+def tanh(x):
+    return Tanh.apply(x)
+
+
+def sigmoid(x):
+    return Sigmoid.apply(x)
+
+
+def relu(x: Tensor) -> Tensor:
+    """y = max(x, 0) = x * [x > 0]  (gradient 0 at x = 0, as PyTorch's)."""
+    return MaskMul.apply(x, mask=(x.data > 0).astype(x.dtype))
+
+
+def abs(x: Tensor) -> Tensor:  # noqa: A001 - PyTorch's name
+    """y = |x| = x * sign(x)  (gradient 0 at x = 0, as PyTorch's)."""
+    return MaskMul.apply(x, mask=get_array_module(x.data).sign(x.data).astype(x.dtype))
+
+
+def clamp(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
+    """y = min(max(x, min), max); gradient passes where min <= x <= max (PyTorch's rule)."""
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    xp = get_array_module(x.data)
+    low = -xp.inf if min is None else min
+    high = xp.inf if max is None else max
+    inside = ((x.data >= low) & (x.data <= high)).astype(x.dtype)
+    constant = xp.clip(x.data, low, high) * (1 - inside)
+    return MaskMul.apply(x, mask=inside) + Tensor(constant.astype(x.dtype, copy=False))
+
+
+def where(condition, a, b) -> Tensor:
+    """y = a where condition else b;  dL/da = where(c, g, 0), dL/db = where(c, 0, g)."""
+    condition = condition.data if isinstance(condition, Tensor) else condition
+    a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
+    b = as_tensor(b, like=a)
+    return Where.apply(a, b, condition=get_array_module(a.data).asarray(condition, dtype=bool))
+
+
+class Where(Function):
+    def forward(self, a, b, condition):
+        self.condition = condition
+        return get_array_module(a).where(condition, a, b)
+
+    def backward(self, g):
+        zero = Tensor(get_array_module(g.data).zeros((), dtype=g.dtype))
+        grad_a = Where.apply(g, zero, condition=self.condition) if self.needs_input_grad[0] else None
+        grad_b = Where.apply(zero, g, condition=self.condition) if self.needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
+def maximum(a, b) -> Tensor:
+    """Elementwise max. At ties the gradient is split in half, as in PyTorch."""
+    return _extremum(a, b, greater=True)
+
+
+def minimum(a, b) -> Tensor:
+    """Elementwise min. At ties the gradient is split in half, as in PyTorch."""
+    return _extremum(a, b, greater=False)
+
+
+def _extremum(a, b, greater):
+    a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
+    b = as_tensor(b, like=a)
+    _check_broadcast("maximum" if greater else "minimum", a, b)
+    wins = (a.data > b.data) if greater else (a.data < b.data)
+    weight_a = wins + 0.5 * (a.data == b.data)
+    shape = np.broadcast_shapes(a.shape, b.shape)
+    weight_a = get_array_module(a.data).broadcast_to(weight_a, shape).astype(a.dtype)
+    return MaskMul.apply(a, mask=weight_a) + MaskMul.apply(b, mask=(1 - weight_a).astype(b.dtype))
+
+
+# -- reductions ---------------------------------------------------------------------------
+def _axes(dim, ndim):
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    return tuple(sorted({_normalize_dim(d, ndim) for d in dims}))
+
+
+def _keepdim_shape(shape, axes):
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+class Sum(Function):
+    """y = sum of x over ``axes``;  dL/dx = g broadcast back to x's shape."""
+
+    def forward(self, x, axes, keepdim):
+        self.input_shape, self.axes = x.shape, axes
+        return x.sum(axis=axes, keepdims=keepdim)
+
+    def backward(self, g):
+        g = reshape(g, _keepdim_shape(self.input_shape, self.axes))
+        return broadcast_to(g, self.input_shape)
+
+
+def sum(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    return Sum.apply(x, axes=_axes(dim, x.ndim), keepdim=keepdim)
+
+
+def mean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    axes = _axes(dim, x.ndim)
+    count = int(np.prod([x.shape[a] for a in axes]))
+    return sum(x, axes, keepdim) / count
+
+
+def var(x: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False,
+        correction: int | None = None) -> Tensor:
+    """Variance: sum((x - mean)^2) / (n - correction); correction=1 (unbiased) by default,
+    as ``torch.var``."""
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    axes = _axes(dim, x.ndim)
+    count = int(np.prod([x.shape[a] for a in axes]))
+    centered = x - mean(x, axes, keepdim=True)
+    return sum(centered * centered, axes, keepdim) / max(count - correction, 0)
+
+
+def std(x: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False,
+        correction: int | None = None) -> Tensor:
+    return sqrt(var(x, dim, unbiased, keepdim, correction))
+
+
+class Extremum(Function):
+    """y = max (or min) over ``axes``. The gradient goes to the extreme elements; when
+    several tie, it is shared evenly among them (PyTorch's amax/amin rule)."""
+
+    def forward(self, x, axes, keepdim, largest):
+        y = x.max(axis=axes, keepdims=True) if largest else x.min(axis=axes, keepdims=True)
+        hits = (x == y).astype(x.dtype)
+        self.weights = hits / hits.sum(axis=axes, keepdims=True)
+        self.keep_shape = y.shape
+        return y if keepdim else y.reshape([s for i, s in enumerate(x.shape) if i not in axes])
+
+    def backward(self, g):
+        return MaskMul.apply(reshape(g, self.keep_shape), mask=self.weights)
+
+
+def amax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return Extremum.apply(x, axes=_axes(dim, x.ndim), keepdim=keepdim, largest=True)
+
+
+def amin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return Extremum.apply(x, axes=_axes(dim, x.ndim), keepdim=keepdim, largest=False)
+
+
+def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Indices of the maxima (no gradient)."""
+    xp = get_array_module(x.data)
+    if dim is None:
+        return Tensor(xp.asarray(x.data.argmax()))
+    return Tensor(xp.argmax(x.data, axis=dim, keepdims=keepdim))
+
+
+# -- matrix multiplication ----------------------------------------------------------------
+class MatMul(Function):
+    """Y = A @ B for A (..., n, k) and B (..., k, m), batch dims broadcast;
+    dL/dA = G @ B^T, dL/dB = A^T @ G (the walk sums broadcast batch dims back)."""
+
+    def forward(self, a, b):
+        return a @ b
+
+    def backward(self, g):
+        a, b = self.inputs
+        grad_a = matmul(g, transpose(b, -1, -2)) if self.needs_input_grad[0] else None
+        grad_b = matmul(transpose(a, -1, -2), g) if self.needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
+def matmul(a, b) -> Tensor:
+    """``a @ b`` with NumPy/PyTorch rules: 1-D operands become a row (left) or a column
+    (right) vector and that dimension is removed from the result."""
+    a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
+    b = as_tensor(b, like=a)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes "
+                         f"{a.shape} and {b.shape}")
+    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not match: "
+                         f"a's last dim ({a.shape[-1]}) must equal b's "
+                         f"{'second-to-last' if b.ndim > 1 else 'only'} dim "
+                         f"({b.shape[-2 if b.ndim > 1 else 0]})")
+    if a.ndim == 1:
+        return squeeze(matmul(unsqueeze(a, 0), b), -2 if b.ndim > 1 else 0)
+    if b.ndim == 1:
+        return squeeze(matmul(a, unsqueeze(b, -1)), -1)
+    try:
+        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: batch dims of shapes {a.shape} and {b.shape} cannot be "
+                         "broadcast together") from None
+    return MatMul.apply(a, b)
+
+
+# -- comparisons (no gradient) ------------------------------------------------------------
+def _comparison(name, compare):
+    def op(a, b) -> Tensor:
+        a_data = a.data if isinstance(a, Tensor) else a
+        b_data = b.data if isinstance(b, Tensor) else b
+        return Tensor(compare(a_data, b_data))
+
+    op.__name__ = name
+    return op
+
+
+eq = _comparison("eq", lambda a, b: a == b)
+ne = _comparison("ne", lambda a, b: a != b)
+lt = _comparison("lt", lambda a, b: a < b)
+le = _comparison("le", lambda a, b: a <= b)
+gt = _comparison("gt", lambda a, b: a > b)
+ge = _comparison("ge", lambda a, b: a >= b)

@@ -1,0 +1,264 @@
+"""Shape and indexing ops: they move numbers around without changing them.
+
+Their backward passes move the gradient back: reshape's backward reshapes, permute's
+permutes with the inverse order, broadcasting's sums, indexing's scatter-adds. Each
+backward is itself made of ops in this file, so second derivatives come for free.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function, Tensor, as_tensor
+from ..backend import get_array_module
+
+
+def _normalize_dim(dim: int, ndim: int, name: str = "dim") -> int:
+    if not -max(ndim, 1) <= dim < max(ndim, 1):
+        raise IndexError(f"{name}: expected a dimension in [{-max(ndim, 1)}, {max(ndim, 1) - 1}] "
+                         f"for a {ndim}-d tensor, got {dim}")
+    return dim % max(ndim, 1)
+
+
+# -- broadcasting and its inverse ---------------------------------------------------------
+class BroadcastTo(Function):
+    """y = x repeated along new leading dims and size-1 dims. Backward: sum back (SumTo)."""
+
+    def forward(self, x, shape):
+        self.input_shape = x.shape
+        return get_array_module(x).broadcast_to(x, shape)
+
+    def backward(self, grad_output):
+        return sum_to(grad_output, self.input_shape)
+
+
+class SumTo(Function):
+    """y = x summed down to ``shape`` (the inverse of broadcasting). Backward: broadcast."""
+
+    def forward(self, x, shape):
+        self.input_shape = x.shape
+        lead = x.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(
+            lead + i for i, size in enumerate(shape) if size == 1 and x.shape[lead + i] != 1)
+        y = x.sum(axis=axes, keepdims=True) if axes else x
+        return y.reshape(shape)
+
+    def backward(self, grad_output):
+        return broadcast_to(grad_output, self.input_shape)
+
+
+def broadcast_to(x: Tensor, shape) -> Tensor:
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    try:
+        np.broadcast_shapes(x.shape, shape)
+    except ValueError:
+        raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}") from None
+    return BroadcastTo.apply(x, shape=shape)
+
+
+def sum_to(x: Tensor, shape) -> Tensor:
+    shape = tuple(shape)
+    return x if x.shape == shape else SumTo.apply(x, shape=shape)
+
+
+def expand(x: Tensor, *sizes) -> Tensor:
+    """PyTorch's expand: -1 keeps a dimension's size."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    lead = len(sizes) - x.ndim
+    if lead < 0:
+        raise ValueError(f"expand: expected at least {x.ndim} sizes, got {len(sizes)}")
+    shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
+    return broadcast_to(x, shape)
+
+
+# -- reshaping ----------------------------------------------------------------------------
+class Reshape(Function):
+    def forward(self, x, shape):
+        self.input_shape = x.shape
+        return x.reshape(shape)
+
+    def backward(self, grad_output):
+        return reshape(grad_output, self.input_shape)
+
+
+def reshape(x: Tensor, *shape) -> Tensor:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    if shape == x.shape:
+        return x
+    known = int(np.prod([s for s in shape if s != -1]))
+    count = x.numel()
+    if shape.count(-1) > 1 or (-1 in shape and (known == 0 or count % known)) or (
+            -1 not in shape and known != count):
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
+                         f"({count} elements) into {shape}")
+    if -1 in shape:
+        shape = tuple(count // known if s == -1 else s for s in shape)
+    return Reshape.apply(x, shape=tuple(int(s) for s in shape))
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge dimensions start_dim..end_dim into one (PyTorch's flatten)."""
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    start = _normalize_dim(start_dim, x.ndim, "start_dim")
+    end = _normalize_dim(end_dim, x.ndim, "end_dim")
+    size = int(np.prod(x.shape[start:end + 1]))
+    return reshape(x, x.shape[:start] + (size,) + x.shape[end + 1:])
+
+
+def squeeze(x: Tensor, dim=None) -> Tensor:
+    if dim is None:
+        return reshape(x, tuple(s for s in x.shape if s != 1))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    dims = {_normalize_dim(d, x.ndim) for d in dims}
+    return reshape(x, tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1)))
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    dim = _normalize_dim(dim, x.ndim + 1)
+    return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
+
+
+class Permute(Function):
+    def forward(self, x, dims):
+        self.dims = dims
+        return x.transpose(dims)
+
+    def backward(self, grad_output):
+        return permute(grad_output, tuple(np.argsort(self.dims)))
+
+
+def permute(x: Tensor, *dims) -> Tensor:
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
+        raise ValueError(f"permute: expected a permutation of {x.ndim} dims, got {dims}")
+    return Permute.apply(x, dims=tuple(d % x.ndim for d in dims))
+
+
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    dims = list(range(x.ndim))
+    a, b = _normalize_dim(dim0, x.ndim), _normalize_dim(dim1, x.ndim)
+    dims[a], dims[b] = dims[b], dims[a]
+    return permute(x, tuple(dims))
+
+
+# -- indexing -----------------------------------------------------------------------------
+def _index_arrays(index, xp):
+    """Tensors inside an index become arrays (integer or boolean index arrays)."""
+    if isinstance(index, tuple):
+        return tuple(_index_arrays(i, xp) for i in index)
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, list):
+        return xp.asarray(index)
+    return index
+
+
+class GetItem(Function):
+    """y = x[index]. Backward: scatter-add into zeros (repeated indices add up)."""
+
+    def forward(self, x, index):
+        self.index, self.input_shape = index, x.shape
+        return x[index]
+
+    def backward(self, grad_output):
+        return IndexAdd.apply(grad_output, index=self.index, shape=self.input_shape)
+
+
+class IndexAdd(Function):
+    """y = zeros(shape); y[index] += g (with repeats adding up). Backward: gather g[index]."""
+
+    def forward(self, g, index, shape):
+        self.index = index
+        xp = get_array_module(g)
+        y = xp.zeros(shape, dtype=g.dtype)
+        if xp is np:
+            np.add.at(y, index, g)
+        else:
+            xp.add.at(y, index, g)
+        return y
+
+    def backward(self, grad_output):
+        return GetItem.apply(grad_output, index=self.index)
+
+
+def getitem(x: Tensor, index) -> Tensor:
+    return GetItem.apply(x, index=_index_arrays(index, get_array_module(x.data)))
+
+
+# -- joining and padding ------------------------------------------------------------------
+class Cat(Function):
+    """y = the inputs joined along ``dim``. Backward: each input's slice of the gradient."""
+
+    def forward(self, *xs, dim):
+        self.dim, self.sizes = dim, [x.shape[dim] for x in xs]
+        return get_array_module(xs[0]).concatenate(xs, axis=dim)
+
+    def backward(self, grad_output):
+        grads, start = [], 0
+        for size in self.sizes:
+            index = (slice(None),) * self.dim + (slice(start, start + size),)
+            grads.append(getitem(grad_output, index))
+            start += size
+        return tuple(grads)
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    tensors = [as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("cat: expected a non-empty sequence of tensors")
+    dim = _normalize_dim(dim, tensors[0].ndim)
+    for i, t in enumerate(tensors):
+        if t.ndim != tensors[0].ndim or any(
+                a != b for d, (a, b) in enumerate(zip(t.shape, tensors[0].shape)) if d != dim):
+            raise ValueError(f"cat: tensors[{i}] has shape {t.shape}, expected "
+                             f"{tensors[0].shape} except in dim {dim}")
+    return Cat.apply(*tensors, dim=dim)
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    tensors = [as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("stack: expected a non-empty sequence of tensors")
+    for i, t in enumerate(tensors):
+        if t.shape != tensors[0].shape:
+            raise ValueError(f"stack: tensors[{i}] has shape {t.shape}, expected {tensors[0].shape}")
+    dim = _normalize_dim(dim, tensors[0].ndim + 1)
+    return cat([unsqueeze(t, dim) for t in tensors], dim=dim)
+
+
+class Pad(Function):
+    """Constant padding. ``widths`` is NumPy's ((before, after), ...) per dim, all >= 0.
+    Backward: the gradient's slice over the original region."""
+
+    def forward(self, x, widths, value):
+        self.widths = widths
+        return get_array_module(x).pad(x, widths, mode="constant", constant_values=value)
+
+    def backward(self, grad_output):
+        index = tuple(slice(before, grad_output.shape[d] - after)
+                      for d, (before, after) in enumerate(self.widths))
+        return getitem(grad_output, index)
+
+
+def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
+    """PyTorch's ``F.pad``: ``pad = (left, right, top, bottom, ...)`` from the last dim
+    backwards. Negative widths crop."""
+    if mode != "constant":
+        raise ValueError(f"pad: mode must be 'constant', got {mode!r}")
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad: expected an even number of widths, at most {2 * x.ndim}, got {pad}")
+    widths = [[0, 0] for _ in range(x.ndim)]
+    for i in range(len(pad) // 2):
+        widths[x.ndim - 1 - i] = [int(pad[2 * i]), int(pad[2 * i + 1])]
+    crop = tuple(slice(max(-b, 0), x.shape[d] - max(-a, 0)) for d, (b, a) in enumerate(widths))
+    if any(b < 0 or a < 0 for b, a in widths):
+        x = getitem(x, crop)
+        widths = [[max(b, 0), max(a, 0)] for b, a in widths]
+    if not any(b or a for b, a in widths):
+        return x
+    return Pad.apply(x, widths=tuple(tuple(w) for w in widths), value=value)
