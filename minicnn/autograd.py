@@ -87,6 +87,8 @@ class Tensor:
     def __init__(self, data, requires_grad: bool = False):
         if isinstance(data, Tensor):
             data = data.data
+        elif isinstance(data, np.generic):  # NumPy reductions may return scalars
+            data = np.asarray(data)
         self.data = data
         self.grad = None
         self.creator = None
