@@ -2,9 +2,7 @@
 MNIST-5k, scikit-learn digits, transforms and the DataLoader (order, resume)."""
 from __future__ import annotations
 
-import contextlib
 import functools
-import gzip
 import hashlib
 import http.server
 import os
@@ -497,3 +495,7 @@ def test_loader_state_after_a_full_epoch_starts_the_next():
     assert _labels(other) == following
     with pytest.raises(ValueError, match="batches_done"):
         other.load_state_dict(dict(state, batches_done=99))
+    with pytest.raises(ValueError, match="batch_size=5, this loader has batch_size=4"):
+        DataLoader(_dataset(), batch_size=4).load_state_dict(state)
+    with pytest.raises(ValueError, match="dataset_size"):
+        DataLoader(_dataset(30), batch_size=5).load_state_dict(state)

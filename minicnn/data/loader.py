@@ -1,0 +1,222 @@
+"""Datasets and the DataLoader: from arrays to shuffled mini-batches of Tensors.
+
+* A **dataset** is anything with ``__len__`` and ``__getitem__(index)`` returning one
+  sample, usually a tuple ``(image, label)`` of arrays or numbers (the ``Dataset``
+  protocol, as in PyTorch).
+* ``TensorDataset(images, labels)`` holds whole arrays and hands out rows. It also answers
+  ``get_batch(indices)`` with one fancy-indexing gather per array, which is how the
+  DataLoader fetches a batch from it without a Python loop over samples.
+* ``DataLoader(dataset, batch_size, shuffle, drop_last, seed)`` yields batches as tuples
+  of minicnn Tensors. With ``shuffle=True`` each epoch (each ``for`` loop over the
+  loader) draws a fresh permutation from the loader's own ``numpy.random.Generator``
+  made from ``seed``: the same seed gives the same order, epoch after epoch.
+
+Exact resume. ``loader.state_dict()`` records the generator state at the start of the
+current epoch and how many batches of it were already handed out; after
+``load_state_dict`` the next epoch re-draws that same permutation, skips the batches
+already seen (without loading them) and continues, so an interrupted run sees exactly the
+batches an uninterrupted one would. The state is plain dicts and ints (``mc.save`` stores
+it). One loop at a time per loader: nested loops over the same loader share one position.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any, Iterator, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from ..autograd import Tensor
+from ..backend import get_array_module, to_device
+from ..random import default_generator
+
+
+@runtime_checkable
+class Dataset(Protocol):
+    """What the DataLoader needs: a length and one sample per index in ``range(len)``."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: int) -> Any: ...
+
+
+def _as_array(value):
+    """The array inside a Tensor, a NumPy/CuPy array as is, numbers as 0-d arrays."""
+    if isinstance(value, Tensor):
+        return value.data
+    if get_array_module(value) is np:
+        return np.asarray(value)
+    return value
+
+
+class TensorDataset:
+    """Samples made of rows of equal-length arrays: ``dataset[i] == (a[i], b[i], ...)``.
+
+    Arrays may be NumPy arrays, CuPy arrays or minicnn Tensors (their data is used).
+    """
+
+    def __init__(self, *arrays):
+        if not arrays:
+            raise ValueError("TensorDataset: expected at least one array")
+        self.arrays = tuple(_as_array(a) for a in arrays)
+        lengths = [a.shape[0] if a.ndim else None for a in self.arrays]
+        if None in lengths or len(set(lengths)) != 1:
+            shapes = ", ".join(str(a.shape) for a in self.arrays)
+            raise ValueError(f"TensorDataset: expected arrays with the same first dimension, "
+                             f"got shapes {shapes}")
+
+    def __len__(self) -> int:
+        return self.arrays[0].shape[0]
+
+    def __getitem__(self, index):
+        return tuple(a[index] for a in self.arrays)
+
+    def get_batch(self, indices) -> tuple:
+        """Rows ``indices`` of every array, gathered at once (one copy per array)."""
+        xp = get_array_module(self.arrays[0])
+        indices = xp.asarray(indices)
+        return tuple(a[indices] for a in self.arrays)
+
+
+def default_collate(samples: Sequence) -> tuple:
+    """Stack a list of samples into a batch: tuple fields stacked along a new axis 0.
+
+    ``[(image0, label0), (image1, label1)] -> (stack(images), array(labels))``; a sample
+    that is a single array gives a 1-tuple.
+    """
+    first = samples[0]
+    if not isinstance(first, (tuple, list)):
+        samples = [(sample,) for sample in samples]
+        first = samples[0]
+    batch = []
+    for field in range(len(first)):
+        values = [_as_array(sample[field]) for sample in samples]
+        xp = get_array_module(values[0])
+        batch.append(xp.stack([xp.asarray(v) for v in values]))
+    return tuple(batch)
+
+
+class DataLoader:
+    """Iterate over a dataset in mini-batches of Tensors.
+
+    Args:
+        dataset: a ``Dataset`` (``__len__`` + ``__getitem__``); a ``TensorDataset`` or any
+            dataset with ``get_batch(indices)`` is gathered a whole batch at a time.
+        batch_size: samples per batch.
+        shuffle: draw a new random order every epoch (else the order ``0, 1, 2, ...``).
+        drop_last: skip the last batch when it has fewer than ``batch_size`` samples.
+        seed: seeds the loader's own ``numpy.random.Generator``; ``None`` draws the seed
+            from minicnn's global generator, so ``mc.manual_seed(s)`` before making the
+            loader fixes its order too (as in PyTorch).
+        device: ``None``/``"cpu"``, or ``"cuda"`` to put each batch on the GPU.
+        collate_fn: turns a list of samples into a tuple of arrays (``default_collate``).
+
+    Yields:
+        a tuple of Tensors per batch, e.g. ``(images, labels)``; integer arrays stay
+        integer (int64 labels), float arrays keep their float dtype.
+    """
+
+    def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False,
+                 drop_last: bool = False, seed: int | None = None, device=None,
+                 collate_fn=None):
+        if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+            raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
+        if not isinstance(dataset, Dataset):
+            raise TypeError(f"dataset: expected an object with __len__ and __getitem__, "
+                            f"got {type(dataset).__name__}")
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+        self.seed = seed
+        self.device = device
+        self.collate_fn = collate_fn or default_collate
+        if seed is None:
+            seed = int(default_generator().integers(2**63))
+        self.generator = np.random.default_rng(seed)
+        self.epoch = 0  # epochs started so far (the current one included)
+        self._epoch_start_state = None  # generator state before this epoch's permutation
+        self._position = 0  # batches of the current epoch handed out
+        self._resume = None  # (generator state, position) set by load_state_dict
+
+    def __len__(self) -> int:
+        """Number of batches per epoch."""
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def _order(self) -> np.ndarray:
+        n = len(self.dataset)
+        return self.generator.permutation(n) if self.shuffle else np.arange(n)
+
+    def _fetch(self, indices: np.ndarray) -> tuple:
+        if hasattr(self.dataset, "get_batch"):
+            arrays = self.dataset.get_batch(indices)
+        else:
+            arrays = self.collate_fn([self.dataset[int(i)] for i in indices])
+        if not isinstance(arrays, tuple):
+            arrays = (arrays,)
+        if self.device is not None:
+            arrays = tuple(to_device(a, self.device) for a in arrays)
+        return tuple(Tensor(a) for a in arrays)
+
+    def __iter__(self) -> Iterator[tuple]:
+        if self._resume is not None:
+            state, start = self._resume
+            self._resume = None
+            self.generator.bit_generator.state = state
+        else:
+            start = 0
+        self._epoch_start_state = copy.deepcopy(self.generator.bit_generator.state)
+        order = self._order()
+        self.epoch += 1
+        batches = len(self)
+        self._position = start
+        for b in range(start, batches):
+            indices = order[b * self.batch_size:(b + 1) * self.batch_size]
+            batch = self._fetch(indices)
+            self._position = b + 1
+            yield batch
+        self._epoch_start_state = None  # the epoch is over: the next one starts fresh
+        self._position = 0
+
+    # -- exact resume ------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Where the loader is: the generator state (at the start of the current epoch, if
+        one is under way), batches of that epoch already handed out, epochs finished, and
+        the batch size and dataset size (checked on load). Plain dicts and ints."""
+        if self._resume is not None:  # loaded but not iterated yet: pass it on unchanged
+            (state, position), in_epoch, completed = self._resume, True, self.epoch
+        elif self._epoch_start_state is not None:  # inside an epoch (or left it by break)
+            state, position, in_epoch = self._epoch_start_state, self._position, True
+            completed = self.epoch - 1
+        else:
+            state, position, in_epoch = self.generator.bit_generator.state, 0, False
+            completed = self.epoch
+        return {
+            "generator": copy.deepcopy(state),
+            "batches_done": int(position),
+            "in_epoch": in_epoch,
+            "epoch": int(completed),  # epochs finished before the one under way
+            "batch_size": self.batch_size,
+            "dataset_size": len(self.dataset),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from ``state``: the next ``for`` loop resumes the saved epoch where it
+        stopped (or starts the next epoch, if the saved one was complete)."""
+        for key, value in (("batch_size", self.batch_size),
+                           ("dataset_size", len(self.dataset))):
+            if key in state and int(state[key]) != value:
+                raise ValueError(f"state_dict: saved with {key}={state[key]}, this loader has "
+                                 f"{key}={value}; the resumed batches would differ")
+        generator_state = copy.deepcopy(state["generator"])
+        self.generator.bit_generator.state = generator_state  # validates it
+        position = int(state["batches_done"])
+        if not 0 <= position <= len(self):
+            raise ValueError(f"state_dict: batches_done={position} is outside this loader's "
+                             f"0..{len(self)} batches per epoch")
+        self.epoch = int(state["epoch"])
+        self._epoch_start_state = None
+        self._position = 0
+        self._resume = (generator_state, position) if state.get("in_epoch", position > 0) \
+            else None

@@ -1,0 +1,305 @@
+"""``save(obj, path)`` / ``load(path)``: checkpoints without pickle, written atomically.
+
+What can be saved: nested dicts, lists and tuples whose leaves are minicnn Tensors, NumPy
+(or CuPy) arrays, NumPy scalars, Python ints, floats, strings, bools and None. That covers
+model and optimizer ``state_dict()``s, RNG states (``generator.bit_generator.state``),
+step counters and configs. Dict keys may be strings, ints, floats, bools or None (an
+optimizer's state is keyed by parameter index, as in PyTorch).
+
+The file format (version 1) is a ZIP archive, uncompressed like NumPy's ``.npz``::
+
+    manifest.json                  {"format": "minicnn-checkpoint", "version": 1,
+                                    "tree": <node>}
+    arrays/<path>.npy              one standard .npy file per array, named after where it
+                                   sits in the object, e.g. arrays/model/conv1.weight.npy
+
+Nodes of the tree (JSON)::
+
+    {"type": "none"}   {"type": "bool", "value": true}   {"type": "int", "value": 3}
+    {"type": "float", "value": 0.1}          (non-finite: "nan", "inf", "-inf")
+    {"type": "str", "value": "adam"}
+    {"type": "list", "items": [node, ...]}   {"type": "tuple", "items": [node, ...]}
+    {"type": "dict", "items": [[key node, value node], ...]}      (order kept)
+    {"type": "ndarray", "file": "arrays/....npy"}
+    {"type": "numpy_scalar", "file": "arrays/....npy"}           (a 0-d array)
+    {"type": "tensor", "file": "arrays/....npy", "requires_grad": false, "device": "cpu"}
+
+Why not pickle: unpickling runs arbitrary code, so a downloaded checkpoint could take over
+your machine; this format holds only numbers and text. ``unzip -p ckpt manifest.json``
+shows what is inside, and ``numpy.load(path)["arrays/model/conv1.weight"]`` reads one
+array without minicnn.
+
+Atomic writes: ``save`` writes a temporary file in the target's folder, flushes it to disk
+(``fsync``) and renames it over the target (``os.replace``, atomic on POSIX and Windows).
+A crash at any moment leaves either the old checkpoint or the new one, never half of one.
+``load`` raises ``ValueError`` naming the file when it is truncated, corrupt, or not a
+minicnn checkpoint.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import secrets
+import zipfile
+import zlib
+
+import numpy as np
+
+from .autograd import Tensor
+from .backend import get_array_module, to_device
+
+FORMAT = "minicnn-checkpoint"
+VERSION = 1
+MANIFEST = "manifest.json"
+_KEY_TYPES = (str, int, float, bool, type(None))
+
+
+# ---------------------------------------------------------------------------------------
+# Encoding: object -> (tree of JSON nodes, {file name: array})
+# ---------------------------------------------------------------------------------------
+def _host_array(array) -> np.ndarray:
+    """A NumPy array (copied from the GPU when needed)."""
+    if get_array_module(array) is not np:
+        array = to_device(array, "cpu")
+    return np.asarray(array)
+
+
+def _describe(path: list) -> str:
+    """``obj['model']['conv1.weight']``: where a value sits, for error messages."""
+    return "obj" + "".join(f"[{part!r}]" for part in path)
+
+
+class _Encoder:
+    def __init__(self):
+        self.arrays: dict[str, np.ndarray] = {}
+        self._open: set[int] = set()  # containers on the current path (cycle check)
+
+    def _file_name(self, path: list) -> str:
+        parts = [re.sub(r"[^A-Za-z0-9_.\-]", "_", str(part)) or "_" for part in path]
+        parts = ["_" + part if set(part) == {"."} else part for part in parts]
+        stem = "arrays/" + ("/".join(parts) if parts else "_root")
+        name, copy = stem + ".npy", 1
+        while name in self.arrays:  # two keys sanitised to the same name
+            copy += 1
+            name = f"{stem}~{copy}.npy"
+        return name
+
+    def _array(self, array, path: list) -> str:
+        array = _host_array(array)
+        if array.dtype.hasobject:
+            raise TypeError(f"save: {_describe(path)} is an array of Python objects (dtype "
+                            f"{array.dtype}); only numeric, bool and string arrays can be "
+                            "saved without pickle")
+        name = self._file_name(path)
+        self.arrays[name] = array
+        return name
+
+    def encode(self, value, path: list):
+        if value is None:
+            return {"type": "none"}
+        if isinstance(value, bool):
+            return {"type": "bool", "value": value}
+        if isinstance(value, np.generic):  # before float: np.float64 subclasses float
+            return {"type": "numpy_scalar", "file": self._array(np.asarray(value), path)}
+        if isinstance(value, int):
+            return {"type": "int", "value": int(value)}
+        if isinstance(value, float):
+            number = float(value)
+            return {"type": "float", "value": number if math.isfinite(number) else repr(number)}
+        if isinstance(value, str):
+            return {"type": "str", "value": value}
+        if isinstance(value, Tensor):
+            return {"type": "tensor", "file": self._array(value.data, path),
+                    "requires_grad": bool(value.requires_grad), "device": value.device}
+        if isinstance(value, np.ndarray) or type(value).__module__.startswith("cupy"):
+            return {"type": "ndarray", "file": self._array(value, path)}
+        if isinstance(value, (dict, list, tuple)):
+            if id(value) in self._open:
+                raise ValueError(f"save: {_describe(path)} contains itself (a cycle)")
+            self._open.add(id(value))
+            try:
+                if isinstance(value, dict):
+                    items = []
+                    for key, item in value.items():
+                        if not isinstance(key, _KEY_TYPES) or isinstance(key, np.generic):
+                            raise TypeError(f"save: {_describe(path)} has a key of type "
+                                            f"{type(key).__name__}; keys must be str, int, "
+                                            "float, bool or None")
+                        items.append([self.encode(key, path + ["<key>"]),
+                                      self.encode(item, path + [key])])
+                    return {"type": "dict", "items": items}
+                kind = "list" if isinstance(value, list) else "tuple"
+                return {"type": kind,
+                        "items": [self.encode(item, path + [i]) for i, item in enumerate(value)]}
+            finally:
+                self._open.discard(id(value))
+        raise TypeError(f"save: cannot store {_describe(path)} of type {type(value).__name__}; "
+                        "expected a Tensor, array, number, str, bool, None, or a dict/list/"
+                        "tuple of those")
+
+
+# ---------------------------------------------------------------------------------------
+# Writing, atomically
+# ---------------------------------------------------------------------------------------
+def _write_array(stream, array: np.ndarray) -> None:
+    np.lib.format.write_array(stream, array, allow_pickle=False)
+
+
+def _fsync_folder(folder: str) -> None:
+    """Make the rename itself durable (POSIX); not possible (nor needed) on Windows."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def save(obj, path) -> None:
+    """Save ``obj`` (nested dicts/lists/tuples of Tensors, arrays, numbers, strings, bools,
+    None) to ``path`` in minicnn's pickle-free checkpoint format, atomically.
+
+    The name is used as given (no extension is added); ``.ckpt`` or ``.npz`` are good
+    choices. Raises ``TypeError`` naming the first value that cannot be stored, before
+    anything is written.
+    """
+    path = os.fspath(path)
+    encoder = _Encoder()
+    tree = encoder.encode(obj, [])
+    manifest = json.dumps({"format": FORMAT, "version": VERSION, "tree": tree},
+                          ensure_ascii=False, allow_nan=False)
+    folder = os.path.dirname(os.path.abspath(path))
+    temporary = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
+    # O_EXCL: never write into someone else's file; 0o666: the umask decides, as for open()
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            with zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_STORED) as archive:
+                archive.writestr(MANIFEST, manifest)
+                for name, array in encoder.arrays.items():
+                    with archive.open(name, "w", force_zip64=True) as member:
+                        _write_array(member, array)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:  # includes KeyboardInterrupt: never leave the temporary behind
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_folder(folder)
+
+
+# ---------------------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------------------
+class _Decoder:
+    def __init__(self, archive: zipfile.ZipFile, path: str, device):
+        self.archive = archive
+        self.path = path
+        self.device = device
+
+    def _fail(self, message: str):
+        return ValueError(f"load: {self.path}: {message}")
+
+    def _array(self, node) -> np.ndarray:
+        name = node.get("file")
+        if not isinstance(name, str):
+            raise self._fail(f"malformed manifest: array node without a file name: {node}")
+        try:
+            member = self.archive.open(name)
+        except KeyError:
+            raise self._fail(f"the manifest names {name}, which is not in the archive "
+                             "(truncated or corrupt checkpoint)") from None
+        with member:
+            try:
+                return np.lib.format.read_array(member, allow_pickle=False)
+            except ValueError as error:  # bad .npy header, object arrays, too few bytes
+                raise self._fail(f"{name} is not a valid .npy array ({error})") from error
+
+    def decode(self, node):
+        if not isinstance(node, dict) or "type" not in node:
+            raise self._fail(f"malformed manifest: expected a node with a 'type', got {node!r}")
+        kind = node["type"]
+        try:
+            if kind == "none":
+                return None
+            if kind in ("bool", "str"):
+                return node["value"]
+            if kind == "int":
+                return int(node["value"])
+            if kind == "float":
+                return float(node["value"])
+            if kind == "list":
+                return [self.decode(item) for item in node["items"]]
+            if kind == "tuple":
+                return tuple(self.decode(item) for item in node["items"])
+            if kind == "dict":
+                return {self.decode(key): self.decode(value) for key, value in node["items"]}
+            if kind == "ndarray":
+                return self._array(node)
+            if kind == "numpy_scalar":
+                return self._array(node)[()]
+            if kind == "tensor":
+                array = self._array(node)
+                if self.device is not None:
+                    array = to_device(array, self.device)
+                return Tensor(array, requires_grad=bool(node.get("requires_grad", False)))
+        except (KeyError, TypeError) as error:
+            raise self._fail(f"malformed manifest node {node!r} ({error})") from error
+        raise self._fail(f"malformed manifest: unknown node type {kind!r}")
+
+
+def load(path, device=None):
+    """Load what ``save`` wrote: Tensors come back as Tensors (dtype and requires_grad
+    kept, on the CPU unless ``device`` is given), arrays as NumPy arrays, and the rest as
+    the same Python values, containers and dict key order.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: the file is truncated, corrupt, not a minicnn checkpoint, or from a
+            newer format version; the message names the file.
+    """
+    path = os.fspath(path)
+    with open(path, "rb") as stream:
+        try:
+            archive = zipfile.ZipFile(stream)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
+            raise ValueError(f"load: {path} is not a minicnn checkpoint, or it is truncated "
+                             f"(not a complete ZIP archive: {error})") from error
+        with archive:
+            try:
+                manifest_bytes = archive.read(MANIFEST)
+            except KeyError:
+                raise ValueError(f"load: {path} is a ZIP archive but not a minicnn checkpoint "
+                                 f"(no {MANIFEST}); plain .npz files load with numpy.load") \
+                    from None
+            except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as error:
+                raise ValueError(f"load: {path}: {MANIFEST} is corrupt ({error})") from error
+            try:
+                manifest = json.loads(manifest_bytes.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as error:
+                raise ValueError(f"load: {path}: {MANIFEST} is not valid JSON ({error})") \
+                    from error
+            if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+                found = manifest.get("format") if isinstance(manifest, dict) else None
+                raise ValueError(f"load: {path} is not a minicnn checkpoint (format "
+                                 f"{found!r}, expected {FORMAT!r})")
+            version = manifest.get("version")
+            if not isinstance(version, int) or not 1 <= version <= VERSION:
+                raise ValueError(f"load: {path} has format version {version!r}; this minicnn "
+                                 f"reads versions 1 to {VERSION} (upgrade minicnn?)")
+            if "tree" not in manifest:
+                raise ValueError(f"load: {path}: malformed manifest (no 'tree')")
+            try:
+                return _Decoder(archive, path, device).decode(manifest["tree"])
+            except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+                # a damaged member: bad CRC-32, cut-off data
+                raise ValueError(f"load: {path} is corrupt or truncated ({error})") from error
