@@ -6,7 +6,7 @@
     y = (x * x).sum()
     y.backward()          # x.grad == 2 x
 """
-from . import backend, registry
+from . import backend, cuda, registry
 from .autograd import (Function, Tensor, as_tensor, enable_grad, grad, is_grad_enabled,
                        no_grad, set_grad_enabled, tensor)
 from .ops import (abs, amax, amin, arange, argmax, broadcast_to, cat, clamp, exp, flatten,
@@ -15,6 +15,8 @@ from .ops import (abs, amax, amin, arange, argmax, broadcast_to, cat, clamp, exp
                   squeeze, stack, std, sum, tanh, transpose, unsqueeze, var, where, zeros,
                   zeros_like)
 from .random import get_rng_state, manual_seed, set_rng_state
+from .serialization import load, save
+from . import data, viz  # noqa: E402  (datasets and pictures build on the core above)
 
 float32 = "float32"
 float64 = "float64"
