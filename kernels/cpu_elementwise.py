@@ -1,0 +1,248 @@
+r"""Fused Numba CPU loops for elementwise ops: leaky ReLU and batch-norm helpers.
+
+Arrays in, arrays out (no Tensor). Why fuse: NumPy evaluates ``np.where(x > 0, x, a * x)``
+as four passes over memory with three temporaries (the comparison, ``a * x``, the
+result); one loop reads x once and writes the result once. On 4.2M float32 numbers
+(a DCGAN activation at batch 64) that was 40-60 ms of NumPy against a few ms fused.
+
+Leaky ReLU, y = x for x > 0 and y = a x otherwise, with the derivative
+dy/dx = 1 or a (the *mask*, a constant in the backward pass: it does not depend on x
+except through the sign, so leaky ReLU's second derivative is 0 almost everywhere):
+
+* ``leaky_relu(x, a)`` -> y
+* ``leaky_relu_with_mask(x, a)`` -> (y, mask), one pass
+* ``leaky_relu_backward(grad_output, x, a)`` -> grad_output * mask, recomputing the
+  mask from the sign of x instead of storing it
+* ``multiply(a, b)`` -> a * b (grad_output * a stored mask)
+
+Batch norm over (N, H, W) for each channel c of x (N, C, H, W):
+
+* ``channel_mean_var(x)`` -> (mean, biased var) per channel, float64 accumulators, two
+  passes (mean first, then the squared deviations: stable, unlike E[x^2] - E[x]^2)
+* ``scale_shift(x, scale, shift)`` -> y[n, c, h, w] = x[n, c, h, w] scale[c] + shift[c],
+  the normalise-and-affine step in one pass, with scale = gamma / sqrt(var + eps) and
+  shift = beta - mean * scale.
+
+Every function keeps the dtype and the memory layout of its input (NCHW, channels-last,
+any dense layout); small arrays run on one thread (see ``cpu_conv.Kernel``).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from .cpu_conv import Kernel
+
+
+def reduction_kernel(function) -> Kernel:
+    """A ``Kernel`` whose sums may be reordered (fastmath 'reassoc'), so that LLVM can add
+    8 numbers at a time with SIMD instead of one after the other. The result differs from
+    the strict left-to-right sum by rounding only."""
+    return Kernel(function, fastmath={"reassoc"})
+
+
+# ---------------------------------------------------------------------------------------
+# Memory-order flat views: elementwise loops do not care about shape, only about order.
+# ---------------------------------------------------------------------------------------
+def _flat(array: np.ndarray) -> np.ndarray | None:
+    """A 1-D view of ``array`` in memory order, or None when its memory has gaps."""
+    order = np.argsort([-abs(s) for s in array.strides], kind="stable")
+    dense = array.transpose(order)
+    if not dense.flags.c_contiguous:
+        return None
+    return dense.reshape(-1)
+
+
+def _flat_pair(*arrays):
+    """Flat views of arrays that share one memory layout; C-contiguous copies otherwise.
+
+    Returns the flat inputs and a fresh output whose flat view matches them element by
+    element (the output has the layout of the first array).
+    """
+    first = arrays[0]
+    if all(a.strides == first.strides for a in arrays) and _flat(first) is not None:
+        out = np.empty_like(first)  # same strides as first (order='K')
+        if out.strides == first.strides:
+            return [_flat(a) for a in arrays], out, _flat(out)
+    contiguous = [np.ascontiguousarray(a) for a in arrays]
+    out = np.empty(first.shape, dtype=first.dtype)
+    return [a.reshape(-1) for a in contiguous], out, out.reshape(-1)
+
+
+# ---------------------------------------------------------------------------------------
+# Leaky ReLU
+# ---------------------------------------------------------------------------------------
+@Kernel
+def _leaky_relu(x, negative_slope, y):
+    for i in prange(x.size):
+        value = x[i]
+        y[i] = value if value > 0 else value * negative_slope
+
+
+@Kernel
+def _leaky_relu_with_mask(x, negative_slope, y, mask):
+    for i in prange(x.size):
+        value = x[i]
+        if value > 0:
+            y[i] = value
+            mask[i] = 1
+        else:
+            y[i] = value * negative_slope
+            mask[i] = negative_slope
+
+
+@Kernel
+def _leaky_relu_backward(grad_output, x, negative_slope, grad_input):
+    for i in prange(x.size):
+        g = grad_output[i]
+        grad_input[i] = g if x[i] > 0 else g * negative_slope
+
+
+@Kernel
+def _multiply(a, b, out):
+    for i in prange(a.size):
+        out[i] = a[i] * b[i]
+
+
+def _slope(x: np.ndarray, negative_slope: float):
+    return x.dtype.type(negative_slope)
+
+
+def leaky_relu(x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
+    """y = x where x > 0, negative_slope * x elsewhere (x's dtype and layout)."""
+    (flat_x,), y, flat_y = _flat_pair(x)
+    _leaky_relu(flat_x, _slope(x, negative_slope), flat_y, work=x.size)
+    return y
+
+
+def leaky_relu_with_mask(x: np.ndarray, negative_slope: float = 0.01):
+    """(y, mask) in one pass: mask = dy/dx = 1 where x > 0, negative_slope elsewhere."""
+    (flat_x,), y, flat_y = _flat_pair(x)
+    mask = np.empty_like(y)
+    _leaky_relu_with_mask(flat_x, _slope(x, negative_slope), flat_y, _flat(mask),
+                          work=x.size)
+    return y, mask
+
+
+def leaky_relu_backward(grad_output: np.ndarray, x: np.ndarray,
+                        negative_slope: float = 0.01) -> np.ndarray:
+    """dL/dx = dL/dy where x > 0, negative_slope * dL/dy elsewhere."""
+    (flat_grad, flat_x), grad_input, flat_out = _flat_pair(grad_output, x)
+    _leaky_relu_backward(flat_grad, flat_x, _slope(grad_output, negative_slope), flat_out,
+                         work=x.size)
+    return grad_input
+
+
+def multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a * b for two arrays of one shape and dtype (e.g. a gradient times a mask)."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        raise ValueError(f"multiply: expected two arrays of one shape and dtype, got "
+                         f"{a.shape} {a.dtype} and {b.shape} {b.dtype}")
+    (flat_a, flat_b), out, flat_out = _flat_pair(a, b)
+    _multiply(flat_a, flat_b, flat_out, work=a.size)
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Batch norm
+# ---------------------------------------------------------------------------------------
+@reduction_kernel
+def _channel_mean_var(x, mean, var):
+    N, C, H, W = x.shape
+    count = N * H * W
+    for c in prange(C):
+        total = 0.0
+        for n in range(N):
+            for h in range(H):
+                for w in range(W):
+                    total += x[n, c, h, w]
+        m = total / count
+        squares = 0.0
+        for n in range(N):
+            for h in range(H):
+                for w in range(W):
+                    d = x[n, c, h, w] - m
+                    squares += d * d
+        mean[c] = m
+        var[c] = squares / count
+
+
+@reduction_kernel
+def _channel_mean_var_channels_last(x, partial_sum, partial_squares, mean, var):
+    """x (M, C) rows of channels; two passes with per-chunk partial sums (no races)."""
+    M, C = x.shape
+    chunks = partial_sum.shape[0]
+    for chunk in prange(chunks):
+        for i in range(chunk * M // chunks, (chunk + 1) * M // chunks):
+            for c in range(C):
+                partial_sum[chunk, c] += x[i, c]
+    for c in range(C):
+        mean[c] = partial_sum[:, c].sum() / M
+    for chunk in prange(chunks):
+        for i in range(chunk * M // chunks, (chunk + 1) * M // chunks):
+            for c in range(C):
+                d = x[i, c] - mean[c]
+                partial_squares[chunk, c] += d * d
+    for c in range(C):
+        var[c] = partial_squares[:, c].sum() / M
+
+
+def channel_mean_var(x: np.ndarray):
+    """Per-channel mean and biased variance of x (N, C, H, W) over (N, H, W).
+
+    mean_c = (1/M) sum x,  var_c = (1/M) sum (x - mean_c)^2,  M = N H W.
+    Accumulates in float64; returns arrays of shape (C,) in x's dtype.
+    """
+    if x.ndim != 4:
+        raise ValueError(f"channel_mean_var: expected x of shape (N, C, H, W), got {x.shape}")
+    N, C, H, W = x.shape
+    mean = np.empty(C, dtype=np.float64)
+    var = np.empty(C, dtype=np.float64)
+    rows = x.transpose(0, 2, 3, 1)
+    if rows.flags.c_contiguous and not x.flags.c_contiguous:  # channels-last memory
+        chunks = 64
+        partial = np.zeros((chunks, C)), np.zeros((chunks, C))
+        _channel_mean_var_channels_last(rows.reshape(-1, C), *partial, mean, var, work=x.size)
+    else:
+        _channel_mean_var(x, mean, var, work=x.size)
+    return mean.astype(x.dtype), var.astype(x.dtype)
+
+
+@Kernel
+def _scale_shift(x, scale, shift, y):
+    N, C, H, W = x.shape
+    for task in prange(N * C):
+        n = task // C
+        c = task % C
+        a = scale[c]
+        b = shift[c]
+        for h in range(H):
+            for w in range(W):
+                y[n, c, h, w] = x[n, c, h, w] * a + b
+
+
+@Kernel
+def _scale_shift_channels_last(x, scale, shift, y):
+    """x, y (M, C) rows of channels."""
+    M, C = x.shape
+    for i in prange(M):
+        for c in range(C):
+            y[i, c] = x[i, c] * scale[c] + shift[c]
+
+
+def scale_shift(x: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """y[n, c, h, w] = x[n, c, h, w] * scale[c] + shift[c] (x's dtype and layout)."""
+    if x.ndim != 4 or scale.shape != (x.shape[1],) or shift.shape != (x.shape[1],):
+        raise ValueError(f"scale_shift: expected x (N, C, H, W) and scale, shift of shape (C,), "
+                         f"got {x.shape}, {scale.shape}, {shift.shape}")
+    N, C, H, W = x.shape
+    scale, shift = scale.astype(x.dtype), shift.astype(x.dtype)
+    rows = x.transpose(0, 2, 3, 1)
+    if rows.flags.c_contiguous and not x.flags.c_contiguous:  # channels-last memory
+        y_rows = np.empty((N, H, W, C), dtype=x.dtype)
+        _scale_shift_channels_last(rows.reshape(-1, C), scale, shift, y_rows.reshape(-1, C),
+                                   work=x.size)
+        return y_rows.transpose(0, 3, 1, 2)
+    y = np.empty((N, C, H, W), dtype=x.dtype)
+    _scale_shift(x, scale, shift, y, work=x.size)
+    return y

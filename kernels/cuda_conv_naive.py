@@ -1,0 +1,68 @@
+"""Direct conv2d as a Numba CUDA kernel: one thread per output element (the teaching version).
+
+What it computes
+----------------
+PyTorch's ``conv2d`` (cross-correlation) with stride, zero padding, dilation and
+groups, in NCHW layout::
+
+    x : (N, C, H, W)      w : (K, C/groups, R, S)      y : (N, K, P, Q)
+    P = (H + 2*pad_h - dil_h*(R - 1) - 1) // stride_h + 1       (Q likewise)
+
+    y[n, k, p, q] = bias[k] + sum_{c, r, s} w[k, c, r, s]
+                              * x[n, g*C_g + c, p*stride_h - pad_h + r*dil_h,
+                                                q*stride_w - pad_w + s*dil_w]
+
+where ``g = k // K_g`` is the group of output channel ``k``, ``C_g = C/groups`` and
+``K_g = K/groups``; input pixels outside the image count as 0 (zero padding).
+
+Thread/block mapping
+--------------------
+A 1-D grid of 1-D blocks; thread ``i = blockIdx.x*blockDim.x + threadIdx.x`` owns the
+output element with flat index ``i`` of ``y`` and computes its whole sum alone::
+
+    i = ((n*K + k)*P + p)*Q + q
+
+so consecutive threads write consecutive ``q`` (coalesced writes). Each thread
+reads C_g*R*S weights and as many input pixels straight from global memory: no
+data is shared between threads, which is why this kernel is simple and slow.
+``cuda_conv_tiled.py`` is the same sum reorganised so that a block of threads
+shares every value it loads. Accumulation is in float32, as cuDNN's fp32 path.
+"""
+from __future__ import annotations
+
+from numba import cuda, float32
+
+
+@cuda.jit
+def conv2d_naive_kernel(x, w, bias, y, has_bias, stride_h, stride_w, pad_h, pad_w,
+                        dil_h, dil_w, groups):
+    """One thread computes y[n, k, p, q] (see the module docstring for the math)."""
+    N, C, H, W = x.shape
+    K, C_g, R, S = w.shape
+    P, Q = y.shape[2], y.shape[3]
+    K_g = K // groups
+
+    i = cuda.grid(1)
+    if i >= N * K * P * Q:
+        return                       # the last block is only partly used
+    q = i % Q
+    p = (i // Q) % P
+    k = (i // (Q * P)) % K
+    n = i // (Q * P * K)
+    g = k // K_g                     # the group of this output channel
+
+    total = float32(0.0)
+    if has_bias:
+        total = float32(bias[k])
+    h0 = p * stride_h - pad_h        # top-left corner of the receptive field
+    w0 = q * stride_w - pad_w
+    for c in range(C_g):
+        for r in range(R):
+            h = h0 + r * dil_h
+            if h < 0 or h >= H:
+                continue             # zero padding contributes nothing
+            for s in range(S):
+                col = w0 + s * dil_w
+                if 0 <= col < W:
+                    total += w[k, c, r, s] * x[n, g * C_g + c, h, col]
+    y[n, k, p, q] = total

@@ -1,0 +1,844 @@
+"""Host side of the GPU kernels: check arguments, allocate outputs, pick grid and block, launch.
+
+Every function here takes arrays and returns arrays (no Tensor, no autograd), in NCHW:
+
+* ``*_numba``          the Numba CUDA kernels (``cuda_im2col``, ``cuda_conv_naive``,
+                       ``cuda_conv_tiled``, ``cuda_pool``, ``cuda_elementwise``). They take
+                       CuPy arrays on a GPU, and NumPy arrays under Numba's CUDA simulator
+                       (``NUMBA_ENABLE_CUDASIM=1``), which is how they are tested without one.
+* ``*_cuda_c``         the CUDA C kernels of ``conv_implicit_gemm.cu``, compiled with
+                       ``cupy.RawModule`` (CuPy arrays, float32 only).
+* ``*_im2col_cublas``  im2col (``im2col.cu``) + one batched cuBLAS matrix product per group
+                       (``xp.matmul``) + col2im. On NumPy arrays (simulator) it uses the
+                       Numba im2col/col2im and NumPy's matmul: the same algorithm.
+
+Nothing here imports ``numba.cuda`` or CuPy at import time: each launcher imports what it
+needs when first called, so ``import minicnn`` never needs a GPU.
+
+Registry (``register()``)
+-------------------------
+``register()`` adds these functions to ``minicnn.registry`` for device ``"cuda"`` under the
+names ``"numba"``, ``"cuda_c"`` and ``"im2col_cublas"``; it imports nothing heavy and can
+run at ``import minicnn`` time. The ``available`` checks (run at dispatch time) import
+CuPy / ``numba.cuda``. The op names and array signatures (PyTorch's argument order;
+``int | (int, int)`` for every size)::
+
+    conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> y
+    conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1) -> y
+    conv2d_input_grad(grad_output, weight, input_shape, stride=1, padding=0, dilation=1,
+                      groups=1) -> grad_input
+    conv2d_weight_grad(x, grad_output, weight_shape, stride=1, padding=0, dilation=1,
+                       groups=1) -> grad_weight
+    im2col(x, kernel_size, stride=1, padding=0, dilation=1) -> cols (N, C*R*S, P*Q)
+    col2im(cols, input_shape, kernel_size, stride=1, padding=0, dilation=1) -> x
+    max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False)
+        -> (y, indices)   indices: int64, h*W + w of each maximum, as PyTorch's
+    max_pool2d_backward(grad_output, indices, input_shape, kernel_size, stride=None,
+                        padding=0, dilation=1) -> grad_input
+    avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True) -> y
+    avg_pool2d_backward(grad_output, input_shape, kernel_size, stride=None, padding=0,
+                        ceil_mode=False, count_include_pad=True) -> grad_input
+    bias_leaky_relu(x, bias=None, negative_slope=0.01) -> y      (bias per channel, dim 1)
+    leaky_relu(x, negative_slope=0.01) -> y
+    leaky_relu_backward(grad_output, output, negative_slope=0.01) -> grad_input
+
+Known limits: the CUDA C kernels use 32-bit index math (every tensor < 2**31 elements,
+checked); the Numba kernels accept float32 and float64 (the naive conv accumulates in
+float32); pooling has no ``divisor_override``.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import os
+from typing import NamedTuple
+
+import numpy as np
+
+THREADS_PER_BLOCK = 256           # 1-D kernels (im2col, pooling, elementwise)
+MAX_BLOCKS_1D = 65535 * 8         # grid-stride loops cover the rest
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _pair(value, name: str) -> tuple[int, int]:
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name}: expected an int or a pair of ints, got {value!r}")
+        return int(value[0]), int(value[1])
+    return int(value), int(value)
+
+
+def _positive_pair(value, name: str) -> tuple[int, int]:
+    pair = _pair(value, name)
+    if min(pair) <= 0:
+        raise ValueError(f"{name}: expected positive values, got {value!r}")
+    return pair
+
+
+def _array_module(array):
+    """numpy for NumPy arrays, cupy for CuPy arrays (CuPy is imported only if it already is)."""
+    if type(array).__module__.startswith("cupy"):
+        import cupy
+        return cupy
+    return np
+
+
+def _is_cupy(array) -> bool:
+    return type(array).__module__.startswith("cupy")
+
+
+def _contiguous(array):
+    return _array_module(array).ascontiguousarray(array)
+
+
+def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
+    """P = (H + 2*padding - dilation*(kernel - 1) - 1) // stride + 1."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _check_conv(x_shape, weight_shape, groups, x_name="input"):
+    if len(x_shape) != 4:
+        raise ValueError(f"{x_name}: expected a 4-D (N, C, H, W) array, got shape {tuple(x_shape)}")
+    if len(weight_shape) != 4:
+        raise ValueError(f"weight: expected a 4-D (K, C/groups, R, S) array, got shape "
+                         f"{tuple(weight_shape)}")
+    if groups <= 0 or x_shape[1] % groups or weight_shape[0] % groups:
+        raise ValueError(f"groups: expected a positive divisor of the {x_shape[1]} input and "
+                         f"{weight_shape[0]} output channels, got {groups}")
+    if weight_shape[1] * groups != x_shape[1]:
+        raise ValueError(f"weight: expected {x_shape[1] // groups} input channels per group "
+                         f"({x_name} has {x_shape[1]}, groups={groups}), got {weight_shape[1]}")
+
+
+def _conv_geometry(x_shape, weight_shape, stride, padding, dilation, groups):
+    """(stride, padding, dilation, P, Q) after checking, for x: (N, C, H, W), w: (K, C_g, R, S)."""
+    stride = _positive_pair(stride, "stride")
+    padding = _pair(padding, "padding")
+    dilation = _positive_pair(dilation, "dilation")
+    if min(padding) < 0:
+        raise ValueError(f"padding: expected non-negative values, got {padding}")
+    _check_conv(x_shape, weight_shape, groups)
+    P = conv_output_size(x_shape[2], weight_shape[2], stride[0], padding[0], dilation[0])
+    Q = conv_output_size(x_shape[3], weight_shape[3], stride[1], padding[1], dilation[1])
+    if P <= 0 or Q <= 0:
+        raise ValueError(f"weight: kernel {tuple(weight_shape[2:])} with dilation {dilation} is "
+                         f"larger than the padded input {x_shape[2] + 2 * padding[0]}x"
+                         f"{x_shape[3] + 2 * padding[1]}")
+    return stride, padding, dilation, P, Q
+
+
+def _grid_1d(total: int) -> int:
+    return max(1, min(MAX_BLOCKS_1D, math.ceil(total / THREADS_PER_BLOCK)))
+
+
+def _float_dtype(*arrays):
+    dtype = arrays[0].dtype
+    for array in arrays:
+        if array.dtype != dtype or dtype not in (np.float32, np.float64):
+            raise TypeError(f"expected float32 or float64 arrays of one dtype, got "
+                            f"{[str(a.dtype) for a in arrays]}")
+    return dtype
+
+
+def _multiprocessors(xp) -> int:
+    """Streaming multiprocessors of the current GPU (4 under the simulator: small grids)."""
+    if xp is np:
+        return 4
+    return xp.cuda.Device().attributes["MultiProcessorCount"]
+
+
+# ----------------------------------------------------------------------------- numba: launching
+
+
+def _numba_cuda():
+    from numba import cuda
+    return cuda
+
+
+def _launch(kernel, grid, block, xp, *args):
+    """kernel[grid, block](*args) on CuPy's current stream (the default one in the simulator)."""
+    if xp is np:
+        kernel[grid, block](*args)
+        return
+    cuda = _numba_cuda()
+    pointer = xp.cuda.get_current_stream().ptr
+    stream = cuda.external_stream(pointer) if pointer else cuda.default_stream()
+    kernel[grid, block, stream](*args)
+
+
+def _scalar(dtype, value):
+    """A float argument in the arrays' own precision (a float64 slope would promote float32 math)."""
+    return np.dtype(dtype).type(value)
+
+
+# ----------------------------------------------------------------------------- numba: im2col
+
+
+def im2col_numba(x, kernel_size, stride=1, padding=0, dilation=1):
+    """cols (N, C*R*S, P*Q) of x (N, C, H, W), as torch.nn.functional.unfold."""
+    from .cuda_im2col import im2col_kernel
+    xp = _array_module(x)
+    x = _contiguous(x)
+    R, S = _positive_pair(kernel_size, "kernel_size")
+    N, C, H, W = x.shape
+    (sh, sw), (ph, pw), (dh, dw), P, Q = _conv_geometry(x.shape, (C, C, R, S), stride, padding,
+                                                        dilation, 1)
+    cols = xp.empty((N, C * R * S, P * Q), x.dtype)
+    _launch(im2col_kernel, _grid_1d(cols.size), THREADS_PER_BLOCK, xp,
+            x, cols, R, S, sh, sw, ph, pw, dh, dw)
+    return cols
+
+
+def col2im_numba(cols, input_shape, kernel_size, stride=1, padding=0, dilation=1):
+    """x (N, C, H, W) = the adjoint of im2col: column entries summed back onto their pixels."""
+    from .cuda_im2col import col2im_kernel
+    xp = _array_module(cols)
+    N, C, H, W = (int(v) for v in input_shape)
+    R, S = _positive_pair(kernel_size, "kernel_size")
+    (sh, sw), (ph, pw), (dh, dw), P, Q = _conv_geometry((N, C, H, W), (C, C, R, S), stride,
+                                                        padding, dilation, 1)
+    if tuple(cols.shape) != (N, C * R * S, P * Q):
+        raise ValueError(f"cols: expected shape {(N, C * R * S, P * Q)}, got {tuple(cols.shape)}")
+    x = xp.empty((N, C, H, W), cols.dtype)
+    _launch(col2im_kernel, _grid_1d(x.size), THREADS_PER_BLOCK, xp,
+            cols, x, R, S, sh, sw, ph, pw, dh, dw)
+    return x
+
+
+# ----------------------------------------------------------------------------- numba: conv
+
+
+def conv2d_naive_numba(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """conv2d with one thread per output element (``cuda_conv_naive.py``)."""
+    from .cuda_conv_naive import conv2d_naive_kernel
+    xp = _array_module(x)
+    x, weight = _contiguous(x), _contiguous(weight)
+    (sh, sw), (ph, pw), (dh, dw), P, Q = _conv_geometry(x.shape, weight.shape, stride, padding,
+                                                        dilation, groups)
+    N, K = x.shape[0], weight.shape[0]
+    y = xp.empty((N, K, P, Q), x.dtype)
+    bias_array = xp.zeros(1, x.dtype) if bias is None else _contiguous(bias)
+    blocks = math.ceil(y.size / THREADS_PER_BLOCK)
+    _launch(conv2d_naive_kernel, blocks, THREADS_PER_BLOCK, xp,
+            x, weight, bias_array, y, bias is not None, sh, sw, ph, pw, dh, dw, groups)
+    return y
+
+
+def _tile_or_default(tile):
+    from .cuda_conv_tiled import DEFAULT_TILE
+    return DEFAULT_TILE if tile is None else tile
+
+
+def conv2d_numba(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, tile=None):
+    """conv2d by the tiled implicit-GEMM kernel; grid (columns/BLOCK_N, K_g/BLOCK_M, groups)."""
+    from .cuda_conv_tiled import tiled_kernels
+    xp = _array_module(x)
+    x, weight = _contiguous(x), _contiguous(weight)
+    dtype = _float_dtype(x, weight)
+    tile = _tile_or_default(tile)
+    (sh, sw), (ph, pw), (dh, dw), P, Q = _conv_geometry(x.shape, weight.shape, stride, padding,
+                                                        dilation, groups)
+    N, K = x.shape[0], weight.shape[0]
+    y = xp.empty((N, K, P, Q), dtype)
+    bias_array = xp.zeros(1, dtype) if bias is None else _contiguous(bias).astype(dtype, copy=False)
+    grid = (math.ceil(N * P * Q / tile.block_n), math.ceil(K // groups / tile.block_m), groups)
+    kernel = tiled_kernels(tile, dtype.name).forward
+    _launch(kernel, grid, (tile.threads_n, tile.threads_m), xp,
+            x, weight, bias_array, y, bias is not None, sh, sw, ph, pw, dh, dw, groups)
+    return y
+
+
+def _input_grad_geometry(grad_output, weight, input_shape, stride, padding, dilation, groups):
+    input_shape = tuple(int(v) for v in input_shape)
+    stride, padding, dilation, P, Q = _conv_geometry(input_shape, weight.shape, stride, padding,
+                                                     dilation, groups)
+    expected = (input_shape[0], weight.shape[0], P, Q)
+    if tuple(grad_output.shape) != expected:
+        raise ValueError(f"grad_output: expected shape {expected} for input {input_shape} and "
+                         f"weight {tuple(weight.shape)}, got {tuple(grad_output.shape)}")
+    return input_shape, stride, padding, dilation
+
+
+def conv2d_input_grad_numba(grad_output, weight, input_shape, stride=1, padding=0, dilation=1,
+                            groups=1, tile=None):
+    """dx of conv2d (= conv_transpose2d of grad_output); grid z = groups * stride phases."""
+    from .cuda_conv_tiled import tiled_kernels
+    xp = _array_module(grad_output)
+    grad_output, weight = _contiguous(grad_output), _contiguous(weight)
+    dtype = _float_dtype(grad_output, weight)
+    tile = _tile_or_default(tile)
+    input_shape, (sh, sw), (ph, pw), (dh, dw) = _input_grad_geometry(
+        grad_output, weight, input_shape, stride, padding, dilation, groups)
+    N, C, H, W = input_shape
+    grad_x = xp.empty(input_shape, dtype)
+    step_r, step_s = sh // math.gcd(sh, dh), sw // math.gcd(sw, dw)
+    largest_phase = N * math.ceil(H / sh) * math.ceil(W / sw)
+    grid = (math.ceil(largest_phase / tile.block_n), math.ceil(C // groups / tile.block_m),
+            groups * sh * sw)
+    kernel = tiled_kernels(tile, dtype.name).input_grad
+    _launch(kernel, grid, (tile.threads_n, tile.threads_m), xp,
+            grad_output, weight, grad_x, sh, sw, ph, pw, dh, dw, groups, step_r, step_s)
+    return grad_x
+
+
+def choose_splits(tiles: int, depth: int, block_k: int, multiprocessors: int,
+                  splits: int | None = None) -> tuple[int, int]:
+    """(splits, chunk) for split-K: enough blocks to fill the GPU about 4 times over,
+    each slice a multiple of block_k and at least 16 steps long."""
+    if splits is None:
+        wanted = math.ceil(4 * multiprocessors / max(tiles, 1))
+        splits = max(1, min(wanted, depth // (16 * block_k)))
+    splits = max(1, min(int(splits), math.ceil(depth / block_k)))
+    chunk = math.ceil(math.ceil(depth / splits) / block_k) * block_k
+    return math.ceil(depth / chunk), chunk
+
+
+def _weight_grad_geometry(x, grad_output, weight_shape, stride, padding, dilation, groups):
+    weight_shape = tuple(int(v) for v in weight_shape)
+    stride, padding, dilation, P, Q = _conv_geometry(x.shape, weight_shape, stride, padding,
+                                                     dilation, groups)
+    expected = (x.shape[0], weight_shape[0], P, Q)
+    if tuple(grad_output.shape) != expected:
+        raise ValueError(f"grad_output: expected shape {expected} for input {tuple(x.shape)} "
+                         f"and weight {weight_shape}, got {tuple(grad_output.shape)}")
+    return weight_shape, stride, padding, dilation, P, Q
+
+
+def conv2d_weight_grad_numba(x, grad_output, weight_shape, stride=1, padding=0, dilation=1,
+                             groups=1, tile=None, splits=None):
+    """dw of conv2d by split-K implicit GEMM; grid z = groups * splits, partial sums added here."""
+    from .cuda_conv_tiled import tiled_kernels
+    xp = _array_module(x)
+    x, grad_output = _contiguous(x), _contiguous(grad_output)
+    dtype = _float_dtype(x, grad_output)
+    tile = _tile_or_default(tile)
+    weight_shape, (sh, sw), (ph, pw), (dh, dw), P, Q = _weight_grad_geometry(
+        x, grad_output, weight_shape, stride, padding, dilation, groups)
+    K, C_g, R, S = weight_shape
+    rows, columns, depth = K // groups, C_g * R * S, x.shape[0] * P * Q
+    tiles = math.ceil(rows / tile.block_m) * math.ceil(columns / tile.block_n) * groups
+    splits, chunk = choose_splits(tiles, depth, tile.block_k, _multiprocessors(xp), splits)
+    partial = xp.empty((splits,) + weight_shape, dtype)
+    grid = (math.ceil(columns / tile.block_n), math.ceil(rows / tile.block_m), groups * splits)
+    kernel = tiled_kernels(tile, dtype.name).weight_grad
+    _launch(kernel, grid, (tile.threads_n, tile.threads_m), xp,
+            x, grad_output, partial, sh, sw, ph, pw, dh, dw, groups, splits, chunk)
+    return partial[0] if splits == 1 else partial.sum(axis=0)
+
+
+def conv_transpose_output_shape(x_shape, weight_shape, stride, padding, output_padding, groups,
+                                dilation):
+    """(N, C_out, H_out, W_out) with H_out = (H-1)*stride - 2*padding + dilation*(R-1)
+    + output_padding + 1; weight: (C_in, C_out/groups, R, S) as PyTorch's ConvTranspose2d."""
+    if len(x_shape) != 4 or len(weight_shape) != 4:
+        raise ValueError(f"conv_transpose2d: expected 4-D input and weight, got shapes "
+                         f"{tuple(x_shape)} and {tuple(weight_shape)}")
+    if weight_shape[0] != x_shape[1]:
+        raise ValueError(f"weight: expected {x_shape[1]} input channels (dim 0) to match the "
+                         f"input, got {weight_shape[0]}")
+    (sh, sw), (ph, pw), (dh, dw) = (_positive_pair(stride, "stride"), _pair(padding, "padding"),
+                                    _positive_pair(dilation, "dilation"))
+    oph, opw = _pair(output_padding, "output_padding")
+    if not (0 <= oph < max(sh, dh) and 0 <= opw < max(sw, dw)):
+        raise ValueError(f"output_padding: expected values smaller than stride or dilation, got "
+                         f"{(oph, opw)}")
+    H = (x_shape[2] - 1) * sh - 2 * ph + dh * (weight_shape[2] - 1) + oph + 1
+    W = (x_shape[3] - 1) * sw - 2 * pw + dw * (weight_shape[3] - 1) + opw + 1
+    return (x_shape[0], weight_shape[1] * groups, H, W)
+
+
+def _conv_transpose2d(input_grad, x, weight, bias, stride, padding, output_padding, groups,
+                      dilation, **options):
+    """conv_transpose2d(x, w) = conv2d's input gradient with grad_output = x, plus the bias."""
+    shape = conv_transpose_output_shape(x.shape, weight.shape, stride, padding, output_padding,
+                                        groups, dilation)
+    y = input_grad(x, weight, shape, stride, padding, dilation, groups, **options)
+    if bias is not None:
+        y += bias.reshape(1, -1, 1, 1).astype(y.dtype, copy=False)
+    return y
+
+
+def conv_transpose2d_numba(x, weight, bias=None, stride=1, padding=0, output_padding=0,
+                           groups=1, dilation=1, tile=None):
+    """PyTorch's conv_transpose2d by the tiled input-gradient kernel."""
+    return _conv_transpose2d(conv2d_input_grad_numba, x, weight, bias, stride, padding,
+                             output_padding, groups, dilation, tile=tile)
+
+
+# ----------------------------------------------------------------------------- numba: pooling
+
+
+def pool_output_size(size, kernel, stride, padding, dilation, ceil_mode):
+    """PyTorch's pooling output size (with ceil_mode, the last window must start inside)."""
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    out = (-(-span // stride) if ceil_mode else span // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
+
+
+def _pool_geometry(shape, kernel_size, stride, padding, dilation, ceil_mode):
+    if len(shape) != 4:
+        raise ValueError(f"input: expected a 4-D (N, C, H, W) array, got shape {tuple(shape)}")
+    R, S = _positive_pair(kernel_size, "kernel_size")
+    sh, sw = (R, S) if stride is None or stride == () else _positive_pair(stride, "stride")
+    ph, pw = _pair(padding, "padding")
+    dh, dw = _positive_pair(dilation, "dilation")
+    if not (0 <= ph <= R // 2 and 0 <= pw <= S // 2):
+        raise ValueError(f"padding: expected at most half the kernel size {(R, S)}, got {(ph, pw)}")
+    P = pool_output_size(shape[2], R, sh, ph, dh, ceil_mode)
+    Q = pool_output_size(shape[3], S, sw, pw, dw, ceil_mode)
+    if P <= 0 or Q <= 0:
+        raise ValueError(f"kernel_size: window {(R, S)} larger than the padded input "
+                         f"{tuple(shape[2:])}")
+    return (R, S), (sh, sw), (ph, pw), (dh, dw), (P, Q)
+
+
+def max_pool2d_numba(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """(y, indices) of max pooling; indices hold h*W + w of each maximum (int64)."""
+    from .cuda_pool import max_pool2d_forward_kernel
+    xp = _array_module(x)
+    x = _contiguous(x)
+    (R, S), (sh, sw), (ph, pw), (dh, dw), (P, Q) = _pool_geometry(
+        x.shape, kernel_size, stride, padding, dilation, ceil_mode)
+    y = xp.empty(x.shape[:2] + (P, Q), x.dtype)
+    indices = xp.empty(y.shape, np.int64)
+    _launch(max_pool2d_forward_kernel, _grid_1d(y.size), THREADS_PER_BLOCK, xp,
+            x, y, indices, R, S, sh, sw, ph, pw, dh, dw)
+    return y, indices
+
+
+def max_pool2d_backward_numba(grad_output, indices, input_shape, kernel_size, stride=None,
+                              padding=0, dilation=1):
+    """dx: each dy goes to the argmax of its window (gathered per input pixel, no atomics)."""
+    from .cuda_pool import max_pool2d_backward_kernel
+    xp = _array_module(grad_output)
+    grad_output, indices = _contiguous(grad_output), _contiguous(indices)
+    input_shape = tuple(int(v) for v in input_shape)
+    (R, S), (sh, sw), (ph, pw), (dh, dw), _ = _pool_geometry(
+        input_shape, kernel_size, stride, padding, dilation, False)
+    grad_x = xp.empty(input_shape, grad_output.dtype)
+    _launch(max_pool2d_backward_kernel, _grid_1d(grad_x.size), THREADS_PER_BLOCK, xp,
+            grad_output, indices, grad_x, R, S, sh, sw, ph, pw, dh, dw)
+    return grad_x
+
+
+def avg_pool2d_numba(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                     count_include_pad=True):
+    """Average pooling with PyTorch's divisor rules."""
+    from .cuda_pool import avg_pool2d_forward_kernel
+    xp = _array_module(x)
+    x = _contiguous(x)
+    (R, S), (sh, sw), (ph, pw), _, (P, Q) = _pool_geometry(
+        x.shape, kernel_size, stride, padding, 1, ceil_mode)
+    y = xp.empty(x.shape[:2] + (P, Q), x.dtype)
+    _launch(avg_pool2d_forward_kernel, _grid_1d(y.size), THREADS_PER_BLOCK, xp,
+            x, y, R, S, sh, sw, ph, pw, bool(count_include_pad))
+    return y
+
+
+def avg_pool2d_backward_numba(grad_output, input_shape, kernel_size, stride=None, padding=0,
+                              ceil_mode=False, count_include_pad=True):
+    """dx of average pooling: dy / divisor spread over each window (gathered per pixel)."""
+    from .cuda_pool import avg_pool2d_backward_kernel
+    xp = _array_module(grad_output)
+    grad_output = _contiguous(grad_output)
+    input_shape = tuple(int(v) for v in input_shape)
+    (R, S), (sh, sw), (ph, pw), _, (P, Q) = _pool_geometry(
+        input_shape, kernel_size, stride, padding, 1, ceil_mode)
+    if tuple(grad_output.shape) != input_shape[:2] + (P, Q):
+        raise ValueError(f"grad_output: expected shape {input_shape[:2] + (P, Q)}, got "
+                         f"{tuple(grad_output.shape)}")
+    grad_x = xp.empty(input_shape, grad_output.dtype)
+    _launch(avg_pool2d_backward_kernel, _grid_1d(grad_x.size), THREADS_PER_BLOCK, xp,
+            grad_output, grad_x, R, S, sh, sw, ph, pw, bool(count_include_pad))
+    return grad_x
+
+
+# ----------------------------------------------------------------------------- numba: elementwise
+
+
+def _check_slope(negative_slope):
+    if negative_slope < 0:
+        raise ValueError(f"negative_slope: the fused kernels need a value >= 0 (the backward "
+                         f"reads the sign of the output), got {negative_slope}")
+
+
+def bias_leaky_relu_numba(x, bias=None, negative_slope=0.01):
+    """y = leaky_relu(x + bias[None, :, None, None]) in one pass (bias may be None)."""
+    from .cuda_elementwise import bias_leaky_relu_kernel
+    _check_slope(negative_slope)
+    xp = _array_module(x)
+    x = _contiguous(x)
+    channels = x.shape[1] if x.ndim > 1 else 1
+    plane = int(np.prod(x.shape[2:])) if x.ndim > 2 else 1
+    if bias is not None and tuple(bias.shape) != (channels,):
+        raise ValueError(f"bias: expected shape ({channels},), got {tuple(bias.shape)}")
+    bias_array = xp.zeros(1, x.dtype) if bias is None else _contiguous(bias).astype(x.dtype,
+                                                                                     copy=False)
+    y = xp.empty_like(x)
+    _launch(bias_leaky_relu_kernel, _grid_1d(x.size), THREADS_PER_BLOCK, xp,
+            x.reshape(-1), bias_array, y.reshape(-1), bias is not None,
+            _scalar(x.dtype, negative_slope), channels, plane)
+    return y
+
+
+def leaky_relu_numba(x, negative_slope=0.01):
+    return bias_leaky_relu_numba(x, None, negative_slope)
+
+
+def leaky_relu_backward_numba(grad_output, output, negative_slope=0.01):
+    """dx = dy * (1 if y > 0 else negative_slope); dbias is dx.sum(axis=(0, 2, 3))."""
+    from .cuda_elementwise import leaky_relu_backward_kernel
+    _check_slope(negative_slope)
+    xp = _array_module(output)
+    grad_output, output = _contiguous(grad_output), _contiguous(output)
+    if grad_output.shape != output.shape:
+        raise ValueError(f"grad_output: expected shape {tuple(output.shape)}, got "
+                         f"{tuple(grad_output.shape)}")
+    grad_x = xp.empty_like(output)
+    _launch(leaky_relu_backward_kernel, _grid_1d(output.size), THREADS_PER_BLOCK, xp,
+            grad_output.reshape(-1), output.reshape(-1), grad_x.reshape(-1),
+            _scalar(output.dtype, negative_slope))
+    return grad_x
+
+
+# ----------------------------------------------------------------------------- CUDA C (cupy.RawModule)
+
+KERNEL_DIR = os.path.dirname(os.path.abspath(__file__))
+
+# name -> (BLOCK_M, BLOCK_N, BLOCK_K, THREADS_M, THREADS_N) of conv_implicit_gemm.cu
+CUDA_C_TILES = {
+    "64x64": (64, 64, 8, 16, 16),        # 4x4 outputs per thread: many blocks for small layers
+    "128x128": (128, 128, 8, 16, 16),    # 8x8 outputs per thread: more reuse for large layers
+    "8x16": (8, 16, 4, 4, 8),            # tiny, for the CPU emulation tests only
+}
+TILE_MACROS = ("BLOCK_M", "BLOCK_N", "BLOCK_K", "THREADS_M", "THREADS_N")
+
+
+def read_source(name: str) -> str:
+    with open(os.path.join(KERNEL_DIR, name), encoding="utf-8") as file:
+        return file.read()
+
+
+def tile_options(tile_name: str) -> list[str]:
+    """-DBLOCK_M=.. compiler options of one CUDA_C_TILES entry."""
+    return [f"-D{n}={v}" for n, v in zip(TILE_MACROS, CUDA_C_TILES[tile_name])]
+
+
+@functools.lru_cache(maxsize=None)
+def _cuda_c_module(source_name: str, tile_name: str | None = None):
+    import cupy
+    options = ["--std=c++17"] + (tile_options(tile_name) if tile_name else [])
+    return cupy.RawModule(code=read_source(source_name), options=tuple(options))
+
+
+def _check_cuda_c(*arrays):
+    for array in arrays:
+        if not _is_cupy(array):
+            raise TypeError("the 'cuda_c' kernels need CuPy arrays on a GPU, got "
+                            f"{type(array).__name__}")
+        if array.dtype != np.float32:
+            raise TypeError(f"the 'cuda_c' kernels are float32 only, got {array.dtype}")
+        if array.size >= 2 ** 31:
+            raise ValueError(f"the 'cuda_c' kernels use 32-bit indices: an array of "
+                             f"{array.size} elements is too large")
+
+
+def pick_cuda_c_tile(rows: int, columns: int, z: int, multiprocessors: int) -> str:
+    """The 128x128 tile when it still gives every multiprocessor a block, else 64x64."""
+    blocks = math.ceil(rows / 128) * math.ceil(columns / 128) * z
+    return "128x128" if blocks >= multiprocessors else "64x64"
+
+
+class LaunchPlan(NamedTuple):
+    """Everything a CUDA C launch needs besides the arrays: the host logic, testable alone."""
+    kernel: str
+    tile: str
+    grid: tuple
+    block: tuple
+    ints: tuple           # the kernel's int arguments, in order
+    out_shape: tuple      # shape of the array the kernel writes
+
+
+def forward_plan(x_shape, weight_shape, stride, padding, dilation, groups, has_bias,
+                 multiprocessors=132, tile=None) -> LaunchPlan:
+    (sh, sw), (ph, pw), (dh, dw), P, Q = _conv_geometry(x_shape, weight_shape, stride, padding,
+                                                        dilation, groups)
+    N, C, H, W = x_shape
+    K, _, R, S = weight_shape
+    rows, columns = K // groups, N * P * Q
+    tile = tile or pick_cuda_c_tile(rows, columns, groups, multiprocessors)
+    block_m, block_n, _, threads_m, threads_n = CUDA_C_TILES[tile]
+    grid = (math.ceil(columns / block_n), math.ceil(rows / block_m), groups)
+    ints = (N, C, H, W, K, R, S, P, Q, sh, sw, ph, pw, dh, dw, groups, int(bool(has_bias)))
+    return LaunchPlan("conv2d_forward", tile, grid, (threads_n, threads_m), ints, (N, K, P, Q))
+
+
+def input_grad_plan(grad_shape, weight_shape, input_shape, stride, padding, dilation, groups,
+                    multiprocessors=132, tile=None) -> LaunchPlan:
+    input_shape = tuple(int(v) for v in input_shape)
+    (sh, sw), (ph, pw), (dh, dw), P, Q = _conv_geometry(input_shape, weight_shape, stride,
+                                                        padding, dilation, groups)
+    N, C, H, W = input_shape
+    K, _, R, S = weight_shape
+    if tuple(grad_shape) != (N, K, P, Q):
+        raise ValueError(f"grad_output: expected shape {(N, K, P, Q)} for input {input_shape} "
+                         f"and weight {tuple(weight_shape)}, got {tuple(grad_shape)}")
+    step_r, step_s = sh // math.gcd(sh, dh), sw // math.gcd(sw, dw)
+    largest_phase = N * math.ceil(H / sh) * math.ceil(W / sw)
+    tile = tile or pick_cuda_c_tile(C // groups, largest_phase, groups * sh * sw,
+                                    multiprocessors)
+    block_m, block_n, _, threads_m, threads_n = CUDA_C_TILES[tile]
+    grid = (math.ceil(largest_phase / block_n), math.ceil(C // groups / block_m),
+            groups * sh * sw)
+    ints = (N, C, H, W, K, R, S, P, Q, sh, sw, ph, pw, dh, dw, groups, step_r, step_s)
+    return LaunchPlan("conv2d_input_grad", tile, grid, (threads_n, threads_m), ints, input_shape)
+
+
+def weight_grad_plan(x_shape, grad_shape, weight_shape, stride, padding, dilation, groups,
+                     multiprocessors=132, tile=None, splits=None) -> LaunchPlan:
+    """out_shape is (splits, K, C_g, R, S): the partial sums the host adds up."""
+    weight_shape = tuple(int(v) for v in weight_shape)
+    (sh, sw), (ph, pw), (dh, dw), P, Q = _conv_geometry(x_shape, weight_shape, stride, padding,
+                                                        dilation, groups)
+    N, C, H, W = x_shape
+    K, C_g, R, S = weight_shape
+    if tuple(grad_shape) != (N, K, P, Q):
+        raise ValueError(f"grad_output: expected shape {(N, K, P, Q)} for input "
+                         f"{tuple(x_shape)} and weight {weight_shape}, got {tuple(grad_shape)}")
+    rows, columns, depth = K // groups, C_g * R * S, N * P * Q
+    tile = tile or ("128x128" if rows >= 128 and columns >= 128 else "64x64")
+    block_m, block_n, block_k, threads_m, threads_n = CUDA_C_TILES[tile]
+    tiles = math.ceil(rows / block_m) * math.ceil(columns / block_n) * groups
+    splits, chunk = choose_splits(tiles, depth, block_k, multiprocessors, splits)
+    grid = (math.ceil(columns / block_n), math.ceil(rows / block_m), groups * splits)
+    ints = (N, C, H, W, K, R, S, P, Q, sh, sw, ph, pw, dh, dw, groups, splits, chunk)
+    return LaunchPlan("conv2d_weight_grad", tile, grid, (threads_n, threads_m), ints,
+                      (splits,) + weight_shape)
+
+
+def im2col_plan(x_shape, kernel_size, stride, padding, dilation, kernel="im2col") -> LaunchPlan:
+    """im2col.cu's im2col (out: cols (C*R*S, N*P*Q)) or col2im (out: x); x_shape: (N, C, H, W)."""
+    N, C, H, W = x_shape
+    R, S = _positive_pair(kernel_size, "kernel_size")
+    (sh, sw), (ph, pw), (dh, dw), P, Q = _conv_geometry(x_shape, (C, C, R, S), stride, padding,
+                                                        dilation, 1)
+    out_shape = (C * R * S, N * P * Q) if kernel == "im2col" else tuple(x_shape)
+    total = math.prod(out_shape)
+    ints = (N, C, H, W, R, S, P, Q, sh, sw, ph, pw, dh, dw)
+    return LaunchPlan(kernel, "", (_grid_1d(total), 1, 1), (THREADS_PER_BLOCK, 1, 1), ints,
+                      out_shape)
+
+
+def _run_plan(plan: LaunchPlan, source: str, arrays: tuple):
+    module = _cuda_c_module(source, plan.tile or None)
+    module.get_function(plan.kernel)(plan.grid, plan.block,
+                                     arrays + tuple(np.int32(v) for v in plan.ints))
+
+
+def conv2d_cuda_c(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, tile=None):
+    """conv2d by ``conv2d_forward`` of conv_implicit_gemm.cu (float32, CuPy arrays)."""
+    import cupy
+    x, weight = cupy.ascontiguousarray(x), cupy.ascontiguousarray(weight)
+    _check_cuda_c(x, weight)
+    plan = forward_plan(x.shape, weight.shape, stride, padding, dilation, groups,
+                        bias is not None, _multiprocessors(cupy), tile)
+    y = cupy.empty(plan.out_shape, np.float32)
+    _check_cuda_c(y)
+    bias_array = (cupy.zeros(1, np.float32) if bias is None
+                  else cupy.ascontiguousarray(bias, dtype=np.float32))
+    _run_plan(plan, "conv_implicit_gemm.cu", (x, weight, bias_array, y))
+    return y
+
+
+def conv2d_input_grad_cuda_c(grad_output, weight, input_shape, stride=1, padding=0, dilation=1,
+                             groups=1, tile=None):
+    """dx of conv2d by ``conv2d_input_grad`` of conv_implicit_gemm.cu."""
+    import cupy
+    grad_output, weight = cupy.ascontiguousarray(grad_output), cupy.ascontiguousarray(weight)
+    _check_cuda_c(grad_output, weight)
+    plan = input_grad_plan(grad_output.shape, weight.shape, input_shape, stride, padding,
+                           dilation, groups, _multiprocessors(cupy), tile)
+    grad_x = cupy.empty(plan.out_shape, np.float32)
+    _check_cuda_c(grad_x)
+    _run_plan(plan, "conv_implicit_gemm.cu", (grad_output, weight, grad_x))
+    return grad_x
+
+
+def conv2d_weight_grad_cuda_c(x, grad_output, weight_shape, stride=1, padding=0, dilation=1,
+                              groups=1, tile=None, splits=None):
+    """dw of conv2d by ``conv2d_weight_grad`` of conv_implicit_gemm.cu (split-K)."""
+    import cupy
+    x, grad_output = cupy.ascontiguousarray(x), cupy.ascontiguousarray(grad_output)
+    _check_cuda_c(x, grad_output)
+    plan = weight_grad_plan(x.shape, grad_output.shape, weight_shape, stride, padding, dilation,
+                            groups, _multiprocessors(cupy), tile, splits)
+    partial = cupy.empty(plan.out_shape, np.float32)
+    _check_cuda_c(partial)
+    _run_plan(plan, "conv_implicit_gemm.cu", (x, grad_output, partial))
+    return partial[0] if plan.out_shape[0] == 1 else partial.sum(axis=0)
+
+
+def conv_transpose2d_cuda_c(x, weight, bias=None, stride=1, padding=0, output_padding=0,
+                            groups=1, dilation=1, tile=None):
+    return _conv_transpose2d(conv2d_input_grad_cuda_c, x, weight, bias, stride, padding,
+                             output_padding, groups, dilation, tile=tile)
+
+
+# ----------------------------------------------------------------------------- im2col + cuBLAS
+
+
+def _gemm_cols(x, kernel, stride, padding, dilation):
+    """cols (C*R*S, N*P*Q): im2col.cu on CuPy; under the simulator (NumPy arrays), the Numba
+    kernel's (N, C*R*S, P*Q) layout transposed by NumPy."""
+    xp = _array_module(x)
+    N, C, H, W = x.shape
+    R, S = kernel
+    P = conv_output_size(H, R, stride[0], padding[0], dilation[0])
+    Q = conv_output_size(W, S, stride[1], padding[1], dilation[1])
+    if xp is np:
+        cols = im2col_numba(x, kernel, stride, padding, dilation)
+        return np.ascontiguousarray(cols.transpose(1, 0, 2)).reshape(C * R * S, N * P * Q)
+    plan = im2col_plan(x.shape, kernel, stride, padding, dilation, "im2col")
+    cols = xp.empty(plan.out_shape, x.dtype)
+    _check_cuda_c(x, cols)
+    _run_plan(plan, "im2col.cu", (x, cols))
+    return cols
+
+
+def _gemm_col2im(cols, input_shape, kernel, stride, padding, dilation):
+    """x (N, C, H, W) from cols (C*R*S, N*P*Q): the adjoint of _gemm_cols."""
+    xp = _array_module(cols)
+    N, C, H, W = input_shape
+    R, S = kernel
+    P = conv_output_size(H, R, stride[0], padding[0], dilation[0])
+    Q = conv_output_size(W, S, stride[1], padding[1], dilation[1])
+    if xp is np:
+        unfolded = np.ascontiguousarray(cols.reshape(C * R * S, N, P * Q).transpose(1, 0, 2))
+        return col2im_numba(unfolded, input_shape, kernel, stride, padding, dilation)
+    plan = im2col_plan(input_shape, kernel, stride, padding, dilation, "col2im")
+    x = xp.empty(plan.out_shape, cols.dtype)
+    cols = xp.ascontiguousarray(cols)
+    _check_cuda_c(cols, x)
+    _run_plan(plan, "im2col.cu", (cols, x))
+    return x
+
+
+def conv2d_im2col_cublas(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """y_g (K_g, N*P*Q) = w_g (K_g, C_g*R*S) @ cols_g (C_g*R*S, N*P*Q), one batched GEMM."""
+    xp = _array_module(x)
+    x, weight = _contiguous(x), _contiguous(weight)
+    stride, padding, dilation, P, Q = _conv_geometry(x.shape, weight.shape, stride, padding,
+                                                     dilation, groups)
+    N = x.shape[0]
+    K, C_g, R, S = weight.shape
+    cols = _gemm_cols(x, (R, S), stride, padding, dilation)
+    y = xp.matmul(weight.reshape(groups, K // groups, C_g * R * S),
+                  cols.reshape(groups, C_g * R * S, N * P * Q))          # (G, K_g, N*P*Q)
+    y = xp.ascontiguousarray(y.reshape(K, N, P, Q).transpose(1, 0, 2, 3))
+    if bias is not None:
+        y += bias.reshape(1, K, 1, 1).astype(y.dtype, copy=False)
+    return y
+
+
+def conv2d_input_grad_im2col_cublas(grad_output, weight, input_shape, stride=1, padding=0,
+                                    dilation=1, groups=1):
+    """dcols_g = w_g^T @ dy_g (one batched GEMM), then col2im."""
+    xp = _array_module(grad_output)
+    grad_output, weight = _contiguous(grad_output), _contiguous(weight)
+    input_shape, stride, padding, dilation = _input_grad_geometry(
+        grad_output, weight, input_shape, stride, padding, dilation, groups)
+    N, K, P, Q = grad_output.shape
+    _, C_g, R, S = weight.shape
+    dy = grad_output.transpose(1, 0, 2, 3).reshape(groups, K // groups, N * P * Q)
+    w = weight.reshape(groups, K // groups, C_g * R * S)
+    dcols = xp.matmul(w.transpose(0, 2, 1), dy)                         # (G, C_g*R*S, N*P*Q)
+    return _gemm_col2im(dcols.reshape(-1, N * P * Q), input_shape, (R, S), stride, padding,
+                        dilation)
+
+
+def conv2d_weight_grad_im2col_cublas(x, grad_output, weight_shape, stride=1, padding=0,
+                                     dilation=1, groups=1):
+    """dw_g = dy_g (K_g, N*P*Q) @ cols_g^T (N*P*Q, C_g*R*S), one batched GEMM."""
+    xp = _array_module(x)
+    x, grad_output = _contiguous(x), _contiguous(grad_output)
+    weight_shape, stride, padding, dilation, P, Q = _weight_grad_geometry(
+        x, grad_output, weight_shape, stride, padding, dilation, groups)
+    K, C_g, R, S = weight_shape
+    N = x.shape[0]
+    cols = _gemm_cols(x, (R, S), stride, padding, dilation)
+    dy = grad_output.transpose(1, 0, 2, 3).reshape(groups, K // groups, N * P * Q)
+    dw = xp.matmul(dy, cols.reshape(groups, C_g * R * S, N * P * Q).transpose(0, 2, 1))
+    return dw.reshape(weight_shape)
+
+
+def conv_transpose2d_im2col_cublas(x, weight, bias=None, stride=1, padding=0, output_padding=0,
+                                   groups=1, dilation=1):
+    return _conv_transpose2d(conv2d_input_grad_im2col_cublas, x, weight, bias, stride, padding,
+                             output_padding, groups, dilation)
+
+
+# ----------------------------------------------------------------------------- registry
+
+
+@functools.lru_cache(maxsize=None)
+def numba_cuda_available() -> bool:
+    """A real GPU that Numba can launch on (the simulator does not count: it runs on NumPy)."""
+    try:
+        from numba import cuda
+        from numba.core import config
+        return (not config.ENABLE_CUDASIM) and cuda.is_available() and cupy_available()
+    except Exception:
+        return False
+
+
+@functools.lru_cache(maxsize=None)
+def cupy_available() -> bool:
+    try:
+        import cupy
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        return False
+
+
+# op -> {implementation name: function}
+IMPLEMENTATIONS = {
+    "conv2d": {"numba": conv2d_numba, "cuda_c": conv2d_cuda_c,
+               "im2col_cublas": conv2d_im2col_cublas},
+    "conv_transpose2d": {"numba": conv_transpose2d_numba, "cuda_c": conv_transpose2d_cuda_c,
+                         "im2col_cublas": conv_transpose2d_im2col_cublas},
+    "conv2d_input_grad": {"numba": conv2d_input_grad_numba, "cuda_c": conv2d_input_grad_cuda_c,
+                          "im2col_cublas": conv2d_input_grad_im2col_cublas},
+    "conv2d_weight_grad": {"numba": conv2d_weight_grad_numba,
+                           "cuda_c": conv2d_weight_grad_cuda_c,
+                           "im2col_cublas": conv2d_weight_grad_im2col_cublas},
+    "im2col": {"numba": im2col_numba},
+    "col2im": {"numba": col2im_numba},
+    "max_pool2d": {"numba": max_pool2d_numba},
+    "max_pool2d_backward": {"numba": max_pool2d_backward_numba},
+    "avg_pool2d": {"numba": avg_pool2d_numba},
+    "avg_pool2d_backward": {"numba": avg_pool2d_backward_numba},
+    "bias_leaky_relu": {"numba": bias_leaky_relu_numba},
+    "leaky_relu": {"numba": leaky_relu_numba},
+    "leaky_relu_backward": {"numba": leaky_relu_backward_numba},
+}
+
+# Higher runs first when nothing is selected; the NumPy reference registers at 0.
+# Ordered by expected speed on a GPU; benchmarks/gpu_bench.py measures it.
+PRIORITY = {"im2col_cublas": 30, "cuda_c": 20, "numba": 10}
+AVAILABLE = {"numba": numba_cuda_available, "cuda_c": cupy_available,
+             "im2col_cublas": cupy_available}
+
+
+def register(registry=None) -> None:
+    """Register every GPU implementation for device 'cuda'. Cheap: imports nothing heavy."""
+    if registry is None:
+        from minicnn import registry
+    for op, functions in IMPLEMENTATIONS.items():
+        for name, function in functions.items():
+            registry.register(op, name, function, device="cuda", priority=PRIORITY[name],
+                              available=AVAILABLE[name])

@@ -1,0 +1,171 @@
+"""Max and average pooling, forward and backward, as Numba CUDA kernels.
+
+What they compute (PyTorch's ``max_pool2d`` / ``avg_pool2d``, NCHW)
+------------------------------------------------------------------
+``x : (N, C, H, W)``, ``y : (N, C, P, Q)``; the window of output ``(p, q)`` starts at
+``(h0, v0) = (p*stride_h - pad_h, q*stride_w - pad_w)`` and has taps
+``(h0 + r*dil_h, v0 + s*dil_w)`` for ``r < R``, ``s < S``. P and Q (with ``ceil_mode``)
+are computed by the host, as PyTorch does.
+
+* max forward     y[n, c, p, q] = max over the taps inside the image;
+                  index[n, c, p, q] = h*W + v of the first maximum (PyTorch's ``indices``;
+                  a NaN in the window wins, as in PyTorch)
+* max backward    dx[n, c, h, v] = sum of dy[n, c, p, q] over the windows whose maximum
+                  was at (h, v): the gradient goes to the argmax only
+* avg forward     y[n, c, p, q] = (sum of the taps inside the image) / divisor, where
+                  the divisor counts the window clipped to the padded image
+                  (``count_include_pad=True``) or to the image itself (``False``)
+* avg backward    dx[n, c, h, v] = sum of dy[n, c, p, q] / divisor(p, q) over the windows
+                  that contain (h, v)
+
+Thread/block mapping
+--------------------
+1-D grid of 1-D blocks, one thread per element written, with a grid-stride loop:
+the forward kernels own one output each; the backward kernels own one *input* pixel
+each and **gather** from the outputs whose window covers it, instead of scattering
+with atomic adds: no atomics, the same sum order on every run.
+
+Index math of the gather: tap ``r`` of output row ``p`` lands on pixel row
+``h = p*stride_h - pad_h + r*dil_h``, so for a given ``h`` and ``r`` the only candidate is
+``p = (h + pad_h - r*dil_h) / stride_h``, valid when the division is exact and
+``0 <= p < P`` (the same arithmetic as col2im in ``cuda_im2col.py``).
+"""
+from __future__ import annotations
+
+import math
+
+from numba import cuda
+
+
+@cuda.jit(device=True)
+def average_divisor(p, q, H, W, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
+                    count_include_pad):
+    """Number of elements output (p, q) divides by, exactly as PyTorch counts them."""
+    h_start = p * stride_h - pad_h
+    v_start = q * stride_w - pad_w
+    h_end = min(h_start + kernel_h, H + pad_h)     # the window clipped to the padded image
+    v_end = min(v_start + kernel_w, W + pad_w)
+    if count_include_pad:
+        return (h_end - h_start) * (v_end - v_start)
+    h_start, v_start = max(h_start, 0), max(v_start, 0)   # ... and to the image itself
+    h_end, v_end = min(h_end, H), min(v_end, W)
+    return (h_end - h_start) * (v_end - v_start)
+
+
+@cuda.jit
+def max_pool2d_forward_kernel(x, y, indices, kernel_h, kernel_w, stride_h, stride_w,
+                              pad_h, pad_w, dil_h, dil_w):
+    """One thread per output: the maximum of its window and where it was."""
+    N, C, H, W = x.shape
+    P, Q = y.shape[2], y.shape[3]
+    start, step = cuda.grid(1), cuda.gridsize(1)
+    for index in range(start, N * C * P * Q, step):
+        q = index % Q
+        p = (index // Q) % P
+        c = (index // (Q * P)) % C
+        n = index // (Q * P * C)
+        best = -math.inf
+        best_index = -1
+        for r in range(kernel_h):
+            h = p * stride_h - pad_h + r * dil_h
+            if h < 0 or h >= H:
+                continue                 # padding never wins a max
+            for s in range(kernel_w):
+                v = q * stride_w - pad_w + s * dil_w
+                if 0 <= v < W:
+                    value = x[n, c, h, v]
+                    # '>' keeps the first maximum; a NaN wins and propagates, as in PyTorch
+                    if value > best or value != value or best_index < 0:
+                        best = value
+                        best_index = h * W + v
+        y[n, c, p, q] = best
+        indices[n, c, p, q] = best_index
+
+
+@cuda.jit
+def max_pool2d_backward_kernel(grad_y, indices, grad_x, kernel_h, kernel_w, stride_h,
+                               stride_w, pad_h, pad_w, dil_h, dil_w):
+    """One thread per input pixel: gather dy from the windows whose argmax is this pixel."""
+    N, C, H, W = grad_x.shape
+    P, Q = grad_y.shape[2], grad_y.shape[3]
+    start, step = cuda.grid(1), cuda.gridsize(1)
+    for index in range(start, N * C * H * W, step):
+        v = index % W
+        h = (index // W) % H
+        c = (index // (W * H)) % C
+        n = index // (W * H * C)
+        here = h * W + v
+        total = 0.0
+        for r in range(kernel_h):
+            p_times_stride = h + pad_h - r * dil_h
+            if p_times_stride < 0 or p_times_stride % stride_h != 0:
+                continue
+            p = p_times_stride // stride_h
+            if p >= P:
+                continue
+            for s in range(kernel_w):
+                q_times_stride = v + pad_w - s * dil_w
+                if q_times_stride < 0 or q_times_stride % stride_w != 0:
+                    continue
+                q = q_times_stride // stride_w
+                if q < Q and indices[n, c, p, q] == here:
+                    total += grad_y[n, c, p, q]
+        grad_x[n, c, h, v] = total
+
+
+@cuda.jit
+def avg_pool2d_forward_kernel(x, y, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
+                              count_include_pad):
+    """One thread per output: the sum of its window over PyTorch's divisor."""
+    N, C, H, W = x.shape
+    P, Q = y.shape[2], y.shape[3]
+    start, step = cuda.grid(1), cuda.gridsize(1)
+    for index in range(start, N * C * P * Q, step):
+        q = index % Q
+        p = (index // Q) % P
+        c = (index // (Q * P)) % C
+        n = index // (Q * P * C)
+        total = 0.0
+        for r in range(kernel_h):
+            h = p * stride_h - pad_h + r
+            if h < 0 or h >= H:
+                continue
+            for s in range(kernel_w):
+                v = q * stride_w - pad_w + s
+                if 0 <= v < W:
+                    total += x[n, c, h, v]
+        divisor = average_divisor(p, q, H, W, kernel_h, kernel_w, stride_h, stride_w,
+                                  pad_h, pad_w, count_include_pad)
+        y[n, c, p, q] = total / divisor
+
+
+@cuda.jit
+def avg_pool2d_backward_kernel(grad_y, grad_x, kernel_h, kernel_w, stride_h, stride_w,
+                               pad_h, pad_w, count_include_pad):
+    """One thread per input pixel: sum dy / divisor over the windows that contain it."""
+    N, C, H, W = grad_x.shape
+    P, Q = grad_y.shape[2], grad_y.shape[3]
+    start, step = cuda.grid(1), cuda.gridsize(1)
+    for index in range(start, N * C * H * W, step):
+        v = index % W
+        h = (index // W) % H
+        c = (index // (W * H)) % C
+        n = index // (W * H * C)
+        total = 0.0
+        for r in range(kernel_h):
+            p_times_stride = h + pad_h - r
+            if p_times_stride < 0 or p_times_stride % stride_h != 0:
+                continue
+            p = p_times_stride // stride_h
+            if p >= P:
+                continue
+            for s in range(kernel_w):
+                q_times_stride = v + pad_w - s
+                if q_times_stride < 0 or q_times_stride % stride_w != 0:
+                    continue
+                q = q_times_stride // stride_w
+                if q < Q:
+                    divisor = average_divisor(p, q, H, W, kernel_h, kernel_w, stride_h,
+                                              stride_w, pad_h, pad_w, count_include_pad)
+                    total += grad_y[n, c, p, q] / divisor
+        grad_x[n, c, h, v] = total

@@ -1,0 +1,366 @@
+"""The ``minicnn`` command: train models, check gradients, describe the installation.
+
+::
+
+    minicnn train classifier [--epochs 8 --batch-size 64 --lr 0.002 --seed 0
+                              --out runs/classifier --resume]
+    minicnn gradcheck conv2d [--trials 3 --seed 0]      minicnn gradcheck --list
+    minicnn info
+
+Every command has ``--help``. A bad argument prints one line, ``minicnn ...: error: ...``,
+and exits with status 2; a failed gradient check or a training run that diverges exits
+with status 1; Ctrl-C exits with 130 (a training run can be continued with ``--resume``).
+
+Adding a command is one function: write ``add_NAME(subparsers)`` that creates its parser
+with ``subparsers.add_parser(...)``, adds its arguments and sets ``handler=`` to a
+function ``(args) -> exit status``; then append it to ``COMMANDS`` (top level, e.g.
+``sample``, ``eval``) or ``TRAIN_COMMANDS`` (``train dcgan``, ``train wgan-gp``...).
+Import heavy modules inside the handler so that ``minicnn --help`` stays instant.
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import sys
+
+
+class CommandError(Exception):
+    """A problem with what the user asked for: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with errors on one line (usage stays available through --help)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+# ---------------------------------------------------------------------------------------
+# Argument types (their messages become the one-line errors)
+# ---------------------------------------------------------------------------------------
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def add_training_arguments(parser, epochs: int, batch_size: int, lr: float, out: str) -> None:
+    """The options every ``train`` command shares (the GAN commands reuse them)."""
+    parser.add_argument("--epochs", type=positive_int, default=None,
+                        help=f"passes over the training set (default {epochs})")
+    parser.add_argument("--batch-size", type=positive_int, default=None,
+                        help=f"samples per optimizer step (default {batch_size})")
+    parser.add_argument("--lr", type=positive_float, default=None,
+                        help=f"learning rate (default {lr:g})")
+    parser.add_argument("--seed", type=non_negative_int, default=None,
+                        help="random seed: the same seed gives the same run (default 0)")
+    parser.add_argument("--out", metavar="DIR", default=out,
+                        help=f"folder for the checkpoint and pictures (default {out})")
+    parser.add_argument("--resume", nargs="?", const=True, default=False, metavar="CHECKPOINT",
+                        help="continue an interrupted run from DIR/checkpoint.ckpt (or from "
+                             "CHECKPOINT); the run's saved settings are used, --epochs may "
+                             "extend it")
+    parser.add_argument("--checkpoint-every", type=positive_int, default=None, metavar="STEPS",
+                        help="also save the checkpoint every STEPS optimizer steps "
+                             "(default: after each epoch)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+# ---------------------------------------------------------------------------------------
+# minicnn train classifier
+# ---------------------------------------------------------------------------------------
+def add_train_classifier(subparsers) -> None:
+    from .models.classifier import DEFAULTS  # light: no training happens on import
+
+    parser = subparsers.add_parser(
+        "classifier", help="the LeNet-style digit classifier on MNIST-5k",
+        description="Train the LeNet-style digit classifier on the embedded MNIST-5k digits "
+                    "(4,000 train / 1,000 test). Writes DIR/checkpoint.ckpt (the whole run), "
+                    "DIR/model.ckpt (the trained weights), loss.png, accuracy.png, "
+                    "confusion_matrix.png and misclassified.png, and ends with the line "
+                    "'test accuracy: 0.XXXX'.")
+    add_training_arguments(parser, DEFAULTS["epochs"], DEFAULTS["batch_size"], DEFAULTS["lr"],
+                           os.path.join("runs", "classifier"))
+    # Small-data runs for tests and smoke checks; not part of the documented interface.
+    parser.add_argument("--limit-train", type=positive_int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--limit-test", type=positive_int, default=None, help=argparse.SUPPRESS)
+    parser.set_defaults(handler=run_train_classifier)
+
+
+def run_train_classifier(args) -> int:
+    from . import viz
+    from .models.classifier import train_classifier
+    from .training import NonFiniteLossError
+
+    checkpoint = os.path.join(args.out, "checkpoint.ckpt")
+    if args.resume is True and not os.path.exists(checkpoint):
+        raise CommandError(f"--resume: no checkpoint at {checkpoint} (did the run use another "
+                           "--out?)")
+    if isinstance(args.resume, str) and not os.path.exists(args.resume):
+        raise CommandError(f"--resume: no checkpoint at {args.resume}")
+    options = {key: value for key, value in (("limit_train", args.limit_train),
+                                             ("limit_test", args.limit_test))
+               if value is not None}
+    try:
+        result = train_classifier(
+            epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+            out_dir=args.out, resume=args.resume, checkpoint_every=args.checkpoint_every,
+            progress=not args.no_progress, log=print, **options)
+    except NonFiniteLossError as error:
+        print(f"minicnn train classifier: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        where = (f"the last checkpoint is {checkpoint}; continue with: minicnn train "
+                 f"classifier --out {args.out} --resume" if os.path.exists(checkpoint)
+                 else "no checkpoint was written yet")
+        print(f"\ninterrupted; {where}", file=sys.stderr)
+        return 130
+
+    run = result.run
+    viz.plot_curves({"training loss (per step)": run.curve("loss")},
+                    os.path.join(args.out, "loss.png"), title="cross-entropy loss",
+                    xlabel="optimizer step", log_y=True)
+    viz.plot_curves({"train (with dropout, augmented)": run.curve("train accuracy"),
+                     "test": run.curve("test accuracy")},
+                    os.path.join(args.out, "accuracy.png"), title="accuracy",
+                    xlabel="optimizer step")
+    matrix = viz.confusion_matrix(result.test_labels, result.test_predictions, 10)
+    viz.plot_confusion_matrix(matrix, os.path.join(args.out, "confusion_matrix.png"),
+                              title="test set: true digit (rows) vs predicted (columns)")
+    wrong = result.test_predictions != result.test_labels
+    if wrong.any():
+        viz.save_image_grid(result.test_images[wrong][:64],
+                            os.path.join(args.out, "misclassified.png"), nrow=8,
+                            value_range=(0.0, 1.0))
+    print(f"trained in {result.seconds:.1f} s; wrote {args.out}/: checkpoint.ckpt, model.ckpt, "
+          "loss.png, accuracy.png, confusion_matrix.png" + (", misclassified.png"
+                                                             if wrong.any() else ""))
+    print(f"test accuracy: {result.test_accuracy:.4f}")
+    return 0
+
+
+TRAIN_COMMANDS = [add_train_classifier]  # + add_train_dcgan, add_train_wgan_gp, ...
+
+
+def add_train(subparsers) -> None:
+    parser = subparsers.add_parser("train", help="train a model",
+                                   description="Train a model; see 'minicnn train MODEL --help'.")
+    models = parser.add_subparsers(dest="model", metavar="MODEL", required=True,
+                                   parser_class=_Parser)
+    for add in TRAIN_COMMANDS:
+        add(models)
+
+
+# ---------------------------------------------------------------------------------------
+# minicnn gradcheck OP
+# ---------------------------------------------------------------------------------------
+def add_gradcheck(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "gradcheck", help="check an op's first and second derivatives numerically",
+        description="Run gradcheck (backward vs central differences) and gradgradcheck "
+                    "(second derivatives) for a named op over random configurations "
+                    "(shapes, strides, padding...), in float64. Exit status 1 when any "
+                    "check fails. 'minicnn gradcheck --list' names the ops; 'all' runs every one.")
+    parser.add_argument("op", nargs="?", metavar="OP", help="the op to check, or 'all'")
+    parser.add_argument("--trials", type=positive_int, default=3,
+                        help="random configurations per op (default 3)")
+    parser.add_argument("--seed", type=non_negative_int, default=0,
+                        help="seed of the configurations and values (default 0)")
+    parser.add_argument("--list", action="store_true", help="list the ops that can be checked")
+    parser.set_defaults(handler=run_gradcheck)
+
+
+def run_gradcheck(args) -> int:
+    from .gradcheck_cases import CASES, run_case
+
+    if args.list:
+        for name, case in CASES.items():
+            print(f"{name:34s} {case.about}")
+        return 0
+    if args.op is None:
+        raise CommandError("expected an OP to check (or --list to see them)")
+    if args.op != "all" and args.op not in CASES:
+        close = difflib.get_close_matches(args.op, CASES, n=3)
+        hint = f"; did you mean {' or '.join(close)}?" if close else "; see --list"
+        raise CommandError(f"unknown op {args.op!r}{hint}")
+    names = list(CASES) if args.op == "all" else [args.op]
+    failures = 0
+    for name in names:
+        failures += run_case(CASES[name], trials=args.trials, seed=args.seed, write=print)
+    total = len(names) * args.trials
+    print(f"{total - failures} of {total} configurations passed" if failures else
+          f"all {total} configurations passed gradcheck and gradgradcheck")
+    return 1 if failures else 0
+
+
+# ---------------------------------------------------------------------------------------
+# minicnn info
+# ---------------------------------------------------------------------------------------
+def add_info(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "info", help="versions, BLAS, Numba and GPU availability",
+        description="Print what minicnn runs on: Python, NumPy and its BLAS (library, CPU "
+                    "kernel, threads), Numba and its threading layer, which conv "
+                    "implementation is used, and whether CuPy sees a CUDA GPU.")
+    parser.set_defaults(handler=run_info)
+
+
+def _blas_lines() -> list[str]:
+    try:
+        from threadpoolctl import threadpool_info
+
+        pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+        if pools:
+            return [f"BLAS          {p.get('internal_api')} {p.get('version')}, kernel "
+                    f"{p.get('architecture')}, {p.get('num_threads')} threads "
+                    f"({os.path.basename(p.get('filepath', ''))})" for p in pools]
+    except Exception:  # threadpoolctl missing or unable to inspect: fall back to numpy
+        pass
+    try:
+        import numpy as np
+
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return [f"BLAS          {blas.get('name')} {blas.get('version')} (kernel unknown: "
+                "pip install threadpoolctl to see it)"]
+    except Exception as error:
+        return [f"BLAS          unknown ({error})"]
+
+
+def _numba_lines() -> list[str]:
+    try:
+        import numba
+    except ImportError:
+        return ["Numba         not installed (the NumPy reference kernels are used)"]
+    layer = "unknown"
+    try:
+        @numba.njit(parallel=True, cache=False)
+        def _touch(n):  # the threading layer is chosen when a parallel function first runs
+            total = 0
+            for i in numba.prange(n):
+                total += i
+            return total
+
+        _touch(4)
+        layer = numba.threading_layer()
+    except Exception as error:  # no usable threading layer: say so instead of crashing
+        layer = f"unavailable ({type(error).__name__})"
+    return [f"Numba         {numba.__version__}, threading layer {layer}, "
+            f"{numba.config.NUMBA_NUM_THREADS} threads"]
+
+
+def _gpu_lines() -> list[str]:
+    from .backend import cuda_is_available
+
+    try:
+        available = cuda_is_available()
+    except Exception:
+        available = False
+    cupy = sys.modules.get("cupy")
+    version = getattr(cupy, "__version__", None) if cupy else None
+    if available:
+        try:
+            name = cupy.cuda.runtime.getDeviceProperties(0)["name"]
+            name = name.decode() if isinstance(name, bytes) else name
+        except Exception:
+            name = "a CUDA device"
+        return [f"CUDA          available: {name} (CuPy {version})"]
+    if version:
+        return [f"CUDA          not available (CuPy {version} is installed but sees no GPU)"]
+    return ["CUDA          not available (CuPy not installed: pip install 'minicnn[gpu]')"]
+
+
+def run_info(args) -> int:
+    import platform
+
+    import numpy as np
+
+    import minicnn
+
+    print(f"minicnn       {minicnn.__version__} ({os.path.dirname(minicnn.__file__)})")
+    print(f"Python        {platform.python_version()} ({platform.python_implementation()}, "
+          f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs)")
+    print(f"NumPy         {np.__version__}")
+    for line in _blas_lines() + _numba_lines():
+        print(line)
+    try:
+        from . import functional  # noqa: F401  (registers the conv implementations)
+        from . import registry
+
+        for op in ("conv2d", "max_pool2d"):
+            names = registry.implementations(op)
+            if names:
+                print(f"{op + ' impl':14s}{names[0]} (available: {', '.join(names)})")
+    except Exception as error:  # a broken optional kernel must not hide the rest
+        print(f"kernels       could not be listed ({type(error).__name__}: {error})")
+    for line in _gpu_lines():
+        print(line)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------
+# The parser and main
+# ---------------------------------------------------------------------------------------
+COMMANDS = [add_train, add_gradcheck, add_info]  # + add_sample, add_eval
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="minicnn",
+                     description="minicnn: a from-scratch deep-learning engine for learning "
+                                 "how CNNs and GANs work inside.",
+                     epilog="Start with: minicnn train classifier")
+    import minicnn
+
+    parser.add_argument("--version", action="version", version=f"minicnn {minicnn.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                     parser_class=_Parser)
+    for add in COMMANDS:
+        add(commands)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, --version, or a one-line argument error
+        return exit_.code if isinstance(exit_.code, int) else 0
+    try:
+        return int(args.handler(args) or 0)
+    except CommandError as error:
+        prog = "minicnn " + " ".join(part for part in (args.command, getattr(args, "model", None))
+                                     if part)
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""``torch.nn.functional``, minicnn's edition: the same names, argument order and defaults.
+
+``import minicnn.functional as F`` and code written for PyTorch reads the same::
+
+    y = F.leaky_relu(F.conv2d(x, w, b, stride=2, padding=1), 0.2)
+    loss = F.cross_entropy(logits, labels, label_smoothing=0.1)
+
+This module is thin on purpose: each function lives with its forward and backward in
+``minicnn/ops/`` (conv.py, pool.py, activation.py, norm.py, loss.py); look there for the
+math. Only ``linear``, ``pad`` and ``one_hot`` are defined here.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .autograd import Tensor
+from .backend import get_array_module
+from .ops.activation import (elu, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus,
+                             tanh)
+from .ops.conv import conv2d, conv_transpose2d
+from .ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
+                       dropout, dropout2d, huber_loss, l1_loss, mse_loss, nll_loss,
+                       smooth_l1_loss)
+from .ops.math import matmul
+from .ops.norm import batch_norm, group_norm, instance_norm, layer_norm
+from .ops.pool import adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d, upsample
+from .ops.shape import pad as _pad
+from .ops.shape import reshape
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    r"""Fully connected layer: y = x W^T + b.
+
+    Shapes: input (*, in_features), weight (out_features, in_features) (PyTorch's layout),
+    bias (out_features,) -> y (*, out_features).
+    Gradients: dL/dx = G W, dL/dW = G^T x (summed over the leading dims), dL/db = sum G.
+    """
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
+        raise TypeError("linear: input and weight must be Tensors")
+    if weight.ndim != 2:
+        raise ValueError(f"linear: weight: expected 2 dims (out_features, in_features), got "
+                         f"shape {weight.shape}")
+    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input has {input.shape[-1] if input.ndim else 0} features in "
+                         f"its last dim (shape {input.shape}), but weight of shape "
+                         f"{weight.shape} expects {weight.shape[1]}")
+    y = matmul(input, weight.T)
+    if bias is not None:
+        if tuple(bias.shape) != (weight.shape[0],):
+            raise ValueError(f"linear: bias: expected shape ({weight.shape[0]},), got "
+                             f"{tuple(bias.shape)}")
+        y = y + bias
+    return y
+
+
+def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
+    """PyTorch's ``F.pad``: ``pad = (left, right, top, bottom, ...)`` from the last dim
+    backwards; constant mode only (value None means 0). Negative widths crop."""
+    return _pad(input, pad, mode=mode, value=0.0 if value is None else value)
+
+
+def one_hot(tensor, num_classes: int = -1) -> Tensor:
+    """Integer labels (*,) -> int64 one-hot (*, num_classes); -1 infers max label + 1."""
+    labels = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: expected integer labels, got dtype {labels.dtype}")
+    xp = get_array_module(labels)
+    if num_classes == -1:
+        num_classes = int(labels.max()) + 1 if labels.size else 0
+    if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
+        raise ValueError(f"one_hot: labels must be in [0, {num_classes - 1}] for "
+                         f"num_classes={num_classes}, got values in "
+                         f"[{int(labels.min())}, {int(labels.max())}]")
+    return Tensor((labels[..., None] == xp.arange(num_classes)).astype(np.int64))
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """``torch.flatten``: merge dims start_dim..end_dim."""
+    return input.flatten(start_dim, end_dim)
+
+
+__all__ = [
+    "linear", "conv2d", "conv_transpose2d", "pad", "one_hot", "flatten", "reshape",
+    "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "interpolate", "upsample",
+    "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "elu", "softmax", "log_softmax",
+    "batch_norm", "layer_norm", "group_norm", "instance_norm",
+    "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "cross_entropy", "nll_loss",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "dropout", "dropout2d",
+]

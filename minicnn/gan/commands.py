@@ -1,0 +1,283 @@
+"""The GAN commands of ``minicnn``: ``train dcgan|wgan-gp|stylegan|dcgan64``, ``sample``, ``eval``.
+
+::
+
+    minicnn train dcgan [--dataset mnist5k|digits|mnist|fashion-mnist] [--steps 1000]
+                        [--batch-size 64] [--width 64] [--seed 0] [--spectral-norm]
+                        [--historical-averaging [LAMBDA]] [--ema [DECAY]]
+                        [--out runs/dcgan] [--resume] [--device cpu|cuda]
+    minicnn sample runs/dcgan/checkpoint.ckpt [--n 64] [--truncation PSI] --out grid.png
+    minicnn eval runs/dcgan/checkpoint.ckpt [--n 1000]
+
+Hooked into ``minicnn.cli`` through ``TRAIN_COMMANDS`` (one ``add_*`` per GAN under
+``train``) and ``COMMANDS`` (``sample``, ``eval``); ``register(subparsers)`` adds the
+top-level ones to any argparse sub-parser set. Also runnable on its own:
+``python -m minicnn.gan.commands train dcgan --steps 10``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from ..cli import CommandError, non_negative_int, positive_float, positive_int
+
+# name on the command line -> (recipe name, help line)
+GANS = {
+    "dcgan": ("dcgan", "DCGAN-28 on 28x28 digits (the CPU default)"),
+    "wgan-gp": ("wgan-gp", "WGAN-GP: Wasserstein loss with a gradient penalty"),
+    "stylegan": ("stylegan", "StyleGAN-lite: mapping network, AdaIN, style mixing (32x32)"),
+    "dcgan64": ("dcgan64", "the paper's 64x64 DCGAN (for GPU runs and benchmarks)"),
+}
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}")
+    return value
+
+
+def _add_train_gan(subparsers, command: str) -> None:
+    recipe_name, about = GANS[command]
+    parser = subparsers.add_parser(
+        command, help=about,
+        description=f"Train {about}. Writes into --out: checkpoint.ckpt (both models, both "
+                    "optimizers, step, RNG and data-loader states: --resume continues "
+                    "exactly), losses.csv, samples_stepNNNNNN.png (the fixed evaluation "
+                    "noise every --sample-every steps), samples.png and losses.png.")
+    parser.add_argument("--dataset", default="mnist5k",
+                        choices=("mnist5k", "digits", "mnist", "fashion-mnist"),
+                        help="training images (default mnist5k, embedded: no download)")
+    parser.add_argument("--steps", type=positive_int, default=1000,
+                        help="generator updates to reach (default 1000)")
+    parser.add_argument("--batch-size", type=positive_int, default=None,
+                        help="images per batch (default 64)")
+    parser.add_argument("--width", type=positive_int, default=None,
+                        help="channel width d of both networks (default 64)")
+    parser.add_argument("--lr", type=positive_float, default=None,
+                        help="Adam learning rate (default: the recipe's)")
+    parser.add_argument("--seed", type=non_negative_int, default=0,
+                        help="random seed: the same seed gives the same run (default 0)")
+    parser.add_argument("--spectral-norm", action="store_true",
+                        help="spectral normalisation on every discriminator layer")
+    parser.add_argument("--historical-averaging", type=positive_float, nargs="?", const=0.01,
+                        default=None, metavar="LAMBDA",
+                        help="add LAMBDA*||theta - mean of past theta||^2 to each player's "
+                             "loss (LAMBDA default 0.01)")
+    parser.add_argument("--ema", type=_fraction, nargs="?", const=0.999, default=None,
+                        metavar="DECAY",
+                        help="keep an exponential moving average of the generator and draw "
+                             "samples from it (DECAY default 0.999)")
+    if command == "wgan-gp":
+        parser.add_argument("--n-critic", type=positive_int, default=None,
+                            help="critic updates per generator update (default 5)")
+        parser.add_argument("--gp-weight", type=positive_float, default=None,
+                            help="lambda of the gradient penalty (default 10)")
+        parser.add_argument("--group-norm", action="store_true",
+                            help="GroupNorm(1, C) (a layer norm) in the critic")
+    parser.add_argument("--out", metavar="DIR", default=os.path.join("runs", command),
+                        help=f"output folder (default runs/{command})")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from DIR/checkpoint.ckpt with its saved settings; "
+                             "--steps may extend the run")
+    parser.add_argument("--sample-every", type=positive_int, default=100, metavar="K",
+                        help="write a sample grid every K steps (default 100)")
+    parser.add_argument("--checkpoint-every", type=positive_int, default=100, metavar="K",
+                        help="save the checkpoint every K steps (default 100)")
+    parser.add_argument("--max-minutes", type=positive_float, default=None,
+                        help="stop (with a checkpoint) after this many minutes")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                        help="where to train (cuda needs CuPy and a GPU)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=run_train_gan, recipe=recipe_name)
+
+
+def add_train_dcgan(subparsers) -> None:
+    _add_train_gan(subparsers, "dcgan")
+
+
+def add_train_wgan_gp(subparsers) -> None:
+    _add_train_gan(subparsers, "wgan-gp")
+
+
+def add_train_stylegan(subparsers) -> None:
+    _add_train_gan(subparsers, "stylegan")
+
+
+def add_train_dcgan64(subparsers) -> None:
+    _add_train_gan(subparsers, "dcgan64")
+
+
+def run_train_gan(args) -> int:
+    from ..training import NonFiniteLossError
+    from .recipe import get_recipe
+    from .train import train_gan
+
+    try:
+        recipe = get_recipe(args.recipe)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    wanted = {"batch_size": args.batch_size, "width": args.width, "lr": args.lr,
+              "spectral_norm": args.spectral_norm or None,
+              "historical_averaging": args.historical_averaging, "ema": args.ema,
+              "n_critic": getattr(args, "n_critic", None),
+              "gp_weight": getattr(args, "gp_weight", None),
+              "group_norm": getattr(args, "group_norm", False) or None}
+    unsupported = [k for k, v in wanted.items() if v is not None and k not in recipe.defaults]
+    if unsupported:
+        raise CommandError(f"{args.recipe} does not support {', '.join(unsupported)}")
+    config = {k: v for k, v in wanted.items() if v is not None}
+    config.update(seed=args.seed, dataset=args.dataset)
+    checkpoint = os.path.join(args.out, "checkpoint.ckpt")
+    if args.resume and not os.path.exists(checkpoint):
+        raise CommandError(f"--resume: no checkpoint at {checkpoint} (did the run use another "
+                           "--out?)")
+    try:
+        training = train_gan(args.recipe, args.steps, args.out, config, resume=args.resume,
+                             sample_every=args.sample_every,
+                             checkpoint_every=args.checkpoint_every, device=args.device,
+                             progress=not args.no_progress,
+                             max_seconds=None if args.max_minutes is None
+                             else 60.0 * args.max_minutes)
+    except NonFiniteLossError as error:
+        print(f"minicnn train {args.recipe}: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        where = (f"the last checkpoint is {checkpoint}; continue with: minicnn train "
+                 f"{args.recipe} --out {args.out} --resume" if os.path.exists(checkpoint)
+                 else "no checkpoint was written yet")
+        print(f"\ninterrupted; {where}", file=sys.stderr)
+        return 130
+    rate = training.seconds / max(training.steps_done_now, 1)
+    print(f"{training.steps_done_now} steps in {training.seconds / 60:.1f} min "
+          f"({rate:.2f} s/step); now at step {training.step}")
+    last = {name: training.run.curve(name)[1][-1] for name in training.loss_names}
+    print("last losses: " + ", ".join(f"{k} {v:.4f}" for k, v in last.items()))
+    print(f"wrote {args.out}/: checkpoint.ckpt, losses.csv, losses.png, samples.png")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------
+# minicnn sample / eval
+# ---------------------------------------------------------------------------------------
+def add_sample(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "sample", help="draw a grid of images from a trained GAN",
+        description="Load a GAN checkpoint written by 'minicnn train dcgan|wgan-gp|stylegan' "
+                    "and save a grid of N generated images (from the EMA generator when the "
+                    "run kept one).")
+    parser.add_argument("checkpoint", help="the run's checkpoint.ckpt")
+    parser.add_argument("--n", type=positive_int, default=64, help="images (default 64)")
+    parser.add_argument("--truncation", type=positive_float, default=None, metavar="PSI",
+                        help="truncation psi (StyleGAN-lite only; 1 = none)")
+    parser.add_argument("--seed", type=non_negative_int, default=0,
+                        help="seed of the latent noise (default 0)")
+    parser.add_argument("--out", default="grid.png", help="PNG to write (default grid.png)")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.set_defaults(handler=run_sample)
+
+
+def _load(args):
+    from .train import load_trained
+
+    if not os.path.exists(args.checkpoint):
+        raise CommandError(f"no checkpoint at {args.checkpoint}")
+    try:
+        return load_trained(args.checkpoint, device=args.device)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+
+
+def run_sample(args) -> int:
+    import math
+
+    import numpy as np
+
+    from ..viz import save_image_grid
+
+    recipe, parts = _load(args)
+    options = {} if args.truncation is None else {"truncation": args.truncation}
+    try:
+        images = recipe.sample(parts, args.n, np.random.default_rng(args.seed), **options)
+    except TypeError as error:
+        raise CommandError(str(error)) from None
+    save_image_grid(images, args.out, nrow=max(1, int(math.ceil(math.sqrt(args.n)))), scale=2)
+    print(f"wrote {args.out}: {args.n} samples of {recipe.name} at step {parts.step}")
+    return 0
+
+
+def generate(recipe, parts, n: int, seed: int = 0, batch: int = 250):
+    """``n`` generated images as a float32 NumPy array (n, C, H, W) in [-1, 1]."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    chunks = []
+    for start in range(0, n, batch):
+        images = recipe.sample(parts, min(batch, n - start), rng)
+        chunks.append(images.numpy())
+    return np.concatenate(chunks).astype(np.float32)
+
+
+def add_eval(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "eval", help="quality figures of a trained GAN",
+        description="Generate N images from a GAN checkpoint and print minicnn.metrics' "
+                    "figures: Frechet distance on the frozen digit classifier's features "
+                    "(with the real-vs-real floor), precision/recall, class histogram and "
+                    "classifier score.")
+    parser.add_argument("checkpoint", help="the run's checkpoint.ckpt")
+    parser.add_argument("--n", type=positive_int, default=1000,
+                        help="generated images (default 1000)")
+    parser.add_argument("--seed", type=non_negative_int, default=0)
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.set_defaults(handler=run_eval)
+
+
+def run_eval(args) -> int:
+    recipe, parts = _load(args)
+    try:
+        from .. import metrics
+        evaluate = metrics.evaluate_gan_samples
+    except (ImportError, AttributeError):
+        raise CommandError("minicnn.metrics.evaluate_gan_samples is not available in this "
+                           "installation") from None
+    images = generate(recipe, parts, args.n, args.seed)
+    if images.shape[-1] == 32:  # StyleGAN-lite's digits are padded 28 -> 32: crop back
+        images = images[..., 2:30, 2:30]
+    elif images.shape[-1] != 28:
+        raise CommandError(f"eval works on 28x28 digits (or padded 32x32), got "
+                           f"{images.shape[-2]}x{images.shape[-1]}")
+    report = evaluate(images, seed=args.seed)
+    print(f"{recipe.name} at step {parts.step}, {args.n} samples:")
+    for name, value in report.items():
+        print(f"  {name:28s} {value:.4f}" if isinstance(value, float) else f"  {name:28s} {value}")
+    return 0
+
+
+TRAIN_COMMANDS = [add_train_dcgan, add_train_wgan_gp, add_train_stylegan, add_train_dcgan64]
+COMMANDS = [add_sample, add_eval]
+
+
+def register(subparsers) -> None:
+    """Add ``sample`` and ``eval`` to a top-level sub-parser set (``train <gan>`` goes
+    through ``TRAIN_COMMANDS`` under ``train``)."""
+    for add in COMMANDS:
+        add(subparsers)
+
+
+def main(argv=None) -> int:
+    """Stand-alone entry point (until the ``minicnn`` command lists these)."""
+    from .. import cli
+
+    if add_train_dcgan not in cli.TRAIN_COMMANDS:
+        cli.TRAIN_COMMANDS.extend(TRAIN_COMMANDS)
+        cli.COMMANDS.extend(COMMANDS)
+    return cli.main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+r"""Weight initialisation: fill a tensor in place with numbers drawn from a distribution.
+
+Why it matters: if each layer multiplies the size of its signal by a factor ``g``, a deep
+network multiplies it by ``g^depth`` and it explodes or vanishes. The schemes below choose
+the spread of the weights so that ``g`` is about 1.
+
+* **Xavier / Glorot** (for tanh/sigmoid/linear layers): keep the variance equal going
+  forward and backward, :math:`\mathrm{Var}(w) = \text{gain}^2 \cdot 2 / (\text{fan\_in} + \text{fan\_out})`.
+* **Kaiming / He** (for ReLU-family layers): ReLU zeroes half of its input, so double the
+  variance, :math:`\mathrm{Var}(w) = \text{gain}^2 / \text{fan}` with gain = :math:`\sqrt{2}`.
+
+A uniform distribution on :math:`[-b, b]` has standard deviation :math:`b / \sqrt{3}`, hence
+the :math:`\sqrt{3}` in the ``*_uniform_`` bounds.
+
+fan_in and fan_out of a weight ``(out, in, *kernel)`` are ``in * prod(kernel)`` and
+``out * prod(kernel)``: the number of inputs each output sums over, and the reverse.
+
+Every function draws from minicnn's generator (``mc.manual_seed`` makes it reproducible),
+draws on the host so CPU and GPU models start from the same numbers, writes into
+``tensor.data`` without building a graph, and returns the tensor.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import random as _random
+from ..autograd import Tensor
+from ..backend import device_of, to_device
+
+
+def _fill(tensor: Tensor, values) -> Tensor:
+    """Write ``values`` (a NumPy array or a number) into ``tensor`` in place."""
+    values = np.asarray(values, dtype=tensor.dtype)
+    tensor.data[...] = to_device(values, device_of(tensor.data)) if values.ndim else values
+    return tensor
+
+
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+    """The factor by which ``nonlinearity`` shrinks the standard deviation of its input,
+    inverted: linear/conv/sigmoid 1, tanh 5/3, relu sqrt(2),
+    leaky_relu sqrt(2 / (1 + slope^2)) (slope = ``param``, default 0.01), selu 3/4."""
+    linear_like = ["linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
+                   "conv_transpose2d", "conv_transpose3d", "sigmoid"]
+    if nonlinearity in linear_like:
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        if param is None:
+            slope = 0.01
+        elif isinstance(param, (int, float)) and not isinstance(param, bool):
+            slope = param
+        else:
+            raise ValueError(f"calculate_gain: negative_slope {param!r} is not a valid number")
+        return math.sqrt(2.0 / (1 + slope ** 2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
+
+
+def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
+    """(fan_in, fan_out) of a weight ``(out, in, *kernel)``: see the module docstring.
+
+    Note ConvTranspose2d's weight is ``(in, out/groups, R, S)``, so for it "fan_in" is
+    really ``out/groups * R * S``; PyTorch computes it this way too and we keep its numbers.
+    """
+    if tensor.ndim < 2:
+        raise ValueError("Fan in and fan out can not be computed for tensor with fewer than "
+                         f"2 dimensions (got shape {tensor.shape})")
+    receptive_field = int(np.prod(tensor.shape[2:])) if tensor.ndim > 2 else 1
+    return tensor.shape[1] * receptive_field, tensor.shape[0] * receptive_field
+
+
+def _fan(tensor: Tensor, mode: str) -> int:
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    return fan_in if mode == "fan_in" else fan_out
+
+
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+    """Fill with samples of U(a, b)."""
+    return _fill(tensor, _random.default_generator().uniform(a, b, tensor.shape))
+
+
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+    """Fill with samples of N(mean, std^2)."""
+    return _fill(tensor, _random.default_generator().normal(mean, std, tensor.shape))
+
+
+def constant_(tensor: Tensor, val: float) -> Tensor:
+    tensor.data[...] = val
+    return tensor
+
+
+def zeros_(tensor: Tensor) -> Tensor:
+    return constant_(tensor, 0)
+
+
+def ones_(tensor: Tensor) -> Tensor:
+    return constant_(tensor, 1)
+
+
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+    r"""U(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio, 2010)."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    bound = math.sqrt(3.0) * std
+    return uniform_(tensor, -bound, bound)
+
+
+def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+    r"""N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    return normal_(tensor, 0.0, std)
+
+
+def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
+                     nonlinearity: str = "leaky_relu") -> Tensor:
+    r"""U(-b, b) with b = gain * sqrt(3 / fan) (He et al., 2015); ``a`` is the leaky
+    ReLU's negative slope used in the gain.
+
+    PyTorch's default for Linear and Conv2d weights is ``kaiming_uniform_(w, a=sqrt(5))``,
+    which works out to U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+    """
+    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
+    bound = math.sqrt(3.0) * std
+    return uniform_(tensor, -bound, bound)
+
+
+def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
+                    nonlinearity: str = "leaky_relu") -> Tensor:
+    r"""N(0, std^2) with std = gain / sqrt(fan)."""
+    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
+    return normal_(tensor, 0.0, std)

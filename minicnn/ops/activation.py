@@ -1,0 +1,197 @@
+r"""Activations: relu, leaky_relu, sigmoid, tanh, softplus, elu, softmax, log_softmax.
+
+Every function here is elementwise except softmax and log_softmax (which normalise along
+one ``dim``). Each states its formula, its derivative, and the way it is computed so that
+no ``exp`` overflows.
+
+Second derivatives: the piecewise-linear ones (relu, leaky_relu) multiply by a constant
+mask, so their curvature is zero (the kink itself has measure zero). The smooth ones
+(softplus, elu, softmax, log_softmax) write their backward with Tensor ops of the
+input or the output, so ``create_graph=True`` gives their exact second derivatives.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import registry
+from ..autograd import Function, Tensor
+from ..backend import get_array_module
+from .math import MaskMul, exp, sigmoid as _sigmoid, tanh as _tanh, where
+from .math import relu as _relu
+from .shape import _normalize_dim
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    r"""y = max(x, 0);  dy/dx = [x > 0] (0 at x = 0, as PyTorch).
+
+    ``inplace`` is accepted for PyTorch compatibility; minicnn never overwrites its input.
+    """
+    return _relu(input)
+
+
+def leaky_relu_reference(x, negative_slope: float):
+    """Array helper: ``(y, mask)`` with mask = 1 where x > 0, else ``negative_slope``, and
+    y = x * mask. The mask is what the backward pass multiplies by.
+
+    Registered in ``minicnn.registry`` as op ``"leaky_relu"``: a fused kernel takes
+    ``(x, negative_slope)`` and returns the same pair.
+    """
+    xp = get_array_module(x)
+    mask = xp.where(x > 0, x.dtype.type(1), x.dtype.type(negative_slope))
+    return x * mask, mask
+
+
+registry.register("leaky_relu", "reference", leaky_relu_reference, device="cpu")
+registry.register("leaky_relu", "reference", leaky_relu_reference, device="cuda")
+
+
+class LeakyReLU(Function):
+    """y = x * mask (mask = 1 for x > 0, else the slope);  dL/dx = g * mask (a constant)."""
+
+    def forward(self, x, negative_slope):
+        y, self.mask = registry.run("leaky_relu", x, negative_slope)
+        return y
+
+    def backward(self, g):
+        return MaskMul.apply(g, mask=self.mask)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    r"""y = x for x > 0, a x otherwise (a = ``negative_slope``);  dy/dx = 1 or a
+    (a at x = 0, as PyTorch). ``inplace`` is accepted and ignored."""
+    return LeakyReLU.apply(input, negative_slope=float(negative_slope))
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    r"""y = 1 / (1 + e^{-x}), computed as (1 + tanh(x / 2)) / 2 (no overflow for any x);
+    dy/dx = y (1 - y)."""
+    return _sigmoid(input)
+
+
+def tanh(input: Tensor) -> Tensor:
+    r"""y = tanh x;  dy/dx = 1 - y^2."""
+    return _tanh(input)
+
+
+class Softplus(Function):
+    r"""y = log(1 + e^{\beta x}) / \beta, and y = x where \beta x > threshold.
+
+    Stable form: log(1 + e^z) = max(z, 0) + log1p(e^{-|z|}) (the exponent is never positive).
+    dL/dx = g sigmoid(\beta x) (g in the linear region): a Tensor expression, so the
+    second derivative \beta sigmoid (1 - sigmoid) comes out of autograd.
+    """
+
+    def forward(self, x, beta, threshold):
+        xp = get_array_module(x)
+        self.beta = beta
+        z = x * x.dtype.type(beta)
+        self.linear = z > threshold
+        smooth = (xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))) / x.dtype.type(beta)
+        return xp.where(self.linear, x, smooth).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        if self.linear.all():
+            return g
+        slope = _sigmoid(self.inputs[0] * self.beta)
+        return where(self.linear, g, g * slope)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    r"""y = \frac{1}{\beta} \log(1 + e^{\beta x}), linear (y = x) once \beta x > threshold.
+
+    Computed stably as (max(z, 0) + log1p(e^{-|z|})) / \beta with z = \beta x.
+    dy/dx = sigmoid(\beta x);  d^2y/dx^2 = \beta sigmoid(\beta x)(1 - sigmoid(\beta x)).
+    ``threshold=float('inf')`` never switches to the linear branch (used by the losses).
+    """
+    if beta == 0:
+        raise ValueError("softplus: beta: expected a non-zero number, got 0")
+    return Softplus.apply(input, beta=float(beta), threshold=float(threshold))
+
+
+class ELU(Function):
+    r"""y = x for x > 0, \alpha (e^x - 1) otherwise (computed with expm1 for accuracy);
+    dL/dx = g for x > 0, g \alpha e^x otherwise (PyTorch uses the second branch at x = 0).
+    """
+
+    def forward(self, x, alpha):
+        xp = get_array_module(x)
+        self.positive, self.alpha = x > 0, alpha
+        negative_part = x.dtype.type(alpha) * xp.expm1(xp.minimum(x, 0))
+        return xp.where(self.positive, x, negative_part)
+
+    def backward(self, g):
+        x = self.inputs[0]
+        # e^x only where x <= 0 (x is masked to 0 elsewhere, so no overflow can leak a
+        # NaN into the second derivative through 0 * inf).
+        x_negative = MaskMul.apply(x, mask=(~self.positive).astype(x.dtype))
+        return where(self.positive, g, g * (exp(x_negative) * self.alpha))
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    r"""y = x for x > 0, \alpha (e^x - 1) otherwise;  dy/dx = 1 or \alpha e^x;
+    d^2y/dx^2 = 0 or \alpha e^x. ``inplace`` is accepted and ignored."""
+    return ELU.apply(input, alpha=float(alpha))
+
+
+def _softmax_dim(op, input, dim):
+    if dim is None:
+        raise ValueError(f"{op}: dim: give the dimension to normalise over (PyTorch's implicit "
+                         "choice is deprecated)")
+    return _normalize_dim(dim, input.ndim)
+
+
+class Softmax(Function):
+    r"""y_i = e^{x_i - m} / \sum_j e^{x_j - m} with m = max_j x_j (no exponent is positive,
+    so nothing overflows; subtracting m changes nothing since it cancels).
+
+    dL/dx = y * (g - \sum_j g_j y_j): written with Tensor ops of the output, so it is
+    differentiable again.
+    """
+
+    def forward(self, x, dim):
+        xp = get_array_module(x)
+        self.dim = dim
+        shifted = xp.exp(x - x.max(axis=dim, keepdims=True))
+        return shifted / shifted.sum(axis=dim, keepdims=True)
+
+    def backward(self, g):
+        y = self.output
+        return y * (g - (g * y).sum(dim=self.dim, keepdim=True))
+
+
+class LogSoftmax(Function):
+    r"""y_i = x_i - m - \log \sum_j e^{x_j - m}, m = max_j x_j (the log-sum-exp trick: every
+    exponent is <= 0 and one of them is 0, so the sum is in [1, n] and its log is safe).
+
+    dL/dx = g - softmax(x) \sum_j g_j, with softmax(x) = e^y written as a Tensor op.
+    """
+
+    def forward(self, x, dim):
+        xp = get_array_module(x)
+        self.dim = dim
+        shifted = x - x.max(axis=dim, keepdims=True)
+        return shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
+
+    def backward(self, g):
+        return g - exp(self.output) * g.sum(dim=self.dim, keepdim=True)
+
+
+def softmax(input: Tensor, dim=None, dtype=None) -> Tensor:
+    r"""softmax(x)_i = e^{x_i} / \sum_j e^{x_j} along ``dim``, computed stably as
+    e^{x_i - max x} / \sum_j e^{x_j - max x}.  Jacobian: diag(y) - y y^T."""
+    if dtype is not None:
+        input = input.to(dtype)
+    return Softmax.apply(input, dim=_softmax_dim("softmax", input, dim))
+
+
+def log_softmax(input: Tensor, dim=None, dtype=None) -> Tensor:
+    r"""log softmax(x)_i = x_i - log \sum_j e^{x_j} along ``dim``, computed stably as
+    (x_i - m) - log \sum_j e^{x_j - m} with m = max x.  Use it (not log(softmax(x))) for
+    losses: softmax can round to 0 and its log to -inf."""
+    if dtype is not None:
+        input = input.to(dtype)
+    return LogSoftmax.apply(input, dim=_softmax_dim("log_softmax", input, dim))
+
+
+__all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "softplus", "elu", "softmax",
+           "log_softmax", "leaky_relu_reference"]

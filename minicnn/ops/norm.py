@@ -1,0 +1,243 @@
+r"""Normalisation: batch_norm, layer_norm, group_norm, instance_norm.
+
+All four compute the same thing over different sets of numbers:
+
+.. math::
+
+    \hat x = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}, \qquad y = \gamma \hat x + \beta
+
+with \mu and \sigma^2 the mean and the *biased* variance (divide by n) of:
+
+==============  =====================================  ==========================
+function        statistics over                         \gamma, \beta per
+==============  =====================================  ==========================
+batch_norm      N and all spatial dims, per channel     channel (C,)
+instance_norm   the spatial dims, per sample & channel  channel (C,)
+group_norm      C/G channels and spatial dims, per      channel (C,)
+                sample and group
+layer_norm      the last dims (``normalized_shape``)    element of normalized_shape
+==============  =====================================  ==========================
+
+Shapes: input (N, C, *) (``*`` = any spatial dims, e.g. H, W), except layer_norm (any).
+
+They are built from differentiable Tensor ops (mean, multiply, power ...), not a fused
+backward formula: autograd derives the textbook gradient
+dL/dx = (\gamma / \sigma)(g - mean(g) - \hat x mean(g \hat x)) by itself, and
+differentiating that again (``create_graph=True``) gives exact second derivatives, which
+a WGAN-GP critic with GroupNorm(1, C) needs for its gradient penalty.
+
+Running statistics (batch_norm, instance_norm in training) follow PyTorch:
+``running = (1 - momentum) running + momentum batch_stat`` with the *unbiased* variance
+(n / (n - 1) times the biased one), written in place into the arrays (or Tensors) given.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Tensor, as_tensor, no_grad
+from ..backend import get_array_module
+from .math import mean
+from .shape import reshape
+
+
+def _array_of(stat):
+    """The array behind a running-statistic argument (a Tensor or an array), or None."""
+    if stat is None:
+        return None
+    return stat.data if isinstance(stat, Tensor) else stat
+
+
+def _check_vector(op, name, value, size):
+    if value is not None and tuple(value.shape) != (size,):
+        raise ValueError(f"{op}: {name}: expected shape ({size},) (one value per channel), "
+                         f"got {tuple(value.shape)}")
+
+
+def _update_running(stat, batch_value, momentum):
+    """stat <- (1 - momentum) stat + momentum batch_value, in place (no graph)."""
+    array = _array_of(stat)
+    xp = get_array_module(array)
+    array[...] = (1 - momentum) * array + momentum * xp.asarray(batch_value, dtype=array.dtype)
+
+
+def _constant(stat, like: Tensor, shape) -> Tensor:
+    """A running statistic as a graph constant of ``like``'s dtype, reshaped to broadcast."""
+    array = _array_of(stat)
+    xp = get_array_module(like.data)
+    return Tensor(xp.asarray(array, dtype=like.dtype).reshape(shape))
+
+
+def _affine(x_hat: Tensor, weight, bias, shape) -> Tensor:
+    """gamma x_hat + beta, with gamma and beta reshaped to broadcast over ``shape``."""
+    y = x_hat
+    if weight is not None:
+        y = y * reshape(as_tensor(weight, like=x_hat), shape)
+    if bias is not None:
+        y = y + reshape(as_tensor(bias, like=x_hat), shape)
+    return y
+
+
+def _normalize(x: Tensor, axes: tuple, eps: float):
+    """(x - mean) / sqrt(var + eps) over ``axes`` (biased variance).
+
+    Returns (x_hat, mean, biased variance); mean and variance keep their dims. The
+    division by the standard deviation happens on the small statistics tensor
+    ((var + eps)^(-1/2), one number per group), then one multiply over x.
+    """
+    mu = mean(x, axes, keepdim=True)
+    centered = x - mu
+    variance = mean(centered * centered, axes, keepdim=True)
+    return centered * (variance + eps) ** -0.5, mu, variance
+
+
+def _check_input(op, input, min_dims=2):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input: expected a Tensor, got {type(input).__name__}")
+    if input.ndim < min_dims:
+        raise ValueError(f"{op}: input: expected at least {min_dims} dims (N, C, ...), "
+                         f"got shape {input.shape}")
+
+
+def batch_norm(input: Tensor, running_mean, running_var, weight=None, bias=None,
+               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    r"""Batch normalisation (PyTorch's ``F.batch_norm``), per channel over N and space.
+
+    Training: \mu, \sigma^2 of this batch (biased variance) normalise x; the running
+    statistics, when given, are updated in place with momentum, the running variance from
+    the unbiased batch variance. Evaluation (``training=False``): the running statistics
+    normalise x (they are constants of the graph).
+
+    Args:
+        input: (N, C) or (N, C, *).
+        running_mean, running_var: (C,) arrays or Tensors, or None (training only).
+        weight, bias: \gamma, \beta of shape (C,), or None.
+        momentum: a float in [0, 1] (cumulative averaging is the module's job).
+    """
+    op = "batch_norm"
+    _check_input(op, input)
+    C = input.shape[1]
+    for name, value in (("running_mean", running_mean), ("running_var", running_var),
+                        ("weight", weight), ("bias", bias)):
+        _check_vector(op, name, value, C)
+    shape = (1, C) + (1,) * (input.ndim - 2)
+    axes = (0,) + tuple(range(2, input.ndim))
+    if training:
+        count = input.numel() // C
+        if count <= 1:
+            raise ValueError(f"{op}: expected more than 1 value per channel when training, got "
+                             f"input of shape {input.shape}")
+        x_hat, mu, variance = _normalize(input, axes, eps)
+        with no_grad():
+            if running_mean is not None:
+                _update_running(running_mean, mu.data.reshape(C), momentum)
+            if running_var is not None:
+                _update_running(running_var, variance.data.reshape(C) * count / (count - 1),
+                                momentum)
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError(f"{op}: running_mean and running_var are needed when "
+                             "training=False")
+        mu = _constant(running_mean, input, shape)
+        variance = _constant(running_var, input, shape)
+        x_hat = (input - mu) * (variance + eps) ** -0.5
+    return _affine(x_hat, weight, bias, shape)
+
+
+def instance_norm(input: Tensor, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats: bool = True, momentum: float = 0.1,
+                  eps: float = 1e-5) -> Tensor:
+    r"""Instance normalisation (PyTorch's ``F.instance_norm``): per sample and channel,
+    over the spatial dims (the "IN" of AdaIN).
+
+    ``use_input_stats=True``: normalise with each instance's own statistics; running
+    statistics, when given, move towards the batch average of the per-instance mean and
+    unbiased variance (as PyTorch's). ``use_input_stats=False``: normalise with the
+    running statistics.
+
+    Args:
+        input: (N, C, *) with at least one spatial dim.
+        running_mean, running_var, weight, bias: (C,) or None.
+    """
+    op = "instance_norm"
+    _check_input(op, input, min_dims=3)
+    C = input.shape[1]
+    for name, value in (("running_mean", running_mean), ("running_var", running_var),
+                        ("weight", weight), ("bias", bias)):
+        _check_vector(op, name, value, C)
+    shape = (1, C) + (1,) * (input.ndim - 2)
+    if use_input_stats:
+        count = int(np.prod(input.shape[2:]))
+        if count <= 1:
+            raise ValueError(f"{op}: expected more than 1 spatial element when training, got "
+                             f"input of shape {input.shape}")
+        x_hat, mu, variance = _normalize(input, tuple(range(2, input.ndim)), eps)
+        with no_grad():
+            if running_mean is not None:
+                _update_running(running_mean, mu.data.reshape(-1, C).mean(axis=0), momentum)
+            if running_var is not None:
+                unbiased = variance.data.reshape(-1, C) * count / (count - 1)
+                _update_running(running_var, unbiased.mean(axis=0), momentum)
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError(f"{op}: running_mean and running_var are needed when "
+                             "use_input_stats=False")
+        mu = _constant(running_mean, input, shape)
+        variance = _constant(running_var, input, shape)
+        x_hat = (input - mu) * (variance + eps) ** -0.5
+    return _affine(x_hat, weight, bias, shape)
+
+
+def layer_norm(input: Tensor, normalized_shape, weight=None, bias=None,
+               eps: float = 1e-5) -> Tensor:
+    r"""Layer normalisation (PyTorch's ``F.layer_norm``): over the last
+    ``len(normalized_shape)`` dims, separately for every leading index.
+
+    Args:
+        input: (*, normalized_shape...).
+        normalized_shape: int or tuple: the trailing shape to normalise over.
+        weight, bias: elementwise \gamma, \beta of shape ``normalized_shape``, or None.
+    """
+    op = "layer_norm"
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input: expected a Tensor, got {type(input).__name__}")
+    normalized = ((int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer))
+                  else tuple(int(s) for s in normalized_shape))
+    k = len(normalized)
+    if k == 0 or input.ndim < k or tuple(input.shape[-k:]) != normalized:
+        raise ValueError(f"{op}: normalized_shape {normalized} must equal the last dims of the "
+                         f"input, got input of shape {input.shape}")
+    for name, value in (("weight", weight), ("bias", bias)):
+        if value is not None and tuple(value.shape) != normalized:
+            raise ValueError(f"{op}: {name}: expected shape {normalized}, got {tuple(value.shape)}")
+    x_hat, _, _ = _normalize(input, tuple(range(input.ndim - k, input.ndim)), eps)
+    return _affine(x_hat, weight, bias, normalized)
+
+
+def group_norm(input: Tensor, num_groups: int, weight=None, bias=None,
+               eps: float = 1e-5) -> Tensor:
+    r"""Group normalisation (PyTorch's ``F.group_norm``): the C channels are split into
+    ``num_groups`` groups of C/G; each sample's group is normalised over its channels and
+    spatial dims. G = 1 is layer norm over (C, *) with per-channel \gamma, \beta; G = C
+    is instance norm.
+
+    Args:
+        input: (N, C, *).
+        num_groups: G, dividing C.
+        weight, bias: (C,) or None.
+    """
+    op = "group_norm"
+    _check_input(op, input)
+    N, C = input.shape[:2]
+    if not isinstance(num_groups, (int, np.integer)) or num_groups < 1 or C % num_groups:
+        raise ValueError(f"{op}: expected num_groups to be a positive divisor of the number of "
+                         f"channels, got num_groups={num_groups!r} and input of shape "
+                         f"{input.shape} ({C} channels)")
+    for name, value in (("weight", weight), ("bias", bias)):
+        _check_vector(op, name, value, C)
+    grouped = reshape(input, (N, num_groups, -1))
+    x_hat, _, _ = _normalize(grouped, (2,), eps)
+    x_hat = reshape(x_hat, input.shape)
+    return _affine(x_hat, weight, bias, (1, C) + (1,) * (input.ndim - 2))
+
+
+__all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm"]

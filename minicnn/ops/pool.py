@@ -1,0 +1,521 @@
+r"""Pooling and resizing: max_pool2d, avg_pool2d, adaptive_avg_pool2d, interpolate.
+
+Shapes (as in ``conv.py``)::
+
+    input   x  (N, C, H, W)      (a 3-D input (C, H, W) is one unbatched image)
+    kernel     R x S             stride (sh, sw), padding (ph, pw), dilation (dh, dw)
+    output  y  (N, C, P, Q)
+
+Window (p, q) reads the input rows ``p sh - ph + r dh`` for r = 0 .. R-1 (columns alike).
+The output size is PyTorch's::
+
+    P = floor((H + 2 ph - dh (R - 1) - 1) / sh) + 1                      (ceil_mode=False)
+    P = ceil ((H + 2 ph - dh (R - 1) - 1) / sh) + 1, minus one if the last window would
+        start in the bottom padding, i.e. if (P - 1) sh >= H + ph         (ceil_mode=True)
+
+With ``ceil_mode`` the last window may hang past the padded input: the part outside is
+ignored (max pooling) or not counted (average pooling). Padding may be at most half the
+kernel (PyTorch's rule), so every window sees the image.
+
+How gradients flow:
+
+* **max pooling** sends each output gradient to the window's winner (its argmax):
+  ``dL/dx = scatter(g, argmax)``. That scatter is an op (``MaxPoolScatter``) whose own
+  backward is a **gather** at the same positions (``MaxPoolGather``), and the gather's
+  backward is the scatter again: the pair is closed under differentiation, and the winners
+  are constants, so second derivatives are exact (zero curvature, as for relu).
+* **average pooling** is linear, ``y = A x``: its backward ``A^T g`` spreads each gradient
+  evenly over the window (``AvgPool2dTranspose``), whose backward is ``A`` again.
+* **adaptive average pooling and interpolation** are linear and *separable*: rows and
+  columns are resized independently, so ``y = M_h x M_w^T`` with two small matrices
+  (``M_h`` (P, H), ``M_w`` (Q, W)), built once and applied with ``matmul``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import registry
+from ..autograd import Function, Tensor
+from ..backend import get_array_module
+from .math import matmul
+from .shape import reshape, transpose
+
+
+# ---------------------------------------------------------------------------------------
+# Hyperparameters and geometry
+# ---------------------------------------------------------------------------------------
+def _pair(value, name: str, minimum: int, op: str) -> tuple[int, int]:
+    """(a, b) from an int or a pair of ints, each at least ``minimum``."""
+    pair = tuple(value) if isinstance(value, (list, tuple)) else (value, value)
+    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer))
+                             for v in pair):
+        raise TypeError(f"{op}: {name}: expected an int or a pair of ints, got {value!r}")
+    if min(pair) < minimum:
+        what = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{op}: {name}: expected {what} values, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int,
+                     ceil_mode: bool) -> int:
+    """Output length of one spatial dimension, PyTorch's rule (see the module docstring)."""
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    out = (-(-span // stride) if ceil_mode else span // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1  # the last window would start inside the bottom/right padding
+    return out
+
+
+@dataclass(frozen=True)
+class PoolGeometry:
+    """Where the windows of a 2-D pooling lie. All fields are (rows, cols) pairs.
+
+    ``padded_hw`` is the size of the padded input the windows read: ``padding`` rows on
+    top, and at the bottom as many as the last window needs (fewer than ``padding`` when the
+    windows stop early, more with ``ceil_mode``).
+    """
+    input_hw: tuple
+    output_hw: tuple
+    kernel: tuple
+    stride: tuple
+    padding: tuple
+    dilation: tuple
+
+    @property
+    def padded_hw(self) -> tuple:
+        return tuple(max((o - 1) * s + d * (k - 1) + 1, i + p)
+                     for o, s, d, k, i, p in zip(self.output_hw, self.stride, self.dilation,
+                                                 self.kernel, self.input_hw, self.padding))
+
+    def offsets(self):
+        """For each kernel offset (r, s): its number r S + s and the strided slices that
+        pick, from the padded input, the pixel each of the P x Q windows reads there."""
+        (P, Q), (sh, sw), (dh, dw), (R, S) = self.output_hw, self.stride, self.dilation, self.kernel
+        for r in range(R):
+            for s in range(S):
+                yield r * S + s, (slice(r * dh, r * dh + (P - 1) * sh + 1, sh),
+                                  slice(s * dw, s * dw + (Q - 1) * sw + 1, sw))
+
+    def pad(self, x, value):
+        """x (N, C, H, W) padded to ``padded_hw`` with ``value``."""
+        (H, W), (ph, pw), (Hp, Wp) = self.input_hw, self.padding, self.padded_hw
+        xp = get_array_module(x)
+        return xp.pad(x, ((0, 0), (0, 0), (ph, Hp - H - ph), (pw, Wp - W - pw)),
+                      mode="constant", constant_values=value)
+
+    def crop(self, x_padded):
+        """The inverse of ``pad``: the input's region of a padded array."""
+        (H, W), (ph, pw) = self.input_hw, self.padding
+        return x_padded[:, :, ph:ph + H, pw:pw + W]
+
+
+def _geometry(op, input, kernel_size, stride, padding, dilation, ceil_mode) -> PoolGeometry:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input: expected a Tensor, got {type(input).__name__}")
+    if input.ndim != 4:
+        raise ValueError(f"{op}: input: expected a 4-D (N, C, H, W) or 3-D (C, H, W) tensor, "
+                         f"got shape {input.shape}")
+    kernel = _pair(kernel_size, "kernel_size", 1, op)
+    stride = kernel if stride is None or stride == () or stride == [] else _pair(
+        stride, "stride", 1, op)
+    padding = _pair(padding, "padding", 0, op)
+    dilation = _pair(dilation, "dilation", 1, op)
+    for k, p in zip(kernel, padding):
+        if p > k // 2:
+            raise ValueError(f"{op}: padding should be at most half of kernel_size, got "
+                             f"padding={padding} for kernel_size={kernel}")
+    input_hw = tuple(input.shape[2:])
+    output_hw = tuple(pool_output_size(i, k, s, p, d, ceil_mode) for i, k, s, p, d in
+                      zip(input_hw, kernel, stride, padding, dilation))
+    if min(output_hw) < 1:
+        raise ValueError(f"{op}: output size is too small: input {input_hw} with kernel_size="
+                         f"{kernel}, stride={stride}, padding={padding}, dilation={dilation} "
+                         f"gives output {output_hw} (the dilated kernel is larger than the "
+                         "padded input)")
+    return PoolGeometry(input_hw, output_hw, kernel, stride, padding, dilation)
+
+
+def _batched(op, input):
+    """(x as 4-D, whether to drop the batch dim again): (C, H, W) counts as one image."""
+    if isinstance(input, Tensor) and input.ndim == 3:
+        return reshape(input, (1,) + input.shape), True
+    return input, False
+
+
+# ---------------------------------------------------------------------------------------
+# Max pooling: forward reference, scatter, gather
+# ---------------------------------------------------------------------------------------
+def max_pool2d_reference(x, geometry: PoolGeometry):
+    """Array helper: the window maxima and where they are.
+
+    x (N, C, H, W) -> (y (N, C, P, Q), index (N, C, P, Q) int64), where ``index`` is the
+    winner's flat position ``h W + w`` in its input plane (PyTorch's ``return_indices``).
+
+    A running max over the R S kernel offsets: one strided P x Q slice per offset, kept
+    where it beats the best so far. Strictly greater keeps the *first* maximum on ties,
+    and a NaN always wins, as in PyTorch. Padding is -inf, so it never wins against a
+    real value. (A window lying entirely in padding, possible only with dilation, gives
+    -inf like PyTorch's; its gradient goes to the nearest pixel.)
+    """
+    xp = get_array_module(x)
+    padded = geometry.pad(x, -np.inf)
+    best, which = None, None
+    for number, (rows, cols) in geometry.offsets():
+        candidate = padded[:, :, rows, cols]
+        if best is None:
+            best, which = candidate.copy(), xp.zeros(candidate.shape, dtype=np.int64)
+            continue
+        better = (candidate >= best) | xp.isnan(candidate)
+        best = xp.where(better, candidate, best)
+        which = xp.where(better, number, which)
+    (P, Q), (sh, sw), (dh, dw), (ph, pw) = (geometry.output_hw, geometry.stride,
+                                            geometry.dilation, geometry.padding)
+    S = geometry.kernel[1]
+    H, W = geometry.input_hw
+    row = xp.arange(P).reshape(P, 1) * sh - ph + (which // S) * dh
+    col = xp.arange(Q).reshape(1, Q) * sw - pw + (which % S) * dw
+    index = xp.clip(row, 0, H - 1) * W + xp.clip(col, 0, W - 1)
+    return best, index
+
+
+registry.register("max_pool2d", "reference", max_pool2d_reference, device="cpu")
+registry.register("max_pool2d", "reference", max_pool2d_reference, device="cuda")
+
+
+def _scatter_to_planes(values, index, plane_size):
+    """out[n, c, index[n, c, i]] += values[n, c, i]: (N, C, L) -> (N, C, plane_size).
+
+    ``bincount`` does the scatter-add in one pass: number every plane's cells
+    consecutively, so cell k of plane (n, c) is ``(n C + c) plane_size + k``.
+    """
+    xp = get_array_module(values)
+    N, C = values.shape[:2]
+    planes = xp.arange(N * C, dtype=np.int64).reshape(N, C, 1) * plane_size
+    flat = xp.bincount((index.reshape(N, C, -1) + planes).ravel(),
+                       weights=values.reshape(N, C, -1).ravel(), minlength=N * C * plane_size)
+    return flat.reshape(N, C, plane_size).astype(values.dtype, copy=False)
+
+
+class MaxPool2d(Function):
+    """y[n, c, p, q] = max over window (p, q) of x[n, c];  dL/dx = scatter(g, argmax)."""
+
+    def forward(self, x, geometry):
+        y, self.index = registry.run("max_pool2d", x, geometry)
+        self.geometry = geometry
+        return y
+
+    def backward(self, g):
+        return MaxPoolScatter.apply(g, index=self.index, geometry=self.geometry)
+
+
+class MaxPoolScatter(Function):
+    """dx = zeros (N, C, H, W); dx[n, c, index[n, c, p, q]] += g[n, c, p, q].
+
+    (Windows that overlap may share a winner: its gradients add up.)
+    Linear in g; its backward is the gather ``gg[n, c, index[n, c, p, q]]``.
+    """
+
+    def forward(self, g, index, geometry):
+        self.index, self.geometry = index, geometry
+        H, W = geometry.input_hw
+        return _scatter_to_planes(g, index, H * W).reshape(g.shape[:2] + (H, W))
+
+    def backward(self, gg):
+        return MaxPoolGather.apply(gg, index=self.index, geometry=self.geometry)
+
+
+class MaxPoolGather(Function):
+    """y[n, c, p, q] = x[n, c, index[n, c, p, q]] (read each window's winner).
+
+    Linear in x; its backward is the scatter ``MaxPoolScatter``.
+    """
+
+    def forward(self, x, index, geometry):
+        self.index, self.geometry = index, geometry
+        xp = get_array_module(x)
+        N, C = x.shape[:2]
+        flat_index = index.reshape(N, C, -1)
+        picked = xp.take_along_axis(x.reshape(N, C, -1), flat_index, axis=2)
+        return picked.reshape(index.shape)
+
+    def backward(self, g):
+        return MaxPoolScatter.apply(g, index=self.index, geometry=self.geometry)
+
+
+def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    r"""2-D max pooling (PyTorch's ``F.max_pool2d``).
+
+    .. math:: y[n, c, p, q] = \max_{r, s}\; x_{pad}[n, c,\; p s_h + r d_h,\; q s_w + s d_w]
+
+    with -inf padding. Gradient: each window's output gradient goes to its winner (the
+    first maximum on ties); second derivatives are zero.
+
+    Args:
+        input: (N, C, H, W) or (C, H, W).
+        kernel_size, stride (default: kernel_size), padding, dilation: int or (h, w).
+            padding <= kernel_size // 2.
+        ceil_mode: round the output size up (see the module docstring).
+        return_indices: also return the winners' flat positions ``h W + w`` (int64).
+
+    Returns:
+        (N, C, P, Q) (and the indices), P, Q from ``pool_output_size``.
+    """
+    x, unbatched = _batched("max_pool2d", input)
+    geometry = _geometry("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
+    y = MaxPool2d.apply(x, geometry=geometry)
+    indices = None
+    if return_indices:
+        indices = Tensor(registry.run("max_pool2d", x.data, geometry)[1])
+    if unbatched:
+        y = reshape(y, y.shape[1:])
+        indices = None if indices is None else Tensor(indices.data[0])
+    return (y, indices) if return_indices else y
+
+
+# ---------------------------------------------------------------------------------------
+# Average pooling
+# ---------------------------------------------------------------------------------------
+def _window_counts(size, kernel, stride, padding, output, count_include_pad):
+    """How many cells each window along one dimension averages (PyTorch's divisor)."""
+    start = np.arange(output) * stride - padding
+    if count_include_pad:  # padding counts, the part past the padding (ceil_mode) does not
+        return np.minimum(start + kernel, size + padding) - start
+    return np.minimum(start + kernel, size) - np.maximum(start, 0)
+
+
+class AvgPool2d(Function):
+    """y[n, c, p, q] = (sum of window (p, q) of the zero-padded x) / divisor[p, q].
+
+    Linear: y = A x. Backward: A^T g (``AvgPool2dTranspose``).
+    """
+
+    def forward(self, x, geometry, divisor):
+        self.geometry, self.divisor = geometry, divisor
+        padded = geometry.pad(x, 0)
+        total = None
+        for _, (rows, cols) in geometry.offsets():
+            window_cells = padded[:, :, rows, cols]
+            total = window_cells.copy() if total is None else total + window_cells
+        return total / get_array_module(x).asarray(divisor, dtype=x.dtype)
+
+    def backward(self, g):
+        return AvgPool2dTranspose.apply(g, geometry=self.geometry, divisor=self.divisor)
+
+
+class AvgPool2dTranspose(Function):
+    """dx = A^T g: every window spreads g[p, q] / divisor[p, q] evenly over its cells
+    (then the padding is cut off). Linear; its backward is ``AvgPool2d`` again."""
+
+    def forward(self, g, geometry, divisor):
+        self.geometry, self.divisor = geometry, divisor
+        xp = get_array_module(g)
+        share = g / xp.asarray(divisor, dtype=g.dtype)
+        Hp, Wp = geometry.padded_hw
+        padded = xp.zeros(g.shape[:2] + (Hp, Wp), dtype=g.dtype)
+        for _, (rows, cols) in geometry.offsets():
+            padded[:, :, rows, cols] += share
+        return xp.ascontiguousarray(geometry.crop(padded))
+
+    def backward(self, gg):
+        return AvgPool2d.apply(gg, geometry=self.geometry, divisor=self.divisor)
+
+
+def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override=None) -> Tensor:
+    r"""2-D average pooling (PyTorch's ``F.avg_pool2d``).
+
+    .. math:: y[n, c, p, q] = \frac{1}{D_{pq}} \sum_{r, s} x_{pad}[n, c,\; p s_h + r,\; q s_w + s]
+
+    with zero padding. The divisor D, as PyTorch's:
+
+    * ``count_include_pad=True``: the window's cells inside the *padded* input (so R S,
+      except for windows that ``ceil_mode`` lets run past the padding);
+    * ``count_include_pad=False``: only the cells inside the input itself;
+    * ``divisor_override``: that number for every window.
+
+    Gradient: g[p, q] / D_pq to every cell of window (p, q).
+
+    Args:
+        input: (N, C, H, W) or (C, H, W).
+        kernel_size, stride (default: kernel_size), padding: int or (h, w).
+    """
+    x, unbatched = _batched("avg_pool2d", input)
+    geometry = _geometry("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
+    if divisor_override is not None:
+        if divisor_override == 0:
+            raise ValueError("avg_pool2d: divisor_override: expected a non-zero number, got 0")
+        divisor = np.full(geometry.output_hw, float(divisor_override))
+    else:
+        counts = [_window_counts(*args, count_include_pad) for args in zip(
+            geometry.input_hw, geometry.kernel, geometry.stride, geometry.padding,
+            geometry.output_hw)]
+        divisor = np.outer(counts[0], counts[1]).astype(np.float64)
+    y = AvgPool2d.apply(x, geometry=geometry, divisor=divisor)
+    return reshape(y, y.shape[1:]) if unbatched else y
+
+
+# ---------------------------------------------------------------------------------------
+# Separable linear resizing: adaptive average pooling and interpolation
+# ---------------------------------------------------------------------------------------
+def _resize_rows_and_cols(x: Tensor, row_matrix: np.ndarray, col_matrix: np.ndarray) -> Tensor:
+    """y = M_h x M_w^T for every image and channel: (N, C, H, W) -> (N, C, P, Q)."""
+    xp = get_array_module(x.data)
+    rows = Tensor(xp.asarray(row_matrix, dtype=x.dtype))              # (P, H)
+    cols_t = Tensor(xp.asarray(col_matrix.T.copy(), dtype=x.dtype))   # (W, Q)
+    return matmul(matmul(rows, x), cols_t)
+
+
+def adaptive_average_matrix(input_size: int, output_size: int) -> np.ndarray:
+    """M (output_size, input_size): row i averages cells floor(i H / P) .. ceil((i+1) H / P) - 1
+    (PyTorch's adaptive windows: they cover the input and may overlap by one cell)."""
+    matrix = np.zeros((output_size, input_size))
+    for i in range(output_size):
+        start = (i * input_size) // output_size
+        end = -(-((i + 1) * input_size) // output_size)
+        matrix[i, start:end] = 1.0 / (end - start)
+    return matrix
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    r"""Average pooling to a fixed output size (PyTorch's ``F.adaptive_avg_pool2d``).
+
+    Output pixel (p, q) averages input rows [floor(p H / P), ceil((p+1) H / P)) and the
+    columns alike. Computed as ``M_h x M_w^T`` (see ``adaptive_average_matrix``).
+
+    Args:
+        input: (N, C, H, W) or (C, H, W).
+        output_size: int or (P, Q); None in the pair keeps that dimension's size.
+    """
+    x, unbatched = _batched("adaptive_avg_pool2d", input)
+    if not isinstance(x, Tensor) or x.ndim != 4:
+        raise ValueError("adaptive_avg_pool2d: input: expected a 4-D (N, C, H, W) or 3-D "
+                         f"(C, H, W) tensor, got shape {getattr(input, 'shape', None)}")
+    sizes = tuple(output_size) if isinstance(output_size, (list, tuple)) else (output_size,) * 2
+    if len(sizes) != 2:
+        raise ValueError(f"adaptive_avg_pool2d: output_size: expected an int or a pair, got "
+                         f"{output_size!r}")
+    P, Q = (x.shape[2 + i] if size is None else size for i, size in enumerate(sizes))
+    if not all(isinstance(v, (int, np.integer)) and v >= 1 for v in (P, Q)):
+        raise ValueError(f"adaptive_avg_pool2d: output_size: expected positive ints, got "
+                         f"{output_size!r}")
+    y = _resize_rows_and_cols(x, adaptive_average_matrix(x.shape[2], P),
+                              adaptive_average_matrix(x.shape[3], Q))
+    return reshape(y, y.shape[1:]) if unbatched else y
+
+
+def interpolation_matrix(input_size: int, output_size: int, mode: str,
+                         align_corners: bool, scale_factor=None) -> np.ndarray:
+    """M (output_size, input_size) with y = M x along one dimension, PyTorch's formulas.
+
+    ``scale`` = 1 / scale_factor when a scale factor was given, else input / output.
+
+    * nearest:  source i = min(floor(dst * scale), input - 1), computed in float32 as
+      PyTorch does (so the same pixel is picked);
+    * nearest-exact: min(floor((dst + 0.5) scale), input - 1);
+    * bilinear (per dimension, "linear"): with align_corners=False the pixel *centres*
+      line up: src = max(scale (dst + 0.5) - 0.5, 0); with align_corners=True the corner
+      pixels line up: src = dst (input - 1) / (output - 1). Then y = (1 - l) x[i0] + l x[i1]
+      with i0 = floor(src), i1 = min(i0 + 1, input - 1), l = src - i0.
+    """
+    matrix = np.zeros((output_size, input_size))
+    dst = np.arange(output_size)
+    if mode in ("nearest", "nearest-exact"):
+        if scale_factor is not None and scale_factor > 0:
+            scale = np.float32(1.0 / scale_factor)
+        else:
+            scale = np.float32(input_size) / np.float32(output_size)
+        shift = np.float32(0.5 if mode == "nearest-exact" else 0.0)
+        source = np.floor((dst.astype(np.float32) + shift) * scale).astype(np.int64)
+        source = np.minimum(source, input_size - 1)
+        if mode == "nearest" and output_size == input_size:  # PyTorch's two shortcuts
+            source = dst
+        elif mode == "nearest" and output_size == 2 * input_size:
+            source = dst // 2
+        matrix[dst, source] = 1.0
+        return matrix
+    if align_corners:
+        scale = (input_size - 1) / (output_size - 1) if output_size > 1 else 0.0
+        source = dst * scale
+    else:
+        scale = (1.0 / scale_factor if scale_factor is not None and scale_factor > 0
+                 else input_size / output_size)
+        source = np.maximum(scale * (dst + 0.5) - 0.5, 0.0)
+    low = np.floor(source).astype(np.int64)
+    low = np.minimum(low, input_size - 1)
+    high = np.minimum(low + 1, input_size - 1)
+    weight_high = np.clip(source - low, 0.0, 1.0)
+    np.add.at(matrix, (dst, low), 1.0 - weight_high)
+    np.add.at(matrix, (dst, high), weight_high)
+    return matrix
+
+
+_INTERPOLATION_MODES = ("nearest", "nearest-exact", "bilinear")
+
+
+def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
+                align_corners=None, recompute_scale_factor=None) -> Tensor:
+    r"""Resize images (PyTorch's ``F.interpolate`` for 4-D input).
+
+    Each output pixel is a fixed combination of input pixels, rows and columns apart:
+    ``y = M_h x M_w^T`` (see ``interpolation_matrix`` for the formulas). Being linear, the
+    gradient is ``M_h^T g M_w`` (each input pixel collects from the outputs that read it).
+
+    Args:
+        input: (N, C, H, W).
+        size: the output (P, Q) (int or pair), or
+        scale_factor: a number or pair; then P = floor(H * scale_factor), and the pixel
+            positions use 1 / scale_factor (PyTorch's default), unless
+            ``recompute_scale_factor=True`` (then they use H / P).
+        mode: 'nearest' (PyTorch's legacy rule), 'nearest-exact' or 'bilinear'.
+        align_corners: bilinear only; default False (None).
+    """
+    op = "interpolate"
+    if not isinstance(input, Tensor) or input.ndim != 4:
+        raise ValueError(f"{op}: input: expected a 4-D (N, C, H, W) tensor, got shape "
+                         f"{getattr(input, 'shape', None)} (only 2-D resizing is implemented)")
+    if mode not in _INTERPOLATION_MODES:
+        raise ValueError(f"{op}: mode: expected one of {_INTERPOLATION_MODES}, got {mode!r}")
+    if align_corners is not None and mode != "bilinear":
+        raise ValueError(f"{op}: align_corners can only be set with mode='bilinear', got "
+                         f"mode={mode!r}")
+    if (size is None) == (scale_factor is None):
+        raise ValueError(f"{op}: give exactly one of size and scale_factor, got size={size!r}, "
+                         f"scale_factor={scale_factor!r}")
+    H, W = input.shape[2:]
+    if size is not None:
+        out = tuple(size) if isinstance(size, (list, tuple)) else (size, size)
+        if len(out) != 2 or not all(isinstance(v, (int, np.integer)) and v >= 1 for v in out):
+            raise ValueError(f"{op}: size: expected a positive int or a pair of them, got {size!r}")
+        scales = (None, None)
+    else:
+        scales = (tuple(float(s) for s in scale_factor) if isinstance(scale_factor, (list, tuple))
+                  else (float(scale_factor),) * 2)
+        if len(scales) != 2 or min(scales) <= 0:
+            raise ValueError(f"{op}: scale_factor: expected a positive number or a pair of them, "
+                             f"got {scale_factor!r}")
+        out = (math.floor(H * scales[0]), math.floor(W * scales[1]))
+        if min(out) < 1:
+            raise ValueError(f"{op}: scale_factor {scale_factor!r} turns input {(H, W)} into "
+                             f"an empty output {out}")
+        if recompute_scale_factor:
+            scales = (None, None)
+    align = bool(align_corners)
+    return _resize_rows_and_cols(
+        input,
+        interpolation_matrix(H, out[0], mode, align, scales[0]),
+        interpolation_matrix(W, out[1], mode, align, scales[1]))
+
+
+def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
+             align_corners=None) -> Tensor:
+    """Old name of ``interpolate`` (PyTorch's deprecated ``F.upsample``)."""
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+__all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "interpolate", "upsample",
+           "pool_output_size", "PoolGeometry", "max_pool2d_reference",
+           "adaptive_average_matrix", "interpolation_matrix"]

@@ -1,0 +1,90 @@
+r"""Adam and AdamW: momentum plus RMSprop-style per-coordinate step sizes, bias-corrected.
+
+For each parameter at step :math:`t = 1, 2, ...` (PyTorch's exact order):
+
+.. math::
+
+    g &\leftarrow g + \lambda \theta             && \text{(Adam's weight\_decay: L2 in the gradient)}\\
+    \theta &\leftarrow \theta (1 - \eta \lambda)  && \text{(AdamW instead: decoupled decay)}\\
+    m &\leftarrow \beta_1 m + (1 - \beta_1) g     && \text{(first moment: mean of } g\text{)}\\
+    v &\leftarrow \beta_2 v + (1 - \beta_2) g^2   && \text{(second moment: mean of } g^2\text{)}\\
+    \hat v &= \max(\hat v, v)\;\text{(amsgrad) or } v &&\\
+    \theta &\leftarrow \theta - \frac{\eta}{1 - \beta_1^t}\,
+        \frac{m}{\sqrt{\hat v} / \sqrt{1 - \beta_2^t} + \epsilon} &&
+
+Why the bias correction: m and v start at 0, so early on they underestimate the true
+means by the factors :math:`1 - \beta^t`; dividing by those factors removes the bias.
+
+Why AdamW (Loshchilov & Hutter, 2019): in Adam, an L2 term in the gradient is divided by
+:math:`\sqrt{v}` like everything else, so parameters with large gradients are barely
+decayed. AdamW shrinks every weight by the same factor, which is what "weight decay"
+means in plain SGD.
+"""
+from __future__ import annotations
+
+import math
+
+from ..backend import get_array_module
+from .optimizer import Optimizer
+
+
+class Adam(Optimizer):
+    def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False,
+                 decoupled_weight_decay: bool = False):
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if eps < 0.0:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        for i, beta in enumerate(betas):
+            if not 0.0 <= beta < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize,
+                                      decoupled_weight_decay=decoupled_weight_decay))
+
+    def _update(self, param, grad, group, state):
+        xp = get_array_module(param.data)
+        beta1, beta2 = group["betas"]
+        lr, weight_decay = group["lr"], group["weight_decay"]
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = self._zeros_like(param)
+            state["exp_avg_sq"] = self._zeros_like(param)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = self._zeros_like(param)
+        state["step"] += 1
+        step = state["step"]
+        if group["maximize"]:
+            grad = -grad
+        if weight_decay != 0:
+            if group["decoupled_weight_decay"]:
+                param.data *= 1 - lr * weight_decay
+            else:
+                grad = grad + weight_decay * param.data
+        exp_avg, exp_avg_sq = state["exp_avg"].data, state["exp_avg_sq"].data
+        exp_avg += (1 - beta1) * (grad - exp_avg)  # PyTorch's lerp
+        exp_avg_sq *= beta2
+        exp_avg_sq += (1 - beta2) * grad * grad
+        step_size = lr / (1 - beta1 ** step)
+        bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
+        if group["amsgrad"]:
+            max_exp_avg_sq = state["max_exp_avg_sq"].data
+            xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+            second_moment = max_exp_avg_sq
+        else:
+            second_moment = exp_avg_sq
+        denominator = xp.sqrt(second_moment) / bias_correction2_sqrt + group["eps"]
+        param.data -= step_size * (exp_avg / denominator)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (default 0.01): see the module docstring."""
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         decoupled_weight_decay=True)

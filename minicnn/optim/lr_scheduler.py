@@ -1,0 +1,127 @@
+r"""Learning-rate schedules: change ``group["lr"]`` as training goes on.
+
+Call ``scheduler.step()`` once per epoch, after the optimizer's steps::
+
+    scheduler = StepLR(optimizer, step_size=30, gamma=0.1)
+    for epoch in range(100):
+        train_one_epoch()          # optimizer.step() many times
+        scheduler.step()
+
+=================== ==========================================================
+StepLR              lr = base_lr * gamma ** (epoch // step_size)
+ExponentialLR       lr = base_lr * gamma ** epoch
+CosineAnnealingLR   lr = eta_min + (base_lr - eta_min) (1 + cos(pi epoch / T_max)) / 2
+=================== ==========================================================
+
+As in PyTorch, each schedule is computed *recursively* from the current lr (so schedules
+can be chained and an lr changed by hand is respected), which gives the closed forms
+above when nothing else touches the lr. ``state_dict()`` holds every attribute except the
+optimizer, with PyTorch's names.
+"""
+from __future__ import annotations
+
+import math
+
+from .optimizer import Optimizer
+
+
+class LRScheduler:
+    """Base class: ``get_lr()`` returns the next lr of each group; ``step()`` applies it."""
+
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+        if last_epoch == -1:
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+        else:
+            for i, group in enumerate(optimizer.param_groups):
+                if "initial_lr" not in group:
+                    raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] "
+                                   "when resuming a scheduler with last_epoch >= 0")
+        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self._step_count = 0
+        self._is_initial = True  # the constructor's step sets the starting lr, unchanged
+        self.step()
+        self._is_initial = False
+
+    def get_lr(self) -> list:
+        raise NotImplementedError
+
+    def get_last_lr(self) -> list:
+        """The lr of each group after the last ``step()``."""
+        return self._last_lr
+
+    def step(self) -> None:
+        self._step_count += 1
+        self.last_epoch += 1
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            group["lr"] = lr
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def _current_lrs(self) -> list:
+        return [group["lr"] for group in self.optimizer.param_groups]
+
+    def state_dict(self) -> dict:
+        return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.__dict__.update(state_dict)
+
+
+class StepLR(LRScheduler):
+    """Multiply the lr by ``gamma`` every ``step_size`` epochs."""
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
+                 last_epoch: int = -1):
+        self.step_size, self.gamma = step_size, gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list:
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+            return self._current_lrs()
+        return [lr * self.gamma for lr in self._current_lrs()]
+
+
+class ExponentialLR(LRScheduler):
+    """Multiply the lr by ``gamma`` every epoch."""
+
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list:
+        if self._is_initial:
+            return self._current_lrs()
+        return [lr * self.gamma for lr in self._current_lrs()]
+
+
+class CosineAnnealingLR(LRScheduler):
+    r"""Follow half a cosine from base_lr down to ``eta_min`` over ``T_max`` epochs (and
+    back up over the next T_max, and so on).
+
+    The recursive form (PyTorch's) is the ratio of consecutive closed-form values:
+    :math:`\eta_t = \eta_{min} + (\eta_{t-1} - \eta_{min})
+    \frac{1 + \cos(\pi t / T)}{1 + \cos(\pi (t - 1) / T)}`, with a special case at the
+    bottom of each cycle, where that ratio would be 0/0.
+    """
+
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
+                 last_epoch: int = -1):
+        self.T_max, self.eta_min = T_max, eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list:
+        t, period, eta_min = self.last_epoch, self.T_max, self.eta_min
+        if self._is_initial:
+            return self._current_lrs()
+        if self._step_count == 1 and t > 0:  # resumed with last_epoch > 0: closed form
+            return [eta_min + (base - eta_min) * (1 + math.cos(t * math.pi / period)) / 2
+                    for base in self.base_lrs]
+        if (t - 1 - period) % (2 * period) == 0:  # leaving the bottom of a cycle
+            return [lr + (base - eta_min) * (1 - math.cos(math.pi / period)) / 2
+                    for base, lr in zip(self.base_lrs, self._current_lrs())]
+        return [(1 + math.cos(math.pi * t / period)) / (1 + math.cos(math.pi * (t - 1) / period))
+                * (lr - eta_min) + eta_min for lr in self._current_lrs()]

@@ -1,0 +1,67 @@
+r"""RMSprop: divide each gradient by a running root-mean-square of its recent values.
+
+For each parameter (PyTorch's exact order), with smoothing ``alpha``:
+
+.. math::
+
+    g &\leftarrow g + \lambda \theta                          && \text{(weight\_decay)}\\
+    s &\leftarrow \alpha s + (1 - \alpha) g^2                 && \text{(mean of } g^2\text{)}\\
+    m &\leftarrow \alpha m + (1 - \alpha) g                   && \text{(centered only: mean of } g\text{)}\\
+    d &= \sqrt{s - m^2} + \epsilon \;\text{ (centered) or }\; \sqrt{s} + \epsilon &&\\
+    b &\leftarrow \mu b + g / d,\quad \theta \leftarrow \theta - \eta b   && \text{(momentum } \mu > 0\text{)}\\
+    \theta &\leftarrow \theta - \eta\, g / d                  && \text{(otherwise)}
+
+Each coordinate gets its own step size: steep directions (large |g|) take small steps,
+flat ones large steps. ``centered`` divides by the standard deviation instead of the root
+mean square. Note eps is added *outside* the square root, as PyTorch does.
+"""
+from __future__ import annotations
+
+from ..backend import get_array_module
+from .optimizer import Optimizer
+
+
+class RMSprop(Optimizer):
+    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
+                 *, maximize: bool = False):
+        for name, value in (("learning rate", lr), ("epsilon value", eps),
+                            ("momentum value", momentum), ("weight_decay value", weight_decay),
+                            ("alpha value", alpha)):
+            if value < 0.0:
+                raise ValueError(f"Invalid {name}: {value}")
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum, centered=centered, maximize=maximize))
+
+    def _update(self, param, grad, group, state):
+        xp = get_array_module(param.data)
+        alpha = group["alpha"]
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = self._zeros_like(param)
+            if group["momentum"] > 0:
+                state["momentum_buffer"] = self._zeros_like(param)
+            if group["centered"]:
+                state["grad_avg"] = self._zeros_like(param)
+        state["step"] += 1
+        if group["maximize"]:
+            grad = -grad
+        if group["weight_decay"] != 0:
+            grad = grad + group["weight_decay"] * param.data
+        square_avg = state["square_avg"].data
+        square_avg *= alpha
+        square_avg += (1 - alpha) * grad * grad
+        if group["centered"]:
+            grad_avg = state["grad_avg"].data
+            grad_avg += (1 - alpha) * (grad - grad_avg)  # PyTorch's lerp
+            denominator = xp.sqrt(square_avg - grad_avg * grad_avg)
+        else:
+            denominator = xp.sqrt(square_avg)
+        denominator += group["eps"]
+        if group["momentum"] > 0:
+            buffer = state["momentum_buffer"].data
+            buffer *= group["momentum"]
+            buffer += grad / denominator
+            param.data -= group["lr"] * buffer
+        else:
+            param.data -= group["lr"] * (grad / denominator)

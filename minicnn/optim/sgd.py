@@ -1,0 +1,56 @@
+r"""Stochastic gradient descent, with momentum, Nesterov momentum and weight decay.
+
+For each parameter :math:`\theta` with gradient :math:`g` (PyTorch's exact order):
+
+.. math::
+
+    g &\leftarrow g + \lambda \theta                      && \text{(weight\_decay } \lambda\text{: L2)}\\
+    b &\leftarrow \mu b + (1 - \tau) g                    && \text{(momentum } \mu\text{, dampening } \tau\text{; } b = g \text{ at the first step)}\\
+    g &\leftarrow g + \mu b \;\text{ (nesterov) or }\; b  &&\\
+    \theta &\leftarrow \theta - \eta g                    && \text{(lr } \eta\text{)}
+
+Momentum is a ball rolling downhill: ``b`` is its velocity, an exponentially weighted sum
+of past gradients, so steps along a consistent direction grow (up to 1 / (1 - mu) times)
+while zig-zags across a narrow valley cancel. Nesterov looks one step ahead (it applies
+the gradient plus the velocity it is about to have). ``maximize=True`` climbs instead.
+
+Note: PyTorch's momentum differs from the textbook ``v = mu v - lr g`` form only in where
+the learning rate sits; with a constant lr the trajectories are identical.
+"""
+from __future__ import annotations
+
+from .optimizer import Optimizer
+
+
+class SGD(Optimizer):
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False):
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov,
+                                      maximize=maximize))
+
+    def _update(self, param, grad, group, state):
+        momentum = group["momentum"]
+        if group["maximize"]:
+            grad = -grad
+        if group["weight_decay"] != 0:
+            grad = grad + group["weight_decay"] * param.data
+        if momentum != 0:
+            if "momentum_buffer" not in state:
+                state["momentum_buffer"] = self._zeros_like(param)
+                state["momentum_buffer"].data[...] = grad
+            else:
+                buffer = state["momentum_buffer"].data
+                buffer *= momentum
+                buffer += (1 - group["dampening"]) * grad
+            buffer = state["momentum_buffer"].data
+            grad = grad + momentum * buffer if group["nesterov"] else buffer
+        param.data -= group["lr"] * grad

@@ -1,0 +1,299 @@
+"""``TrainingRun``: everything a training loop must remember to stop and continue exactly.
+
+A training loop changes much more than the weights. To continue an interrupted run so
+that it produces **bit for bit** the same losses as a run that was never interrupted, a
+checkpoint must hold all of it:
+
+=====================  ================================================================
+models                 parameters and buffers (BatchNorm's running statistics)
+optimizers             per-parameter state (momentum, Adam's moments and step counts)
+                       and the hyperparameters of each group (the lr a scheduler set)
+schedulers             where each learning-rate schedule is
+data loaders           which permutation the current epoch uses and how many of its
+                       batches were already used (``DataLoader.state_dict``)
+random generators      minicnn's global one (dropout, ``mc.randn``) and every NumPy
+                       ``Generator`` of your own (augmentation, GAN noise)
+counters               the optimizer-step counter ``step`` and the finished epochs
+history                the logged numbers (losses, accuracies) so the curves go on
+extra                  anything else the loop carries across steps (running sums for an
+                       epoch's accuracy, an EMA of the loss): numbers, arrays, strings
+config                 the settings the run was started with
+=====================  ================================================================
+
+Models and optimizers are dicts of named objects, so one helper serves a classifier
+(``{"model": net}``, ``{"optimizer": adam}``) and a GAN (``{"generator": G,
+"discriminator": D}`` with two optimizers). A typical loop::
+
+    run = TrainingRun(models={"model": net}, optimizers={"optimizer": opt},
+                      loaders={"train": loader}, config=config,
+                      checkpoint_path="runs/mnist/checkpoint.ckpt")
+    if resume:
+        run.load()                          # everything above, restored in place
+    while run.epoch < epochs:
+        for images, labels in loader:       # a resumed loader continues mid-epoch
+            loss = F.cross_entropy(net(images), labels)
+            run.check_finite("loss", loss)  # NaN/inf: stop before the update
+            opt.zero_grad(); loss.backward(); opt.step()
+            run.step += 1
+            run.log("loss", loss)
+            if run.step % 100 == 0:
+                run.save()
+        run.epoch += 1
+        run.save()
+
+Safety:
+
+* ``check_finite`` raises ``NonFiniteLossError`` naming the step when a loss is NaN or
+  infinite. It is called before the update, so nothing broken reaches the weights, and
+  nothing is saved: the checkpoint on disk stays the last good one.
+* ``save`` refuses (``NonFiniteLossError``) to write parameters that are not finite, so a
+  blow-up between two loss checks cannot overwrite a good checkpoint either.
+* ``save`` goes through ``mc.save``: a temporary file, then an atomic rename. A crash
+  while saving leaves the previous checkpoint intact.
+
+What it does not cover: randomness outside minicnn's generator and the generators you
+register (Python's ``random``, NumPy's legacy ``np.random.seed`` state); and exact
+equality needs the same machine, library versions and thread counts, because a
+different BLAS may add the same numbers in a different order.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import os
+from typing import Mapping
+
+import numpy as np
+
+from . import random as _random
+from .autograd import Tensor
+from .serialization import load, save
+
+CHECKPOINT_FORMAT = "minicnn-training-run"
+CHECKPOINT_VERSION = 1
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss (or a parameter about to be saved) is NaN or infinite.
+
+    Attributes: ``step`` (optimizer steps completed before the bad value), ``name`` (which
+    loss or parameter), ``value`` and ``checkpoint`` (the last good checkpoint, or None).
+    """
+
+    def __init__(self, message: str, step: int, name: str, value=None, checkpoint=None):
+        super().__init__(message)
+        self.step, self.name, self.value, self.checkpoint = step, name, value, checkpoint
+
+
+def _as_float(value) -> float:
+    """A Python float from a Tensor, an array of one element or a number."""
+    if isinstance(value, Tensor):
+        return float(value.item())
+    return float(np.asarray(value).reshape(()).item())
+
+
+def _copy_tree(value):
+    """A deep copy of a state tree whose arrays are copied too (``state_dict()``s share
+    the live arrays; a snapshot must not change when training goes on)."""
+    if isinstance(value, Tensor):
+        return Tensor(value.data.copy(), requires_grad=value.requires_grad)
+    if isinstance(value, dict):
+        return type(value)((k, _copy_tree(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return type(value)(_copy_tree(v) for v in value)
+    if hasattr(value, "copy") and hasattr(value, "dtype"):  # NumPy/CuPy arrays, scalars
+        return value.copy()
+    return copy.deepcopy(value)
+
+
+class TrainingRun:
+    """The state of one training run, saved and restored as a whole.
+
+    Args:
+        models: ``{name: Module}``.
+        optimizers: ``{name: Optimizer}``.
+        schedulers: ``{name: scheduler}`` (anything with ``state_dict``/``load_state_dict``).
+        loaders: ``{name: DataLoader}`` whose position within an epoch is saved.
+        generators: ``{name: numpy.random.Generator}`` your loop draws from (augmentation,
+            latent noise); their exact states are saved. minicnn's global generator
+            (``mc.get_rng_state``) is always saved.
+        config: the run's settings (a dict of numbers, strings, lists...); saved as is.
+        checkpoint_path: where ``save()`` and ``load()`` go when given no path.
+
+    Attributes you update in your loop: ``step`` (optimizer steps done) and ``epoch``
+    (epochs finished). ``history`` holds what ``log`` recorded. ``extra`` is a dict for
+    whatever else your loop must carry across an interruption (saved as is).
+    """
+
+    def __init__(self, models: Mapping, optimizers: Mapping | None = None,
+                 schedulers: Mapping | None = None, loaders: Mapping | None = None,
+                 generators: Mapping | None = None, config: Mapping | None = None,
+                 checkpoint_path=None):
+        self.models = dict(models)
+        self.optimizers = dict(optimizers or {})
+        self.schedulers = dict(schedulers or {})
+        self.loaders = dict(loaders or {})
+        self.generators = dict(generators or {})
+        for name, generator in self.generators.items():
+            if not isinstance(generator, np.random.Generator):
+                raise TypeError(f"generators[{name!r}]: expected a numpy.random.Generator, "
+                                f"got {type(generator).__name__}")
+        self.config = dict(config or {})
+        self.checkpoint_path = None if checkpoint_path is None else os.fspath(checkpoint_path)
+        self.step = 0
+        self.epoch = 0
+        self.history: dict[str, dict[str, list]] = {}
+        self.extra: dict = {}
+        self.last_saved: str | None = None  # the last good checkpoint written or loaded
+
+    # -- logging -----------------------------------------------------------------------
+    def log(self, name: str, value, step: int | None = None) -> float:
+        """Record ``value`` (a number or one-element Tensor) under ``name`` at ``step``
+        (default: the current ``self.step``); returns it as a float."""
+        value = _as_float(value)
+        entry = self.history.setdefault(name, {"step": [], "value": []})
+        entry["step"].append(int(self.step if step is None else step))
+        entry["value"].append(value)
+        return value
+
+    def curve(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(steps, values)`` logged under ``name``, ready for ``viz.plot_curves``."""
+        entry = self.history.get(name, {"step": [], "value": []})
+        return np.asarray(entry["step"], dtype=np.int64), np.asarray(entry["value"],
+                                                                      dtype=np.float64)
+
+    def check_finite(self, name: str, value) -> float:
+        """Return ``value`` as a float, or raise ``NonFiniteLossError`` when it is NaN or
+        infinite. Call it after computing a loss and before ``backward``/``step``: the
+        step number in the message is the step that failed (``self.step + 1``)."""
+        number = _as_float(value)
+        if not math.isfinite(number):
+            where = (f"the last good checkpoint is {self.last_saved} (step "
+                     f"{self._saved_step})" if self.last_saved else "no checkpoint was saved")
+            raise NonFiniteLossError(
+                f"{name} is {number} at step {self.step + 1} (epoch {self.epoch + 1}); "
+                f"training stopped before the update; {where}. Try a smaller learning rate.",
+                step=self.step + 1, name=name, value=number, checkpoint=self.last_saved)
+        return number
+
+    # -- state -------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """The whole run as one nested dict of arrays, numbers and strings (what ``save``
+        writes). Arrays are shared with the live objects, not copied."""
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "version": CHECKPOINT_VERSION,
+            "step": int(self.step),
+            "epoch": int(self.epoch),
+            "config": self.config,
+            "models": {name: model.state_dict() for name, model in self.models.items()},
+            "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
+            "schedulers": {name: s.state_dict() for name, s in self.schedulers.items()},
+            "loaders": {name: loader.state_dict() for name, loader in self.loaders.items()},
+            "rng": {
+                "minicnn": _random.get_rng_state(),
+                "generators": {name: g.bit_generator.state
+                               for name, g in self.generators.items()},
+            },
+            "history": {name: {"step": np.asarray(entry["step"], dtype=np.int64),
+                               "value": np.asarray(entry["value"], dtype=np.float64)}
+                        for name, entry in self.history.items()},
+            "extra": self.extra,
+        }
+
+    def load_state_dict(self, state: Mapping, strict: bool = True) -> None:
+        """Restore everything from ``state`` in place (the model and optimizer objects stay
+        the same objects). With ``strict``, the saved names must match this run's."""
+        if state.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"not a training checkpoint (format {state.get('format')!r}, "
+                             f"expected {CHECKPOINT_FORMAT!r}); a plain model state_dict "
+                             "loads with model.load_state_dict")
+        if int(state.get("version", 0)) > CHECKPOINT_VERSION:
+            raise ValueError(f"training checkpoint version {state['version']} is newer than "
+                             f"this minicnn reads ({CHECKPOINT_VERSION})")
+        groups = (("models", self.models), ("optimizers", self.optimizers),
+                  ("schedulers", self.schedulers), ("loaders", self.loaders),
+                  ("generators", self.generators))
+        saved_of = {"generators": state["rng"]["generators"]}
+        for kind, objects in groups:
+            saved = saved_of.get(kind, state.get(kind, {}))
+            if strict and set(saved) != set(objects):
+                raise ValueError(f"the checkpoint's {kind} are {sorted(saved)}, this run's "
+                                 f"are {sorted(objects)}")
+        for name, model in self.models.items():
+            model.load_state_dict(state["models"][name])
+        for name, optimizer in self.optimizers.items():
+            optimizer.load_state_dict(state["optimizers"][name])
+        for name, scheduler in self.schedulers.items():
+            scheduler.load_state_dict(_copy_tree(state["schedulers"][name]))
+        for name, loader in self.loaders.items():
+            loader.load_state_dict(state["loaders"][name])
+        for name, generator in self.generators.items():
+            generator.bit_generator.state = copy.deepcopy(state["rng"]["generators"][name])
+        _random.set_rng_state(copy.deepcopy(state["rng"]["minicnn"]))
+        self.step = int(state["step"])
+        self.epoch = int(state["epoch"])
+        self.config = dict(state.get("config", {}))
+        self.history = {name: {"step": [int(s) for s in np.asarray(entry["step"])],
+                               "value": [float(v) for v in np.asarray(entry["value"])]}
+                        for name, entry in state.get("history", {}).items()}
+        self.extra = _copy_tree(dict(state.get("extra", {})))
+
+    # -- saving and loading ------------------------------------------------------------
+    @property
+    def _saved_step(self):
+        return getattr(self, "_last_saved_step", None)
+
+    def _check_parameters_finite(self) -> None:
+        for model_name, model in self.models.items():
+            for name, tensor in model.state_dict().items():
+                data = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+                if data.dtype.kind == "f" and not bool(np.all(np.isfinite(
+                        data if isinstance(data, np.ndarray) else data.get()))):
+                    raise NonFiniteLossError(
+                        f"{model_name}.{name} holds NaN or inf after step {self.step}; not "
+                        f"saving a broken checkpoint (the last good one is "
+                        f"{self.last_saved}). Try a smaller learning rate.",
+                        step=self.step, name=f"{model_name}.{name}",
+                        checkpoint=self.last_saved)
+
+    def save(self, path=None) -> str:
+        """Write the run to ``path`` (default ``checkpoint_path``) atomically; returns the
+        path. Refuses to write non-finite parameters (``NonFiniteLossError``)."""
+        path = self._path(path)
+        self._check_parameters_finite()
+        folder = os.path.dirname(os.path.abspath(path))
+        os.makedirs(folder, exist_ok=True)
+        save(self.state_dict(), path)
+        self.last_saved, self._last_saved_step = path, self.step
+        return path
+
+    def load(self, path=None, strict: bool = True) -> "TrainingRun":
+        """Restore the run saved at ``path`` (default ``checkpoint_path``); returns self."""
+        path = self._path(path)
+        state = load(path)
+        if not isinstance(state, dict):
+            raise ValueError(f"{path}: not a training checkpoint (holds a "
+                             f"{type(state).__name__})")
+        try:
+            self.load_state_dict(state, strict=strict)
+        except (KeyError, ValueError) as error:
+            raise ValueError(f"{path}: {error}") from error
+        self.last_saved, self._last_saved_step = path, self.step
+        return self
+
+    def _path(self, path) -> str:
+        if path is None:
+            if self.checkpoint_path is None:
+                raise ValueError("no path given and this TrainingRun has no checkpoint_path")
+            return self.checkpoint_path
+        return os.fspath(path)
+
+
+def read_checkpoint(path) -> dict:
+    """A training checkpoint as a plain dict (``config``, ``step``, ``models``...), e.g. to
+    read its config before building the models it needs."""
+    state = load(path)
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{os.fspath(path)} is a minicnn file but not a training checkpoint")
+    return state

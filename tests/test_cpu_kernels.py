@@ -1,0 +1,231 @@
+"""The Numba CPU kernels (kernels/cpu_conv.py, kernels/cpu_elementwise.py) against the NumPy
+reference, on random configurations, in float32 and float64, serial and parallel, in
+NCHW, channels-last and non-contiguous memory."""
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from minicnn.kernels import cpu_conv, cpu_elementwise
+from minicnn.ops import conv as reference
+
+DTYPES = [np.float32, np.float64]
+
+
+def _tolerance(dtype, terms=1):
+    """float32 sums of ``terms`` products of O(1) numbers: rounding grows like sqrt(terms)."""
+    if dtype == np.float32:
+        return dict(rtol=1e-4, atol=1e-5 * max(terms, 1) ** 0.5 * 10)
+    return dict(rtol=1e-10, atol=1e-10)
+
+
+@contextlib.contextmanager
+def parallel(enabled: bool):
+    """Force every kernel onto its parallel (or serial) version, whatever the size."""
+    saved = cpu_conv.PARALLEL_MIN_WORK
+    cpu_conv.PARALLEL_MIN_WORK = 0 if enabled else 1 << 62
+    try:
+        yield
+    finally:
+        cpu_conv.PARALLEL_MIN_WORK = saved
+
+
+def _layout(array, layout):
+    """The same values as (N, C, H, W) in NCHW, channels-last, or strided (gappy) memory."""
+    if layout == "nchw":
+        return np.ascontiguousarray(array)
+    if layout == "channels_last":
+        return np.ascontiguousarray(array.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    padded = np.zeros(array.shape[:-1] + (array.shape[-1] * 2,), dtype=array.dtype)
+    padded[..., ::2] = array
+    return padded[..., ::2]
+
+
+LAYOUTS = st.sampled_from(["nchw", "channels_last", "strided"])
+
+
+@st.composite
+def conv_config(draw):
+    groups = draw(st.integers(1, 3))
+    C, K = groups * draw(st.integers(1, 4)), groups * draw(st.integers(1, 4))
+    R, S = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    padding = tuple(draw(st.integers(0, 3)) for _ in range(4))  # top, bottom, left, right
+    H, W = draw(st.integers(1, 10)), draw(st.integers(1, 10))
+    P, Q = reference.conv2d_output_hw((H, W), (R, S), stride, padding, dilation)
+    assume(P >= 1 and Q >= 1)
+    N = draw(st.integers(1, 3))
+    return dict(N=N, C=C, K=K, H=H, W=W, R=R, S=S, P=P, Q=Q, stride=stride, padding=padding,
+                dilation=dilation, groups=groups)
+
+
+def _arrays(config, dtype, seed, layout_x, layout_g):
+    rng = np.random.default_rng(seed)
+    c = config
+    x = rng.standard_normal((c["N"], c["C"], c["H"], c["W"])).astype(dtype)
+    w = rng.standard_normal((c["K"], c["C"] // c["groups"], c["R"], c["S"])).astype(dtype)
+    g = rng.standard_normal((c["N"], c["K"], c["P"], c["Q"])).astype(dtype)
+    return _layout(x, layout_x), w, _layout(g, layout_g)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("threads", ["serial", "parallel"])
+@given(config=conv_config(), seed=st.integers(0, 2**31), layout_x=LAYOUTS, layout_g=LAYOUTS)
+def test_numba_conv_matches_reference(dtype, threads, config, seed, layout_x, layout_g):
+    x, w, g = _arrays(config, dtype, seed, layout_x, layout_g)
+    params = {k: config[k] for k in ("stride", "padding", "dilation", "groups")}
+    terms = config["C"] // config["groups"] * config["R"] * config["S"]
+    with parallel(threads == "parallel"):
+        y = cpu_conv.conv2d(x, w, **params)
+        grad_x = cpu_conv.conv2d_input_grad(g, w, x.shape[2:], **params)
+        grad_w = cpu_conv.conv2d_weight_grad(x, g, w.shape[2:], **params)
+    np.testing.assert_allclose(y, reference.conv2d_reference(x, w, **params),
+                               **_tolerance(dtype, terms))
+    np.testing.assert_allclose(grad_x, reference.conv2d_input_grad_reference(
+        g, w, x.shape[2:], **params), **_tolerance(dtype, config["K"] * terms))
+    np.testing.assert_allclose(grad_w, reference.conv2d_weight_grad_reference(
+        x, g, w.shape[2:], **params), **_tolerance(dtype, g.size))
+    for result in (y, grad_x, grad_w):
+        assert result.dtype == dtype
+    # the memory layout follows the input's: channels-last in, channels-last out
+    assert cpu_conv.is_channels_last(y) == (layout_x == "channels_last" and
+                                            cpu_conv.is_channels_last(y.copy(order="K")))
+    assert grad_w.flags.c_contiguous
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_output_size_smaller_than_fits(dtype):
+    """``output_hw`` may ask for fewer outputs (the adjoint of a large output_padding)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 9, 9)).astype(dtype)
+    w = rng.standard_normal((4, 3, 2, 2)).astype(dtype)
+    params = dict(stride=(1, 1), padding=(0, 0, 0, 0), dilation=(2, 2), groups=1)
+    y = cpu_conv.conv2d(x, w, output_hw=(5, 6), **params)
+    np.testing.assert_allclose(
+        y, reference.conv2d_reference(x, w, output_hw=(5, 6), **params), **_tolerance(dtype, 12))
+    np.testing.assert_allclose(y, reference.conv2d_reference(x, w, **params)[:, :, :5, :6],
+                               **_tolerance(dtype, 12))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dcgan_sized_layer_runs_parallel_and_matches(dtype):
+    """A k4 s2 p1 layer big enough to take the parallel path by itself."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((4, 16, 16, 16)).astype(dtype)
+    w = rng.standard_normal((32, 16, 4, 4)).astype(dtype)
+    g = rng.standard_normal((4, 32, 8, 8)).astype(dtype)
+    params = dict(stride=(2, 2), padding=(1, 1, 1, 1), dilation=(1, 1), groups=1)
+    assert 4 * 8 * 8 * 16 * 16 >= cpu_conv.PARALLEL_MIN_WORK
+    tol = _tolerance(dtype, 256)
+    np.testing.assert_allclose(cpu_conv.conv2d(x, w, **params),
+                               reference.conv2d_reference(x, w, **params), **tol)
+    np.testing.assert_allclose(cpu_conv.conv2d_input_grad(g, w, (16, 16), **params),
+                               reference.conv2d_input_grad_reference(g, w, (16, 16), **params),
+                               **tol)
+    np.testing.assert_allclose(cpu_conv.conv2d_weight_grad(x, g, (4, 4), **params),
+                               reference.conv2d_weight_grad_reference(x, g, (4, 4), **params),
+                               **_tolerance(dtype, 4 * 64 * 16))
+
+
+def test_results_do_not_alias_the_reused_buffers():
+    """The scratch buffers are reused: a returned array must never be one of them."""
+    rng = np.random.default_rng(2)
+    params = dict(stride=(1, 1), padding=(1, 1, 1, 1), dilation=(1, 1), groups=1)
+    w = rng.standard_normal((3, 2, 3, 3))
+    for layout in ("nchw", "channels_last"):
+        x1 = _layout(rng.standard_normal((2, 2, 5, 5)), layout)
+        x2 = _layout(rng.standard_normal((2, 2, 5, 5)), layout)
+        y1 = cpu_conv.conv2d(x1, w, **params)
+        kept = y1.copy()
+        g1 = cpu_conv.conv2d_input_grad(y1, w, (5, 5), **params)
+        kept_g = g1.copy()
+        cpu_conv.conv2d(x2, w, **params)
+        cpu_conv.conv2d_input_grad(cpu_conv.conv2d(x2, w, **params), w, (5, 5), **params)
+        np.testing.assert_array_equal(y1, kept)
+        np.testing.assert_array_equal(g1, kept_g)
+    cpu_conv.release_buffers()
+    np.testing.assert_allclose(cpu_conv.conv2d(x1, w, **params),
+                               reference.conv2d_reference(x1, w, **params))
+
+
+@pytest.mark.parametrize("threads", ["serial", "parallel"])
+@pytest.mark.parametrize("shape", [(1, 1, 1), (2, 5, 7), (3, 33, 65), (1, 64, 32)])
+def test_transpose_last_two(threads, shape):
+    source = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
+    target = np.empty((shape[0], shape[2], shape[1]), dtype=np.float32)
+    with parallel(threads == "parallel"):
+        cpu_conv.transpose_last_two(source, target, work=source.size)
+    np.testing.assert_array_equal(target, source.transpose(0, 2, 1))
+
+
+# ---------------------------------------------------------------------------------------
+# Elementwise kernels
+# ---------------------------------------------------------------------------------------
+ELEMENTWISE_LAYOUTS = ["nchw", "channels_last", "strided"]
+
+
+def _activation(dtype, layout, seed=0, shape=(3, 4, 5, 6)):
+    values = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+    values[0, 0, 0, :3] = [0.0, -0.0, 1e-30]  # the kink itself: x > 0 decides
+    return _layout(values, layout)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", ELEMENTWISE_LAYOUTS)
+@pytest.mark.parametrize("threads", ["serial", "parallel"])
+def test_leaky_relu_kernels(dtype, layout, threads):
+    x = _activation(dtype, layout)
+    g = _activation(dtype, layout, seed=1)
+    slope = 0.2
+    expected_y = np.where(x > 0, x, x * dtype(slope))
+    expected_mask = np.where(x > 0, 1, slope).astype(dtype)
+    with parallel(threads == "parallel"):
+        y = cpu_elementwise.leaky_relu(x, slope)
+        y2, mask = cpu_elementwise.leaky_relu_with_mask(x, slope)
+        grad = cpu_elementwise.leaky_relu_backward(g, x, slope)
+        product = cpu_elementwise.multiply(g, mask)
+    for result, expected in ((y, expected_y), (y2, expected_y), (mask, expected_mask),
+                             (grad, g * expected_mask), (product, g * expected_mask)):
+        assert result.dtype == dtype and result.shape == x.shape
+        np.testing.assert_array_equal(result, expected)
+    if layout == "channels_last":
+        assert cpu_conv.is_channels_last(y) and cpu_conv.is_channels_last(mask)
+
+
+def test_leaky_relu_backward_with_mixed_layouts():
+    x = _activation(np.float32, "channels_last")
+    g = _activation(np.float32, "nchw", seed=1)
+    np.testing.assert_array_equal(cpu_elementwise.leaky_relu_backward(g, x, 0.1),
+                                  np.where(x > 0, g, g * np.float32(0.1)))
+
+
+def test_multiply_rejects_mismatched_arrays():
+    with pytest.raises(ValueError, match=r"multiply: expected two arrays of one shape"):
+        cpu_elementwise.multiply(np.ones(3), np.ones(4))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", ELEMENTWISE_LAYOUTS)
+@pytest.mark.parametrize("threads", ["serial", "parallel"])
+def test_batch_norm_helpers(dtype, layout, threads):
+    rng = np.random.default_rng(3)
+    x = _layout((rng.standard_normal((4, 3, 5, 6)) * 3 + 100).astype(dtype), layout)
+    with parallel(threads == "parallel"):
+        mean, var = cpu_elementwise.channel_mean_var(x)
+        scale, shift = rng.standard_normal(3).astype(dtype), rng.standard_normal(3).astype(dtype)
+        y = cpu_elementwise.scale_shift(x, scale, shift)
+    x64 = x.astype(np.float64)
+    tol = dict(rtol=1e-5) if dtype == np.float32 else dict(rtol=1e-12)
+    assert mean.dtype == dtype and var.dtype == dtype
+    np.testing.assert_allclose(mean, x64.mean(axis=(0, 2, 3)), **tol)
+    # two-pass variance: exact up to rounding even with a large mean (100 here)
+    np.testing.assert_allclose(var, x64.var(axis=(0, 2, 3)), **tol)
+    np.testing.assert_allclose(y, x64 * scale.reshape(1, 3, 1, 1) + shift.reshape(1, 3, 1, 1),
+                               **tol)
+    assert y.dtype == dtype
+    assert cpu_conv.is_channels_last(y) == (layout == "channels_last")

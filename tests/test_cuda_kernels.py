@@ -1,0 +1,246 @@
+"""Numba CUDA kernels against NumPy references, in Numba's CUDA simulator; host-side launch logic.
+
+How the simulator tests run
+---------------------------
+``NUMBA_ENABLE_CUDASIM=1`` must be set before numba is imported, and in this pytest
+process numba is usually imported already (the CPU kernels, other tests). So each
+``test_simulator[family]`` starts one fresh Python process running
+``tests/cudasim_cases.py FAMILY`` with the variable set, and reads back one JSON line
+per case; a failing case's traceback is shown in the test failure. Nothing else is
+needed in CI: ``python -m pytest tests/test_cuda_kernels.py`` runs them (marker
+``cudasim``: ``-m "not cudasim"`` skips them). One case by hand::
+
+    python tests/cudasim_cases.py conv_input_grad
+
+Never import ``cudasim_cases`` in this process: it sets the variable for everything after it.
+The other tests here need no simulator: the float64 references against PyTorch, the
+launch plans and argument checks, and that ``kernels.cuda_launch`` imports lazily.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+import conv_reference as ref  # noqa: E402
+
+from kernels import cuda_launch  # noqa: E402
+
+FAMILIES = ["im2col", "conv_naive", "conv_forward", "conv_input_grad", "conv_weight_grad",
+            "im2col_cublas", "pool", "elementwise"]
+CASES_SCRIPT = os.path.join(HERE, "cudasim_cases.py")
+
+
+def _simulator_env():
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (REPO, env.get("PYTHONPATH")) if p)
+    return env
+
+
+def _run_cases(*arguments, timeout=300):
+    return subprocess.run([sys.executable, CASES_SCRIPT, *arguments], cwd=REPO,
+                          env=_simulator_env(), capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.mark.cudasim
+def test_simulator_family_list_is_complete():
+    result = _run_cases("--list", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == FAMILIES
+
+
+@pytest.mark.cudasim
+@pytest.mark.parametrize("family", FAMILIES)
+def test_simulator(family):
+    result = _run_cases(family)
+    records = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert records, f"no case ran (exit {result.returncode}):\n{result.stderr[-3000:]}"
+    failed = [r for r in records if not r["ok"]]
+    report = "\n\n".join(f"--- {r['case']}\n{r['error']}" for r in failed)
+    assert not failed, f"{len(failed)} of {len(records)} cases failed:\n{report}"
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+# ----------------------------------------------------------------------------- imports
+
+
+def test_import_is_lazy():
+    """Importing the launchers (and minicnn, where it exists) imports neither CuPy nor numba.cuda."""
+    code = ("import sys, importlib.util\n"
+            "import kernels.cuda_launch\n"
+            "if importlib.util.find_spec('minicnn') and "
+            "importlib.util.find_spec('minicnn.registry'):\n"
+            "    import minicnn\n"
+            "heavy = [m for m in ('cupy', 'numba.cuda') if m in sys.modules]\n"
+            "assert not heavy, heavy\n")
+    env = dict(os.environ, PYTHONPATH=REPO)
+    env.pop("NUMBA_ENABLE_CUDASIM", None)
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+class _FakeRegistry:
+    def __init__(self):
+        self.calls = []
+
+    def register(self, op, name, function, device="cpu", priority=0, available=None):
+        self.calls.append((op, name, device, priority, available))
+
+
+def test_register_names_and_devices():
+    fake = _FakeRegistry()
+    cuda_launch.register(fake)
+    names = {(op, name) for op, name, *_ in fake.calls}
+    for op in ("conv2d", "conv_transpose2d", "conv2d_input_grad", "conv2d_weight_grad"):
+        assert {(op, "numba"), (op, "cuda_c"), (op, "im2col_cublas")} <= names
+    assert {op for op, *_ in fake.calls} >= {"max_pool2d", "avg_pool2d", "bias_leaky_relu",
+                                            "im2col", "col2im", "leaky_relu_backward"}
+    assert all(device == "cuda" for _, _, device, _, _ in fake.calls)
+
+
+def test_registered_into_minicnn_registry_but_unavailable_without_gpu():
+    registry = pytest.importorskip("minicnn.registry")
+    cuda_launch.register(registry)
+    if cuda_launch.cupy_available():
+        pytest.skip("this machine has a GPU")
+    for op in ("conv2d", "conv2d_weight_grad", "max_pool2d"):
+        assert not {"numba", "cuda_c", "im2col_cublas"} & set(registry.implementations(op, "cuda"))
+
+
+# ----------------------------------------------------------------------------- host logic
+
+
+def test_forward_plan_grid_covers_the_output():
+    plan = cuda_launch.forward_plan((64, 64, 32, 32), (128, 64, 4, 4), 2, 1, 1, 1, True,
+                                    multiprocessors=132)
+    assert plan.out_shape == (64, 128, 16, 16)
+    block_m, block_n, *_ = cuda_launch.CUDA_C_TILES[plan.tile]
+    assert plan.grid[0] * block_n >= 64 * 16 * 16 and plan.grid[1] * block_m >= 128
+    assert plan.ints[-2:] == (1, 1)           # groups, has_bias
+
+
+def test_input_grad_plan_has_one_grid_layer_per_group_and_phase():
+    plan = cuda_launch.input_grad_plan((2, 6, 4, 4), (6, 2, 4, 4), (2, 6, 8, 8), 2, 1, 1, 3,
+                                       tile="8x16")
+    assert plan.grid[2] == 3 * 2 * 2
+    assert plan.ints[-2:] == (2, 2)           # step_r, step_s: stride / gcd(stride, dilation)
+
+
+@pytest.mark.parametrize("depth, tiles, sms", [(65536, 8, 132), (100, 1, 132), (4096, 512, 132),
+                                               (17, 1, 4)])
+def test_choose_splits_covers_the_depth_exactly_once(depth, tiles, sms):
+    splits, chunk = cuda_launch.choose_splits(tiles, depth, 8, sms)
+    assert chunk % 8 == 0 and splits >= 1
+    assert (splits - 1) * chunk < depth <= splits * chunk
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: cuda_launch.forward_plan((1, 4, 8, 8), (2, 3, 3, 3), 1, 0, 1, 1, False),
+     "weight: expected 4 input channels"),
+    (lambda: cuda_launch.forward_plan((1, 4, 8, 8), (3, 2, 3, 3), 1, 0, 1, 2, False),
+     "groups: expected a positive divisor"),
+    (lambda: cuda_launch.forward_plan((1, 4, 3, 3), (2, 4, 5, 5), 1, 0, 1, 1, False),
+     "larger than the padded input"),
+    (lambda: cuda_launch.forward_plan((1, 4, 8, 8), (2, 4, 3, 3), 0, 0, 1, 1, False),
+     "stride: expected positive"),
+    (lambda: cuda_launch.input_grad_plan((1, 2, 5, 5), (2, 4, 3, 3), (1, 4, 8, 8), 1, 0, 1, 1),
+     "grad_output: expected shape (1, 2, 6, 6)"),
+    (lambda: cuda_launch.conv_transpose_output_shape((1, 4, 3, 3), (4, 2, 3, 3), 2, 0, 2, 1, 1),
+     "output_padding"),
+    (lambda: cuda_launch.bias_leaky_relu_numba(np.zeros((1, 1)), None, -0.1),
+     "negative_slope"),
+])
+def test_clear_errors(call, message):
+    with pytest.raises((ValueError, TypeError)) as error:
+        call()
+    assert message in str(error.value)
+
+
+def test_pool_output_size_matches_pytorch_ceil_mode_rule():
+    # 5 wide, kernel 2, stride 2, ceil_mode: the last window would start at 4 < 5 -> 3 outputs
+    assert cuda_launch.pool_output_size(5, 2, 2, 0, 1, True) == 3
+    # padding 1: a window starting in the right padding is dropped
+    assert cuda_launch.pool_output_size(4, 2, 2, 1, 1, True) == 3
+
+
+# ----------------------------------------------------------------------------- the references
+
+
+@pytest.fixture(scope="module")
+def torch():
+    return pytest.importorskip("torch")
+
+
+CONFIGS = [
+    (2, 4, 9, 7, 6, 3, 2, (2, 1), (1, 0), (1, 2), 2),
+    (1, 6, 9, 8, 9, 4, 4, (2, 2), (1, 1), (1, 1), 3),
+    (3, 2, 5, 9, 3, 2, 3, (3, 2), (0, 2), (2, 1), 1),
+]
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_conv_references_match_pytorch(torch, config):
+    N, C, H, W, K, R, S, stride, padding, dilation, groups = config
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((N, C, H, W))
+    w = rng.standard_normal((K, C // groups, R, S))
+    b = rng.standard_normal(K)
+    g = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    yt = torch.nn.functional.conv2d(xt, wt, torch.tensor(b), **g)
+    y = ref.conv2d_reference(x, w, b, **g)
+    np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-10, atol=1e-10)
+    dy = rng.standard_normal(y.shape)
+    dxt, dwt = torch.autograd.grad(yt, (xt, wt), torch.tensor(dy))
+    np.testing.assert_allclose(ref.conv2d_input_grad_reference(dy, w, x.shape, **g), dxt.numpy(),
+                               rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(ref.conv2d_weight_grad_reference(x, dy, w.shape, **g),
+                               dwt.numpy(), rtol=1e-10, atol=1e-10)
+    u = dict(stride=stride, padding=padding, dilation=dilation)
+    cols = ref.im2col_reference(x, (R, S), **u)
+    np.testing.assert_array_equal(cols, torch.nn.functional.unfold(torch.tensor(x), (R, S), **u))
+    folded = torch.nn.functional.fold(torch.tensor(cols), (H, W), (R, S), **u)
+    np.testing.assert_allclose(ref.col2im_reference(cols, x.shape, (R, S), **u), folded.numpy(),
+                               rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kernel, stride, padding, dilation, ceil_mode", [
+    ((2, 2), (2, 2), (0, 0), (1, 1), False),
+    ((3, 2), (2, 1), (1, 1), (1, 1), True),
+    ((3, 3), (2, 3), (1, 0), (2, 1), True),
+])
+def test_pool_references_match_pytorch(torch, kernel, stride, padding, dilation, ceil_mode):
+    F = torch.nn.functional
+    rng = np.random.default_rng(1)
+    x = rng.permutation(2 * 2 * 9 * 8).reshape(2, 2, 9, 8) / 7.0
+    xt = torch.tensor(x, requires_grad=True)
+    yt, it = F.max_pool2d(xt, kernel, stride, padding, dilation, ceil_mode, return_indices=True)
+    y, indices = ref.max_pool2d_reference(x, kernel, stride, padding, dilation, ceil_mode)
+    np.testing.assert_array_equal(y, yt.detach().numpy())
+    np.testing.assert_array_equal(indices, it.numpy())
+    dy = rng.standard_normal(y.shape)
+    (dxt,) = torch.autograd.grad(yt, xt, torch.tensor(dy))
+    np.testing.assert_allclose(ref.max_pool2d_backward_reference(dy, indices, x.shape),
+                               dxt.numpy(), rtol=1e-12, atol=1e-12)
+    if dilation != (1, 1):
+        return
+    for include in (True, False):
+        yt = F.avg_pool2d(xt, kernel, stride, padding, ceil_mode, include)
+        y = ref.avg_pool2d_reference(x, kernel, stride, padding, ceil_mode, include)
+        np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-12, atol=1e-12)
+        dy = rng.standard_normal(y.shape)
+        (dxt,) = torch.autograd.grad(yt, xt, torch.tensor(dy))
+        np.testing.assert_allclose(
+            ref.avg_pool2d_backward_reference(dy, x.shape, kernel, stride, padding, ceil_mode,
+                                              include), dxt.numpy(), rtol=1e-12, atol=1e-12)
