@@ -23,8 +23,11 @@ Batch norm over (N, H, W) for each channel c of x (N, C, H, W):
   the normalise-and-affine step in one pass, with scale = gamma / sqrt(var + eps) and
   shift = beta - mean * scale.
 
-Every function keeps the dtype and the memory layout of its input (NCHW, channels-last,
-any dense layout); small arrays run on one thread (see ``cpu_conv.Kernel``).
+Every function keeps the dtype of its input. The leaky-ReLU functions also keep its
+memory layout (NCHW, channels-last, any dense layout: they walk memory in order); the
+batch-norm helpers work in NCHW and return NCHW (other layouts are copied first). Small
+arrays run on one thread (see ``cpu_conv.Kernel``). Only C-contiguous arrays reach the
+compiled loops, so each loop compiles once per dtype.
 """
 from __future__ import annotations
 
@@ -148,43 +151,22 @@ def multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 @reduction_kernel
 def _channel_mean_var(x, mean, var):
-    N, C, H, W = x.shape
-    count = N * H * W
+    """x (N, C, H W): one parallel task per channel, two passes over its N H W numbers."""
+    N, C, L = x.shape
+    count = N * L
     for c in prange(C):
         total = 0.0
         for n in range(N):
-            for h in range(H):
-                for w in range(W):
-                    total += x[n, c, h, w]
+            for i in range(L):
+                total += x[n, c, i]
         m = total / count
         squares = 0.0
         for n in range(N):
-            for h in range(H):
-                for w in range(W):
-                    d = x[n, c, h, w] - m
-                    squares += d * d
+            for i in range(L):
+                d = x[n, c, i] - m
+                squares += d * d
         mean[c] = m
         var[c] = squares / count
-
-
-@reduction_kernel
-def _channel_mean_var_channels_last(x, partial_sum, partial_squares, mean, var):
-    """x (M, C) rows of channels; two passes with per-chunk partial sums (no races)."""
-    M, C = x.shape
-    chunks = partial_sum.shape[0]
-    for chunk in prange(chunks):
-        for i in range(chunk * M // chunks, (chunk + 1) * M // chunks):
-            for c in range(C):
-                partial_sum[chunk, c] += x[i, c]
-    for c in range(C):
-        mean[c] = partial_sum[:, c].sum() / M
-    for chunk in prange(chunks):
-        for i in range(chunk * M // chunks, (chunk + 1) * M // chunks):
-            for c in range(C):
-                d = x[i, c] - mean[c]
-                partial_squares[chunk, c] += d * d
-    for c in range(C):
-        var[c] = partial_squares[:, c].sum() / M
 
 
 def channel_mean_var(x: np.ndarray):
@@ -195,54 +177,33 @@ def channel_mean_var(x: np.ndarray):
     """
     if x.ndim != 4:
         raise ValueError(f"channel_mean_var: expected x of shape (N, C, H, W), got {x.shape}")
+    mean = np.empty(x.shape[1], dtype=np.float64)
+    var = np.empty(x.shape[1], dtype=np.float64)
     N, C, H, W = x.shape
-    mean = np.empty(C, dtype=np.float64)
-    var = np.empty(C, dtype=np.float64)
-    rows = x.transpose(0, 2, 3, 1)
-    if rows.flags.c_contiguous and not x.flags.c_contiguous:  # channels-last memory
-        chunks = 64
-        partial = np.zeros((chunks, C)), np.zeros((chunks, C))
-        _channel_mean_var_channels_last(rows.reshape(-1, C), *partial, mean, var, work=x.size)
-    else:
-        _channel_mean_var(x, mean, var, work=x.size)
+    _channel_mean_var(np.ascontiguousarray(x).reshape(N, C, H * W), mean, var, work=x.size)
     return mean.astype(x.dtype), var.astype(x.dtype)
 
 
 @Kernel
 def _scale_shift(x, scale, shift, y):
-    N, C, H, W = x.shape
+    """x, y (N, C, H W): one parallel task per (n, c) plane."""
+    N, C, L = x.shape
     for task in prange(N * C):
         n = task // C
         c = task % C
         a = scale[c]
         b = shift[c]
-        for h in range(H):
-            for w in range(W):
-                y[n, c, h, w] = x[n, c, h, w] * a + b
-
-
-@Kernel
-def _scale_shift_channels_last(x, scale, shift, y):
-    """x, y (M, C) rows of channels."""
-    M, C = x.shape
-    for i in prange(M):
-        for c in range(C):
-            y[i, c] = x[i, c] * scale[c] + shift[c]
+        for i in range(L):
+            y[n, c, i] = x[n, c, i] * a + b
 
 
 def scale_shift(x: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.ndarray:
-    """y[n, c, h, w] = x[n, c, h, w] * scale[c] + shift[c] (x's dtype and layout)."""
+    """y[n, c, h, w] = x[n, c, h, w] * scale[c] + shift[c] (x's dtype, NCHW memory)."""
     if x.ndim != 4 or scale.shape != (x.shape[1],) or shift.shape != (x.shape[1],):
         raise ValueError(f"scale_shift: expected x (N, C, H, W) and scale, shift of shape (C,), "
                          f"got {x.shape}, {scale.shape}, {shift.shape}")
     N, C, H, W = x.shape
-    scale, shift = scale.astype(x.dtype), shift.astype(x.dtype)
-    rows = x.transpose(0, 2, 3, 1)
-    if rows.flags.c_contiguous and not x.flags.c_contiguous:  # channels-last memory
-        y_rows = np.empty((N, H, W, C), dtype=x.dtype)
-        _scale_shift_channels_last(rows.reshape(-1, C), scale, shift, y_rows.reshape(-1, C),
-                                   work=x.size)
-        return y_rows.transpose(0, 3, 1, 2)
-    y = np.empty((N, C, H, W), dtype=x.dtype)
-    _scale_shift(x, scale, shift, y, work=x.size)
+    y = np.empty(x.shape, dtype=x.dtype)
+    _scale_shift(np.ascontiguousarray(x).reshape(N, C, H * W), scale.astype(x.dtype),
+                 shift.astype(x.dtype), y.reshape(N, C, H * W), work=x.size)
     return y

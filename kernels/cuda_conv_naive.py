@@ -6,7 +6,7 @@ PyTorch's ``conv2d`` (cross-correlation) with stride, zero padding, dilation and
 groups, in NCHW layout::
 
     x : (N, C, H, W)      w : (K, C/groups, R, S)      y : (N, K, P, Q)
-    P = (H + 2*pad_h - dil_h*(R - 1) - 1) // stride_h + 1       (Q likewise)
+    P = (H + pad_top + pad_bottom - dil_h*(R - 1) - 1) // stride_h + 1     (Q likewise)
 
     y[n, k, p, q] = bias[k] + sum_{c, r, s} w[k, c, r, s]
                               * x[n, g*C_g + c, p*stride_h - pad_h + r*dil_h,
@@ -14,6 +14,8 @@ groups, in NCHW layout::
 
 where ``g = k // K_g`` is the group of output channel ``k``, ``C_g = C/groups`` and
 ``K_g = K/groups``; input pixels outside the image count as 0 (zero padding).
+``pad_h``/``pad_w`` are the top/left padding; P and Q come from ``y``'s shape, so the
+host decides them (bottom/right padding, or fewer outputs than fit).
 
 Thread/block mapping
 --------------------

@@ -12,7 +12,9 @@ PyTorch's ``conv2d`` in NCHW layout with stride, zero padding, dilation and grou
 * weight grad   dw[g*K_g+k, c, r, s] = sum_{n,p,q} dy[n, g*K_g+k, p, q] * x[n, g*C_g+c, h, v]
 
 always with ``h = p*stride_h - pad_h + r*dil_h`` and ``v = q*stride_w - pad_w + s*dil_w``
-(input pixels outside the image are 0).
+(input pixels outside the image are 0). ``pad_h``/``pad_w`` are the top/left padding; the
+sizes P, Q, H, W come from the arrays' shapes, so the host decides them (asymmetric
+padding, output_padding, fewer outputs than fit all follow).
 
 Each is a matrix product per group, ``OUT[rows, columns] = A[rows, depth] @ B[depth, columns]``,
 whose matrices are never built ("implicit" GEMM): every element of A and B is fetched

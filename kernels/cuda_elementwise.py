@@ -8,11 +8,12 @@ two passes over memory in NumPy/CuPy (``y = x + b[:, None, None]`` then
 doing both in one pass halves the time::
 
     forward     y[i]  = z       if z > 0 else negative_slope * z,   z = x[i] + bias[c(i)]
-    backward    dx[i] = dy[i]   if y[i] > 0 else negative_slope * dy[i]
+    backward    dx[i] = dy[i]   if x[i] > 0 else negative_slope * dy[i]
                 dbias[c] = sum over n, h, w of dx   (reduced by the host)
 
-The backward reads the *output* y as the mask: for ``negative_slope >= 0`` (checked by
-the host), ``y > 0`` exactly when ``z > 0``, so the pre-activation need not be kept.
+The backward's mask is the sign of ``x``, which may be the pre-activation z or the
+output y: for ``negative_slope >= 0`` (checked by the host) ``y > 0`` exactly when
+``z > 0``, so after the fused forward the pre-activation need not be kept.
 
 Thread/block mapping and index math
 -----------------------------------
@@ -38,9 +39,9 @@ def bias_leaky_relu_kernel(x, bias, y, has_bias, negative_slope, channels, plane
 
 
 @cuda.jit
-def leaky_relu_backward_kernel(grad_y, y, grad_x, negative_slope):
-    """dx = dy where the output is positive, negative_slope * dy elsewhere."""
+def leaky_relu_backward_kernel(grad_y, x, grad_x, negative_slope):
+    """dx = dy where x (the input, or the output: same sign) is positive, slope * dy elsewhere."""
     start, step = cuda.grid(1), cuda.gridsize(1)
-    for i in range(start, y.size, step):
+    for i in range(start, x.size, step):
         g = grad_y[i]
-        grad_x[i] = g if y[i] > 0 else negative_slope * g
+        grad_x[i] = g if x[i] > 0 else negative_slope * g

@@ -11,7 +11,10 @@ convolution becomes one matrix product (as ``torch.nn.functional.unfold`` does):
                                              q*stride_w - pad_w + s*dil_w]
             (0 where that row/column falls into the zero padding)
 
-    P = (H + 2*pad_h - dil_h*(R - 1) - 1) // stride_h + 1       (Q likewise)
+    P = (H + pad_top + pad_bottom - dil_h*(R - 1) - 1) // stride_h + 1     (Q likewise)
+
+(``pad_h``/``pad_w`` in the kernels are the top/left padding; the bottom/right padding
+only decides P and Q, which the host passes in.)
 
 ``col2im`` is its adjoint (its transpose as a linear map): every column entry is
 added back to the input pixel it was copied from. Overlapping windows make one
@@ -45,13 +48,10 @@ from numba import cuda
 
 
 @cuda.jit
-def im2col_kernel(x, cols, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
+def im2col_kernel(x, cols, kernel_h, kernel_w, P, Q, stride_h, stride_w, pad_h, pad_w,
                   dil_h, dil_w):
     """cols[n, (c*R + r)*S + s, p*Q + q] = x[n, c, h, w] or 0 in the padding."""
     N, C, H, W = x.shape
-    out_w = cols.shape[2]
-    Q = (W + 2 * pad_w - dil_w * (kernel_w - 1) - 1) // stride_w + 1
-    P = out_w // Q
     R, S = kernel_h, kernel_w
     total = N * C * R * S * P * Q
     start = cuda.grid(1)
@@ -73,13 +73,11 @@ def im2col_kernel(x, cols, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
 
 
 @cuda.jit
-def col2im_kernel(cols, x, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
+def col2im_kernel(cols, x, kernel_h, kernel_w, P, Q, stride_h, stride_w, pad_h, pad_w,
                   dil_h, dil_w):
     """x[n, c, h, w] = sum of the column entries that im2col copied from (h, w)."""
     N, C, H, W = x.shape
     R, S = kernel_h, kernel_w
-    P = (H + 2 * pad_h - dil_h * (R - 1) - 1) // stride_h + 1
-    Q = (W + 2 * pad_w - dil_w * (S - 1) - 1) // stride_w + 1
     total = N * C * H * W
     start = cuda.grid(1)
     step = cuda.gridsize(1)

@@ -15,38 +15,41 @@ Every function here takes arrays and returns arrays (no Tensor, no autograd), in
 Nothing here imports ``numba.cuda`` or CuPy at import time: each launcher imports what it
 needs when first called, so ``import minicnn`` never needs a GPU.
 
+Conventions (those of ``minicnn/ops/conv.py``): ``stride``/``dilation`` an int or a pair;
+``padding`` an int, a pair or (top, bottom, left, right); ``output_hw`` = (P, Q) may ask for
+fewer outputs than fit; ``input_hw`` = (H, W) (or the whole input shape) and ``kernel_hw`` =
+(R, S) (or the whole weight shape). The kernels use the top/left padding in their index
+math and take every size from the arrays' shapes.
+
 Registry (``register()``)
 -------------------------
 ``register()`` adds these functions to ``minicnn.registry`` for device ``"cuda"`` under the
-names ``"numba"``, ``"cuda_c"`` and ``"im2col_cublas"``; it imports nothing heavy and can
-run at ``import minicnn`` time. The ``available`` checks (run at dispatch time) import
-CuPy / ``numba.cuda``. The op names and array signatures (PyTorch's argument order;
-``int | (int, int)`` for every size)::
+names ``"numba"``, ``"cuda_c"`` and ``"im2col_cublas"``, with the signatures of the NumPy
+references they replace (``minicnn/ops/conv.py``, ``pool.py``, ``activation.py``)::
 
-    conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> y
-    conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0,
-                     groups=1, dilation=1) -> y
-    conv2d_input_grad(grad_output, weight, input_shape, stride=1, padding=0, dilation=1,
-                      groups=1) -> grad_input
-    conv2d_weight_grad(x, grad_output, weight_shape, stride=1, padding=0, dilation=1,
-                       groups=1) -> grad_weight
-    im2col(x, kernel_size, stride=1, padding=0, dilation=1) -> cols (N, C*R*S, P*Q)
-    col2im(cols, input_shape, kernel_size, stride=1, padding=0, dilation=1) -> x
+    conv2d(x, weight, stride, padding, dilation, groups, output_hw=None) -> y
+    conv2d_input_grad(grad_output, weight, input_hw, stride, padding, dilation, groups)
+    conv2d_weight_grad(x, grad_output, kernel_hw, stride, padding, dilation, groups)
     max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False)
-        -> (y, indices)   indices: int64, h*W + w of each maximum, as PyTorch's
+        -> (y, indices)       indices: int64, h*W + w of each maximum, as PyTorch's
     max_pool2d_backward(grad_output, indices, input_shape, kernel_size, stride=None,
-                        padding=0, dilation=1) -> grad_input
+                        padding=0, dilation=1)
     avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True) -> y
+               count_include_pad=True)
     avg_pool2d_backward(grad_output, input_shape, kernel_size, stride=None, padding=0,
-                        ceil_mode=False, count_include_pad=True) -> grad_input
-    bias_leaky_relu(x, bias=None, negative_slope=0.01) -> y      (bias per channel, dim 1)
-    leaky_relu(x, negative_slope=0.01) -> y
-    leaky_relu_backward(grad_output, output, negative_slope=0.01) -> grad_input
+                        ceil_mode=False, count_include_pad=True)
+    leaky_relu(x, negative_slope) ; leaky_relu_backward(grad_output, x_or_y, negative_slope)
+
+It imports nothing heavy and can run at ``import minicnn`` time; the ``available`` checks
+(run at dispatch time) import CuPy / ``numba.cuda``. Also here, not registered (no NumPy
+reference under that name): ``conv_transpose2d_*``, ``im2col_numba``/``col2im_numba``,
+``bias_leaky_relu_numba``, ``conv2d_naive_numba``.
 
 Known limits: the CUDA C kernels use 32-bit index math (every tensor < 2**31 elements,
-checked); the Numba kernels accept float32 and float64 (the naive conv accumulates in
-float32); pooling has no ``divisor_override``.
+checked) and float32 only; the Numba tiled kernels accept float32 and float64; the naive
+conv accumulates in float32; pooling has no ``divisor_override``; a max-pooling window
+lying entirely in the padding (possible only with dilation) gets the reference's index
+(the nearest pixel) forward, but its gradient is dropped backward.
 """
 from __future__ import annotations
 
@@ -78,6 +81,18 @@ def _positive_pair(value, name: str) -> tuple[int, int]:
     return pair
 
 
+def padding4(padding) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) from an int, a pair (h, w) or a 4-tuple."""
+    if isinstance(padding, (tuple, list)) and len(padding) == 4:
+        sides = tuple(int(v) for v in padding)
+    else:
+        pad_h, pad_w = _pair(padding, "padding")
+        sides = (pad_h, pad_h, pad_w, pad_w)
+    if min(sides) < 0:
+        raise ValueError(f"padding: expected non-negative values, got {padding!r}")
+    return sides
+
+
 def _array_module(array):
     """numpy for NumPy arrays, cupy for CuPy arrays (CuPy is imported only if it already is)."""
     if type(array).__module__.startswith("cupy"):
@@ -95,8 +110,16 @@ def _contiguous(array):
 
 
 def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
-    """P = (H + 2*padding - dilation*(kernel - 1) - 1) // stride + 1."""
-    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+    """P = (H + padding - dilation*(kernel - 1) - 1) // stride + 1, padding = top + bottom."""
+    return (size + padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+class ConvGeometry(NamedTuple):
+    """What the kernels need: stride, top/left padding, dilation, output size (P, Q)."""
+    stride: tuple
+    padding: tuple      # (top, left)
+    dilation: tuple
+    output_hw: tuple
 
 
 def _check_conv(x_shape, weight_shape, groups, x_name="input"):
@@ -113,21 +136,52 @@ def _check_conv(x_shape, weight_shape, groups, x_name="input"):
                          f"({x_name} has {x_shape[1]}, groups={groups}), got {weight_shape[1]}")
 
 
-def _conv_geometry(x_shape, weight_shape, stride, padding, dilation, groups):
-    """(stride, padding, dilation, P, Q) after checking, for x: (N, C, H, W), w: (K, C_g, R, S)."""
+def conv_geometry(x_shape, weight_shape, stride, padding, dilation, groups,
+                  output_hw=None) -> ConvGeometry:
+    """Check a conv2d's arguments; P, Q as many as fit unless ``output_hw`` asks for fewer."""
     stride = _positive_pair(stride, "stride")
-    padding = _pair(padding, "padding")
     dilation = _positive_pair(dilation, "dilation")
-    if min(padding) < 0:
-        raise ValueError(f"padding: expected non-negative values, got {padding}")
+    top, bottom, left, right = padding4(padding)
     _check_conv(x_shape, weight_shape, groups)
-    P = conv_output_size(x_shape[2], weight_shape[2], stride[0], padding[0], dilation[0])
-    Q = conv_output_size(x_shape[3], weight_shape[3], stride[1], padding[1], dilation[1])
+    P = conv_output_size(x_shape[2], weight_shape[2], stride[0], top + bottom, dilation[0])
+    Q = conv_output_size(x_shape[3], weight_shape[3], stride[1], left + right, dilation[1])
     if P <= 0 or Q <= 0:
         raise ValueError(f"weight: kernel {tuple(weight_shape[2:])} with dilation {dilation} is "
-                         f"larger than the padded input {x_shape[2] + 2 * padding[0]}x"
-                         f"{x_shape[3] + 2 * padding[1]}")
-    return stride, padding, dilation, P, Q
+                         f"larger than the padded input {x_shape[2] + top + bottom}x"
+                         f"{x_shape[3] + left + right}")
+    if output_hw is not None:
+        if not (0 < output_hw[0] <= P and 0 < output_hw[1] <= Q):
+            raise ValueError(f"output_hw: expected at most {(P, Q)} outputs, got "
+                             f"{tuple(output_hw)}")
+        P, Q = int(output_hw[0]), int(output_hw[1])
+    return ConvGeometry(stride, (top, left), dilation, (P, Q))
+
+
+def _grad_geometry(x_shape, weight_shape, grad_shape, stride, padding, dilation, groups):
+    """Geometry of a gradient kernel: P, Q are grad_output's (at most as many as fit)."""
+    N, K = x_shape[0], weight_shape[0]
+    geometry = conv_geometry(x_shape, weight_shape, stride, padding, dilation, groups)
+    P, Q = geometry.output_hw
+    if (len(grad_shape) != 4 or tuple(grad_shape[:2]) != (N, K)
+            or not (0 < grad_shape[2] <= P and 0 < grad_shape[3] <= Q)):
+        raise ValueError(f"grad_output: expected shape {(N, K, P, Q)} (or fewer outputs) for "
+                         f"input {tuple(x_shape)} and weight {tuple(weight_shape)}, got "
+                         f"{tuple(grad_shape)}")
+    return geometry._replace(output_hw=(int(grad_shape[2]), int(grad_shape[3])))
+
+
+def _input_shape(grad_output, weight, input_hw, groups):
+    """(N, C, H, W) from (H, W) or from a whole shape."""
+    if len(input_hw) == 4:
+        return tuple(int(v) for v in input_hw)
+    return (grad_output.shape[0], weight.shape[1] * groups, int(input_hw[0]), int(input_hw[1]))
+
+
+def _weight_shape(x, grad_output, kernel_hw, groups):
+    """(K, C/groups, R, S) from (R, S) or from a whole shape."""
+    if len(kernel_hw) == 4:
+        return tuple(int(v) for v in kernel_hw)
+    return (grad_output.shape[1], x.shape[1] // groups, int(kernel_hw[0]), int(kernel_hw[1]))
 
 
 def _grid_1d(total: int) -> int:
@@ -177,47 +231,50 @@ def _scalar(dtype, value):
 # ----------------------------------------------------------------------------- numba: im2col
 
 
-def im2col_numba(x, kernel_size, stride=1, padding=0, dilation=1):
+def im2col_numba(x, kernel_size, stride=1, padding=0, dilation=1, output_hw=None):
     """cols (N, C*R*S, P*Q) of x (N, C, H, W), as torch.nn.functional.unfold."""
     from .cuda_im2col import im2col_kernel
     xp = _array_module(x)
     x = _contiguous(x)
     R, S = _positive_pair(kernel_size, "kernel_size")
     N, C, H, W = x.shape
-    (sh, sw), (ph, pw), (dh, dw), P, Q = _conv_geometry(x.shape, (C, C, R, S), stride, padding,
-                                                        dilation, 1)
+    (sh, sw), (ph, pw), (dh, dw), (P, Q) = conv_geometry(x.shape, (C, C, R, S), stride,
+                                                         padding, dilation, 1, output_hw)
     cols = xp.empty((N, C * R * S, P * Q), x.dtype)
     _launch(im2col_kernel, _grid_1d(cols.size), THREADS_PER_BLOCK, xp,
-            x, cols, R, S, sh, sw, ph, pw, dh, dw)
+            x, cols, R, S, P, Q, sh, sw, ph, pw, dh, dw)
     return cols
 
 
-def col2im_numba(cols, input_shape, kernel_size, stride=1, padding=0, dilation=1):
+def col2im_numba(cols, input_shape, kernel_size, stride=1, padding=0, dilation=1,
+                 output_hw=None):
     """x (N, C, H, W) = the adjoint of im2col: column entries summed back onto their pixels."""
     from .cuda_im2col import col2im_kernel
     xp = _array_module(cols)
+    cols = _contiguous(cols)
     N, C, H, W = (int(v) for v in input_shape)
     R, S = _positive_pair(kernel_size, "kernel_size")
-    (sh, sw), (ph, pw), (dh, dw), P, Q = _conv_geometry((N, C, H, W), (C, C, R, S), stride,
-                                                        padding, dilation, 1)
+    (sh, sw), (ph, pw), (dh, dw), (P, Q) = conv_geometry((N, C, H, W), (C, C, R, S), stride,
+                                                         padding, dilation, 1, output_hw)
     if tuple(cols.shape) != (N, C * R * S, P * Q):
         raise ValueError(f"cols: expected shape {(N, C * R * S, P * Q)}, got {tuple(cols.shape)}")
     x = xp.empty((N, C, H, W), cols.dtype)
     _launch(col2im_kernel, _grid_1d(x.size), THREADS_PER_BLOCK, xp,
-            cols, x, R, S, sh, sw, ph, pw, dh, dw)
+            cols, x, R, S, P, Q, sh, sw, ph, pw, dh, dw)
     return x
 
 
 # ----------------------------------------------------------------------------- numba: conv
 
 
-def conv2d_naive_numba(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d_naive_numba(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
+                       output_hw=None):
     """conv2d with one thread per output element (``cuda_conv_naive.py``)."""
     from .cuda_conv_naive import conv2d_naive_kernel
     xp = _array_module(x)
     x, weight = _contiguous(x), _contiguous(weight)
-    (sh, sw), (ph, pw), (dh, dw), P, Q = _conv_geometry(x.shape, weight.shape, stride, padding,
-                                                        dilation, groups)
+    (sh, sw), (ph, pw), (dh, dw), (P, Q) = conv_geometry(x.shape, weight.shape, stride, padding,
+                                                         dilation, groups, output_hw)
     N, K = x.shape[0], weight.shape[0]
     y = xp.empty((N, K, P, Q), x.dtype)
     bias_array = xp.zeros(1, x.dtype) if bias is None else _contiguous(bias)
@@ -232,15 +289,16 @@ def _tile_or_default(tile):
     return DEFAULT_TILE if tile is None else tile
 
 
-def conv2d_numba(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, tile=None):
+def conv2d_numba(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
+                 output_hw=None, tile=None):
     """conv2d by the tiled implicit-GEMM kernel; grid (columns/BLOCK_N, K_g/BLOCK_M, groups)."""
     from .cuda_conv_tiled import tiled_kernels
     xp = _array_module(x)
     x, weight = _contiguous(x), _contiguous(weight)
     dtype = _float_dtype(x, weight)
     tile = _tile_or_default(tile)
-    (sh, sw), (ph, pw), (dh, dw), P, Q = _conv_geometry(x.shape, weight.shape, stride, padding,
-                                                        dilation, groups)
+    (sh, sw), (ph, pw), (dh, dw), (P, Q) = conv_geometry(x.shape, weight.shape, stride, padding,
+                                                         dilation, groups, output_hw)
     N, K = x.shape[0], weight.shape[0]
     y = xp.empty((N, K, P, Q), dtype)
     bias_array = xp.zeros(1, dtype) if bias is None else _contiguous(bias).astype(dtype, copy=False)
@@ -251,18 +309,7 @@ def conv2d_numba(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1
     return y
 
 
-def _input_grad_geometry(grad_output, weight, input_shape, stride, padding, dilation, groups):
-    input_shape = tuple(int(v) for v in input_shape)
-    stride, padding, dilation, P, Q = _conv_geometry(input_shape, weight.shape, stride, padding,
-                                                     dilation, groups)
-    expected = (input_shape[0], weight.shape[0], P, Q)
-    if tuple(grad_output.shape) != expected:
-        raise ValueError(f"grad_output: expected shape {expected} for input {input_shape} and "
-                         f"weight {tuple(weight.shape)}, got {tuple(grad_output.shape)}")
-    return input_shape, stride, padding, dilation
-
-
-def conv2d_input_grad_numba(grad_output, weight, input_shape, stride=1, padding=0, dilation=1,
+def conv2d_input_grad_numba(grad_output, weight, input_hw, stride=1, padding=0, dilation=1,
                             groups=1, tile=None):
     """dx of conv2d (= conv_transpose2d of grad_output); grid z = groups * stride phases."""
     from .cuda_conv_tiled import tiled_kernels
@@ -270,8 +317,10 @@ def conv2d_input_grad_numba(grad_output, weight, input_shape, stride=1, padding=
     grad_output, weight = _contiguous(grad_output), _contiguous(weight)
     dtype = _float_dtype(grad_output, weight)
     tile = _tile_or_default(tile)
-    input_shape, (sh, sw), (ph, pw), (dh, dw) = _input_grad_geometry(
-        grad_output, weight, input_shape, stride, padding, dilation, groups)
+    input_shape = _input_shape(grad_output, weight, input_hw, groups)
+    (sh, sw), (ph, pw), (dh, dw), _ = _grad_geometry(input_shape, weight.shape,
+                                                     grad_output.shape, stride, padding,
+                                                     dilation, groups)
     N, C, H, W = input_shape
     grad_x = xp.empty(input_shape, dtype)
     step_r, step_s = sh // math.gcd(sh, dh), sw // math.gcd(sw, dw)
@@ -296,18 +345,7 @@ def choose_splits(tiles: int, depth: int, block_k: int, multiprocessors: int,
     return math.ceil(depth / chunk), chunk
 
 
-def _weight_grad_geometry(x, grad_output, weight_shape, stride, padding, dilation, groups):
-    weight_shape = tuple(int(v) for v in weight_shape)
-    stride, padding, dilation, P, Q = _conv_geometry(x.shape, weight_shape, stride, padding,
-                                                     dilation, groups)
-    expected = (x.shape[0], weight_shape[0], P, Q)
-    if tuple(grad_output.shape) != expected:
-        raise ValueError(f"grad_output: expected shape {expected} for input {tuple(x.shape)} "
-                         f"and weight {weight_shape}, got {tuple(grad_output.shape)}")
-    return weight_shape, stride, padding, dilation, P, Q
-
-
-def conv2d_weight_grad_numba(x, grad_output, weight_shape, stride=1, padding=0, dilation=1,
+def conv2d_weight_grad_numba(x, grad_output, kernel_hw, stride=1, padding=0, dilation=1,
                              groups=1, tile=None, splits=None):
     """dw of conv2d by split-K implicit GEMM; grid z = groups * splits, partial sums added here."""
     from .cuda_conv_tiled import tiled_kernels
@@ -315,8 +353,10 @@ def conv2d_weight_grad_numba(x, grad_output, weight_shape, stride=1, padding=0, 
     x, grad_output = _contiguous(x), _contiguous(grad_output)
     dtype = _float_dtype(x, grad_output)
     tile = _tile_or_default(tile)
-    weight_shape, (sh, sw), (ph, pw), (dh, dw), P, Q = _weight_grad_geometry(
-        x, grad_output, weight_shape, stride, padding, dilation, groups)
+    weight_shape = _weight_shape(x, grad_output, kernel_hw, groups)
+    (sh, sw), (ph, pw), (dh, dw), (P, Q) = _grad_geometry(x.shape, weight_shape,
+                                                          grad_output.shape, stride, padding,
+                                                          dilation, groups)
     K, C_g, R, S = weight_shape
     rows, columns, depth = K // groups, C_g * R * S, x.shape[0] * P * Q
     tiles = math.ceil(rows / tile.block_m) * math.ceil(columns / tile.block_n) * groups
@@ -339,14 +379,14 @@ def conv_transpose_output_shape(x_shape, weight_shape, stride, padding, output_p
     if weight_shape[0] != x_shape[1]:
         raise ValueError(f"weight: expected {x_shape[1]} input channels (dim 0) to match the "
                          f"input, got {weight_shape[0]}")
-    (sh, sw), (ph, pw), (dh, dw) = (_positive_pair(stride, "stride"), _pair(padding, "padding"),
-                                    _positive_pair(dilation, "dilation"))
+    (sh, sw), (dh, dw) = _positive_pair(stride, "stride"), _positive_pair(dilation, "dilation")
+    top, bottom, left, right = padding4(padding)
     oph, opw = _pair(output_padding, "output_padding")
     if not (0 <= oph < max(sh, dh) and 0 <= opw < max(sw, dw)):
         raise ValueError(f"output_padding: expected values smaller than stride or dilation, got "
                          f"{(oph, opw)}")
-    H = (x_shape[2] - 1) * sh - 2 * ph + dh * (weight_shape[2] - 1) + oph + 1
-    W = (x_shape[3] - 1) * sw - 2 * pw + dw * (weight_shape[3] - 1) + opw + 1
+    H = (x_shape[2] - 1) * sh - top - bottom + dh * (weight_shape[2] - 1) + oph + 1
+    W = (x_shape[3] - 1) * sw - left - right + dw * (weight_shape[3] - 1) + opw + 1
     return (x_shape[0], weight_shape[1] * groups, H, W)
 
 
@@ -490,19 +530,20 @@ def leaky_relu_numba(x, negative_slope=0.01):
     return bias_leaky_relu_numba(x, None, negative_slope)
 
 
-def leaky_relu_backward_numba(grad_output, output, negative_slope=0.01):
-    """dx = dy * (1 if y > 0 else negative_slope); dbias is dx.sum(axis=(0, 2, 3))."""
+def leaky_relu_backward_numba(grad_output, x, negative_slope=0.01):
+    """dx = dy * (1 if x > 0 else negative_slope); ``x`` may be the input or the output (same
+    sign for a slope >= 0). The bias gradient of the fused forward is dx.sum(axis=(0, 2, 3))."""
     from .cuda_elementwise import leaky_relu_backward_kernel
     _check_slope(negative_slope)
-    xp = _array_module(output)
-    grad_output, output = _contiguous(grad_output), _contiguous(output)
-    if grad_output.shape != output.shape:
-        raise ValueError(f"grad_output: expected shape {tuple(output.shape)}, got "
+    xp = _array_module(x)
+    grad_output, x = _contiguous(grad_output), _contiguous(x)
+    if grad_output.shape != x.shape:
+        raise ValueError(f"grad_output: expected shape {tuple(x.shape)}, got "
                          f"{tuple(grad_output.shape)}")
-    grad_x = xp.empty_like(output)
-    _launch(leaky_relu_backward_kernel, _grid_1d(output.size), THREADS_PER_BLOCK, xp,
-            grad_output.reshape(-1), output.reshape(-1), grad_x.reshape(-1),
-            _scalar(output.dtype, negative_slope))
+    grad_x = xp.empty_like(grad_output)
+    _launch(leaky_relu_backward_kernel, _grid_1d(x.size), THREADS_PER_BLOCK, xp,
+            grad_output.reshape(-1), x.reshape(-1), grad_x.reshape(-1),
+            _scalar(grad_output.dtype, negative_slope))
     return grad_x
 
 
@@ -564,10 +605,10 @@ class LaunchPlan(NamedTuple):
     out_shape: tuple      # shape of the array the kernel writes
 
 
-def forward_plan(x_shape, weight_shape, stride, padding, dilation, groups, has_bias,
-                 multiprocessors=132, tile=None) -> LaunchPlan:
-    (sh, sw), (ph, pw), (dh, dw), P, Q = _conv_geometry(x_shape, weight_shape, stride, padding,
-                                                        dilation, groups)
+def forward_plan(x_shape, weight_shape, stride=1, padding=0, dilation=1, groups=1,
+                 has_bias=False, output_hw=None, multiprocessors=132, tile=None) -> LaunchPlan:
+    (sh, sw), (ph, pw), (dh, dw), (P, Q) = conv_geometry(x_shape, weight_shape, stride, padding,
+                                                         dilation, groups, output_hw)
     N, C, H, W = x_shape
     K, _, R, S = weight_shape
     rows, columns = K // groups, N * P * Q
@@ -578,16 +619,14 @@ def forward_plan(x_shape, weight_shape, stride, padding, dilation, groups, has_b
     return LaunchPlan("conv2d_forward", tile, grid, (threads_n, threads_m), ints, (N, K, P, Q))
 
 
-def input_grad_plan(grad_shape, weight_shape, input_shape, stride, padding, dilation, groups,
-                    multiprocessors=132, tile=None) -> LaunchPlan:
+def input_grad_plan(grad_shape, weight_shape, input_shape, stride=1, padding=0, dilation=1,
+                    groups=1, multiprocessors=132, tile=None) -> LaunchPlan:
+    """input_shape: (N, C, H, W) of the gradient the kernel writes."""
     input_shape = tuple(int(v) for v in input_shape)
-    (sh, sw), (ph, pw), (dh, dw), P, Q = _conv_geometry(input_shape, weight_shape, stride,
-                                                        padding, dilation, groups)
+    (sh, sw), (ph, pw), (dh, dw), (P, Q) = _grad_geometry(input_shape, weight_shape, grad_shape,
+                                                          stride, padding, dilation, groups)
     N, C, H, W = input_shape
     K, _, R, S = weight_shape
-    if tuple(grad_shape) != (N, K, P, Q):
-        raise ValueError(f"grad_output: expected shape {(N, K, P, Q)} for input {input_shape} "
-                         f"and weight {tuple(weight_shape)}, got {tuple(grad_shape)}")
     step_r, step_s = sh // math.gcd(sh, dh), sw // math.gcd(sw, dw)
     largest_phase = N * math.ceil(H / sh) * math.ceil(W / sw)
     tile = tile or pick_cuda_c_tile(C // groups, largest_phase, groups * sh * sw,
@@ -599,17 +638,14 @@ def input_grad_plan(grad_shape, weight_shape, input_shape, stride, padding, dila
     return LaunchPlan("conv2d_input_grad", tile, grid, (threads_n, threads_m), ints, input_shape)
 
 
-def weight_grad_plan(x_shape, grad_shape, weight_shape, stride, padding, dilation, groups,
-                     multiprocessors=132, tile=None, splits=None) -> LaunchPlan:
+def weight_grad_plan(x_shape, grad_shape, weight_shape, stride=1, padding=0, dilation=1,
+                     groups=1, multiprocessors=132, tile=None, splits=None) -> LaunchPlan:
     """out_shape is (splits, K, C_g, R, S): the partial sums the host adds up."""
     weight_shape = tuple(int(v) for v in weight_shape)
-    (sh, sw), (ph, pw), (dh, dw), P, Q = _conv_geometry(x_shape, weight_shape, stride, padding,
-                                                        dilation, groups)
+    (sh, sw), (ph, pw), (dh, dw), (P, Q) = _grad_geometry(x_shape, weight_shape, grad_shape,
+                                                          stride, padding, dilation, groups)
     N, C, H, W = x_shape
     K, C_g, R, S = weight_shape
-    if tuple(grad_shape) != (N, K, P, Q):
-        raise ValueError(f"grad_output: expected shape {(N, K, P, Q)} for input "
-                         f"{tuple(x_shape)} and weight {weight_shape}, got {tuple(grad_shape)}")
     rows, columns, depth = K // groups, C_g * R * S, N * P * Q
     tile = tile or ("128x128" if rows >= 128 and columns >= 128 else "64x64")
     block_m, block_n, block_k, threads_m, threads_n = CUDA_C_TILES[tile]
@@ -621,17 +657,17 @@ def weight_grad_plan(x_shape, grad_shape, weight_shape, stride, padding, dilatio
                       (splits,) + weight_shape)
 
 
-def im2col_plan(x_shape, kernel_size, stride, padding, dilation, kernel="im2col") -> LaunchPlan:
+def im2col_plan(x_shape, kernel_size, stride=1, padding=0, dilation=1, output_hw=None,
+                kernel="im2col") -> LaunchPlan:
     """im2col.cu's im2col (out: cols (C*R*S, N*P*Q)) or col2im (out: x); x_shape: (N, C, H, W)."""
     N, C, H, W = x_shape
     R, S = _positive_pair(kernel_size, "kernel_size")
-    (sh, sw), (ph, pw), (dh, dw), P, Q = _conv_geometry(x_shape, (C, C, R, S), stride, padding,
-                                                        dilation, 1)
+    (sh, sw), (ph, pw), (dh, dw), (P, Q) = conv_geometry(x_shape, (C, C, R, S), stride, padding,
+                                                         dilation, 1, output_hw)
     out_shape = (C * R * S, N * P * Q) if kernel == "im2col" else tuple(x_shape)
-    total = math.prod(out_shape)
     ints = (N, C, H, W, R, S, P, Q, sh, sw, ph, pw, dh, dw)
-    return LaunchPlan(kernel, "", (_grid_1d(total), 1, 1), (THREADS_PER_BLOCK, 1, 1), ints,
-                      out_shape)
+    return LaunchPlan(kernel, "", (_grid_1d(math.prod(out_shape)), 1, 1),
+                      (THREADS_PER_BLOCK, 1, 1), ints, out_shape)
 
 
 def _run_plan(plan: LaunchPlan, source: str, arrays: tuple):
@@ -640,13 +676,14 @@ def _run_plan(plan: LaunchPlan, source: str, arrays: tuple):
                                      arrays + tuple(np.int32(v) for v in plan.ints))
 
 
-def conv2d_cuda_c(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, tile=None):
+def conv2d_cuda_c(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
+                  output_hw=None, tile=None):
     """conv2d by ``conv2d_forward`` of conv_implicit_gemm.cu (float32, CuPy arrays)."""
     import cupy
     x, weight = cupy.ascontiguousarray(x), cupy.ascontiguousarray(weight)
     _check_cuda_c(x, weight)
     plan = forward_plan(x.shape, weight.shape, stride, padding, dilation, groups,
-                        bias is not None, _multiprocessors(cupy), tile)
+                        bias is not None, output_hw, _multiprocessors(cupy), tile)
     y = cupy.empty(plan.out_shape, np.float32)
     _check_cuda_c(y)
     bias_array = (cupy.zeros(1, np.float32) if bias is None
@@ -655,13 +692,14 @@ def conv2d_cuda_c(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=
     return y
 
 
-def conv2d_input_grad_cuda_c(grad_output, weight, input_shape, stride=1, padding=0, dilation=1,
+def conv2d_input_grad_cuda_c(grad_output, weight, input_hw, stride=1, padding=0, dilation=1,
                              groups=1, tile=None):
     """dx of conv2d by ``conv2d_input_grad`` of conv_implicit_gemm.cu."""
     import cupy
     grad_output, weight = cupy.ascontiguousarray(grad_output), cupy.ascontiguousarray(weight)
     _check_cuda_c(grad_output, weight)
-    plan = input_grad_plan(grad_output.shape, weight.shape, input_shape, stride, padding,
+    plan = input_grad_plan(grad_output.shape, weight.shape,
+                           _input_shape(grad_output, weight, input_hw, groups), stride, padding,
                            dilation, groups, _multiprocessors(cupy), tile)
     grad_x = cupy.empty(plan.out_shape, np.float32)
     _check_cuda_c(grad_x)
@@ -669,14 +707,15 @@ def conv2d_input_grad_cuda_c(grad_output, weight, input_shape, stride=1, padding
     return grad_x
 
 
-def conv2d_weight_grad_cuda_c(x, grad_output, weight_shape, stride=1, padding=0, dilation=1,
+def conv2d_weight_grad_cuda_c(x, grad_output, kernel_hw, stride=1, padding=0, dilation=1,
                               groups=1, tile=None, splits=None):
     """dw of conv2d by ``conv2d_weight_grad`` of conv_implicit_gemm.cu (split-K)."""
     import cupy
     x, grad_output = cupy.ascontiguousarray(x), cupy.ascontiguousarray(grad_output)
     _check_cuda_c(x, grad_output)
-    plan = weight_grad_plan(x.shape, grad_output.shape, weight_shape, stride, padding, dilation,
-                            groups, _multiprocessors(cupy), tile, splits)
+    plan = weight_grad_plan(x.shape, grad_output.shape,
+                            _weight_shape(x, grad_output, kernel_hw, groups), stride, padding,
+                            dilation, groups, _multiprocessors(cupy), tile, splits)
     partial = cupy.empty(plan.out_shape, np.float32)
     _check_cuda_c(partial)
     _run_plan(plan, "conv_implicit_gemm.cu", (x, grad_output, partial))
@@ -692,35 +731,29 @@ def conv_transpose2d_cuda_c(x, weight, bias=None, stride=1, padding=0, output_pa
 # ----------------------------------------------------------------------------- im2col + cuBLAS
 
 
-def _gemm_cols(x, kernel, stride, padding, dilation):
+def _gemm_cols(x, kernel, stride, padding, dilation, output_hw):
     """cols (C*R*S, N*P*Q): im2col.cu on CuPy; under the simulator (NumPy arrays), the Numba
     kernel's (N, C*R*S, P*Q) layout transposed by NumPy."""
     xp = _array_module(x)
-    N, C, H, W = x.shape
-    R, S = kernel
-    P = conv_output_size(H, R, stride[0], padding[0], dilation[0])
-    Q = conv_output_size(W, S, stride[1], padding[1], dilation[1])
+    plan = im2col_plan(x.shape, kernel, stride, padding, dilation, output_hw, "im2col")
     if xp is np:
-        cols = im2col_numba(x, kernel, stride, padding, dilation)
-        return np.ascontiguousarray(cols.transpose(1, 0, 2)).reshape(C * R * S, N * P * Q)
-    plan = im2col_plan(x.shape, kernel, stride, padding, dilation, "im2col")
+        cols = im2col_numba(x, kernel, stride, padding, dilation, output_hw)
+        return np.ascontiguousarray(cols.transpose(1, 0, 2)).reshape(plan.out_shape)
     cols = xp.empty(plan.out_shape, x.dtype)
     _check_cuda_c(x, cols)
     _run_plan(plan, "im2col.cu", (x, cols))
     return cols
 
 
-def _gemm_col2im(cols, input_shape, kernel, stride, padding, dilation):
+def _gemm_col2im(cols, input_shape, kernel, stride, padding, dilation, output_hw):
     """x (N, C, H, W) from cols (C*R*S, N*P*Q): the adjoint of _gemm_cols."""
     xp = _array_module(cols)
-    N, C, H, W = input_shape
-    R, S = kernel
-    P = conv_output_size(H, R, stride[0], padding[0], dilation[0])
-    Q = conv_output_size(W, S, stride[1], padding[1], dilation[1])
+    plan = im2col_plan(input_shape, kernel, stride, padding, dilation, output_hw, "col2im")
     if xp is np:
-        unfolded = np.ascontiguousarray(cols.reshape(C * R * S, N, P * Q).transpose(1, 0, 2))
-        return col2im_numba(unfolded, input_shape, kernel, stride, padding, dilation)
-    plan = im2col_plan(input_shape, kernel, stride, padding, dilation, "col2im")
+        N, C, _, _ = input_shape
+        P, Q = output_hw
+        unfolded = cols.reshape(C * kernel[0] * kernel[1], N, P * Q).transpose(1, 0, 2)
+        return col2im_numba(unfolded, input_shape, kernel, stride, padding, dilation, output_hw)
     x = xp.empty(plan.out_shape, cols.dtype)
     cols = xp.ascontiguousarray(cols)
     _check_cuda_c(cols, x)
@@ -728,15 +761,16 @@ def _gemm_col2im(cols, input_shape, kernel, stride, padding, dilation):
     return x
 
 
-def conv2d_im2col_cublas(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d_im2col_cublas(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
+                         output_hw=None):
     """y_g (K_g, N*P*Q) = w_g (K_g, C_g*R*S) @ cols_g (C_g*R*S, N*P*Q), one batched GEMM."""
     xp = _array_module(x)
     x, weight = _contiguous(x), _contiguous(weight)
-    stride, padding, dilation, P, Q = _conv_geometry(x.shape, weight.shape, stride, padding,
-                                                     dilation, groups)
+    _, _, _, (P, Q) = conv_geometry(x.shape, weight.shape, stride, padding, dilation, groups,
+                                    output_hw)
     N = x.shape[0]
     K, C_g, R, S = weight.shape
-    cols = _gemm_cols(x, (R, S), stride, padding, dilation)
+    cols = _gemm_cols(x, (R, S), stride, padding, dilation, (P, Q))
     y = xp.matmul(weight.reshape(groups, K // groups, C_g * R * S),
                   cols.reshape(groups, C_g * R * S, N * P * Q))          # (G, K_g, N*P*Q)
     y = xp.ascontiguousarray(y.reshape(K, N, P, Q).transpose(1, 0, 2, 3))
@@ -745,32 +779,34 @@ def conv2d_im2col_cublas(x, weight, bias=None, stride=1, padding=0, dilation=1, 
     return y
 
 
-def conv2d_input_grad_im2col_cublas(grad_output, weight, input_shape, stride=1, padding=0,
+def conv2d_input_grad_im2col_cublas(grad_output, weight, input_hw, stride=1, padding=0,
                                     dilation=1, groups=1):
     """dcols_g = w_g^T @ dy_g (one batched GEMM), then col2im."""
     xp = _array_module(grad_output)
     grad_output, weight = _contiguous(grad_output), _contiguous(weight)
-    input_shape, stride, padding, dilation = _input_grad_geometry(
-        grad_output, weight, input_shape, stride, padding, dilation, groups)
+    input_shape = _input_shape(grad_output, weight, input_hw, groups)
+    _grad_geometry(input_shape, weight.shape, grad_output.shape, stride, padding, dilation,
+                   groups)
     N, K, P, Q = grad_output.shape
     _, C_g, R, S = weight.shape
     dy = grad_output.transpose(1, 0, 2, 3).reshape(groups, K // groups, N * P * Q)
     w = weight.reshape(groups, K // groups, C_g * R * S)
     dcols = xp.matmul(w.transpose(0, 2, 1), dy)                         # (G, C_g*R*S, N*P*Q)
     return _gemm_col2im(dcols.reshape(-1, N * P * Q), input_shape, (R, S), stride, padding,
-                        dilation)
+                        dilation, (P, Q))
 
 
-def conv2d_weight_grad_im2col_cublas(x, grad_output, weight_shape, stride=1, padding=0,
+def conv2d_weight_grad_im2col_cublas(x, grad_output, kernel_hw, stride=1, padding=0,
                                      dilation=1, groups=1):
     """dw_g = dy_g (K_g, N*P*Q) @ cols_g^T (N*P*Q, C_g*R*S), one batched GEMM."""
     xp = _array_module(x)
     x, grad_output = _contiguous(x), _contiguous(grad_output)
-    weight_shape, stride, padding, dilation, P, Q = _weight_grad_geometry(
-        x, grad_output, weight_shape, stride, padding, dilation, groups)
+    weight_shape = _weight_shape(x, grad_output, kernel_hw, groups)
+    _, _, _, (P, Q) = _grad_geometry(x.shape, weight_shape, grad_output.shape, stride, padding,
+                                     dilation, groups)
     K, C_g, R, S = weight_shape
     N = x.shape[0]
-    cols = _gemm_cols(x, (R, S), stride, padding, dilation)
+    cols = _gemm_cols(x, (R, S), stride, padding, dilation, (P, Q))
     dy = grad_output.transpose(1, 0, 2, 3).reshape(groups, K // groups, N * P * Q)
     dw = xp.matmul(dy, cols.reshape(groups, C_g * R * S, N * P * Q).transpose(0, 2, 1))
     return dw.reshape(weight_shape)
@@ -786,6 +822,15 @@ def conv_transpose2d_im2col_cublas(x, weight, bias=None, stride=1, padding=0, ou
 
 
 @functools.lru_cache(maxsize=None)
+def cupy_available() -> bool:
+    try:
+        import cupy
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        return False
+
+
+@functools.lru_cache(maxsize=None)
 def numba_cuda_available() -> bool:
     """A real GPU that Numba can launch on (the simulator does not count: it runs on NumPy)."""
     try:
@@ -796,39 +841,36 @@ def numba_cuda_available() -> bool:
         return False
 
 
-@functools.lru_cache(maxsize=None)
-def cupy_available() -> bool:
-    try:
-        import cupy
-        return cupy.cuda.runtime.getDeviceCount() > 0
-    except Exception:
-        return False
+def _as_reference_conv2d(conv2d):
+    """conv2d with the reference's signature (no bias; output_hw)."""
+    def function(x, weight, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1,
+                 output_hw=None):
+        return conv2d(x, weight, None, stride, padding, dilation, groups, output_hw=output_hw)
+    function.__name__ = function.__qualname__ = conv2d.__name__
+    function.__doc__ = conv2d.__doc__
+    return function
 
 
-# op -> {implementation name: function}
+# op -> {implementation name: function with the reference's signature}
 IMPLEMENTATIONS = {
-    "conv2d": {"numba": conv2d_numba, "cuda_c": conv2d_cuda_c,
-               "im2col_cublas": conv2d_im2col_cublas},
-    "conv_transpose2d": {"numba": conv_transpose2d_numba, "cuda_c": conv_transpose2d_cuda_c,
-                         "im2col_cublas": conv_transpose2d_im2col_cublas},
+    "conv2d": {"numba": _as_reference_conv2d(conv2d_numba),
+               "cuda_c": _as_reference_conv2d(conv2d_cuda_c),
+               "im2col_cublas": _as_reference_conv2d(conv2d_im2col_cublas)},
     "conv2d_input_grad": {"numba": conv2d_input_grad_numba, "cuda_c": conv2d_input_grad_cuda_c,
                           "im2col_cublas": conv2d_input_grad_im2col_cublas},
     "conv2d_weight_grad": {"numba": conv2d_weight_grad_numba,
                            "cuda_c": conv2d_weight_grad_cuda_c,
                            "im2col_cublas": conv2d_weight_grad_im2col_cublas},
-    "im2col": {"numba": im2col_numba},
-    "col2im": {"numba": col2im_numba},
     "max_pool2d": {"numba": max_pool2d_numba},
     "max_pool2d_backward": {"numba": max_pool2d_backward_numba},
     "avg_pool2d": {"numba": avg_pool2d_numba},
     "avg_pool2d_backward": {"numba": avg_pool2d_backward_numba},
-    "bias_leaky_relu": {"numba": bias_leaky_relu_numba},
     "leaky_relu": {"numba": leaky_relu_numba},
     "leaky_relu_backward": {"numba": leaky_relu_backward_numba},
 }
 
 # Higher runs first when nothing is selected; the NumPy reference registers at 0.
-# Ordered by expected speed on a GPU; benchmarks/gpu_bench.py measures it.
+# A guess until benchmarks/gpu_bench.py has measured them on a GPU.
 PRIORITY = {"im2col_cublas": 30, "cuda_c": 20, "numba": 10}
 AVAILABLE = {"numba": numba_cuda_available, "cuda_c": cupy_available,
              "im2col_cublas": cupy_available}

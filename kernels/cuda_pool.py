@@ -78,6 +78,12 @@ def max_pool2d_forward_kernel(x, y, indices, kernel_h, kernel_w, stride_h, strid
                     if value > best or value != value or best_index < 0:
                         best = value
                         best_index = h * W + v
+        if best_index < 0:
+            # the whole window lies in the padding (possible with dilation): -inf, and the
+            # index of the nearest pixel to the window's first tap, as the reference does
+            h = min(max(p * stride_h - pad_h, 0), H - 1)
+            v = min(max(q * stride_w - pad_w, 0), W - 1)
+            best_index = h * W + v
         y[n, c, p, q] = best
         indices[n, c, p, q] = best_index
 

@@ -1,9 +1,13 @@
-"""Float64 references for the kernel tests: a loop over kernel taps + einsum, nothing clever.
+"""References for the kernel tests: the project's NumPy references, and a second set here.
 
-Written from the definitions (PyTorch's conv2d / max_pool2d / avg_pool2d semantics) so
-that they can be read against the kernels; ``tests/test_cuda_kernels.py`` checks them
-against PyTorch where torch is installed. Shapes: x (N, C, H, W), w (K, C/groups, R, S),
-y (N, K, P, Q).
+``project_references()`` wraps the NumPy references the ops use (``minicnn/ops/conv.py``,
+``pool.py``) in the call style of the kernel tests: those are what the GPU kernels replace,
+so the kernels are tested against them. The functions below are an independent second
+set, written from the definitions (PyTorch's conv2d / max_pool2d / avg_pool2d) as a loop
+over kernel taps + einsum, nothing clever; ``tests/test_cuda_kernels.py`` checks both sets
+against PyTorch and against each other. They also provide im2col/col2im in unfold's layout,
+which the project's references do not expose. Shapes: x (N, C, H, W), w (K, C/groups, R, S),
+y (N, K, P, Q); padding an int, a pair or (top, bottom, left, right) where noted.
 """
 from __future__ import annotations
 
@@ -16,8 +20,22 @@ def _pair(value):
     return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
 
+def _padding4(padding):
+    """(top, bottom, left, right) from an int, a pair or a 4-tuple."""
+    if isinstance(padding, (tuple, list)) and len(padding) == 4:
+        return tuple(padding)
+    pad_h, pad_w = _pair(padding)
+    return (pad_h, pad_h, pad_w, pad_w)
+
+
 def conv_out(size, kernel, stride, padding, dilation):
-    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+    """Output size; ``padding`` is the total (top + bottom)."""
+    return (size + padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _pad(x, padding):
+    top, bottom, left, right = padding
+    return np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
 
 
 def _tap_window(r, s, P, Q, stride, dilation):
@@ -29,13 +47,13 @@ def _tap_window(r, s, P, Q, stride, dilation):
 
 def conv2d_reference(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     """y[n, k, p, q] = b[k] + sum_{c, r, s} w[k, c, r, s] x_pad[n, g*C_g + c, p*sh + r*dh, q*sw + s*dw]."""
-    stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
+    stride, padding, dilation = _pair(stride), _padding4(padding), _pair(dilation)
     N, C, H, W = x.shape
     K, C_g, R, S = w.shape
     K_g = K // groups
-    P = conv_out(H, R, stride[0], padding[0], dilation[0])
-    Q = conv_out(W, S, stride[1], padding[1], dilation[1])
-    x_pad = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
+    P = conv_out(H, R, stride[0], padding[0] + padding[1], dilation[0])
+    Q = conv_out(W, S, stride[1], padding[2] + padding[3], dilation[1])
+    x_pad = _pad(x, padding)
     y = np.zeros((N, K, P, Q))
     for g in range(groups):
         channels, outputs = slice(g * C_g, (g + 1) * C_g), slice(g * K_g, (g + 1) * K_g)
@@ -51,12 +69,13 @@ def conv2d_reference(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
 
 def conv2d_input_grad_reference(dy, w, input_shape, stride=1, padding=0, dilation=1, groups=1):
     """The adjoint of conv2d in x: every tap adds w^T dy back where it read (= conv_transpose2d)."""
-    stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
+    stride, dilation = _pair(stride), _pair(dilation)
+    top, bottom, left, right = _padding4(padding)
     N, C, H, W = input_shape
     K, C_g, R, S = w.shape
     K_g = K // groups
     P, Q = dy.shape[2:]
-    dx_pad = np.zeros((N, C, H + 2 * padding[0], W + 2 * padding[1]))
+    dx_pad = np.zeros((N, C, H + top + bottom, W + left + right))
     for g in range(groups):
         channels, outputs = slice(g * C_g, (g + 1) * C_g), slice(g * K_g, (g + 1) * K_g)
         for r in range(R):
@@ -64,16 +83,16 @@ def conv2d_input_grad_reference(dy, w, input_shape, stride=1, padding=0, dilatio
                 rows, cols = _tap_window(r, s, P, Q, stride, dilation)
                 dx_pad[:, channels, rows, cols] += np.einsum("nkhw,kc->nchw", dy[:, outputs],
                                                              w[outputs, :, r, s], optimize=True)
-    return dx_pad[:, :, padding[0]:padding[0] + H, padding[1]:padding[1] + W]
+    return dx_pad[:, :, top:top + H, left:left + W]
 
 
 def conv2d_weight_grad_reference(x, dy, weight_shape, stride=1, padding=0, dilation=1, groups=1):
     """dw[k, c, r, s] = sum_{n, p, q} dy[n, k, p, q] x_pad[n, g*C_g + c, p*sh + r*dh, q*sw + s*dw]."""
-    stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
+    stride, padding, dilation = _pair(stride), _padding4(padding), _pair(dilation)
     K, C_g, R, S = weight_shape
     K_g = K // groups
     P, Q = dy.shape[2:]
-    x_pad = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
+    x_pad = _pad(x, padding)
     dw = np.zeros(weight_shape)
     for g in range(groups):
         channels, outputs = slice(g * C_g, (g + 1) * C_g), slice(g * K_g, (g + 1) * K_g)
@@ -87,12 +106,12 @@ def conv2d_weight_grad_reference(x, dy, weight_shape, stride=1, padding=0, dilat
 
 def im2col_reference(x, kernel_size, stride=1, padding=0, dilation=1):
     """cols[n, (c*R + r)*S + s, p*Q + q] = x_pad[n, c, p*sh + r*dh, q*sw + s*dw]."""
-    stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
+    stride, padding, dilation = _pair(stride), _padding4(padding), _pair(dilation)
     R, S = _pair(kernel_size)
     N, C, H, W = x.shape
-    P = conv_out(H, R, stride[0], padding[0], dilation[0])
-    Q = conv_out(W, S, stride[1], padding[1], dilation[1])
-    x_pad = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
+    P = conv_out(H, R, stride[0], padding[0] + padding[1], dilation[0])
+    Q = conv_out(W, S, stride[1], padding[2] + padding[3], dilation[1])
+    x_pad = _pad(x, padding)
     cols = np.zeros((N, C, R, S, P, Q))
     for r in range(R):
         for s in range(S):
@@ -103,18 +122,19 @@ def im2col_reference(x, kernel_size, stride=1, padding=0, dilation=1):
 
 def col2im_reference(cols, input_shape, kernel_size, stride=1, padding=0, dilation=1):
     """The adjoint of im2col: every column entry added back to the pixel it came from."""
-    stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
+    stride, dilation = _pair(stride), _pair(dilation)
+    top, bottom, left, right = _padding4(padding)
     R, S = _pair(kernel_size)
     N, C, H, W = input_shape
-    P = conv_out(H, R, stride[0], padding[0], dilation[0])
-    Q = conv_out(W, S, stride[1], padding[1], dilation[1])
+    P = conv_out(H, R, stride[0], top + bottom, dilation[0])
+    Q = conv_out(W, S, stride[1], left + right, dilation[1])
     cols = cols.reshape(N, C, R, S, P, Q)
-    x_pad = np.zeros((N, C, H + 2 * padding[0], W + 2 * padding[1]))
+    x_pad = np.zeros((N, C, H + top + bottom, W + left + right))
     for r in range(R):
         for s in range(S):
             rows, columns = _tap_window(r, s, P, Q, stride, dilation)
             x_pad[:, :, rows, columns] += cols[:, :, r, s]
-    return x_pad[:, :, padding[0]:padding[0] + H, padding[1]:padding[1] + W]
+    return x_pad[:, :, top:top + H, left:left + W]
 
 
 def pool_out(size, kernel, stride, padding, dilation, ceil_mode):
@@ -197,3 +217,37 @@ def avg_pool2d_backward_reference(dy, input_shape, kernel_size, stride=None, pad
             dx[:, :, max(h0, 0):min(h0 + R, H), max(v0, 0):min(v0 + S, W)] += (
                 dy[:, :, p, q][:, :, None, None] / divisor)
     return dx
+
+
+def project_references():
+    """The references of ``minicnn.ops`` with this module's signatures (padding may be a
+    4-tuple, ``output_hw`` may crop). Raises ImportError where minicnn is not importable."""
+    from types import SimpleNamespace
+
+    from minicnn.ops import conv, pool
+
+    def geometry(stride, padding, dilation):
+        return _pair(stride), _padding4(padding), _pair(dilation)
+
+    def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, output_hw=None):
+        y = conv.conv2d_reference(x, w, *geometry(stride, padding, dilation), groups,
+                                  output_hw=output_hw)
+        return y if b is None else y + b.reshape(1, -1, 1, 1)
+
+    def input_grad(dy, w, input_shape, stride=1, padding=0, dilation=1, groups=1):
+        return conv.conv2d_input_grad_reference(dy, w, tuple(input_shape)[-2:],
+                                                *geometry(stride, padding, dilation), groups)
+
+    def weight_grad(x, dy, weight_shape, stride=1, padding=0, dilation=1, groups=1):
+        return conv.conv2d_weight_grad_reference(x, dy, tuple(weight_shape)[-2:],
+                                                 *geometry(stride, padding, dilation), groups)
+
+    return SimpleNamespace(
+        conv2d_reference=conv2d, conv2d_input_grad_reference=input_grad,
+        conv2d_weight_grad_reference=weight_grad,
+        max_pool2d_reference=pool.max_pool2d_reference,
+        max_pool2d_backward_reference=lambda dy, indices, shape: (
+            pool.max_pool2d_backward_reference(dy, indices, shape)),
+        avg_pool2d_reference=pool.avg_pool2d_reference,
+        avg_pool2d_backward_reference=pool.avg_pool2d_backward_reference,
+        im2col_reference=im2col_reference, col2im_reference=col2im_reference)

@@ -29,10 +29,23 @@ if REPO not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from conv_reference import (  # noqa: E402  (this script's folder, tests/, is on sys.path)
-    avg_pool2d_backward_reference, avg_pool2d_reference, col2im_reference,
-    conv2d_input_grad_reference, conv2d_reference, conv2d_weight_grad_reference,
-    im2col_reference, max_pool2d_backward_reference, max_pool2d_reference)
+import conv_reference  # noqa: E402  (this script's folder, tests/, is on sys.path)
+
+# The NumPy references the ops use (minicnn/ops), which these kernels replace on the GPU;
+# tests/conv_reference.py's own set where minicnn cannot be imported.
+try:
+    REFERENCE = conv_reference.project_references()
+except ImportError:
+    REFERENCE = conv_reference
+conv2d_reference = REFERENCE.conv2d_reference
+conv2d_input_grad_reference = REFERENCE.conv2d_input_grad_reference
+conv2d_weight_grad_reference = REFERENCE.conv2d_weight_grad_reference
+max_pool2d_reference = REFERENCE.max_pool2d_reference
+max_pool2d_backward_reference = REFERENCE.max_pool2d_backward_reference
+avg_pool2d_reference = REFERENCE.avg_pool2d_reference
+avg_pool2d_backward_reference = REFERENCE.avg_pool2d_backward_reference
+im2col_reference = conv_reference.im2col_reference
+col2im_reference = conv_reference.col2im_reference
 
 # (N, C, H, W, K, R, S, stride, padding, dilation, groups): none divides the tiles
 # (SMALL_TILE is 8 rows x 16 columns x 4 deep; DEFAULT_TILE 64 x 64 x 8).
@@ -40,7 +53,8 @@ CONV_CONFIGS = [
     (2, 10, 5, 4, 10, 2, 3, (1, 1), (1, 1), (1, 1), 1),  # 2 row tiles (K_g = C_g = 10 > 8)
     (2, 4, 9, 7, 6, 3, 2, (2, 1), (1, 0), (1, 2), 2),    # groups, mixed stride/dilation
     (1, 6, 7, 6, 9, 4, 4, (2, 2), (1, 1), (1, 1), 3),    # DCGAN-like k4 s2 p1, 3 groups
-    (3, 2, 5, 9, 3, 2, 3, (3, 2), (0, 2), (2, 1), 1),    # stride 3, large padding
+    (3, 2, 5, 9, 3, 2, 3, (3, 2), (0, 1, 2, 0), (2, 1), 1),  # stride 3, uneven padding
+                                                          # (top, bottom, left, right)
     (2, 2, 9, 7, 3, 3, 2, (2, 2), (1, 0), (2, 1), 1),    # stride 2 = dilation 2: some pixels
                                                           # get no tap (zero gradient)
     (1, 4, 6, 5, 4, 1, 1, (1, 1), (0, 0), (1, 1), 4),    # depthwise 1x1
@@ -137,6 +151,14 @@ def family_conv_forward():
     x64, w64, b64 = x.astype(np.float64), w.astype(np.float64), b.astype(np.float64)
     yield "conv2d_tiled_float64", lambda: check(L.conv2d_numba(x64, w64, b64, tile=small, **p),
                                                 expected, "float64", rtol=1e-12, atol=1e-12)
+    # fewer outputs than fit (the adjoint of conv_transpose2d with output_padding needs it)
+    x, w, b, p = conv_arrays(CONV_CONFIGS[1], seed=12)
+    full = conv2d_reference(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64),
+                            **p)
+    P, Q = full.shape[2] - 1, full.shape[3] - 2
+    yield "conv2d_tiled_output_hw", lambda: check(
+        L.conv2d_numba(x, w, b, tile=small, output_hw=(P, Q), **p), full[:, :, :P, :Q],
+        "tiled conv2d with output_hw")
 
 
 def family_conv_input_grad():
@@ -174,6 +196,16 @@ def family_conv_input_grad():
                                           dilation, tile=small)
         check(actual, expected, "conv_transpose2d")
 
+    # a grad_output with fewer rows/columns than fit (conv_transpose2d with output_padding)
+    x, w, _, p = conv_arrays(CONV_CONFIGS[2], seed=13, bias=False)
+    P, Q = conv2d_reference(x, w, None, **p).shape[2:]
+    dy = random((x.shape[0], w.shape[0], P - 1, Q), 14)
+    expected_cropped = conv2d_input_grad_reference(dy.astype(np.float64), w.astype(np.float64),
+                                                   x.shape, **p)
+    yield "input_grad_fewer_outputs", lambda: check(
+        L.conv2d_input_grad_numba(dy, w, x.shape[2:], tile=small, **p), expected_cropped,
+        "input grad from a cropped grad_output")
+
     yield "conv_transpose2d[0]", lambda: transpose_case(50, 2, 4, 3, 4, 6, 4, 4, (2, 2),
                                                         (1, 1), (1, 0), 2, (1, 1), True)
     yield "conv_transpose2d[1]", lambda: transpose_case(51, 1, 3, 4, 3, 5, 3, 2, (3, 2),
@@ -194,6 +226,14 @@ def family_conv_weight_grad():
             lambda x=x, dy=dy, s=w.shape, p=p, e=expected, splits=splits: check(
                 L.conv2d_weight_grad_numba(x, dy, s, tile=small, splits=splits, **p), e,
                 "weight grad (small tile)", rtol=5e-5, atol=5e-5))
+    x, w, _, p = conv_arrays(CONV_CONFIGS[1], seed=15, bias=False)
+    P, Q = conv2d_reference(x, w, None, **p).shape[2:]
+    dy_cropped = random((x.shape[0], w.shape[0], P, Q - 1), 16)
+    expected_cropped = conv2d_weight_grad_reference(x.astype(np.float64),
+                                                    dy_cropped.astype(np.float64), w.shape, **p)
+    yield "weight_grad_fewer_outputs", lambda: check(
+        L.conv2d_weight_grad_numba(x, dy_cropped, w.shape[2:], tile=small, splits=2, **p),
+        expected_cropped, "weight grad from a cropped grad_output", rtol=5e-5, atol=5e-5)
     x, w, _, p = conv_arrays(DEFAULT_TILE_CONFIG, seed=10, bias=False)
     dy = random(conv2d_reference(x, w, None, **p).shape, 11)
     expected = conv2d_weight_grad_reference(x.astype(np.float64), dy.astype(np.float64),

@@ -141,10 +141,20 @@ def test_softmax_rows_sum_to_one_and_log_softmax_agrees():
 
 
 def test_leaky_relu_runs_through_the_registry():
-    x = mc.tensor(np.array([-1.0, 2.0]))
-    F.leaky_relu(x, 0.1)
-    assert registry.last_used("leaky_relu") == "reference"
-    assert "reference" in registry.implementations("leaky_relu")
+    x = mc.tensor(np.array([-1.0, 2.0]), requires_grad=True)
+    F.leaky_relu(x, 0.1).sum().backward()
+    for op in ("leaky_relu", "leaky_relu_backward"):
+        assert registry.last_used(op) is not None
+        assert "reference" in registry.implementations(op)
+    np.testing.assert_allclose(x.grad.numpy(), [0.1, 1.0])
+
+
+def test_leaky_relu_with_a_negative_slope_reads_the_sign_of_the_input():
+    x = mc.tensor(np.array([-2.0, 3.0]), requires_grad=True)
+    y = F.leaky_relu(x, -0.5)
+    y.sum().backward()
+    np.testing.assert_allclose(y.numpy(), [1.0, 3.0])
+    np.testing.assert_allclose(x.grad.numpy(), [-0.5, 1.0])
 
 
 def test_softmax_needs_a_dim():

@@ -102,11 +102,35 @@ def test_register_names_and_devices():
     fake = _FakeRegistry()
     cuda_launch.register(fake)
     names = {(op, name) for op, name, *_ in fake.calls}
-    for op in ("conv2d", "conv_transpose2d", "conv2d_input_grad", "conv2d_weight_grad"):
+    for op in ("conv2d", "conv2d_input_grad", "conv2d_weight_grad"):
         assert {(op, "numba"), (op, "cuda_c"), (op, "im2col_cublas")} <= names
-    assert {op for op, *_ in fake.calls} >= {"max_pool2d", "avg_pool2d", "bias_leaky_relu",
-                                            "im2col", "col2im", "leaky_relu_backward"}
+    assert {op for op, *_ in fake.calls} == {
+        "conv2d", "conv2d_input_grad", "conv2d_weight_grad", "max_pool2d", "max_pool2d_backward",
+        "avg_pool2d", "avg_pool2d_backward", "leaky_relu", "leaky_relu_backward"}
     assert all(device == "cuda" for _, _, device, _, _ in fake.calls)
+
+
+def test_registered_functions_take_the_reference_signatures():
+    """The GPU functions must accept exactly what the ops pass to the NumPy references."""
+    import inspect
+    conv = pytest.importorskip("minicnn.ops.conv")
+    pool = pytest.importorskip("minicnn.ops.pool")
+    activation = pytest.importorskip("minicnn.ops.activation")
+    references = {
+        "conv2d": conv.conv2d_reference, "conv2d_input_grad": conv.conv2d_input_grad_reference,
+        "conv2d_weight_grad": conv.conv2d_weight_grad_reference,
+        "max_pool2d": pool.max_pool2d_reference,
+        "max_pool2d_backward": pool.max_pool2d_backward_reference,
+        "avg_pool2d": pool.avg_pool2d_reference,
+        "avg_pool2d_backward": pool.avg_pool2d_backward_reference,
+        "leaky_relu": activation.leaky_relu_reference,
+        "leaky_relu_backward": activation.leaky_relu_backward_reference}
+    for op, functions in cuda_launch.IMPLEMENTATIONS.items():
+        wanted = [p for p in inspect.signature(references[op]).parameters
+                  if p != "divisor_override"]   # only the reference knows it (ops route it)
+        for name, function in functions.items():
+            have = list(inspect.signature(function).parameters)
+            assert have[:len(wanted)] == wanted, (op, name, have, wanted)
 
 
 def test_registered_into_minicnn_registry_but_unavailable_without_gpu():
@@ -154,8 +178,10 @@ def test_choose_splits_covers_the_depth_exactly_once(depth, tiles, sms):
      "larger than the padded input"),
     (lambda: cuda_launch.forward_plan((1, 4, 8, 8), (2, 4, 3, 3), 0, 0, 1, 1, False),
      "stride: expected positive"),
-    (lambda: cuda_launch.input_grad_plan((1, 2, 5, 5), (2, 4, 3, 3), (1, 4, 8, 8), 1, 0, 1, 1),
+    (lambda: cuda_launch.input_grad_plan((1, 2, 7, 6), (2, 4, 3, 3), (1, 4, 8, 8), 1, 0, 1, 1),
      "grad_output: expected shape (1, 2, 6, 6)"),
+    (lambda: cuda_launch.forward_plan((1, 4, 8, 8), (2, 4, 3, 3), 1, 0, 1, 1, output_hw=(7, 6)),
+     "output_hw: expected at most (6, 6)"),
     (lambda: cuda_launch.conv_transpose_output_shape((1, 4, 3, 3), (4, 2, 3, 3), 2, 0, 2, 1, 1),
      "output_padding"),
     (lambda: cuda_launch.bias_leaky_relu_numba(np.zeros((1, 1)), None, -0.1),

@@ -15,11 +15,14 @@ TWIN_PATH = Path(__file__).resolve().parent.parent / "benchmarks" / "gan_twin.py
 
 @pytest.fixture(scope="module")
 def gan_twin():
-    torch_or_skip()
+    torch = torch_or_skip()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)   # tiny tensors: PyTorch's thread pool only adds waiting
     spec = importlib.util.spec_from_file_location("gan_twin", TWIN_PATH)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module
+    yield module
+    torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize("kind", ["dcgan", "wgan-gp"])

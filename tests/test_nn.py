@@ -407,13 +407,26 @@ def test_to_double_float_keeps_parameter_objects():
     assert net[0].weight is weight and weight.dtype == np.float64
     assert net[1].running_var.dtype == np.float64
     assert net[1].num_batches_tracked.dtype == np.int64  # integers are left alone
-    net.to(np.float32)
+    net.to(mc.float32)
     assert weight.dtype == np.float32
     assert net.to("cpu") is net
     with pytest.raises(TypeError, match="floating-point"):
         net.to(np.int32)
     net.requires_grad_(False)
     assert not any(p.requires_grad for p in net.parameters())
+
+
+def test_deepcopy_gives_an_independent_model():
+    """copy.deepcopy(model) is how a GAN keeps an averaged copy of its generator."""
+    import copy
+
+    net = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    twin = copy.deepcopy(net)
+    assert isinstance(twin[0].weight, nn.Parameter) and twin[0].weight is not net[0].weight
+    np.testing.assert_array_equal(twin[0].weight.numpy(), net[0].weight.numpy())
+    twin[0].weight.data += 1
+    assert not np.array_equal(twin[0].weight.numpy(), net[0].weight.numpy())
+    assert list(twin.state_dict()) == list(net.state_dict())
 
 
 def test_parameter_shares_data_and_prints():

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import minicnn as mc
 import minicnn.functional as F
+from minicnn import registry
 from minicnn.gradcheck import gradcheck, gradgradcheck
 from minicnn.ops.pool import pool_output_size
 from oracle import check_against_torch, torch_or_skip
@@ -178,6 +179,13 @@ def test_max_pool_backward_is_scatter_and_its_backward_a_gather():
     (gg,) = mc.grad((g * w).sum(), v, create_graph=True)
     assert isinstance(gg.creator, MaxPoolGather)
     np.testing.assert_array_equal(gg.numpy(), [[[[5.0, 7.0], [13.0, 15.0]]]])
+
+
+def test_pooling_runs_through_the_registry():
+    x = mc.tensor(np.random.default_rng(0).standard_normal((1, 1, 4, 4)), requires_grad=True)
+    (F.max_pool2d(x, 2).sum() + F.avg_pool2d(x, 2).sum()).backward()
+    for op in ("max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward"):
+        assert registry.last_used(op) is not None and "reference" in registry.implementations(op)
 
 
 def test_float32_stays_float32():

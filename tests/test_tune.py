@@ -5,7 +5,8 @@ Stated targets (all with fixed seeds):
   minimum in at most 35 evaluations (5 initial + 30 guided), for each of 3 seeds.
 * 1-D ``sin(3x) + x^2 - 0.7x`` on [-1, 2]: within 1e-3 of the minimum in 12 evaluations.
 * 1-D log-scale learning rate: within 2% of the best learning rate in 10 evaluations.
-* Over 3 seeds, 25 Bayesian evaluations on Branin beat 100 random ones on average.
+* On Branin, Bayesian optimisation beats random search at the same budget on
+  every seed, and 25 Bayesian evaluations beat 200 random ones on average over 3 seeds.
 """
 import math
 
@@ -238,9 +239,15 @@ def test_expected_improvement_limits():
 
 
 # --------------------------------------------------- Bayesian optimisation
+@pytest.fixture(scope="module")
+def branin_runs():
+    """Bayesian optimisation of Branin, 35 evaluations (5 initial + 30 guided), seeds 0, 1, 2."""
+    return {seed: bayes_opt(branin, BRANIN_SPACE, n_iter=30, n_init=5, seed=seed) for seed in (0, 1, 2)}
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_bayes_opt_finds_the_branin_minimum_in_35_evaluations(seed):
-    result = bayes_opt(branin, BRANIN_SPACE, n_iter=30, n_init=5, seed=seed)
+def test_bayes_opt_finds_the_branin_minimum_in_35_evaluations(branin_runs, seed):
+    result = branin_runs[seed]
     assert len(result) == 35
     assert result.best_value < BRANIN_MINIMUM + 0.01, result.table(sort=True, max_rows=5)
     # it found one of the three global minima
@@ -249,13 +256,14 @@ def test_bayes_opt_finds_the_branin_minimum_in_35_evaluations(seed):
     assert np.min(np.linalg.norm(minima - best, axis=1)) < 0.15
 
 
-def test_bayes_opt_beats_random_search_on_average():
-    seeds = [10, 11, 12]
-    bayes = [bayes_opt(branin, BRANIN_SPACE, n_iter=20, n_init=5, seed=s).best_value for s in seeds]
-    random = [random_search(branin, BRANIN_SPACE, n_iter=100, seed=s).best_value for s in seeds]
-    # 25 guided evaluations beat 4x as many random ones
-    assert np.mean(bayes) < np.mean(random), (bayes, random)
-    assert np.mean(bayes) < BRANIN_MINIMUM + 0.05
+def test_bayes_opt_beats_random_search_on_average(branin_runs):
+    # at the same budget, on every seed (random search needs ~2,400 evaluations, median, to get within 0.01)
+    for seed, result in branin_runs.items():
+        assert result.best_value < random_search(branin, BRANIN_SPACE, n_iter=35, seed=seed).best_value
+    # and 25 guided evaluations beat 200 random ones on average
+    bayes_25 = [result.best_so_far()[24] for result in branin_runs.values()]
+    random_200 = [random_search(branin, BRANIN_SPACE, n_iter=200, seed=seed).best_value for seed in branin_runs]
+    assert np.mean(bayes_25) < np.mean(random_200), (bayes_25, random_200)
 
 
 def test_bayes_opt_1d_finds_the_minimum_in_12_evaluations():

@@ -56,30 +56,30 @@ def _classifier_module():
 
 def load_classifier(path=None, train_if_missing: bool = True, verbose: bool = True):
     """The frozen digit classifier: from the cache when its checksum is right, else trained
-    deterministically (and cached). Returns the model in eval mode, gradients off."""
-    import minicnn as mc
-
+    deterministically with ``train_classifier``'s defaults (seed 0) and cached.
+    Returns the model in eval mode with gradients off."""
     classifier = _classifier_module()
     path = Path(path) if path is not None else classifier_path()
     checksum_path = path.with_suffix(path.suffix + ".sha256")
-    model = classifier.DigitClassifier()
-    loaded = False
+    model = None
     if path.exists() and checksum_path.exists():
         if checksum_path.read_text().split()[0] == _sha256(path):
-            model.load_state_dict(mc.load(path))
-            loaded = True
+            model = classifier.load_classifier(path)
         elif verbose:
             print(f"quality metric: {path} does not match its checksum; retraining")
-    if not loaded:
+    if model is None:
         if not train_if_missing:
             raise FileNotFoundError(f"no cached digit classifier at {path}")
         if verbose:
-            print("quality metric: training the digit classifier once (deterministic), "
-                  f"caching it at {path}")
-        model = classifier.train_digit_classifier()
+            print("quality metric: training the digit classifier once (deterministic, seed 0; "
+                  f"a few minutes), caching it at {path}")
+        result = classifier.train_classifier(seed=0)
+        if verbose:
+            print(f"quality metric: classifier test accuracy {result.test_accuracy:.4f}")
         path.parent.mkdir(parents=True, exist_ok=True)
-        mc.save(model.state_dict(), path)                     # atomic (temp file + rename)
+        classifier.save_classifier(result.model, path)        # atomic (temp file + rename)
         checksum_path.write_text(f"{_sha256(path)}  {path.name}\n")
+        model = result.model
     model.eval()
     for parameter in model.parameters():
         parameter.requires_grad = False

@@ -429,14 +429,14 @@ class Module:
         return self
 
     def to(self, *args, device=None, dtype=None) -> "Module":
-        """``model.to('cuda')``, ``model.to(np.float64)``, ``model.to(device=, dtype=)``.
+        """``model.to('cuda')``, ``model.to(mc.float64)``, ``model.to(device=, dtype=)``.
         In place (returns self). Casting touches floating-point tensors only
         (BatchNorm's integer ``num_batches_tracked`` stays int64)."""
         for arg in args:
-            if isinstance(arg, str):
+            if isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda", "gpu"):
                 device = arg
             else:
-                dtype = arg
+                dtype = arg  # np.float64, "float64", mc.float64
         if dtype is not None:
             dtype = np.dtype(dtype)
             if dtype.kind != "f":

@@ -29,36 +29,62 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
     return _relu(input)
 
 
-def leaky_relu_reference(x, negative_slope: float):
-    """Array helper: ``(y, mask)`` with mask = 1 where x > 0, else ``negative_slope``, and
-    y = x * mask. The mask is what the backward pass multiplies by.
-
-    Registered in ``minicnn.registry`` as op ``"leaky_relu"``: a fused kernel takes
-    ``(x, negative_slope)`` and returns the same pair.
-    """
+# Array functions (NumPy reference), registered in ``minicnn.registry`` under the
+# signatures the fused kernels (kernels/) implement too:
+#   leaky_relu(x, negative_slope) -> y
+#   leaky_relu_backward(grad_output, x, negative_slope) -> grad_input
+def leaky_relu_reference(x, negative_slope: float = 0.01):
+    """y = x where x > 0, negative_slope * x elsewhere (x's dtype)."""
     xp = get_array_module(x)
-    mask = xp.where(x > 0, x.dtype.type(1), x.dtype.type(negative_slope))
-    return x * mask, mask
+    return xp.where(x > 0, x, x * x.dtype.type(negative_slope))
 
 
-registry.register("leaky_relu", "reference", leaky_relu_reference, device="cpu")
-registry.register("leaky_relu", "reference", leaky_relu_reference, device="cuda")
+def leaky_relu_backward_reference(grad_output, x, negative_slope: float = 0.01):
+    """dL/dx = g where x > 0, negative_slope * g elsewhere (the mask is read from the sign
+    of ``x``; for a slope >= 0 the output has the same sign, so kernels may pass either)."""
+    xp = get_array_module(grad_output)
+    return xp.where(x > 0, grad_output, grad_output * grad_output.dtype.type(negative_slope))
+
+
+for _op, _function in (("leaky_relu", leaky_relu_reference),
+                       ("leaky_relu_backward", leaky_relu_backward_reference)):
+    registry.register(_op, "reference", _function, device="cpu")
+    registry.register(_op, "reference", _function, device="cuda")
+
+
+def _leaky_relu_backward_array(grad_output, x, negative_slope):
+    if negative_slope < 0:  # fused kernels read the output's sign: only right for slope >= 0
+        return leaky_relu_backward_reference(grad_output, x, negative_slope)
+    return registry.run("leaky_relu_backward", grad_output, x, negative_slope)
 
 
 class LeakyReLU(Function):
-    """y = x * mask (mask = 1 for x > 0, else the slope);  dL/dx = g * mask (a constant)."""
+    """y = x (x > 0) or a x;  dL/dx = g * mask with mask = 1 or a, read from the sign of x:
+    a constant, so the backward (``LeakyReLUBackward``) is linear in g."""
 
     def forward(self, x, negative_slope):
-        y, self.mask = registry.run("leaky_relu", x, negative_slope)
-        return y
+        self.negative_slope = negative_slope
+        return registry.run("leaky_relu", x, negative_slope)
 
     def backward(self, g):
-        return MaskMul.apply(g, mask=self.mask)
+        return LeakyReLUBackward.apply(g, x=self.inputs[0].data,
+                                       negative_slope=self.negative_slope)
+
+
+class LeakyReLUBackward(Function):
+    """dx = g * mask(x) with x a constant: linear in g, so its backward is itself."""
+
+    def forward(self, g, x, negative_slope):
+        self.x, self.negative_slope = x, negative_slope
+        return _leaky_relu_backward_array(g, x, negative_slope)
+
+    def backward(self, gg):
+        return LeakyReLUBackward.apply(gg, x=self.x, negative_slope=self.negative_slope)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     r"""y = x for x > 0, a x otherwise (a = ``negative_slope``);  dy/dx = 1 or a
-    (a at x = 0, as PyTorch). ``inplace`` is accepted and ignored."""
+    (a at x = 0, as PyTorch); second derivative 0. ``inplace`` is accepted and ignored."""
     return LeakyReLU.apply(input, negative_slope=float(negative_slope))
 
 
@@ -194,4 +220,4 @@ def log_softmax(input: Tensor, dim=None, dtype=None) -> Tensor:
 
 
 __all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "softplus", "elu", "softmax",
-           "log_softmax", "leaky_relu_reference"]
+           "log_softmax", "leaky_relu_reference", "leaky_relu_backward_reference"]

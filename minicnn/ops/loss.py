@@ -320,7 +320,7 @@ class BinaryCrossEntropy(Function):
         with np.errstate(divide="ignore"):
             log_p = xp.maximum(xp.log(p), -100)
             log_not_p = xp.maximum(xp.log(1 - p), -100)
-        return -(t * log_p + (1 - t) * log_not_p)
+        return (t - 1) * log_not_p - t * log_p + 0.0   # + 0.0: no "-0." when both are 0
 
     def backward(self, g):
         p, t = self.inputs

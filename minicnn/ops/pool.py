@@ -69,6 +69,12 @@ def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation
     return out
 
 
+def _as_pair(value) -> tuple[int, int]:
+    """(a, b) from an int or a pair, unchecked (the public functions check)."""
+    return (int(value[0]), int(value[1])) if isinstance(value, (list, tuple)) else (
+        int(value), int(value))
+
+
 @dataclass(frozen=True)
 class PoolGeometry:
     """Where the windows of a 2-D pooling lie. All fields are (rows, cols) pairs.
@@ -83,6 +89,18 @@ class PoolGeometry:
     stride: tuple
     padding: tuple
     dilation: tuple
+
+    @classmethod
+    def build(cls, input_hw, kernel_size, stride=None, padding=0, dilation=1,
+              ceil_mode=False) -> "PoolGeometry":
+        """The geometry from PyTorch-style arguments (ints or pairs; stride None = kernel)."""
+        kernel = _as_pair(kernel_size)
+        stride = kernel if stride is None or stride == () or stride == [] else _as_pair(stride)
+        padding, dilation = _as_pair(padding), _as_pair(dilation)
+        input_hw = tuple(int(v) for v in input_hw)
+        output_hw = tuple(pool_output_size(i, k, s, p, d, ceil_mode) for i, k, s, p, d in
+                          zip(input_hw, kernel, stride, padding, dilation))
+        return cls(input_hw, output_hw, kernel, stride, padding, dilation)
 
     @property
     def padded_hw(self) -> tuple:
@@ -112,7 +130,8 @@ class PoolGeometry:
         return x_padded[:, :, ph:ph + H, pw:pw + W]
 
 
-def _geometry(op, input, kernel_size, stride, padding, dilation, ceil_mode) -> PoolGeometry:
+def _check_window(op, input, kernel_size, stride, padding, dilation, ceil_mode) -> dict:
+    """Check the arguments; return them as pairs, ready for the array functions."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: input: expected a Tensor, got {type(input).__name__}")
     if input.ndim != 4:
@@ -127,15 +146,15 @@ def _geometry(op, input, kernel_size, stride, padding, dilation, ceil_mode) -> P
         if p > k // 2:
             raise ValueError(f"{op}: padding should be at most half of kernel_size, got "
                              f"padding={padding} for kernel_size={kernel}")
-    input_hw = tuple(input.shape[2:])
-    output_hw = tuple(pool_output_size(i, k, s, p, d, ceil_mode) for i, k, s, p, d in
-                      zip(input_hw, kernel, stride, padding, dilation))
-    if min(output_hw) < 1:
-        raise ValueError(f"{op}: output size is too small: input {input_hw} with kernel_size="
-                         f"{kernel}, stride={stride}, padding={padding}, dilation={dilation} "
-                         f"gives output {output_hw} (the dilated kernel is larger than the "
-                         "padded input)")
-    return PoolGeometry(input_hw, output_hw, kernel, stride, padding, dilation)
+    geometry = PoolGeometry.build(input.shape[2:], kernel, stride, padding, dilation,
+                                  ceil_mode)
+    if min(geometry.output_hw) < 1:
+        raise ValueError(f"{op}: output size is too small: input {geometry.input_hw} with "
+                         f"kernel_size={kernel}, stride={stride}, padding={padding}, "
+                         f"dilation={dilation} gives output {geometry.output_hw} (the dilated "
+                         "kernel is larger than the padded input)")
+    return dict(kernel_size=kernel, stride=stride, padding=padding, dilation=dilation,
+                ceil_mode=bool(ceil_mode))
 
 
 def _batched(op, input):
@@ -146,13 +165,23 @@ def _batched(op, input):
 
 
 # ---------------------------------------------------------------------------------------
-# Max pooling: forward reference, scatter, gather
+# The array functions (NumPy reference). Registered in ``minicnn.registry`` under PyTorch's
+# argument order, the signatures the accelerated kernels (kernels/) implement too:
+#
+#   max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False)
+#       -> (y, indices)        indices: int64, h W + w of each window's maximum
+#   max_pool2d_backward(grad_output, indices, input_shape, kernel_size, stride=None,
+#                       padding=0, dilation=1) -> grad_input
+#   avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+#              count_include_pad=True) -> y
+#   avg_pool2d_backward(grad_output, input_shape, kernel_size, stride=None, padding=0,
+#                       ceil_mode=False, count_include_pad=True) -> grad_input
 # ---------------------------------------------------------------------------------------
-def max_pool2d_reference(x, geometry: PoolGeometry):
-    """Array helper: the window maxima and where they are.
+def max_pool2d_reference(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """The window maxima and where they are.
 
-    x (N, C, H, W) -> (y (N, C, P, Q), index (N, C, P, Q) int64), where ``index`` is the
-    winner's flat position ``h W + w`` in its input plane (PyTorch's ``return_indices``).
+    x (N, C, H, W) -> (y (N, C, P, Q), indices (N, C, P, Q) int64), where ``indices`` is
+    the winner's flat position ``h W + w`` in its input plane (PyTorch's ``return_indices``).
 
     A running max over the R S kernel offsets: one strided P x Q slice per offset, kept
     where it beats the best so far. Strictly greater keeps the *first* maximum on ties,
@@ -160,6 +189,8 @@ def max_pool2d_reference(x, geometry: PoolGeometry):
     real value. (A window lying entirely in padding, possible only with dilation, gives
     -inf like PyTorch's; its gradient goes to the nearest pixel.)
     """
+    geometry = PoolGeometry.build(x.shape[2:], kernel_size, stride, padding, dilation,
+                                  ceil_mode)
     xp = get_array_module(x)
     padded = geometry.pad(x, -np.inf)
     best, which = None, None
@@ -168,7 +199,7 @@ def max_pool2d_reference(x, geometry: PoolGeometry):
         if best is None:
             best, which = candidate.copy(), xp.zeros(candidate.shape, dtype=np.int64)
             continue
-        better = (candidate >= best) | xp.isnan(candidate)
+        better = (candidate > best) | xp.isnan(candidate)
         best = xp.where(better, candidate, best)
         which = xp.where(better, number, which)
     (P, Q), (sh, sw), (dh, dw), (ph, pw) = (geometry.output_hw, geometry.stride,
@@ -177,72 +208,133 @@ def max_pool2d_reference(x, geometry: PoolGeometry):
     H, W = geometry.input_hw
     row = xp.arange(P).reshape(P, 1) * sh - ph + (which // S) * dh
     col = xp.arange(Q).reshape(1, Q) * sw - pw + (which % S) * dw
-    index = xp.clip(row, 0, H - 1) * W + xp.clip(col, 0, W - 1)
-    return best, index
+    indices = xp.clip(row, 0, H - 1) * W + xp.clip(col, 0, W - 1)
+    return best, indices
 
 
-registry.register("max_pool2d", "reference", max_pool2d_reference, device="cpu")
-registry.register("max_pool2d", "reference", max_pool2d_reference, device="cuda")
-
-
-def _scatter_to_planes(values, index, plane_size):
-    """out[n, c, index[n, c, i]] += values[n, c, i]: (N, C, L) -> (N, C, plane_size).
+def max_pool2d_backward_reference(grad_output, indices, input_shape, kernel_size=None,
+                                  stride=None, padding=0, dilation=1):
+    """dx[n, c, indices[n, c, p, q]] += g[n, c, p, q] (a scatter-add; the window arguments
+    are not needed once the indices are known).
 
     ``bincount`` does the scatter-add in one pass: number every plane's cells
-    consecutively, so cell k of plane (n, c) is ``(n C + c) plane_size + k``.
+    consecutively, so cell k of plane (n, c) is ``(n C + c) H W + k``.
     """
-    xp = get_array_module(values)
-    N, C = values.shape[:2]
-    planes = xp.arange(N * C, dtype=np.int64).reshape(N, C, 1) * plane_size
-    flat = xp.bincount((index.reshape(N, C, -1) + planes).ravel(),
-                       weights=values.reshape(N, C, -1).ravel(), minlength=N * C * plane_size)
-    return flat.reshape(N, C, plane_size).astype(values.dtype, copy=False)
+    xp = get_array_module(grad_output)
+    N, C, H, W = (int(v) for v in input_shape)
+    planes = xp.arange(N * C, dtype=np.int64).reshape(N, C, 1) * (H * W)
+    flat = xp.bincount((indices.reshape(N, C, -1) + planes).ravel(),
+                       weights=grad_output.reshape(N, C, -1).ravel(), minlength=N * C * H * W)
+    return flat.reshape(N, C, H, W).astype(grad_output.dtype, copy=False)
+
+
+def _divisor(geometry, ceil_mode, count_include_pad, divisor_override, dtype, xp):
+    """D (P, Q): how many cells each window averages (see ``avg_pool2d``)."""
+    if divisor_override is not None:
+        return xp.full(geometry.output_hw, divisor_override, dtype=dtype)
+    counts = []
+    for size, kernel, stride, padding, output in zip(geometry.input_hw, geometry.kernel,
+                                                     geometry.stride, geometry.padding,
+                                                     geometry.output_hw):
+        start = np.arange(output) * stride - padding
+        if count_include_pad:  # padding counts, the part past it (ceil_mode) does not
+            counts.append(np.minimum(start + kernel, size + padding) - start)
+        else:
+            counts.append(np.minimum(start + kernel, size) - np.maximum(start, 0))
+    return xp.asarray(np.outer(counts[0], counts[1]), dtype=dtype)
+
+
+def avg_pool2d_reference(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                         count_include_pad=True, divisor_override=None):
+    """y[n, c, p, q] = (sum of window (p, q) of the zero-padded x) / D[p, q]: one strided
+    P x Q slice added up per kernel offset."""
+    geometry = PoolGeometry.build(x.shape[2:], kernel_size, stride, padding, 1, ceil_mode)
+    xp = get_array_module(x)
+    padded = geometry.pad(x, 0)
+    total = None
+    for _, (rows, cols) in geometry.offsets():
+        window_cells = padded[:, :, rows, cols]
+        total = window_cells.copy() if total is None else total + window_cells
+    return total / _divisor(geometry, ceil_mode, count_include_pad, divisor_override,
+                            x.dtype, xp)
+
+
+def avg_pool2d_backward_reference(grad_output, input_shape, kernel_size, stride=None,
+                                  padding=0, ceil_mode=False, count_include_pad=True,
+                                  divisor_override=None):
+    """dx = A^T g: every window spreads g[p, q] / D[p, q] evenly over its cells (one
+    strided ``+=`` per kernel offset, like col2im), then the padding is cut off."""
+    geometry = PoolGeometry.build(input_shape[2:], kernel_size, stride, padding, 1, ceil_mode)
+    xp = get_array_module(grad_output)
+    share = grad_output / _divisor(geometry, ceil_mode, count_include_pad, divisor_override,
+                                   grad_output.dtype, xp)
+    padded = xp.zeros(tuple(input_shape[:2]) + geometry.padded_hw, dtype=grad_output.dtype)
+    for _, (rows, cols) in geometry.offsets():
+        padded[:, :, rows, cols] += share
+    return xp.ascontiguousarray(geometry.crop(padded))
+
+
+for _op, _function in (("max_pool2d", max_pool2d_reference),
+                       ("max_pool2d_backward", max_pool2d_backward_reference),
+                       ("avg_pool2d", avg_pool2d_reference),
+                       ("avg_pool2d_backward", avg_pool2d_backward_reference)):
+    registry.register(_op, "reference", _function, device="cpu")
+    registry.register(_op, "reference", _function, device="cuda")
+
+
+# ---------------------------------------------------------------------------------------
+# Max pooling: the op, its scatter, and the scatter's gather
+# ---------------------------------------------------------------------------------------
+def _backward_window(window: dict) -> dict:
+    return {k: window[k] for k in ("kernel_size", "stride", "padding", "dilation")}
 
 
 class MaxPool2d(Function):
     """y[n, c, p, q] = max over window (p, q) of x[n, c];  dL/dx = scatter(g, argmax)."""
 
-    def forward(self, x, geometry):
-        y, self.index = registry.run("max_pool2d", x, geometry)
-        self.geometry = geometry
+    def forward(self, x, window):
+        y, self.indices = registry.run("max_pool2d", x, **window)
+        self.window, self.input_shape = window, x.shape
         return y
 
     def backward(self, g):
-        return MaxPoolScatter.apply(g, index=self.index, geometry=self.geometry)
+        return MaxPoolScatter.apply(g, indices=self.indices, input_shape=self.input_shape,
+                                    window=self.window)
 
 
 class MaxPoolScatter(Function):
-    """dx = zeros (N, C, H, W); dx[n, c, index[n, c, p, q]] += g[n, c, p, q].
+    """dx = zeros (N, C, H, W); dx[n, c, indices[n, c, p, q]] += g[n, c, p, q].
 
     (Windows that overlap may share a winner: its gradients add up.)
-    Linear in g; its backward is the gather ``gg[n, c, index[n, c, p, q]]``.
+    Linear in g; its backward is the gather ``gg[n, c, indices[n, c, p, q]]``.
     """
 
-    def forward(self, g, index, geometry):
-        self.index, self.geometry = index, geometry
-        H, W = geometry.input_hw
-        return _scatter_to_planes(g, index, H * W).reshape(g.shape[:2] + (H, W))
+    def forward(self, g, indices, input_shape, window):
+        self.indices, self.input_shape, self.window = indices, input_shape, window
+        return registry.run("max_pool2d_backward", g, indices, input_shape,
+                            **_backward_window(window))
 
     def backward(self, gg):
-        return MaxPoolGather.apply(gg, index=self.index, geometry=self.geometry)
+        return MaxPoolGather.apply(gg, indices=self.indices, input_shape=self.input_shape,
+                                   window=self.window)
 
 
 class MaxPoolGather(Function):
-    """y[n, c, p, q] = x[n, c, index[n, c, p, q]] (read each window's winner).
+    """y[n, c, p, q] = x[n, c, indices[n, c, p, q]] (read each window's winner).
 
     Linear in x; its backward is the scatter ``MaxPoolScatter``.
     """
 
-    def forward(self, x, index, geometry):
-        self.index, self.geometry = index, geometry
+    def forward(self, x, indices, input_shape, window):
+        self.indices, self.input_shape, self.window = indices, input_shape, window
         xp = get_array_module(x)
         N, C = x.shape[:2]
-        flat_index = index.reshape(N, C, -1)
-        picked = xp.take_along_axis(x.reshape(N, C, -1), flat_index, axis=2)
-        return picked.reshape(index.shape)
+        picked = xp.take_along_axis(x.reshape(N, C, -1), indices.reshape(N, C, -1), axis=2)
+        return picked.reshape(indices.shape)
 
     def backward(self, g):
-        return MaxPoolScatter.apply(g, index=self.index, geometry=self.geometry)
+        return MaxPoolScatter.apply(g, indices=self.indices, input_shape=self.input_shape,
+                                    window=self.window)
 
 
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
@@ -265,11 +357,11 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
         (N, C, P, Q) (and the indices), P, Q from ``pool_output_size``.
     """
     x, unbatched = _batched("max_pool2d", input)
-    geometry = _geometry("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
-    y = MaxPool2d.apply(x, geometry=geometry)
+    window = _check_window("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
+    y = MaxPool2d.apply(x, window=window)
     indices = None
     if return_indices:
-        indices = Tensor(registry.run("max_pool2d", x.data, geometry)[1])
+        indices = Tensor(registry.run("max_pool2d", x.data, **window)[1])
     if unbatched:
         y = reshape(y, y.shape[1:])
         indices = None if indices is None else Tensor(indices.data[0])
@@ -279,49 +371,41 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
 # ---------------------------------------------------------------------------------------
 # Average pooling
 # ---------------------------------------------------------------------------------------
-def _window_counts(size, kernel, stride, padding, output, count_include_pad):
-    """How many cells each window along one dimension averages (PyTorch's divisor)."""
-    start = np.arange(output) * stride - padding
-    if count_include_pad:  # padding counts, the part past the padding (ceil_mode) does not
-        return np.minimum(start + kernel, size + padding) - start
-    return np.minimum(start + kernel, size) - np.maximum(start, 0)
+def _run_average(op, array, *args, window, count_include_pad, divisor_override):
+    """Dispatch through the registry; ``divisor_override`` only the reference knows."""
+    kwargs = dict(kernel_size=window["kernel_size"], stride=window["stride"],
+                  padding=window["padding"], ceil_mode=window["ceil_mode"],
+                  count_include_pad=count_include_pad)
+    if divisor_override is None:
+        return registry.run(op, array, *args, **kwargs)
+    reference = avg_pool2d_reference if op == "avg_pool2d" else avg_pool2d_backward_reference
+    return reference(array, *args, divisor_override=divisor_override, **kwargs)
 
 
 class AvgPool2d(Function):
-    """y[n, c, p, q] = (sum of window (p, q) of the zero-padded x) / divisor[p, q].
+    """y = A x (the window averages). Linear; backward: A^T g (``AvgPool2dTranspose``)."""
 
-    Linear: y = A x. Backward: A^T g (``AvgPool2dTranspose``).
-    """
-
-    def forward(self, x, geometry, divisor):
-        self.geometry, self.divisor = geometry, divisor
-        padded = geometry.pad(x, 0)
-        total = None
-        for _, (rows, cols) in geometry.offsets():
-            window_cells = padded[:, :, rows, cols]
-            total = window_cells.copy() if total is None else total + window_cells
-        return total / get_array_module(x).asarray(divisor, dtype=x.dtype)
+    def forward(self, x, window, count_include_pad, divisor_override):
+        self.input_shape = x.shape
+        self.settings = dict(window=window, count_include_pad=count_include_pad,
+                             divisor_override=divisor_override)
+        return _run_average("avg_pool2d", x, **self.settings)
 
     def backward(self, g):
-        return AvgPool2dTranspose.apply(g, geometry=self.geometry, divisor=self.divisor)
+        return AvgPool2dTranspose.apply(g, input_shape=self.input_shape, **self.settings)
 
 
 class AvgPool2dTranspose(Function):
-    """dx = A^T g: every window spreads g[p, q] / divisor[p, q] evenly over its cells
-    (then the padding is cut off). Linear; its backward is ``AvgPool2d`` again."""
+    """dx = A^T g: each window spreads g[p, q] / D[p, q] evenly over its cells.
+    Linear; its backward is ``AvgPool2d`` again."""
 
-    def forward(self, g, geometry, divisor):
-        self.geometry, self.divisor = geometry, divisor
-        xp = get_array_module(g)
-        share = g / xp.asarray(divisor, dtype=g.dtype)
-        Hp, Wp = geometry.padded_hw
-        padded = xp.zeros(g.shape[:2] + (Hp, Wp), dtype=g.dtype)
-        for _, (rows, cols) in geometry.offsets():
-            padded[:, :, rows, cols] += share
-        return xp.ascontiguousarray(geometry.crop(padded))
+    def forward(self, g, input_shape, window, count_include_pad, divisor_override):
+        self.settings = dict(window=window, count_include_pad=count_include_pad,
+                             divisor_override=divisor_override)
+        return _run_average("avg_pool2d_backward", g, input_shape, **self.settings)
 
     def backward(self, gg):
-        return AvgPool2d.apply(gg, geometry=self.geometry, divisor=self.divisor)
+        return AvgPool2d.apply(gg, **self.settings)
 
 
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
@@ -344,17 +428,11 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
         kernel_size, stride (default: kernel_size), padding: int or (h, w).
     """
     x, unbatched = _batched("avg_pool2d", input)
-    geometry = _geometry("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
-    if divisor_override is not None:
-        if divisor_override == 0:
-            raise ValueError("avg_pool2d: divisor_override: expected a non-zero number, got 0")
-        divisor = np.full(geometry.output_hw, float(divisor_override))
-    else:
-        counts = [_window_counts(*args, count_include_pad) for args in zip(
-            geometry.input_hw, geometry.kernel, geometry.stride, geometry.padding,
-            geometry.output_hw)]
-        divisor = np.outer(counts[0], counts[1]).astype(np.float64)
-    y = AvgPool2d.apply(x, geometry=geometry, divisor=divisor)
+    window = _check_window("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
+    if divisor_override is not None and divisor_override == 0:
+        raise ValueError("avg_pool2d: divisor_override: expected a non-zero number, got 0")
+    y = AvgPool2d.apply(x, window=window, count_include_pad=bool(count_include_pad),
+                        divisor_override=divisor_override)
     return reshape(y, y.shape[1:]) if unbatched else y
 
 
@@ -518,4 +596,5 @@ def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
 
 __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "interpolate", "upsample",
            "pool_output_size", "PoolGeometry", "max_pool2d_reference",
-           "adaptive_average_matrix", "interpolation_matrix"]
+           "max_pool2d_backward_reference", "avg_pool2d_reference",
+           "avg_pool2d_backward_reference", "adaptive_average_matrix", "interpolation_matrix"]

@@ -108,7 +108,7 @@ class BayesianOptimizer:
     """
 
     def __init__(self, space, n_init: int | None = None, seed: int | None = 0, kernel: str = "matern52",
-                 xi: float = 0.0, n_candidates: int = 1000, n_refine: int = 3, gp_restarts: int = 2,
+                 xi: float = 0.0, n_candidates: int = 500, n_refine: int = 2, gp_restarts: int = 1,
                  min_distance: float = 1e-3):
         self.space = as_space(space)
         d = len(self.space)
@@ -245,7 +245,7 @@ class BayesianOptimizer:
 
 
 def bayes_opt(objective: Callable[[dict], float], space, n_iter: int = 20, n_init: int | None = None,
-              seed: int | None = 0, kernel: str = "matern52", xi: float = 0.0, n_candidates: int = 1000,
+              seed: int | None = 0, kernel: str = "matern52", xi: float = 0.0, n_candidates: int = 500,
               min_distance: float = 1e-3, verbose: bool = False, callback: Callable[[BayesianOptimizer], None] | None = None
               ) -> SearchResult:
     """Minimise ``objective(params)`` by Bayesian optimisation; return a ``SearchResult``.

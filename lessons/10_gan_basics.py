@@ -1,0 +1,213 @@
+"""Lesson 10: GAN basics on a 2-D toy: a ring of eight Gaussians, two small MLPs, a game.
+
+What you will learn:
+  1. A GAN is two networks playing a game. The discriminator D (a classifier: real = 1,
+     fake = 0) learns where the data is; the generator G moves its samples to where D says
+     "real". D's output is a logit; both losses are binary cross-entropies:
+        L_D = bce(D(x), 1) + bce(D(G(z)), 0)      L_G = bce(D(G(z)), 1)
+     (the "non-saturating" generator loss: it gives G strong gradients when D rejects its
+     samples confidently, exactly when G needs them).
+  2. Training alternates one D step and one G step, and the generator's cloud of samples
+     travels towards the eight modes, pushed by the gradient of D.
+  3. Mode collapse: if G is trained on its own against a fixed D, it does not learn the data,
+     it learns D's favourite point. All its samples gather on one spot and most modes are
+     lost. Balanced alternation is what keeps the generator spread over the data.
+
+What to look at: ``lessons/out/10_gan_basics.png``. Top row: the generator's samples
+(orange) over training, on top of the real data (blue) and D's belief (background: bright
+= "real"). Bottom row: the same generator trained alone against a frozen D, collapsing.
+The printed table counts how many of the 8 modes are covered at each snapshot.
+
+Time: about a minute on a laptop CPU (``--fast``: a few seconds).
+Run: ``python lessons/10_gan_basics.py``
+"""
+import numpy as np
+
+import minicnn as mc
+from minicnn import functional as F
+from minicnn import nn, optim
+from minicnn.lesson import check, parse_args
+
+MODES = 8
+RADIUS = 2.0
+MODE_STD = 0.05
+LATENT = 2
+
+
+def mode_centres() -> np.ndarray:
+    angles = 2 * np.pi * np.arange(MODES) / MODES
+    return RADIUS * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+
+
+def real_batch(rng, n: int) -> np.ndarray:
+    """n points from the ring: a random mode each, plus Gaussian noise of std MODE_STD."""
+    centres = mode_centres()[rng.integers(MODES, size=n)]
+    return (centres + MODE_STD * rng.standard_normal((n, 2))).astype(np.float32)
+
+
+def mlp(sizes, final=None) -> nn.Sequential:
+    layers = []
+    for index, (width_in, width_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(width_in, width_out))
+        if index < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    if final is not None:
+        layers.append(final)
+    return nn.Sequential(*layers)
+
+
+def coverage(points: np.ndarray) -> tuple[int, float]:
+    """(modes covered, fraction of good samples): a sample is *good* within 4 std of a centre;
+    a mode is *covered* when at least 1/4 of its fair share (1/8) of the samples is there."""
+    distances = np.linalg.norm(points[:, None, :] - mode_centres()[None], axis=2)
+    nearest, near = distances.argmin(axis=1), distances.min(axis=1) < 4 * MODE_STD
+    counts = np.bincount(nearest[near], minlength=MODES)
+    return int((counts >= len(points) / MODES / 4).sum()), float(near.mean())
+
+
+def samples(generator, z: np.ndarray) -> np.ndarray:
+    with mc.no_grad():
+        return generator(mc.tensor(z)).numpy()
+
+
+def belief(discriminator, grid: np.ndarray) -> np.ndarray:
+    """D's probability of "real" on a grid of points (for the background)."""
+    with mc.no_grad():
+        return F.sigmoid(discriminator(mc.tensor(grid))).numpy()[:, 0]
+
+
+def main(argv=None):
+    args = parse_args(__doc__, argv)
+    steps = 300 if args.fast else 3000
+    collapse_steps = 150 if args.fast else 600
+    batch = 128 if args.fast else 256
+    hidden = 64 if args.fast else 128
+    snapshot_steps = sorted({0, steps // 10, steps // 4, steps // 2, steps})
+    rng = np.random.default_rng(0)
+    mc.manual_seed(0)
+
+    G = mlp([LATENT, hidden, hidden, 2])
+    D = mlp([2, hidden, hidden, 1])
+    opt_g = optim.Adam(G.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    opt_d = optim.Adam(D.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    ones, zeros = mc.ones(batch, 1), mc.zeros(batch, 1)
+    fixed_z = rng.standard_normal((1000, LATENT)).astype(np.float32)  # the same z every time
+    side = np.linspace(-3, 3, 80, dtype=np.float32)
+    grid = np.stack(np.meshgrid(side, side), axis=-1).reshape(-1, 2)
+
+    print(f"1. The game: G ({LATENT} -> {hidden} -> {hidden} -> 2) against "
+          f"D (2 -> {hidden} -> {hidden} -> 1), {steps} alternating steps of {batch}")
+    print(f"   {'step':>6} {'loss D':>8} {'loss G':>8} {'D(real)':>8} {'D(fake)':>8} "
+          f"{'modes':>6} {'good':>6}")
+    snapshots = []
+    for step in range(steps + 1):
+        if step in snapshot_steps:
+            points = samples(G, fixed_z)
+            modes, good = coverage(points)
+            snapshots.append((f"step {step}", points, belief(D, grid), modes, good))
+            if step:
+                print(f"   {step:6d} {loss_d.item():8.3f} {loss_g.item():8.3f} "
+                      f"{d_real:8.3f} {d_fake:8.3f} {modes:6d} {good:6.1%}")
+            else:
+                print(f"   {step:6d} {'':8} {'':8} {'':8} {'':8} {modes:6d} {good:6.1%}")
+        if step == steps:
+            break
+        real = mc.tensor(real_batch(rng, batch))
+        fake = G(mc.tensor(rng.standard_normal((batch, LATENT)).astype(np.float32)))
+        # D step: real -> 1, fake -> 0. fake.detach(): this step must not move G.
+        logits_real, logits_fake = D(real), D(fake.detach())
+        loss_d = (F.binary_cross_entropy_with_logits(logits_real, ones)
+                  + F.binary_cross_entropy_with_logits(logits_fake, zeros))
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+        # G step: make the (just updated) D call the fakes real. Gradients flow through D
+        # into G; D's own gradients from this pass are thrown away by its next zero_grad.
+        loss_g = F.binary_cross_entropy_with_logits(D(fake), ones)
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+        d_real = F.sigmoid(logits_real).mean().item()
+        d_fake = F.sigmoid(logits_fake).mean().item()
+
+    start_distance = _mean_distance_to_ring(snapshots[0][1])
+    end_distance = _mean_distance_to_ring(snapshots[-1][1])
+    print(f"   mean distance of G's samples to the nearest mode: {start_distance:.3f} at step 0, "
+          f"{end_distance:.3f} at step {steps}")
+    check(end_distance < start_distance / 2, "G's samples moved towards the data (distance "
+                                             "to the nearest mode at least halved)")
+    balanced_modes = snapshots[-1][3]
+    check(balanced_modes >= (2 if args.fast else 5),
+          f"balanced training spreads G over several modes ({balanced_modes} of {MODES})")
+
+    print(f"\n2. Mode collapse: the same G trained alone for {collapse_steps} steps against "
+          f"this D, frozen")
+    for parameter in D.parameters():
+        parameter.requires_grad = False
+    collapse_snapshots = [("frozen D, step 0",) + snapshots[-1][1:]]
+    frozen_belief = snapshots[-1][2]
+    collapse_marks = sorted({collapse_steps // 4, collapse_steps // 2, collapse_steps})
+    for step in range(1, collapse_steps + 1):
+        fake = G(mc.tensor(rng.standard_normal((batch, LATENT)).astype(np.float32)))
+        loss_g = F.binary_cross_entropy_with_logits(D(fake), ones)
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+        if step in collapse_marks:
+            points = samples(G, fixed_z)
+            modes, good = coverage(points)
+            collapse_snapshots.append((f"frozen D, step {step}", points, frozen_belief,
+                                       modes, good))
+            print(f"   step {step:4d}: loss G {loss_g.item():.3f}, modes {modes}, "
+                  f"spread of samples {_spread(points):.3f}")
+    before, after = _spread(snapshots[-1][1]), _spread(collapse_snapshots[-1][1])
+    print(f"   spread (mean distance between two samples): {before:.3f} -> {after:.3f}")
+    check(after < before / 2, "against a fixed D the generator's samples gather on a spot "
+                              "(spread at least halved): mode collapse")
+    check(collapse_snapshots[-1][3] < balanced_modes or balanced_modes <= 1,
+          "and it covers fewer modes than balanced training did")
+
+    filename = args.out / "10_gan_basics.png"
+    _draw(snapshots, collapse_snapshots, side, filename)
+    print(f"\nPicture: {filename}")
+
+
+def _mean_distance_to_ring(points: np.ndarray) -> float:
+    distances = np.linalg.norm(points[:, None, :] - mode_centres()[None], axis=2)
+    return float(distances.min(axis=1).mean())
+
+
+def _spread(points: np.ndarray) -> float:
+    """Mean distance between two samples (on the first 300, for speed)."""
+    points = points[:300]
+    return float(np.linalg.norm(points[:, None] - points[None], axis=2).mean())
+
+
+def _draw(snapshots, collapse_snapshots, side, filename):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    columns = max(len(snapshots), len(collapse_snapshots))
+    figure = Figure(figsize=(2.6 * columns, 5.6))
+    FigureCanvasAgg(figure)
+    real = real_batch(np.random.default_rng(1), 800)
+    for row, shots in enumerate((snapshots, collapse_snapshots)):
+        for column, (title, points, beliefs, modes, good) in enumerate(shots):
+            axes = figure.add_subplot(2, columns, row * columns + column + 1)
+            axes.imshow(beliefs.reshape(len(side), len(side)), origin="lower", cmap="Greys_r",
+                        extent=(side[0], side[-1], side[0], side[-1]), vmin=0, vmax=1)
+            axes.scatter(real[:, 0], real[:, 1], s=2, color="tab:blue", alpha=0.5)
+            axes.scatter(points[:, 0], points[:, 1], s=2, color="tab:orange", alpha=0.6)
+            axes.set_xlim(side[0], side[-1])
+            axes.set_ylim(side[0], side[-1])
+            axes.set_xticks([])
+            axes.set_yticks([])
+            axes.set_title(f"{title}\n{modes}/{MODES} modes", fontsize=8)
+    figure.suptitle("GAN on 8 Gaussians: G's samples (orange), data (blue), D's belief "
+                    "(bright = real); bottom: G alone vs a frozen D", fontsize=9)
+    figure.tight_layout()
+    figure.savefig(filename, dpi=90)
+
+
+if __name__ == "__main__":
+    main()
