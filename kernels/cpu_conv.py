@@ -14,14 +14,17 @@ stride and dilation are pairs (sh, sw), (dh, dw); padding is (top, bottom, left,
 What makes them faster than the reference (same math: im2col + one matrix product):
 
 1. **NHWC inside.** With channels last, one patch row of the im2col matrix is R x S
-   runs of C contiguous numbers, so im2col and col2im copy whole runs instead of single
-   numbers. Inputs in NCHW are turned around once per call by a blocked parallel
-   transpose; the output comes back in the memory layout of the input (NCHW in, NCHW
-   out, as PyTorch does; an NHWC-strided "channels last" input gives a channels-last
-   output and skips both transposes).
-2. **Parallel loops** (``prange``) over output rows: no two threads write the same
-   number, so no atomics; col2im is written as a *gather* (each input pixel sums the
-   patch entries that read it) for that reason.
+   runs of C contiguous numbers (R runs of S C numbers when the kernel is not dilated),
+   so im2col and col2im copy runs instead of single numbers. An NCHW input is turned
+   into NHWC one image at a time inside im2col (the image fits in the L2 cache), and
+   col2im turns each row back on its way out: no separate transposition passes. The
+   matrix products are arranged so that their results come out in the layout needed
+   (Y^T = W @ columns^T is NCHW up to a cheap copy of P Q-long runs). The output has the
+   memory layout of the input, as in PyTorch: NCHW in, NCHW out; an NHWC-strided
+   ("channels last") input gives a channels-last output.
+2. **Parallel loops** (``prange``) over images or image rows: no two threads write the
+   same number, so no atomics; col2im is written as a *gather* (each input row sums the
+   patch entries that read it) for that reason. Small problems run serially.
 3. **Reused buffers.** The im2col matrix of a DCGAN layer is tens of MB; asking the OS
    for fresh pages on every call (page faults, zeroing) costs as much as filling them.
    Scratch buffers live per thread and only grow; ``release_buffers()`` frees them.
@@ -97,7 +100,7 @@ def release_buffers() -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# Layout: NCHW <-> NHWC by a blocked transpose of the last two axes.
+# Layouts
 # ---------------------------------------------------------------------------------------
 _BLOCK = 32  # 32 x 32 tiles: a tile of the source and of the target both stay in L1
 
@@ -106,7 +109,8 @@ _BLOCK = 32  # 32 x 32 tiles: a tile of the source and of the target both stay i
 def transpose_last_two(source, target):
     """target[b, j, i] = source[b, i, j] for source (B, M, L) and target (B, L, M).
 
-    Tiles of 32 x 32 so that reads and writes both move along cache lines.
+    Tiles of 32 x 32 so that reads and writes both move along cache lines. Used for the
+    weights: (K, C/G, R S) <-> (K, R S, C/G).
     """
     B, M, L = source.shape
     tiles_m = (M + _BLOCK - 1) // _BLOCK
@@ -115,8 +119,8 @@ def transpose_last_two(source, target):
         b = task // (tiles_m * tiles_l)
         i0 = (task // tiles_l) % tiles_m * _BLOCK
         j0 = task % tiles_l * _BLOCK
-        for i in range(i0, min(i0 + _BLOCK, M)):
-            for j in range(j0, min(j0 + _BLOCK, L)):
+        for j in range(j0, min(j0 + _BLOCK, L)):
+            for i in range(i0, min(i0 + _BLOCK, M)):
                 target[b, j, i] = source[b, i, j]
 
 
@@ -125,103 +129,170 @@ def is_channels_last(x: np.ndarray) -> bool:
     return x.transpose(0, 2, 3, 1).flags.c_contiguous and not x.flags.c_contiguous
 
 
-def _nhwc(x: np.ndarray, name: str) -> np.ndarray:
-    """x (N, C, H, W) as a C-contiguous (N, H, W, C) array: a view if it already is one,
-    else a transposed copy in a scratch buffer."""
-    view = x.transpose(0, 2, 3, 1)
-    if view.flags.c_contiguous:
-        return view
-    N, C, H, W = x.shape
-    source = np.ascontiguousarray(x).reshape(N, C, H * W)
-    target = _scratch(name, (N, H * W, C), x.dtype)
-    transpose_last_two(source, target, work=source.size)
-    return target.reshape(N, H, W, C)
+def _weight_rows(weight: np.ndarray, groups: int) -> np.ndarray:
+    """weight (K, C/G, R, S) -> (G, K/G, R S C/G): each filter in im2col's column order."""
+    K, C_per_group, R, S = weight.shape
+    rows = _scratch("weight_rows", (K, R * S, C_per_group), weight.dtype)
+    transpose_last_two(np.ascontiguousarray(weight).reshape(K, C_per_group, R * S), rows,
+                       work=weight.size)
+    return rows.reshape(groups, K // groups, R * S * C_per_group)
 
 
-def _from_nhwc(y_nhwc: np.ndarray, channels_last: bool) -> np.ndarray:
-    """A fresh (N, C, H, W) array from y (N, H, W, C): NCHW memory, or NHWC memory viewed
-    as (N, C, H, W) when ``channels_last``."""
-    N, H, W, C = y_nhwc.shape
-    if channels_last:
-        return y_nhwc.copy().transpose(0, 3, 1, 2)
-    y = np.empty((N, C, H, W), dtype=y_nhwc.dtype)
-    transpose_last_two(y_nhwc.reshape(N, H * W, C), y.reshape(N, C, H * W), work=y.size)
-    return y
+def _by_filter(y: np.ndarray, name: str) -> np.ndarray:
+    """y (N, K, P, Q) as a (K, N P Q) matrix: one row per filter, one column per pixel.
+
+    Channels-last y is already that matrix, transposed (a view); NCHW y is copied in
+    runs of P Q contiguous numbers (a cheap copy, not a transpose)."""
+    N, K, P, Q = y.shape
+    if is_channels_last(y):
+        return y.transpose(0, 2, 3, 1).reshape(N * P * Q, K).T
+    matrix = _scratch(name, (K, N, P * Q), y.dtype)
+    np.copyto(matrix, y.reshape(N, K, P * Q).transpose(1, 0, 2))
+    return matrix.reshape(K, N * P * Q)
 
 
 # ---------------------------------------------------------------------------------------
-# im2col / col2im in NHWC
+# im2col / col2im, one image row at a time, in NHWC
 # ---------------------------------------------------------------------------------------
-@Kernel
-def im2col_nhwc(x, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w, pad_top, pad_left,
-                dilation_h, dilation_w, groups, columns):
-    """columns[g, (n P + p) Q + q, (r S + s) C/G + c] = x_pad[n, p sh + r dh, q sw + s dw, g C/G + c]
+@njit(cache=True)
+def _im2col_row(image, H, W, C, n, p, kernel_h, kernel_w, out_h, out_w, stride_h,
+                stride_w, pad_top, pad_left, dilation_h, dilation_w, columns):
+    """The Q rows of ``columns`` for output row p of image n; image (H W C,) is NHWC, flat.
 
-    x (N, H, W, C) C-contiguous; columns (G, N P Q, R S C/G), written completely
-    (zeros where the patch reads padding). One parallel task per output row (n, p).
+    columns[g, (n P + p) Q + q, (r S + s) C/G + c] = x_pad[n, p sh + r dh, q sw + s dw, g C/G + c]
     """
-    N, H, W, C = x.shape
-    C_per_group = C // groups
-    for task in prange(N * out_h):
-        n = task // out_h
-        p = task % out_h
-        for q in range(out_w):
-            row = (n * out_h + p) * out_w + q
-            for r in range(kernel_h):
-                h = p * stride_h - pad_top + r * dilation_h
-                for s in range(kernel_w):
-                    w = q * stride_w - pad_left + s * dilation_w
-                    column = (r * kernel_w + s) * C_per_group
-                    inside = h >= 0 and h < H and w >= 0 and w < W
-                    for g in range(groups):
-                        if inside:
-                            for c in range(C_per_group):
-                                columns[g, row, column + c] = x[n, h, w, g * C_per_group + c]
-                        else:
-                            for c in range(C_per_group):
-                                columns[g, row, column + c] = 0
-
-
-@Kernel
-def col2im_nhwc(columns, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w, pad_top,
-                pad_left, dilation_h, dilation_w, grad_x):
-    """The adjoint of ``im2col_nhwc``: grad_x[n, h, w, c] = sum of the column entries that
-    read x[n, h, w, c].
-
-    columns (G, N P Q, R S C/G); grad_x (N, H, W, C) C-contiguous, overwritten.
-    Written as a gather, one parallel task per input row (n, h): the kernel row r reads
-    input row h from output row p = (h + top - r dh) / sh when that is a whole number in
-    [0, P); the same for columns. No two tasks write the same number.
-    """
-    N, H, W, C = grad_x.shape
     groups = columns.shape[0]
     C_per_group = C // groups
+    for q in range(out_w):
+        row = (n * out_h + p) * out_w + q
+        w0 = q * stride_w - pad_left
+        for r in range(kernel_h):
+            h = p * stride_h - pad_top + r * dilation_h
+            first = r * kernel_w * C_per_group
+            if h < 0 or h >= H:  # a padding row
+                for g in range(groups):
+                    for t in range(first, first + kernel_w * C_per_group):
+                        columns[g, row, t] = 0
+            elif groups == 1 and dilation_w == 1 and w0 >= 0 and w0 + kernel_w <= W:
+                # the S pixels are neighbours in memory: one run of S C numbers
+                source = (h * W + w0) * C
+                for t in range(kernel_w * C):
+                    columns[0, row, first + t] = image[source + t]
+            else:
+                for s in range(kernel_w):
+                    w = w0 + s * dilation_w
+                    target = first + s * C_per_group
+                    for g in range(groups):
+                        if w < 0 or w >= W:
+                            for c in range(C_per_group):
+                                columns[g, row, target + c] = 0
+                        else:
+                            source = (h * W + w) * C + g * C_per_group
+                            for c in range(C_per_group):
+                                columns[g, row, target + c] = image[source + c]
+
+
+@Kernel
+def im2col_nhwc(x, H, W, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w, pad_top,
+                pad_left, dilation_h, dilation_w, columns):
+    """im2col of a channels-last input: x (N, H W C); columns (G, N P Q, R S C/G).
+
+    One parallel task per output row (n, p); every number of ``columns`` is written
+    (zeros where a patch reads padding)."""
+    N = x.shape[0]
+    C = x.shape[1] // (H * W)
+    for task in prange(N * out_h):
+        n = task // out_h
+        _im2col_row(x[n], H, W, C, n, task % out_h, kernel_h, kernel_w, out_h, out_w,
+                    stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w, columns)
+
+
+@Kernel
+def im2col_nchw(x, H, W, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w, pad_top,
+                pad_left, dilation_h, dilation_w, columns):
+    """im2col of an NCHW input: x (N, C, H W); columns (G, N P Q, R S C/G).
+
+    One parallel task per image: turn the image into NHWC in a private buffer (it fits
+    in the L2 cache), then write its rows as ``im2col_nhwc`` does. The transposition
+    is fused into im2col: no extra pass over memory.
+    """
+    N, C, HW = x.shape
+    for n in prange(N):
+        image = np.empty(HW * C, dtype=x.dtype)
+        for h in range(H):
+            for c in range(C):
+                for w in range(W):
+                    image[(h * W + w) * C + c] = x[n, c, h * W + w]
+        for p in range(out_h):
+            _im2col_row(image, H, W, C, n, p, kernel_h, kernel_w, out_h, out_w, stride_h,
+                        stride_w, pad_top, pad_left, dilation_h, dilation_w, columns)
+
+
+@njit(cache=True)
+def _col2im_row(columns, n, h, W, C, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w,
+                pad_top, pad_left, dilation_h, dilation_w, row_sum):
+    """Add into row_sum (W C,) every column entry that read input row h of image n.
+
+    Kernel row r read input row h from output row p when h = p sh - top + r dh, so
+    p = (h + top - r dh) / sh must be a whole number in [0, P). Along the row, output
+    column q with kernel column s read w = q sw - left + s dw: loop over the q that land
+    inside [0, W), no division needed.
+    """
+    groups = columns.shape[0]
+    C_per_group = C // groups
+    for r in range(kernel_h):
+        shifted = h + pad_top - r * dilation_h
+        if shifted < 0 or shifted % stride_h != 0 or shifted // stride_h >= out_h:
+            continue
+        p = shifted // stride_h
+        for s in range(kernel_w):
+            offset = s * dilation_w - pad_left  # w = q sw + offset
+            q_first = max(0, (-offset + stride_w - 1) // stride_w)
+            q_end = min(out_w, (W - offset + stride_w - 1) // stride_w)
+            column = (r * kernel_w + s) * C_per_group
+            for q in range(q_first, q_end):
+                row = (n * out_h + p) * out_w + q
+                target = (q * stride_w + offset) * C
+                for g in range(groups):
+                    for c in range(C_per_group):
+                        row_sum[target + g * C_per_group + c] += columns[g, row, column + c]
+
+
+@Kernel
+def col2im_nhwc(columns, H, W, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w,
+                pad_top, pad_left, dilation_h, dilation_w, grad_x):
+    """The adjoint of im2col, channels-last: grad_x (N, H, W C) is overwritten with, for
+    each input number, the sum of the column entries that read it.
+
+    A gather, one parallel task per input row (n, h): no two tasks write the same
+    number, so no atomics are needed.
+    """
+    N = grad_x.shape[0]
+    C = grad_x.shape[2] // W
     for task in prange(N * H):
         n = task // H
         h = task % H
-        for w in range(W):
-            for c in range(C):
-                grad_x[n, h, w, c] = 0
-        for r in range(kernel_h):
-            shifted_h = h + pad_top - r * dilation_h
-            if shifted_h < 0 or shifted_h % stride_h != 0:
-                continue
-            p = shifted_h // stride_h
-            if p >= out_h:
-                continue
+        row_sum = grad_x[n, h]
+        row_sum[:] = 0
+        _col2im_row(columns, n, h, W, C, kernel_h, kernel_w, out_h, out_w, stride_h,
+                    stride_w, pad_top, pad_left, dilation_h, dilation_w, row_sum)
+
+
+@Kernel
+def col2im_nchw(columns, H, W, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w,
+                pad_top, pad_left, dilation_h, dilation_w, grad_x):
+    """col2im into an NCHW grad_x (N, C, H W): each row is summed in NHWC order in a
+    private buffer, then written out channel by channel (the transposition fused)."""
+    N, C, HW = grad_x.shape
+    for task in prange(N * H):
+        n = task // H
+        h = task % H
+        row_sum = np.zeros(W * C, dtype=grad_x.dtype)
+        _col2im_row(columns, n, h, W, C, kernel_h, kernel_w, out_h, out_w, stride_h,
+                    stride_w, pad_top, pad_left, dilation_h, dilation_w, row_sum)
+        for c in range(C):
             for w in range(W):
-                for s in range(kernel_w):
-                    shifted_w = w + pad_left - s * dilation_w
-                    if shifted_w < 0 or shifted_w % stride_w != 0:
-                        continue
-                    q = shifted_w // stride_w
-                    if q >= out_w:
-                        continue
-                    row = (n * out_h + p) * out_w + q
-                    column = (r * kernel_w + s) * C_per_group
-                    for g in range(groups):
-                        for c in range(C_per_group):
-                            grad_x[n, h, w, g * C_per_group + c] += columns[g, row, column + c]
+                grad_x[n, c, h * W + w] = row_sum[w * C + c]
 
 
 # ---------------------------------------------------------------------------------------
@@ -233,20 +304,18 @@ def _output_hw(input_hw, kernel_hw, stride, padding, dilation):
             (input_hw[1] + left + right - dilation[1] * (kernel_hw[1] - 1) - 1) // stride[1] + 1)
 
 
-def _weight_rows(weight: np.ndarray, groups: int) -> np.ndarray:
-    """weight (K, C/G, R, S) -> (G, K/G, R S C/G), the column order of ``im2col_nhwc``."""
-    K, C_per_group, R, S = weight.shape
-    rows = weight.reshape(groups, K // groups, C_per_group, R, S).transpose(0, 1, 3, 4, 2)
-    return np.ascontiguousarray(rows).reshape(groups, K // groups, R * S * C_per_group)
-
-
 def _im2col(x, kernel_hw, output_hw, stride, padding, dilation, groups):
-    x_nhwc = _nhwc(x, "input_nhwc")
-    N, H, W, C = x_nhwc.shape
+    """columns (G, N P Q, R S C/G) of x (N, C, H, W), in a reused buffer."""
+    N, C, H, W = x.shape
     (R, S), (P, Q) = kernel_hw, output_hw
     columns = _scratch("columns", (groups, N * P * Q, R * S * (C // groups)), x.dtype)
-    im2col_nhwc(x_nhwc, R, S, P, Q, stride[0], stride[1], padding[0], padding[2],
-                dilation[0], dilation[1], groups, columns, work=columns.size)
+    hyper = (R, S, P, Q, stride[0], stride[1], padding[0], padding[2], dilation[0], dilation[1])
+    if is_channels_last(x):
+        im2col_nhwc(x.transpose(0, 2, 3, 1).reshape(N, H * W * C), H, W, *hyper, columns,
+                    work=columns.size)
+    else:
+        im2col_nchw(np.ascontiguousarray(x).reshape(N, C, H * W), H, W, *hyper, columns,
+                    work=columns.size)
     return columns
 
 
@@ -254,7 +323,7 @@ def conv2d(x, weight, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), grou
            output_hw=None):
     """y (N, K, P, Q) = conv2d(x (N, C, H, W), weight (K, C/G, R, S)).
 
-    Per group: Y_g (N P Q, K/G) = columns_g (N P Q, R S C/G) @ W_g^T, in NHWC.
+    Per group g:  Y_g^T (K/G, N P Q) = W_g (K/G, R S C/G) @ columns_g^T.
     """
     N, C, H, W = x.shape
     K, _, R, S = weight.shape
@@ -263,20 +332,19 @@ def conv2d(x, weight, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), grou
     P, Q = output_hw
     columns = _im2col(x, (R, S), (P, Q), stride, padding, dilation, groups)
     weight_rows = _weight_rows(weight.astype(x.dtype, copy=False), groups)
-    channels_last = is_channels_last(x)
-    # Channels-last: these rows are the result. NCHW: a temporary, transposed at the end.
-    y_rows = (np.empty((N * P * Q, K), dtype=x.dtype) if channels_last
-              else _scratch("output_rows", (N * P * Q, K), x.dtype))
-    if groups == 1:
-        np.matmul(columns[0], weight_rows[0].T, out=y_rows)
-    else:
-        K_per_group = K // groups
+    K_per_group = K // groups
+    if is_channels_last(x):  # rows (N P Q, K) are the NHWC output itself
+        rows = np.empty((N * P * Q, K), dtype=x.dtype)
         for g in range(groups):
-            y_rows[:, g * K_per_group:(g + 1) * K_per_group] = columns[g] @ weight_rows[g].T
-    y_nhwc = y_rows.reshape(N, P, Q, K)
-    if channels_last:
-        return y_nhwc.transpose(0, 3, 1, 2)
-    return _from_nhwc(y_nhwc, channels_last=False)
+            rows[:, g * K_per_group:(g + 1) * K_per_group] = columns[g] @ weight_rows[g].T
+        return rows.reshape(N, P, Q, K).transpose(0, 3, 1, 2)
+    by_filter = _scratch("output_by_filter", (K, N * P * Q), x.dtype)
+    for g in range(groups):
+        np.matmul(weight_rows[g], columns[g].T, out=by_filter[g * K_per_group:
+                                                              (g + 1) * K_per_group])
+    y = np.empty((N, K, P, Q), dtype=x.dtype)
+    np.copyto(y.reshape(N, K, P * Q).transpose(1, 0, 2), by_filter.reshape(K, N, P * Q))
+    return y
 
 
 def conv2d_input_grad(grad_output, weight, input_hw, stride=(1, 1), padding=(0, 0, 0, 0),
@@ -288,21 +356,22 @@ def conv2d_input_grad(grad_output, weight, input_hw, stride=(1, 1), padding=(0, 
     H, W = input_hw
     C = C_per_group * groups
     dtype = grad_output.dtype
-    grad_rows = _nhwc(grad_output, "grad_output_nhwc").reshape(N * P * Q, K)
+    grad_by_filter = _by_filter(grad_output, "grad_output_by_filter")    # (K, N P Q)
     weight_rows = _weight_rows(weight.astype(dtype, copy=False), groups)
     grad_columns = _scratch("columns", (groups, N * P * Q, R * S * C_per_group), dtype)
     K_per_group = K // groups
     for g in range(groups):
-        np.matmul(grad_rows[:, g * K_per_group:(g + 1) * K_per_group], weight_rows[g],
+        np.matmul(grad_by_filter[g * K_per_group:(g + 1) * K_per_group].T, weight_rows[g],
                   out=grad_columns[g])
-    channels_last = is_channels_last(grad_output)
-    grad_x_nhwc = (np.empty((N, H, W, C), dtype=dtype) if channels_last
-                   else _scratch("input_grad_nhwc", (N, H, W, C), dtype))
-    col2im_nhwc(grad_columns, R, S, P, Q, stride[0], stride[1], padding[0], padding[2],
-                dilation[0], dilation[1], grad_x_nhwc, work=grad_columns.size)
-    if channels_last:
-        return grad_x_nhwc.transpose(0, 3, 1, 2)
-    return _from_nhwc(grad_x_nhwc, channels_last=False)
+    hyper = (H, W, R, S, P, Q, stride[0], stride[1], padding[0], padding[2], dilation[0],
+             dilation[1])
+    if is_channels_last(grad_output):
+        grad_x = np.empty((N, H, W * C), dtype=dtype)
+        col2im_nhwc(grad_columns, *hyper, grad_x, work=grad_columns.size)
+        return grad_x.reshape(N, H, W, C).transpose(0, 3, 1, 2)
+    grad_x = np.empty((N, C, H * W), dtype=dtype)
+    col2im_nchw(grad_columns, *hyper, grad_x, work=grad_columns.size)
+    return grad_x.reshape(N, C, H, W)
 
 
 def conv2d_weight_grad(x, grad_output, kernel_hw, stride=(1, 1), padding=(0, 0, 0, 0),
@@ -312,12 +381,14 @@ def conv2d_weight_grad(x, grad_output, kernel_hw, stride=(1, 1), padding=(0, 0, 
     _, K, P, Q = grad_output.shape
     R, S = kernel_hw
     columns = _im2col(x, (R, S), (P, Q), stride, padding, dilation, groups)
-    grad_rows = _nhwc(grad_output.astype(x.dtype, copy=False),
-                      "grad_output_nhwc").reshape(N * P * Q, K)
+    grad_by_filter = _by_filter(grad_output.astype(x.dtype, copy=False),
+                                "grad_output_by_filter")
     K_per_group, C_per_group = K // groups, C // groups
-    grad_weight_rows = np.empty((groups, K_per_group, R * S * C_per_group), dtype=x.dtype)
+    grad_rows = _scratch("weight_rows", (groups, K_per_group, R * S * C_per_group), x.dtype)
     for g in range(groups):
-        np.matmul(grad_rows[:, g * K_per_group:(g + 1) * K_per_group].T, columns[g],
-                  out=grad_weight_rows[g])
-    grad_weight = grad_weight_rows.reshape(K, R, S, C_per_group).transpose(0, 3, 1, 2)
-    return np.ascontiguousarray(grad_weight)
+        np.matmul(grad_by_filter[g * K_per_group:(g + 1) * K_per_group], columns[g],
+                  out=grad_rows[g])
+    grad_weight = np.empty((K, C_per_group, R, S), dtype=x.dtype)
+    transpose_last_two(grad_rows.reshape(K, R * S, C_per_group),
+                       grad_weight.reshape(K, C_per_group, R * S), work=grad_weight.size)
+    return grad_weight

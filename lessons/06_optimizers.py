@@ -20,7 +20,6 @@ Run: ``python lessons/06_optimizers.py``
 """
 import numpy as np
 
-import minicnn as mc
 from minicnn.lesson import check, parse_args
 from minicnn.nn import Parameter
 from minicnn.optim import SGD, Adam, RMSprop
@@ -87,7 +86,8 @@ def main(argv=None):
           "momentum ends 10x closer to the minimum than GD with the same learning rate")
     check(distance("Adam (lr 0.05)") < distance("GD (lr 0.01)"),
           "Adam ends closer than GD")
-    gd_steps = np.linalg.norm(np.diff(results["GD (lr 0.01)"][0][steps // 2:], axis=0), axis=1)
+    gd_path = results["GD (lr 0.01)"][0]
+    gd_steps = np.linalg.norm(np.diff(gd_path[steps // 2:], axis=0), axis=1)
     print(f"   GD's median step size over the second half: {np.median(gd_steps):.1e} "
           "(the gradient along the valley floor is tiny)")
 

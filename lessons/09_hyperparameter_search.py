@@ -131,7 +131,7 @@ def load_digit_splits(fast, seed=0):
     n_val = len(x_train) // 4
     val, train = order[:n_val], order[n_val:]
     if fast:
-        train, val = train[:256], val[:128]
+        train, val = train[:128], val[:64]
     return (x_train[train], y_train[train]), (x_train[val], y_train[val]), (x_test, y_test)
 
 

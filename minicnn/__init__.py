@@ -16,7 +16,8 @@ from .ops import (abs, amax, amin, arange, argmax, broadcast_to, cat, clamp, exp
                   zeros_like)
 from .random import get_rng_state, manual_seed, set_rng_state
 from .serialization import load, save
-from . import data, viz  # noqa: E402  (datasets and pictures build on the core above)
+from . import functional, nn, optim  # noqa: E402  (layers build on the core above)
+from . import data, viz  # noqa: E402
 
 float32 = "float32"
 float64 = "float64"

@@ -208,10 +208,22 @@ class Tensor:
         gradient = _as_gradient(gradient, self, "gradient")
         retain = create_graph if retain_graph is None else retain_graph
         grads = _walk([self], [gradient], retain, create_graph, targets=None)
+        stored: set[int] = set()
         for leaf, grad in grads.values():
             if not create_graph:
-                grad = grad.detach()
+                grad = Tensor(_own_writable(grad.data, stored))
             leaf.grad = grad if leaf.grad is None else _accumulate(leaf.grad, grad, create_graph)
+
+
+def _own_writable(array, stored: set):
+    """A gradient stored in ``.grad`` gets its own writable memory: the walk may hand out
+    read-only broadcast views, or one array for two leaves (``a + b``), and users edit
+    ``p.grad.data`` in place as in PyTorch."""
+    if (not getattr(array.flags, "writeable", True) or array.base is not None
+            or id(array) in stored):
+        array = array.copy()
+    stored.add(id(array))
+    return array
 
 
 def _accumulate(old: Tensor, new: Tensor, create_graph: bool) -> Tensor:

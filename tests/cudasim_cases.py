@@ -91,12 +91,12 @@ def conv_arrays(config, seed=0, bias=True):
 
 
 def launch():
-    from kernels import cuda_launch
+    from minicnn.kernels import cuda_launch
     return cuda_launch
 
 
 def tiles():
-    from kernels.cuda_conv_tiled import DEFAULT_TILE, SMALL_TILE
+    from minicnn.kernels.cuda_conv_tiled import DEFAULT_TILE, SMALL_TILE
     return SMALL_TILE, DEFAULT_TILE
 
 

@@ -164,3 +164,25 @@ def test_softmax_needs_a_dim():
         F.log_softmax(mc.tensor(np.zeros(3)), dim=1)
     with pytest.raises(ValueError, match="beta"):
         F.softplus(mc.tensor(np.zeros(3)), beta=0)
+
+
+# -- functional.linear -----------------------------------------------------------------------
+@pytest.mark.parametrize("input_shape", [(4,), (3, 4), (2, 3, 4)])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_linear_checks_and_matches_pytorch(input_shape, with_bias):
+    rng = np.random.default_rng(len(input_shape))
+    arrays_in = [rng.standard_normal(input_shape), rng.standard_normal((5, 4))]
+    if with_bias:
+        arrays_in.append(rng.standard_normal(5))
+    tensors = [mc.tensor(a, requires_grad=True) for a in arrays_in]
+    assert gradcheck(F.linear, tensors) and gradgradcheck(F.linear, tensors)
+    check_against_torch(F.linear, lambda *t: _tf().linear(*t), arrays_in)
+
+
+def test_linear_errors_name_both_sizes():
+    with pytest.raises(ValueError, match=r"input has 3 features .* expects 4"):
+        F.linear(mc.zeros(2, 3), mc.zeros(5, 4))
+    with pytest.raises(ValueError, match=r"bias: expected shape \(5,\)"):
+        F.linear(mc.zeros(2, 4), mc.zeros(5, 4), mc.zeros(4))
+    with pytest.raises(ValueError, match="weight: expected 2 dims"):
+        F.linear(mc.zeros(2, 4), mc.zeros(4))

@@ -26,13 +26,14 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-KERNELS = os.path.join(REPO, "kernels")
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 import conv_reference as ref  # noqa: E402
 
-from kernels import cuda_launch  # noqa: E402
+from minicnn.kernels import cuda_launch  # noqa: E402
+
+KERNELS = cuda_launch.KERNEL_DIR
 
 NVCC = shutil.which("nvcc")
 GXX = shutil.which("g++")

@@ -33,7 +33,7 @@ if HERE not in sys.path:
 
 import conv_reference as ref  # noqa: E402
 
-from kernels import cuda_launch  # noqa: E402
+from minicnn.kernels import cuda_launch  # noqa: E402
 
 FAMILIES = ["im2col", "conv_naive", "conv_forward", "conv_input_grad", "conv_weight_grad",
             "im2col_cublas", "pool", "elementwise"]
@@ -75,12 +75,10 @@ def test_simulator(family):
 
 
 def test_import_is_lazy():
-    """Importing the launchers (and minicnn, where it exists) imports neither CuPy nor numba.cuda."""
-    code = ("import sys, importlib.util\n"
-            "import kernels.cuda_launch\n"
-            "if importlib.util.find_spec('minicnn') and "
-            "importlib.util.find_spec('minicnn.registry'):\n"
-            "    import minicnn\n"
+    """Importing minicnn and the launchers imports neither CuPy nor numba.cuda."""
+    code = ("import sys\n"
+            "import minicnn\n"
+            "import minicnn.kernels.cuda_launch\n"
             "heavy = [m for m in ('cupy', 'numba.cuda') if m in sys.modules]\n"
             "assert not heavy, heavy\n")
     env = dict(os.environ, PYTHONPATH=REPO)
@@ -213,6 +211,27 @@ CONFIGS = [
     (1, 6, 9, 8, 9, 4, 4, (2, 2), (1, 1), (1, 1), 3),
     (3, 2, 5, 9, 3, 2, 3, (3, 2), (0, 2), (2, 1), 1),
 ]
+
+
+@pytest.mark.parametrize("config", CONFIGS + [(2, 3, 6, 7, 4, 3, 2, (2, 1), (0, 1, 2, 0),
+                                                (1, 2), 1)])
+def test_own_references_agree_with_the_projects(config):
+    """tests/conv_reference.py's loops against minicnn/ops' im2col references (padding may
+    be uneven: (top, bottom, left, right))."""
+    project = ref.project_references()
+    N, C, H, W, K, R, S, stride, padding, dilation, groups = config
+    rng = np.random.default_rng(2)
+    x, w = rng.standard_normal((N, C, H, W)), rng.standard_normal((K, C // groups, R, S))
+    g = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    y = ref.conv2d_reference(x, w, None, **g)
+    np.testing.assert_allclose(y, project.conv2d_reference(x, w, None, **g), atol=1e-12)
+    dy = rng.standard_normal(y.shape)
+    np.testing.assert_allclose(ref.conv2d_input_grad_reference(dy, w, x.shape, **g),
+                               project.conv2d_input_grad_reference(dy, w, x.shape, **g),
+                               atol=1e-12)
+    np.testing.assert_allclose(ref.conv2d_weight_grad_reference(x, dy, w.shape, **g),
+                               project.conv2d_weight_grad_reference(x, dy, w.shape, **g),
+                               atol=1e-12)
 
 
 @pytest.mark.parametrize("config", CONFIGS)

@@ -26,7 +26,7 @@ if HERE not in sys.path:
 
 import conv_reference as ref  # noqa: E402
 
-from kernels import cuda_launch  # noqa: E402
+from minicnn.kernels import cuda_launch  # noqa: E402
 
 pytestmark = pytest.mark.gpu
 

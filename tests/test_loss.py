@@ -223,6 +223,31 @@ def test_cross_entropy_gradient_is_softmax_minus_one_hot():
     np.testing.assert_allclose(logits.grad.numpy(), expected, rtol=1e-12)
 
 
+def test_float32_stays_float32_with_float64_targets_and_weights():
+    x = mc.tensor(np.full((2, 3), 0.5, dtype=np.float32), requires_grad=True)
+    target, weight = np.full((2, 3), 0.25), np.ones(3)        # float64 arrays
+    labels = np.array([0, 2])
+    for loss in (F.mse_loss(x, target), F.l1_loss(x, target), F.huber_loss(x, target),
+                 F.smooth_l1_loss(x, target), F.binary_cross_entropy(x, target, weight),
+                 F.binary_cross_entropy_with_logits(x, target, weight, pos_weight=weight),
+                 F.cross_entropy(x, labels, weight, label_smoothing=0.1),
+                 F.cross_entropy(x, target), F.nll_loss(x, labels, weight)):
+        (gradient,) = mc.grad(loss, x)
+        assert loss.dtype == np.float32 and gradient.dtype == np.float32
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "nll_loss"])
+def test_unbatched_input_gives_unbatched_losses(name):
+    logits, label = mc.tensor(np.array([0.5, -1.0, 2.0])), np.array(2)
+    fn = getattr(F, name)
+    assert fn(logits, label, reduction="none").shape == ()
+    assert fn(logits, label, reduction="none", **(
+        {"label_smoothing": 0.1} if name == "cross_entropy" else {})).shape == ()
+    batched = fn(mc.tensor(logits.numpy()[None]), label[None], reduction="none")
+    assert batched.shape == (1,)
+    np.testing.assert_allclose(fn(logits, label).item(), batched.item())
+
+
 # -- dropout -----------------------------------------------------------------------------------
 def test_dropout_keeps_the_mean_and_drops_about_p():
     mc.manual_seed(1)

@@ -248,3 +248,57 @@ def test_evaluate_generator_checks_its_inputs(real_digits):
     with pytest.raises(ValueError, match="NaN"):
         evaluate_generator(lambda count, rng: np.full((count, 1, 28, 28), np.nan), n=50,
                            extractor=PoolingExtractor(), real_images=test)
+
+
+# ------------------------------------------------------------ the frozen classifier's eyes
+def test_feature_extractor_batches_rescales_and_builds_no_graph():
+    import minicnn as mc
+    from minicnn.metrics import FeatureExtractor
+    from minicnn.models.classifier import DigitClassifier
+
+    mc.manual_seed(0)
+    model = DigitClassifier()
+    images = np.random.default_rng(12).uniform(-1, 1, (7, 1, 28, 28)).astype(np.float32)
+    features, probabilities = FeatureExtractor(model, batch_size=3).extract(images)
+    assert features.shape == (7, 128) and features.dtype == np.float64
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-12)
+    same, _ = FeatureExtractor(model, batch_size=100).extract(images)   # batching is invisible
+    np.testing.assert_allclose(features, same, rtol=1e-5, atol=1e-6)
+    # [-1, 1] images reach the model as [0, 1] pixels
+    with mc.no_grad():
+        direct = model.features(mc.tensor((images + 1) / 2)).numpy()
+    np.testing.assert_allclose(features, direct, rtol=1e-5, atol=1e-6)
+    assert model.training                                   # the mode is put back
+    assert all(p.grad is None for p in model.parameters())
+    with pytest.raises(ValueError, match="28, 28"):
+        FeatureExtractor(model).extract(np.zeros((2, 1, 32, 32)))
+
+
+def test_classifier_cache_trains_once_and_retrains_a_corrupt_file(tmp_path, monkeypatch):
+    from minicnn.metrics import feature_extractor
+    from minicnn.models import classifier
+
+    calls, real_training = [], classifier.train_classifier
+
+    def quick_training(seed=0):   # the real one takes minutes; the caching logic is the same
+        calls.append(seed)
+        return real_training(seed=seed, epochs=1, limit_train=64, limit_test=32)
+
+    monkeypatch.setattr(classifier, "train_classifier", quick_training)
+    path = tmp_path / "classifier.ckpt"
+    first = feature_extractor.load_classifier(path, verbose=False)
+    assert calls == [0] and path.exists() and path.with_suffix(".ckpt.sha256").exists()
+    second = feature_extractor.load_classifier(path, verbose=False)
+    assert calls == [0]                                     # loaded from the cache
+    assert not second.training and not any(p.requires_grad for p in second.parameters())
+    for (name, a), (_, b) in zip(first.state_dict().items(), second.state_dict().items()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
+    with open(path, "r+b") as stream:                      # flip a byte: checksum mismatch
+        stream.seek(100)
+        byte = stream.read(1)
+        stream.seek(100)
+        stream.write(bytes([byte[0] ^ 0xFF]))
+    feature_extractor.load_classifier(path, verbose=False)
+    assert calls == [0, 0]
+    with pytest.raises(FileNotFoundError):
+        feature_extractor.load_classifier(tmp_path / "missing.ckpt", train_if_missing=False)

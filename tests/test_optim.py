@@ -10,7 +10,7 @@ import pytest
 
 import minicnn as mc
 from minicnn.nn import Parameter
-from minicnn.optim import SGD, Adam, AdamW, RMSprop, l1_penalty, l2_penalty
+from minicnn.optim import SGD, Adam, RMSprop, l1_penalty, l2_penalty
 from minicnn.optim.lr_scheduler import CosineAnnealingLR, ExponentialLR, StepLR
 from oracle import torch_or_skip
 

@@ -210,11 +210,12 @@ def run_sample(args) -> int:
     return 0
 
 
-def generate(recipe, parts, n: int, seed: int = 0, batch: int = 250):
-    """``n`` generated images as a float32 NumPy array (n, C, H, W) in [-1, 1]."""
+def generate(recipe, parts, n: int, seed: int = 0, batch: int = 250, rng=None):
+    """``n`` generated images as a float32 NumPy array (n, C, H, W) in [-1, 1], drawn in
+    batches of ``batch`` with latents from ``rng`` (default: seeded with ``seed``)."""
     import numpy as np
 
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed) if rng is None else rng
     chunks = []
     for start in range(0, n, batch):
         images = recipe.sample(parts, min(batch, n - start), rng)
@@ -230,31 +231,35 @@ def add_eval(subparsers) -> None:
                     "(with the real-vs-real floor), precision/recall, class histogram and "
                     "classifier score.")
     parser.add_argument("checkpoint", help="the run's checkpoint.ckpt")
-    parser.add_argument("--n", type=positive_int, default=1000,
-                        help="generated images (default 1000)")
+    parser.add_argument("--n", type=positive_int, default=500,
+                        help="generated images, and real ones on each side of the real-vs-"
+                             "real floor (default 500: MNIST-5k's 1,000 test digits split in "
+                             "two)")
     parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.set_defaults(handler=run_eval)
 
 
 def run_eval(args) -> int:
+    from ..metrics import evaluate_generator, format_results
+
     recipe, parts = _load(args)
+
+    def sample_fn(count, rng):
+        images = generate(recipe, parts, count, rng=rng)
+        if images.shape[-1] == 32:  # StyleGAN-lite's digits are padded 28 -> 32: crop back
+            images = images[..., 2:30, 2:30]
+        elif images.shape[-1] != 28:
+            raise CommandError(f"eval works on 28x28 digits (or padded 32x32), got "
+                               f"{images.shape[-2]}x{images.shape[-1]}")
+        return images
+
     try:
-        from .. import metrics
-        evaluate = metrics.evaluate_gan_samples
-    except (ImportError, AttributeError):
-        raise CommandError("minicnn.metrics.evaluate_gan_samples is not available in this "
-                           "installation") from None
-    images = generate(recipe, parts, args.n, args.seed)
-    if images.shape[-1] == 32:  # StyleGAN-lite's digits are padded 28 -> 32: crop back
-        images = images[..., 2:30, 2:30]
-    elif images.shape[-1] != 28:
-        raise CommandError(f"eval works on 28x28 digits (or padded 32x32), got "
-                           f"{images.shape[-2]}x{images.shape[-1]}")
-    report = evaluate(images, seed=args.seed)
-    print(f"{recipe.name} at step {parts.step}, {args.n} samples:")
-    for name, value in report.items():
-        print(f"  {name:28s} {value:.4f}" if isinstance(value, float) else f"  {name:28s} {value}")
+        results = evaluate_generator(sample_fn, n=args.n, seed=args.seed)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    print(f"{recipe.name} at step {parts.step} ({args.checkpoint}):")
+    print(format_results(results))
     return 0
 
 

@@ -5,7 +5,8 @@ network multiplies it by ``g^depth`` and it explodes or vanishes. The schemes be
 the spread of the weights so that ``g`` is about 1.
 
 * **Xavier / Glorot** (for tanh/sigmoid/linear layers): keep the variance equal going
-  forward and backward, :math:`\mathrm{Var}(w) = \text{gain}^2 \cdot 2 / (\text{fan\_in} + \text{fan\_out})`.
+  forward and backward,
+  :math:`\mathrm{Var}(w) = \text{gain}^2 \cdot 2 / (\text{fan\_in} + \text{fan\_out})`.
 * **Kaiming / He** (for ReLU-family layers): ReLU zeroes half of its input, so double the
   variance, :math:`\mathrm{Var}(w) = \text{gain}^2 / \text{fan}` with gain = :math:`\sqrt{2}`.
 

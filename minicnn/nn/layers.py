@@ -80,9 +80,11 @@ class _ConvNd(Module):
         if groups <= 0:
             raise ValueError(f"groups must be a positive integer, got {groups}")
         if in_channels % groups:
-            raise ValueError(f"in_channels ({in_channels}) must be divisible by groups ({groups})")
+            raise ValueError(f"in_channels ({in_channels}) must be divisible by groups "
+                             f"({groups})")
         if out_channels % groups:
-            raise ValueError(f"out_channels ({out_channels}) must be divisible by groups ({groups})")
+            raise ValueError(f"out_channels ({out_channels}) must be divisible by groups "
+                             f"({groups})")
         if padding_mode != "zeros":
             raise ValueError(f"padding_mode: only 'zeros' is supported, got {padding_mode!r}")
         if isinstance(padding, str) and padding not in ("same", "valid"):

@@ -31,7 +31,7 @@ def _to(self, *args, dtype=None, device=None):
     from .conversion import cast, move
 
     for arg in args:
-        if isinstance(arg, str):
+        if isinstance(arg, str) and (arg in ("cpu", "cuda", "gpu") or arg.startswith("cuda:")):
             device = arg
         else:
             dtype = arg

@@ -8,10 +8,11 @@ Second derivatives: the piecewise-linear ones (relu, leaky_relu) multiply by a c
 mask, so their curvature is zero (the kink itself has measure zero). The smooth ones
 (softplus, elu, softmax, log_softmax) write their backward with Tensor ops of the
 input or the output, so ``create_graph=True`` gives their exact second derivatives.
+
+leaky_relu's array functions are registered in ``minicnn.registry`` (``leaky_relu``,
+``leaky_relu_backward``), so a fused kernel can replace them by name.
 """
 from __future__ import annotations
-
-import numpy as np
 
 from .. import registry
 from ..autograd import Function, Tensor

@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 
 from .. import random as _random
-from ..autograd import Function, Tensor, as_tensor
+from ..autograd import Function, Tensor
 from ..backend import get_array_module, to_device
 from .activation import log_softmax, softplus
 from .math import MaskMul, abs as _abs, clamp, log, where
@@ -47,7 +47,8 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 
 
 def _target_tensor(target, like: Tensor) -> Tensor:
-    """A target as a Tensor; arrays and numbers take the input's dtype and device."""
+    """A target (or weight) as a Tensor; arrays and numbers take the input's dtype and
+    device (so float32 stays float32)."""
     if isinstance(target, Tensor):
         return target
     if not hasattr(target, "dtype"):
@@ -359,7 +360,7 @@ def binary_cross_entropy(input: Tensor, target, weight=None, size_average=None, 
                          "binary_cross_entropy_with_logits on logits)")
     loss = BinaryCrossEntropy.apply(input, target)
     if weight is not None:
-        loss = loss * as_tensor(weight, like=input)
+        loss = loss * _target_tensor(weight, input)
     return _reduce(loss, reduction)
 
 
@@ -396,10 +397,10 @@ def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, size_av
     if pos_weight is None:
         loss = softplus_x - target * input
     else:
-        positive = as_tensor(pos_weight, like=input) * target
+        positive = _target_tensor(pos_weight, input) * target
         loss = (1 - target + positive) * softplus_x - positive * input
     if weight is not None:
-        loss = loss * as_tensor(weight, like=input)
+        loss = loss * _target_tensor(weight, input)
     return _reduce(loss, reduction)
 
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Tensor, as_tensor, no_grad
+from ..autograd import Tensor, no_grad
 from ..backend import get_array_module
 from .math import mean
 from .shape import reshape
@@ -67,13 +67,20 @@ def _constant(stat, like: Tensor, shape) -> Tensor:
     return Tensor(xp.asarray(array, dtype=like.dtype).reshape(shape))
 
 
+def _parameter(value, like: Tensor) -> Tensor:
+    """gamma or beta as a Tensor (an array becomes a constant of ``like``'s dtype)."""
+    if isinstance(value, Tensor):
+        return value
+    return Tensor(get_array_module(like.data).asarray(value, dtype=like.dtype))
+
+
 def _affine(x_hat: Tensor, weight, bias, shape) -> Tensor:
     """gamma x_hat + beta, with gamma and beta reshaped to broadcast over ``shape``."""
     y = x_hat
     if weight is not None:
-        y = y * reshape(as_tensor(weight, like=x_hat), shape)
+        y = y * reshape(_parameter(weight, x_hat), shape)
     if bias is not None:
-        y = y + reshape(as_tensor(bias, like=x_hat), shape)
+        y = y + reshape(_parameter(bias, x_hat), shape)
     return y
 
 

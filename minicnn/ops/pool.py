@@ -15,7 +15,8 @@ The output size is PyTorch's::
 
 With ``ceil_mode`` the last window may hang past the padded input: the part outside is
 ignored (max pooling) or not counted (average pooling). Padding may be at most half the
-kernel (PyTorch's rule), so every window sees the image.
+kernel (PyTorch's rule), so every window sees the image (only a dilated kernel can step
+over it entirely; see ``max_pool2d_reference``).
 
 How gradients flow:
 
@@ -29,6 +30,11 @@ How gradients flow:
 * **adaptive average pooling and interpolation** are linear and *separable*: rows and
   columns are resized independently, so ``y = M_h x M_w^T`` with two small matrices
   (``M_h`` (P, H), ``M_w`` (Q, W)), built once and applied with ``matmul``.
+
+The pooling array functions (``*_reference``, NumPy or CuPy through ``xp``) are registered
+in ``minicnn.registry`` as ``max_pool2d``, ``max_pool2d_backward``, ``avg_pool2d`` and
+``avg_pool2d_backward``; faster kernels (``kernels/``) register under the same names and
+signatures, and the ``Function`` classes call whichever is chosen.
 """
 from __future__ import annotations
 
@@ -41,7 +47,7 @@ from .. import registry
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
 from .math import matmul
-from .shape import reshape, transpose
+from .shape import reshape
 
 
 # ---------------------------------------------------------------------------------------
@@ -361,7 +367,8 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     y = MaxPool2d.apply(x, window=window)
     indices = None
     if return_indices:
-        indices = Tensor(registry.run("max_pool2d", x.data, **window)[1])
+        indices = Tensor(y.creator.indices if y.creator is not None else
+                         registry.run("max_pool2d", x.data, **window)[1])
     if unbatched:
         y = reshape(y, y.shape[1:])
         indices = None if indices is None else Tensor(indices.data[0])

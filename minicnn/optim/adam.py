@@ -4,8 +4,8 @@ For each parameter at step :math:`t = 1, 2, ...` (PyTorch's exact order):
 
 .. math::
 
-    g &\leftarrow g + \lambda \theta             && \text{(Adam's weight\_decay: L2 in the gradient)}\\
-    \theta &\leftarrow \theta (1 - \eta \lambda)  && \text{(AdamW instead: decoupled decay)}\\
+    g &\leftarrow g + \lambda \theta             && \text{Adam's weight\_decay: L2 in } g \\
+    \theta &\leftarrow \theta (1 - \eta \lambda)  && \text{AdamW instead: decoupled} \\
     m &\leftarrow \beta_1 m + (1 - \beta_1) g     && \text{(first moment: mean of } g\text{)}\\
     v &\leftarrow \beta_2 v + (1 - \beta_2) g^2   && \text{(second moment: mean of } g^2\text{)}\\
     \hat v &= \max(\hat v, v)\;\text{(amsgrad) or } v &&\\
@@ -29,6 +29,13 @@ from .optimizer import Optimizer
 
 
 class Adam(Optimizer):
+    """``Adam(model.parameters(), lr=2e-4, betas=(0.5, 0.999))`` (DCGAN's setting);
+    arguments as ``torch.optim.Adam``, including ``decoupled_weight_decay`` (= AdamW).
+
+    State per parameter: ``step``, ``exp_avg`` (m), ``exp_avg_sq`` (v), and
+    ``max_exp_avg_sq`` with amsgrad.
+    """
+
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False,
                  decoupled_weight_decay: bool = False):

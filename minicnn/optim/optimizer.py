@@ -26,14 +26,6 @@ from ..autograd import Tensor, enable_grad, no_grad
 from ..backend import device_of, get_array_module, to_device
 
 
-class _RequiredParameter:
-    def __repr__(self):
-        return "<required parameter>"
-
-
-required = _RequiredParameter()
-
-
 class Optimizer:
     """Base class. ``params``: an iterable of tensors, or of dicts (parameter groups) each
     with a "params" entry and optional hyperparameter overrides. ``defaults``: the
@@ -67,9 +59,6 @@ class Optimizer:
                 raise ValueError("can't optimize a non-leaf Tensor")
         group = {"params": params}
         for name, default in self.defaults.items():
-            if default is required and name not in param_group:
-                raise ValueError(f"parameter group didn't specify a value of required "
-                                 f"optimization parameter {name}")
             group[name] = param_group.get(name, default)
         for name in param_group:
             if name not in group:

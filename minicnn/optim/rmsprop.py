@@ -4,12 +4,13 @@ For each parameter (PyTorch's exact order), with smoothing ``alpha``:
 
 .. math::
 
-    g &\leftarrow g + \lambda \theta                          && \text{(weight\_decay)}\\
-    s &\leftarrow \alpha s + (1 - \alpha) g^2                 && \text{(mean of } g^2\text{)}\\
-    m &\leftarrow \alpha m + (1 - \alpha) g                   && \text{(centered only: mean of } g\text{)}\\
-    d &= \sqrt{s - m^2} + \epsilon \;\text{ (centered) or }\; \sqrt{s} + \epsilon &&\\
-    b &\leftarrow \mu b + g / d,\quad \theta \leftarrow \theta - \eta b   && \text{(momentum } \mu > 0\text{)}\\
-    \theta &\leftarrow \theta - \eta\, g / d                  && \text{(otherwise)}
+    g &\leftarrow g + \lambda \theta                  && \text{weight\_decay } \lambda \\
+    s &\leftarrow \alpha s + (1 - \alpha) g^2          && \text{running mean of } g^2 \\
+    m &\leftarrow \alpha m + (1 - \alpha) g            && \text{centered only: mean of } g \\
+    d &= \sqrt{s - m^2} + \epsilon \text{ (centered), else } \sqrt{s} + \epsilon \\
+    b &\leftarrow \mu b + g / d, \quad \theta \leftarrow \theta - \eta b
+                                                     && \text{momentum } \mu > 0 \\
+    \theta &\leftarrow \theta - \eta \, g / d          && \text{otherwise}
 
 Each coordinate gets its own step size: steep directions (large |g|) take small steps,
 flat ones large steps. ``centered`` divides by the standard deviation instead of the root
@@ -22,6 +23,12 @@ from .optimizer import Optimizer
 
 
 class RMSprop(Optimizer):
+    """``RMSprop(model.parameters(), lr=0.01)``; arguments as ``torch.optim.RMSprop``.
+
+    State per parameter: ``step``, ``square_avg``, plus ``momentum_buffer`` (momentum > 0)
+    and ``grad_avg`` (centered).
+    """
+
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
                  *, maximize: bool = False):

@@ -4,10 +4,11 @@ For each parameter :math:`\theta` with gradient :math:`g` (PyTorch's exact order
 
 .. math::
 
-    g &\leftarrow g + \lambda \theta                      && \text{(weight\_decay } \lambda\text{: L2)}\\
-    b &\leftarrow \mu b + (1 - \tau) g                    && \text{(momentum } \mu\text{, dampening } \tau\text{; } b = g \text{ at the first step)}\\
-    g &\leftarrow g + \mu b \;\text{ (nesterov) or }\; b  &&\\
-    \theta &\leftarrow \theta - \eta g                    && \text{(lr } \eta\text{)}
+    g &\leftarrow g + \lambda \theta                && \lambda = \text{weight\_decay (L2)} \\
+    b &\leftarrow \mu b + (1 - \tau) g              && \mu = \text{momentum},
+                                                   \tau = \text{dampening}; b = g \text{ at step 1} \\
+    g &\leftarrow g + \mu b \text{ (nesterov), else } b \\
+    \theta &\leftarrow \theta - \eta g              && \eta = \text{lr}
 
 Momentum is a ball rolling downhill: ``b`` is its velocity, an exponentially weighted sum
 of past gradients, so steps along a consistent direction grow (up to 1 / (1 - mu) times)
@@ -23,6 +24,11 @@ from .optimizer import Optimizer
 
 
 class SGD(Optimizer):
+    """``SGD(model.parameters(), lr=0.1, momentum=0.9)``; arguments as ``torch.optim.SGD``.
+
+    State per parameter: ``momentum_buffer`` (only when momentum != 0).
+    """
+
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False):
         if lr < 0.0:

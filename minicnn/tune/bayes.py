@@ -27,7 +27,9 @@ maximum, is ``dEI/du = -Phi(z) dmu/du + phi(z) dsigma/du``.
 EI is maximised over ``n_candidates`` random points plus points scattered
 around the best observation, then the best few are refined with L-BFGS-B
 (bounded to the unit cube; discrete dimensions are snapped to their values and
-not moved by the refinement).
+not moved by the refinement). A winner within ``min_distance`` of a point
+already evaluated is passed over for the next best: measuring the same spot
+again teaches a noise-free GP nothing.
 
 A failed evaluation (``nan`` or ``inf``, e.g. a diverged training run) is kept
 in the history; the GP sees it as the worst finite value so far, so the search
@@ -102,8 +104,9 @@ class BayesianOptimizer:
             sampling one spot over and over (we saw it on Branin, at a
             boundary, 1.5 above the minimum).
 
-    Attributes: ``gp`` (the GP fitted at the last ``ask``, or None during the
-    initial design), ``result`` (a ``SearchResult``), ``last_candidates``
+    Attributes: ``gp`` (the ``GaussianProcess``, refitted at every ``ask``
+    after the initial design; unfitted before), ``result`` (a
+    ``SearchResult``), ``last_candidates``
     (unit-cube candidates and their EI from the last ``ask``, for pictures).
     """
 
