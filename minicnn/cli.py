@@ -256,21 +256,34 @@ def _numba_lines() -> list[str]:
         import numba
     except ImportError:
         return ["Numba         not installed (the NumPy reference kernels are used)"]
-    layer = "unknown"
     try:
-        @numba.njit(parallel=True, cache=False)
-        def _touch(n):  # the threading layer is chosen when a parallel function first runs
+        # The threading layer is chosen when a parallel function first runs.
+        _parallel_probe(4)
+        layer = numba.threading_layer()
+    except Exception as error:  # no usable threading layer: say so instead of crashing
+        layer = f"unavailable ({type(error).__name__}: {error})"
+    return [f"Numba         {numba.__version__}, threading layer {layer}, "
+            f"{numba.config.NUMBA_NUM_THREADS} threads"]
+
+
+def _parallel_probe(n: int) -> int:
+    """A tiny parallel Numba function, compiled once (cache=True) on first use."""
+    global _compiled_probe
+    if _compiled_probe is None:
+        import numba
+
+        @numba.njit(parallel=True, cache=True)
+        def probe(n):
             total = 0
             for i in numba.prange(n):
                 total += i
             return total
 
-        _touch(4)
-        layer = numba.threading_layer()
-    except Exception as error:  # no usable threading layer: say so instead of crashing
-        layer = f"unavailable ({type(error).__name__})"
-    return [f"Numba         {numba.__version__}, threading layer {layer}, "
-            f"{numba.config.NUMBA_NUM_THREADS} threads"]
+        _compiled_probe = probe
+    return _compiled_probe(n)
+
+
+_compiled_probe = None
 
 
 def _gpu_lines() -> list[str]:
@@ -311,10 +324,12 @@ def run_info(args) -> int:
         from . import functional  # noqa: F401  (registers the conv implementations)
         from . import registry
 
+        chosen = []
         for op in ("conv2d", "max_pool2d"):
             names = registry.implementations(op)
             if names:
-                print(f"{op + ' impl':14s}{names[0]} (available: {', '.join(names)})")
+                chosen.append(f"{op}: {names[0]} (of {', '.join(names)})")
+        print("Kernels       " + "; ".join(chosen))
     except Exception as error:  # a broken optional kernel must not hide the rest
         print(f"kernels       could not be listed ({type(error).__name__}: {error})")
     for line in _gpu_lines():
