@@ -282,7 +282,9 @@ def dcgan_step_comparison(args, torch, cupy):
     """Median seconds of one DCGAN-64 step in minicnn (GPU) and PyTorch eager, or why not."""
     try:
         import minicnn as mc
-        nn, F = mc.nn, mc.functional
+        import minicnn.functional as F
+        import minicnn.nn as nn
+        import minicnn.optim  # noqa: F401  (mc.optim below)
         needed = ["Sequential", "ConvTranspose2d", "Conv2d", "BatchNorm2d", "ReLU", "Tanh",
                   "LeakyReLU", "Flatten"]
         missing = [n for n in needed if not hasattr(nn, n)]
@@ -356,7 +358,7 @@ def dcgan_step_comparison(args, torch, cupy):
         torch_step = make_step(torch, lambda a: torch.tensor(a, device="cuda"),
                                torch.nn.functional, torch.cuda.synchronize)
         torch_seconds = median_seconds(torch_step)
-        ours_step = make_step(mc, lambda a: mc.tensor(a).to("cuda"), mc.functional,
+        ours_step = make_step(mc, lambda a: mc.tensor(a).to("cuda"), F,
                               lambda: cupy.cuda.Device().synchronize())
         ours_seconds = median_seconds(ours_step)
     except Exception as error:

@@ -155,89 +155,79 @@ def _by_filter(y: np.ndarray, name: str) -> np.ndarray:
 # im2col / col2im, one image row at a time, in NHWC
 # ---------------------------------------------------------------------------------------
 @njit(cache=True)
-def _im2col_row(image, H, W, C, n, p, kernel_h, kernel_w, out_h, out_w, stride_h,
-                stride_w, pad_top, pad_left, dilation_h, dilation_w, columns):
-    """The Q rows of ``columns`` for output row p of image n; image (H W C,) is NHWC, flat.
+def _im2col_row(image, n, p, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w, pad_top,
+                pad_left, dilation_h, dilation_w, columns):
+    """The Q rows of ``columns`` for output row p of image n; image (H, W, C) is NHWC.
 
     columns[g, (n P + p) Q + q, (r S + s) C/G + c] = x_pad[n, p sh + r dh, q sw + s dw, g C/G + c]
     """
+    H, W, C = image.shape
     groups = columns.shape[0]
     C_per_group = C // groups
     for q in range(out_w):
         row = (n * out_h + p) * out_w + q
-        w0 = q * stride_w - pad_left
         for r in range(kernel_h):
             h = p * stride_h - pad_top + r * dilation_h
-            first = r * kernel_w * C_per_group
-            if h < 0 or h >= H:  # a padding row
+            for s in range(kernel_w):
+                w = q * stride_w - pad_left + s * dilation_w
+                column = (r * kernel_w + s) * C_per_group
+                inside = h >= 0 and h < H and w >= 0 and w < W
                 for g in range(groups):
-                    for t in range(first, first + kernel_w * C_per_group):
-                        columns[g, row, t] = 0
-            elif groups == 1 and dilation_w == 1 and w0 >= 0 and w0 + kernel_w <= W:
-                # the S pixels are neighbours in memory: one run of S C numbers
-                source = (h * W + w0) * C
-                for t in range(kernel_w * C):
-                    columns[0, row, first + t] = image[source + t]
-            else:
-                for s in range(kernel_w):
-                    w = w0 + s * dilation_w
-                    target = first + s * C_per_group
-                    for g in range(groups):
-                        if w < 0 or w >= W:
-                            for c in range(C_per_group):
-                                columns[g, row, target + c] = 0
-                        else:
-                            source = (h * W + w) * C + g * C_per_group
-                            for c in range(C_per_group):
-                                columns[g, row, target + c] = image[source + c]
+                    if inside:  # a run of C/G contiguous numbers
+                        for c in range(C_per_group):
+                            columns[g, row, column + c] = image[h, w, g * C_per_group + c]
+                    else:  # the patch reads padding
+                        for c in range(C_per_group):
+                            columns[g, row, column + c] = 0
 
 
 @Kernel
-def im2col_nhwc(x, H, W, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w, pad_top,
-                pad_left, dilation_h, dilation_w, columns):
-    """im2col of a channels-last input: x (N, H W C); columns (G, N P Q, R S C/G).
+def im2col_nhwc(x, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w, pad_top, pad_left,
+                dilation_h, dilation_w, columns):
+    """im2col of a channels-last input: x (N, H, W, C); columns (G, N P Q, R S C/G).
 
     One parallel task per output row (n, p); every number of ``columns`` is written
     (zeros where a patch reads padding)."""
     N = x.shape[0]
-    C = x.shape[1] // (H * W)
     for task in prange(N * out_h):
         n = task // out_h
-        _im2col_row(x[n], H, W, C, n, task % out_h, kernel_h, kernel_w, out_h, out_w,
-                    stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w, columns)
+        _im2col_row(x[n], n, task % out_h, kernel_h, kernel_w, out_h, out_w, stride_h,
+                    stride_w, pad_top, pad_left, dilation_h, dilation_w, columns)
 
 
 @Kernel
-def im2col_nchw(x, H, W, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w, pad_top,
-                pad_left, dilation_h, dilation_w, columns):
-    """im2col of an NCHW input: x (N, C, H W); columns (G, N P Q, R S C/G).
+def im2col_nchw(x, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w, pad_top, pad_left,
+                dilation_h, dilation_w, columns):
+    """im2col of an NCHW input: x (N, C, H, W); columns (G, N P Q, R S C/G).
 
     One parallel task per image: turn the image into NHWC in a private buffer (it fits
     in the L2 cache), then write its rows as ``im2col_nhwc`` does. The transposition
     is fused into im2col: no extra pass over memory.
     """
-    N, C, HW = x.shape
+    N, C, H, W = x.shape
     for n in prange(N):
-        image = np.empty(HW * C, dtype=x.dtype)
+        image = np.empty((H, W, C), dtype=x.dtype)
         for h in range(H):
-            for c in range(C):
+            for c0 in range(0, C, 8):  # 8 channels at a time: 8 read streams, short writes
                 for w in range(W):
-                    image[(h * W + w) * C + c] = x[n, c, h * W + w]
+                    for c in range(c0, min(c0 + 8, C)):
+                        image[h, w, c] = x[n, c, h, w]
         for p in range(out_h):
-            _im2col_row(image, H, W, C, n, p, kernel_h, kernel_w, out_h, out_w, stride_h,
-                        stride_w, pad_top, pad_left, dilation_h, dilation_w, columns)
+            _im2col_row(image, n, p, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w,
+                        pad_top, pad_left, dilation_h, dilation_w, columns)
 
 
 @njit(cache=True)
-def _col2im_row(columns, n, h, W, C, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w,
+def _col2im_row(columns, n, h, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w,
                 pad_top, pad_left, dilation_h, dilation_w, row_sum):
-    """Add into row_sum (W C,) every column entry that read input row h of image n.
+    """Add into row_sum (W, C) every column entry that read input row h of image n.
 
     Kernel row r read input row h from output row p when h = p sh - top + r dh, so
     p = (h + top - r dh) / sh must be a whole number in [0, P). Along the row, output
     column q with kernel column s read w = q sw - left + s dw: loop over the q that land
     inside [0, W), no division needed.
     """
+    W, C = row_sum.shape
     groups = columns.shape[0]
     C_per_group = C // groups
     for r in range(kernel_h):
@@ -252,47 +242,46 @@ def _col2im_row(columns, n, h, W, C, kernel_h, kernel_w, out_h, out_w, stride_h,
             column = (r * kernel_w + s) * C_per_group
             for q in range(q_first, q_end):
                 row = (n * out_h + p) * out_w + q
-                target = (q * stride_w + offset) * C
+                w = q * stride_w + offset
                 for g in range(groups):
                     for c in range(C_per_group):
-                        row_sum[target + g * C_per_group + c] += columns[g, row, column + c]
+                        row_sum[w, g * C_per_group + c] += columns[g, row, column + c]
 
 
 @Kernel
-def col2im_nhwc(columns, H, W, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w,
-                pad_top, pad_left, dilation_h, dilation_w, grad_x):
-    """The adjoint of im2col, channels-last: grad_x (N, H, W C) is overwritten with, for
+def col2im_nhwc(columns, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w, pad_top,
+                pad_left, dilation_h, dilation_w, grad_x):
+    """The adjoint of im2col, channels-last: grad_x (N, H, W, C) is overwritten with, for
     each input number, the sum of the column entries that read it.
 
     A gather, one parallel task per input row (n, h): no two tasks write the same
     number, so no atomics are needed.
     """
-    N = grad_x.shape[0]
-    C = grad_x.shape[2] // W
+    N, H = grad_x.shape[:2]
     for task in prange(N * H):
         n = task // H
         h = task % H
         row_sum = grad_x[n, h]
         row_sum[:] = 0
-        _col2im_row(columns, n, h, W, C, kernel_h, kernel_w, out_h, out_w, stride_h,
-                    stride_w, pad_top, pad_left, dilation_h, dilation_w, row_sum)
+        _col2im_row(columns, n, h, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w,
+                    pad_top, pad_left, dilation_h, dilation_w, row_sum)
 
 
 @Kernel
-def col2im_nchw(columns, H, W, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w,
-                pad_top, pad_left, dilation_h, dilation_w, grad_x):
-    """col2im into an NCHW grad_x (N, C, H W): each row is summed in NHWC order in a
+def col2im_nchw(columns, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w, pad_top,
+                pad_left, dilation_h, dilation_w, grad_x):
+    """col2im into an NCHW grad_x (N, C, H, W): each row is summed in NHWC order in a
     private buffer, then written out channel by channel (the transposition fused)."""
-    N, C, HW = grad_x.shape
+    N, C, H, W = grad_x.shape
     for task in prange(N * H):
         n = task // H
         h = task % H
-        row_sum = np.zeros(W * C, dtype=grad_x.dtype)
-        _col2im_row(columns, n, h, W, C, kernel_h, kernel_w, out_h, out_w, stride_h,
-                    stride_w, pad_top, pad_left, dilation_h, dilation_w, row_sum)
+        row_sum = np.zeros((W, C), dtype=grad_x.dtype)
+        _col2im_row(columns, n, h, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w,
+                    pad_top, pad_left, dilation_h, dilation_w, row_sum)
         for c in range(C):
             for w in range(W):
-                grad_x[n, c, h * W + w] = row_sum[w * C + c]
+                grad_x[n, c, h, w] = row_sum[w, c]
 
 
 # ---------------------------------------------------------------------------------------
@@ -311,11 +300,9 @@ def _im2col(x, kernel_hw, output_hw, stride, padding, dilation, groups):
     columns = _scratch("columns", (groups, N * P * Q, R * S * (C // groups)), x.dtype)
     hyper = (R, S, P, Q, stride[0], stride[1], padding[0], padding[2], dilation[0], dilation[1])
     if is_channels_last(x):
-        im2col_nhwc(x.transpose(0, 2, 3, 1).reshape(N, H * W * C), H, W, *hyper, columns,
-                    work=columns.size)
+        im2col_nhwc(x.transpose(0, 2, 3, 1), *hyper, columns, work=columns.size)
     else:
-        im2col_nchw(np.ascontiguousarray(x).reshape(N, C, H * W), H, W, *hyper, columns,
-                    work=columns.size)
+        im2col_nchw(np.ascontiguousarray(x), *hyper, columns, work=columns.size)
     return columns
 
 
@@ -363,15 +350,14 @@ def conv2d_input_grad(grad_output, weight, input_hw, stride=(1, 1), padding=(0, 
     for g in range(groups):
         np.matmul(grad_by_filter[g * K_per_group:(g + 1) * K_per_group].T, weight_rows[g],
                   out=grad_columns[g])
-    hyper = (H, W, R, S, P, Q, stride[0], stride[1], padding[0], padding[2], dilation[0],
-             dilation[1])
+    hyper = (R, S, P, Q, stride[0], stride[1], padding[0], padding[2], dilation[0], dilation[1])
     if is_channels_last(grad_output):
-        grad_x = np.empty((N, H, W * C), dtype=dtype)
+        grad_x = np.empty((N, H, W, C), dtype=dtype)
         col2im_nhwc(grad_columns, *hyper, grad_x, work=grad_columns.size)
-        return grad_x.reshape(N, H, W, C).transpose(0, 3, 1, 2)
-    grad_x = np.empty((N, C, H * W), dtype=dtype)
+        return grad_x.transpose(0, 3, 1, 2)
+    grad_x = np.empty((N, C, H, W), dtype=dtype)
     col2im_nchw(grad_columns, *hyper, grad_x, work=grad_columns.size)
-    return grad_x.reshape(N, C, H, W)
+    return grad_x
 
 
 def conv2d_weight_grad(x, grad_output, kernel_hw, stride=(1, 1), padding=(0, 0, 0, 0),

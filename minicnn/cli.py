@@ -14,8 +14,10 @@ with status 1; Ctrl-C exits with 130 (a training run can be continued with ``--r
 Adding a command is one function: write ``add_NAME(subparsers)`` that creates its parser
 with ``subparsers.add_parser(...)``, adds its arguments and sets ``handler=`` to a
 function ``(args) -> exit status``; then append it to ``COMMANDS`` (top level, e.g.
-``sample``, ``eval``) or ``TRAIN_COMMANDS`` (``train dcgan``, ``train wgan-gp``...).
-Import heavy modules inside the handler so that ``minicnn --help`` stays instant.
+``sample``, ``eval``) or ``TRAIN_COMMANDS`` (``train dcgan``, ``train wgan-gp``...), here
+or in a module listed in ``EXTENSIONS`` that has lists of the same names (the GAN
+commands live in ``minicnn/gan/commands.py``). Import heavy modules inside the handler so
+that ``minicnn --help`` stays instant.
 """
 from __future__ import annotations
 
@@ -164,7 +166,7 @@ def run_train_classifier(args) -> int:
     return 0
 
 
-TRAIN_COMMANDS = [add_train_classifier]  # + add_train_dcgan, add_train_wgan_gp, ...
+TRAIN_COMMANDS = [add_train_classifier]  # the GAN commands join in build_parser
 
 
 def add_train(subparsers) -> None:
@@ -172,7 +174,7 @@ def add_train(subparsers) -> None:
                                    description="Train a model; see 'minicnn train MODEL --help'.")
     models = parser.add_subparsers(dest="model", metavar="MODEL", required=True,
                                    parser_class=_Parser)
-    for add in TRAIN_COMMANDS:
+    for add in _with_extensions(TRAIN_COMMANDS, "TRAIN_COMMANDS"):
         add(models)
 
 
@@ -340,7 +342,26 @@ def run_info(args) -> int:
 # ---------------------------------------------------------------------------------------
 # The parser and main
 # ---------------------------------------------------------------------------------------
-COMMANDS = [add_train, add_gradcheck, add_info]  # + add_sample, add_eval
+COMMANDS = [add_train, add_gradcheck, add_info]  # + sample, eval from minicnn/gan/commands.py
+
+# Modules that define their commands next to their code, with lists of the same names
+# (TRAIN_COMMANDS, COMMANDS); imported only when the parser is built.
+EXTENSIONS = ["minicnn.gan.commands"]
+
+
+def _with_extensions(commands: list, list_name: str) -> list:
+    import importlib
+
+    combined = list(commands)
+    for module_name in EXTENSIONS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:  # a part not written (or not installed) yet
+            if error.name is not None and module_name.startswith(error.name):
+                continue
+            raise
+        combined += [add for add in getattr(module, list_name, []) if add not in combined]
+    return combined
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -353,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"minicnn {minicnn.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
                                      parser_class=_Parser)
-    for add in COMMANDS:
+    for add in _with_extensions(COMMANDS, "COMMANDS"):
         add(commands)
     return parser
 

@@ -125,6 +125,8 @@ class GANTraining:
         self.parts.to(device)
         if images is None:
             images = load_gan_images(self.config["dataset"], self.recipe.image_size)
+        else:
+            images = fit_images(np.asarray(images, dtype=np.float32), self.recipe.image_size)
         self.loader = DataLoader(TensorDataset(images), batch_size=int(self.config["batch_size"]),
                                  shuffle=True, drop_last=True, seed=seed,
                                  device=None if device == "cpu" else device)

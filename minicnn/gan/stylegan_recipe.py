@@ -1,0 +1,115 @@
+r"""StyleGAN-lite as a GAN recipe: ``minicnn train stylegan`` (models in ``stylegan.py``).
+
+One training step (a generator update; one discriminator update inside it):
+
+1. z ~ N(0, I) (N, 64) from the loop's ``rng``; w = mapping(z).
+2. **Style mixing** with probability ``mixing`` (0.9): a second z2 -> w2 and a crossover
+   layer k ~ U{1, ..., L-1} (one per batch, as in the paper); layers < k read w, layers
+   >= k read w2. Otherwise every layer reads w.
+3. w_avg <- 0.995 w_avg + 0.005 mean(w) (truncation's centre; no gradient).
+4. fake = synthesis(styles) with fresh per-pixel noise (minicnn's generator).
+5. D update: ``softplus(-D(real)) + softplus(D(fake.detach()))`` (non-saturating loss).
+6. G update: ``softplus(-D(fake))`` with the updated D.
+
+Defaults: width 32 (channels 32, 32, 16, 8 at 4, 8, 16, 32 px), batch 32,
+Adam(lr 1e-3, betas (0, 0.99)) as in the paper, equalized learning rate on, minibatch
+stddev on. Images are 32x32: the loop pads the 28x28 digits with 2 black pixels a side.
+Spectral norm is not offered (the equalized layers are not ``nn.Conv2d``/``nn.Linear``);
+historical averaging and ``--ema`` work as for every recipe.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import optim
+from ..autograd import Tensor, no_grad
+from ..ops.math import clamp
+from .recipe import GANParts, GANRecipe, register_recipe
+from .stylegan import (StyleDiscriminator, StyleGenerator, discriminator_loss,
+                       generator_loss)
+
+
+@register_recipe
+class StyleGANLite(GANRecipe):
+    """StyleGAN-lite on 32x32 digits: ``minicnn train stylegan``."""
+
+    name = "stylegan"
+    latent_dim = 64
+    image_size = 32
+    defaults = {**{k: v for k, v in GANRecipe.defaults.items() if k != "spectral_norm"},
+                "width": 32, "batch_size": 32, "lr": 1e-3, "betas": (0.0, 0.99),
+                "w_dim": 64, "mixing": 0.9, "equalized": True, "minibatch_std": True}
+
+    def build(self, config: dict) -> GANParts:
+        equalized = bool(config["equalized"])
+        generator = StyleGenerator(self.latent_dim, int(config["w_dim"]), int(config["width"]),
+                                   self.image_size, self.channels, equalized=equalized)
+        discriminator = StyleDiscriminator(int(config["width"]), self.image_size, self.channels,
+                                           minibatch_std=bool(config["minibatch_std"]),
+                                           equalized=equalized)
+        betas = tuple(config["betas"])
+        return self.finish_build(
+            config, generator, discriminator,
+            optim.Adam(generator.parameters(), lr=config["lr"], betas=betas),
+            optim.Adam(discriminator.parameters(), lr=config["lr"], betas=betas))
+
+    def styles(self, parts: GANParts, n: int, rng: np.random.Generator):
+        """The styles of one training batch: (list of L tensors (N, w_dim), crossover or
+        None, w of the first latent)."""
+        G = parts.generator
+        w = G.mapping(self.noise(n, rng, parts))
+        if rng.random() < float(parts.config["mixing"]):
+            w_other = G.mapping(self.noise(n, rng, parts))
+            crossover = int(rng.integers(1, G.num_layers))
+            return G.mix(w, w_other, crossover), crossover, w
+        return [w] * G.num_layers, None, w
+
+    def train_step(self, parts: GANParts, real: Tensor, step: int,
+                   rng: np.random.Generator) -> dict:
+        G, D = parts.generator, parts.discriminator
+        opt_g, opt_d = parts.optimizers["generator"], parts.optimizers["discriminator"]
+        ws, crossover, w = self.styles(parts, real.shape[0], rng)
+        G.update_w_avg(w)
+        fake = G.synthesis(ws)
+
+        logits_real = D(real)
+        logits_fake = D(fake.detach())
+        loss_d = discriminator_loss(logits_real, logits_fake)
+        parts.check_finite("loss_d", loss_d)
+        total_d = loss_d + self.penalty(parts, "discriminator")
+        opt_d.zero_grad()
+        total_d.backward()
+        opt_d.step()
+        self.after_update(parts, "discriminator")
+
+        loss_g = generator_loss(D(fake))
+        parts.check_finite("loss_g", loss_g)
+        total_g = loss_g + self.penalty(parts, "generator")
+        opt_g.zero_grad()
+        total_g.backward()
+        opt_g.step()
+        self.after_update(parts, "generator")
+
+        with no_grad():
+            d_real = float((logits_real.detach() > 0).data.mean())
+            d_fake = float((logits_fake.detach() > 0).data.mean())
+        return {"loss_d": float(loss_d.item()), "loss_g": float(loss_g.item()),
+                # the fraction of real / fake images D calls real
+                "d_real": d_real, "d_fake": d_fake}
+
+    def sample(self, parts: GANParts, noise_or_n, rng: np.random.Generator | None = None,
+               truncation: float = 1.0, noise: str = "const", **options) -> Tensor:
+        """Images in [-1, 1] (clamped: the generator's output is linear). ``truncation``
+        psi pulls each w towards w_avg; ``noise`` "const" (default: the same noise images
+        for every sample, so grids compare styles only), "random" or "none"."""
+        if options:
+            raise TypeError(f"{self.name}: sample() takes no options {sorted(options)}")
+        generator = parts.sampling_generator()
+        old_psi, generator.truncation = generator.truncation, float(truncation)
+        generator.set_noise_mode(noise)
+        try:
+            images = super().sample(parts, noise_or_n, rng)
+        finally:
+            generator.truncation = old_psi
+            generator.set_noise_mode("random")
+        return clamp(images, -1.0, 1.0)
