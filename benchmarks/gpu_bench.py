@@ -365,7 +365,8 @@ def dcgan_step_comparison(args, torch, cupy):
         traceback.print_exc()
         return f"failed: {type(error).__name__}: {error}"[:300]
     return (f"DCGAN-64 training step, batch {args.batch}: minicnn {ours_seconds * 1e3:.1f} ms, "
-            f"PyTorch eager {torch_seconds * 1e3:.1f} ms, ratio {ours_seconds / torch_seconds:.2f}x "
+            f"PyTorch eager {torch_seconds * 1e3:.1f} ms, "
+            f"ratio {ours_seconds / torch_seconds:.2f}x "
             f"(target <= 1.5x)")
 
 

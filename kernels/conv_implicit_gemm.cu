@@ -224,7 +224,8 @@ conv2d_input_grad(const float* __restrict__ grad_y, const float* __restrict__ w,
             float value = 0.f;
             if (row < rows && d < depth) {
                 const int k = d / taps, t = d % taps;
-                const int r = r_first + (t / S_phase) * step_r, s = s_first + (t % S_phase) * step_s;
+                const int r = r_first + (t / S_phase) * step_r;
+                const int s = s_first + (t % S_phase) * step_s;
                 value = w[(((g * K_g + k) * C_g + row) * R + r) * S + s];
             }
             a_tile[kk_a][m] = value;
@@ -236,7 +237,8 @@ conv2d_input_grad(const float* __restrict__ grad_y, const float* __restrict__ w,
             float value = 0.f;
             if (column_ok && d < depth) {
                 const int k = d / taps, t = d % taps;
-                const int r = r_first + (t / S_phase) * step_r, s = s_first + (t % S_phase) * step_s;
+                const int r = r_first + (t / S_phase) * step_r;
+                const int s = s_first + (t % S_phase) * step_s;
                 const int p = (h_b + pad_h - r * dil_h) / stride_h;   // exact division
                 const int q = (v_b + pad_w - s * dil_w) / stride_w;
                 if (inside(p, P) && inside(q, Q)) value = dy_n[(k * P + p) * Q + q];

@@ -35,7 +35,7 @@ from __future__ import annotations
 from numba import cuda, float32
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def conv2d_naive_kernel(x, w, bias, y, has_bias, stride_h, stride_w, pad_h, pad_w,
                         dil_h, dil_w, groups):
     """One thread computes y[n, k, p, q] (see the module docstring for the math)."""

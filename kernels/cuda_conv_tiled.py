@@ -20,13 +20,13 @@ Each is a matrix product per group, ``OUT[rows, columns] = A[rows, depth] @ B[de
 whose matrices are never built ("implicit" GEMM): every element of A and B is fetched
 straight from the 4-D tensors with the index math above, at the moment it is needed.
 
-=============  ==================  ===================  ====================  =========================
-kernel         rows (A's rows)     columns (B's cols)   depth (summed over)   A, B
-=============  ==================  ===================  ====================  =========================
-forward        k  (K_g)            (n, p, q)  N*P*Q     (c, r, s)  C_g*R*S    A = w,  B = x  (gathered)
-input grad     c  (C_g)            (n, h, v)  N*H*W     (k, r, s)  K_g*R*S    A = w,  B = dy (gathered)
-weight grad    k  (K_g)            (c, r, s)  C_g*R*S   (n, p, q)  N*P*Q      A = dy, B = x  (gathered)
-=============  ==================  ===================  ====================  =========================
+===========  ===========  =================  =================  ===  ===========
+kernel       rows         columns            depth (summed)     A    B (gathered)
+===========  ===========  =================  =================  ===  ===========
+forward      k  (K_g)     (n, p, q) N*P*Q    (c, r, s) C_g*R*S  w    x
+input grad   c  (C_g)     (n, h, v) N*H*W    (k, r, s) K_g*R*S  w    dy
+weight grad  k  (K_g)     (c, r, s) C_g*R*S  (n, p, q) N*P*Q    dy   x
+===========  ===========  =================  =================  ===  ===========
 
 Thread/block mapping (all three kernels)
 ----------------------------------------
@@ -42,8 +42,9 @@ depth BLOCK_K at a time. At each step:
 3. every thread multiplies the tiles into its THREAD_M x THREAD_N accumulators, which live
    in registers (``cuda.local.array``): "register blocking". Thread ``(ty, tx)`` owns rows
    ``ty + i*THREADS_M`` and columns ``tx + j*THREADS_N`` of the tile: neighbouring threads
-   read neighbouring shared-memory words (no bank conflicts) and write neighbouring
-   output addresses (coalesced);
+   read neighbouring words of ``b_tile`` (no bank conflicts; ``a_tile`` reads are
+   broadcasts) and write neighbouring output addresses (coalesced). (The transposing
+   stores into ``a_tile`` do conflict; ``conv_implicit_gemm.cu`` pads its rows to avoid it);
 4. ``cuda.syncthreads()``: nobody overwrites the tiles while others still read them.
 
 Why it is fast: a value loaded from global memory into shared memory is used by
@@ -105,14 +106,6 @@ class TiledKernels(NamedTuple):
     forward: object
     input_grad: object
     weight_grad: object
-
-
-def phase_taps(offset: int, dilation: int, stride: int, step: int, size: int):
-    """Host twin of the device function ``first_tap``: (first tap, number of taps)."""
-    for first in range(step):
-        if (offset - first * dilation) % stride == 0:
-            return first, max(0, (size - first + step - 1) // step)
-    return -1, 0
 
 
 @functools.lru_cache(maxsize=None)

@@ -27,7 +27,7 @@ from __future__ import annotations
 from numba import cuda
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def bias_leaky_relu_kernel(x, bias, y, has_bias, negative_slope, channels, plane):
     """y = leaky_relu(x + bias[channel]) over flat arrays."""
     start, step = cuda.grid(1), cuda.gridsize(1)
@@ -38,7 +38,7 @@ def bias_leaky_relu_kernel(x, bias, y, has_bias, negative_slope, channels, plane
         y[i] = z if z > 0 else negative_slope * z
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def leaky_relu_backward_kernel(grad_y, x, grad_x, negative_slope):
     """dx = dy where x (the input, or the output: same sign) is positive, slope * dy elsewhere."""
     start, step = cuda.grid(1), cuda.gridsize(1)

@@ -47,7 +47,7 @@ from __future__ import annotations
 from numba import cuda
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def im2col_kernel(x, cols, kernel_h, kernel_w, P, Q, stride_h, stride_w, pad_h, pad_w,
                   dil_h, dil_w):
     """cols[n, (c*R + r)*S + s, p*Q + q] = x[n, c, h, w] or 0 in the padding."""
@@ -72,7 +72,7 @@ def im2col_kernel(x, cols, kernel_h, kernel_w, P, Q, stride_h, stride_w, pad_h, 
         cols[n, (c * R + r) * S + s, p * Q + q] = value
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def col2im_kernel(cols, x, kernel_h, kernel_w, P, Q, stride_h, stride_w, pad_h, pad_w,
                   dil_h, dil_w):
     """x[n, c, h, w] = sum of the column entries that im2col copied from (h, w)."""

@@ -46,7 +46,9 @@ reference under that name): ``conv_transpose2d_*``, ``im2col_numba``/``col2im_nu
 ``bias_leaky_relu_numba``, ``conv2d_naive_numba``.
 
 Known limits: the CUDA C kernels use 32-bit index math (every tensor < 2**31 elements,
-checked) and float32 only; the Numba tiled kernels accept float32 and float64; the naive
+checked) and float32 only (their registered versions, and im2col + cuBLAS's, hand other
+dtypes, e.g. float64 gradchecks, to the reference); the Numba tiled kernels accept float32
+and float64; the naive
 conv accumulates in float32; pooling has no ``divisor_override``; a max-pooling window
 lying entirely in the padding (possible only with dilation) gets the reference's index
 (the nearest pixel) forward, but its gradient is dropped backward.
@@ -54,6 +56,7 @@ lying entirely in the padding (possible only with dilation) gets the reference's
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import os
 from typing import NamedTuple
@@ -224,7 +227,7 @@ def _launch(kernel, grid, block, xp, *args):
 
 
 def _scalar(dtype, value):
-    """A float argument in the arrays' own precision (a float64 slope would promote float32 math)."""
+    """A float argument in the arrays' precision (a float64 slope would promote float32 math)."""
     return np.dtype(dtype).type(value)
 
 
@@ -547,7 +550,7 @@ def leaky_relu_backward_numba(grad_output, x, negative_slope=0.01):
     return grad_x
 
 
-# ----------------------------------------------------------------------------- CUDA C (cupy.RawModule)
+# ----------------------------------------------------------------------------- CUDA C (RawModule)
 
 KERNEL_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -680,8 +683,8 @@ def conv2d_cuda_c(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=
                   output_hw=None, tile=None):
     """conv2d by ``conv2d_forward`` of conv_implicit_gemm.cu (float32, CuPy arrays)."""
     import cupy
-    x, weight = cupy.ascontiguousarray(x), cupy.ascontiguousarray(weight)
     _check_cuda_c(x, weight)
+    x, weight = cupy.ascontiguousarray(x), cupy.ascontiguousarray(weight)
     plan = forward_plan(x.shape, weight.shape, stride, padding, dilation, groups,
                         bias is not None, output_hw, _multiprocessors(cupy), tile)
     y = cupy.empty(plan.out_shape, np.float32)
@@ -696,8 +699,8 @@ def conv2d_input_grad_cuda_c(grad_output, weight, input_hw, stride=1, padding=0,
                              groups=1, tile=None):
     """dx of conv2d by ``conv2d_input_grad`` of conv_implicit_gemm.cu."""
     import cupy
-    grad_output, weight = cupy.ascontiguousarray(grad_output), cupy.ascontiguousarray(weight)
     _check_cuda_c(grad_output, weight)
+    grad_output, weight = cupy.ascontiguousarray(grad_output), cupy.ascontiguousarray(weight)
     plan = input_grad_plan(grad_output.shape, weight.shape,
                            _input_shape(grad_output, weight, input_hw, groups), stride, padding,
                            dilation, groups, _multiprocessors(cupy), tile)
@@ -711,8 +714,8 @@ def conv2d_weight_grad_cuda_c(x, grad_output, kernel_hw, stride=1, padding=0, di
                               groups=1, tile=None, splits=None):
     """dw of conv2d by ``conv2d_weight_grad`` of conv_implicit_gemm.cu (split-K)."""
     import cupy
-    x, grad_output = cupy.ascontiguousarray(x), cupy.ascontiguousarray(grad_output)
     _check_cuda_c(x, grad_output)
+    x, grad_output = cupy.ascontiguousarray(x), cupy.ascontiguousarray(grad_output)
     plan = weight_grad_plan(x.shape, grad_output.shape,
                             _weight_shape(x, grad_output, kernel_hw, groups), stride, padding,
                             dilation, groups, _multiprocessors(cupy), tile, splits)
@@ -841,6 +844,25 @@ def numba_cuda_available() -> bool:
         return False
 
 
+def _reference(op):
+    """The NumPy/CuPy reference of a conv op (minicnn/ops/conv.py), imported when needed."""
+    from minicnn.ops import conv
+    return getattr(conv, f"{op}_reference")
+
+
+def _float32_or_reference(op, function):
+    """``function`` for float32 arrays; the reference for other dtypes (float64 gradchecks on
+    the GPU), because the CUDA C kernels and im2col.cu are float32 only."""
+    def dispatch(first, *args, **kwargs):
+        if first.dtype != np.float32:
+            return _reference(op)(first, *args, **kwargs)
+        return function(first, *args, **kwargs)
+    dispatch.__name__ = dispatch.__qualname__ = function.__name__
+    dispatch.__doc__ = function.__doc__
+    dispatch.__signature__ = inspect.signature(function)
+    return dispatch
+
+
 def _as_reference_conv2d(conv2d):
     """conv2d with the reference's signature (no bias; output_hw)."""
     def function(x, weight, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1,
@@ -854,13 +876,19 @@ def _as_reference_conv2d(conv2d):
 # op -> {implementation name: function with the reference's signature}
 IMPLEMENTATIONS = {
     "conv2d": {"numba": _as_reference_conv2d(conv2d_numba),
-               "cuda_c": _as_reference_conv2d(conv2d_cuda_c),
-               "im2col_cublas": _as_reference_conv2d(conv2d_im2col_cublas)},
-    "conv2d_input_grad": {"numba": conv2d_input_grad_numba, "cuda_c": conv2d_input_grad_cuda_c,
-                          "im2col_cublas": conv2d_input_grad_im2col_cublas},
-    "conv2d_weight_grad": {"numba": conv2d_weight_grad_numba,
-                           "cuda_c": conv2d_weight_grad_cuda_c,
-                           "im2col_cublas": conv2d_weight_grad_im2col_cublas},
+               "cuda_c": _float32_or_reference("conv2d", _as_reference_conv2d(conv2d_cuda_c)),
+               "im2col_cublas": _float32_or_reference(
+                   "conv2d", _as_reference_conv2d(conv2d_im2col_cublas))},
+    "conv2d_input_grad": {
+        "numba": conv2d_input_grad_numba,
+        "cuda_c": _float32_or_reference("conv2d_input_grad", conv2d_input_grad_cuda_c),
+        "im2col_cublas": _float32_or_reference("conv2d_input_grad",
+                                               conv2d_input_grad_im2col_cublas)},
+    "conv2d_weight_grad": {
+        "numba": conv2d_weight_grad_numba,
+        "cuda_c": _float32_or_reference("conv2d_weight_grad", conv2d_weight_grad_cuda_c),
+        "im2col_cublas": _float32_or_reference("conv2d_weight_grad",
+                                               conv2d_weight_grad_im2col_cublas)},
     "max_pool2d": {"numba": max_pool2d_numba},
     "max_pool2d_backward": {"numba": max_pool2d_backward_numba},
     "avg_pool2d": {"numba": avg_pool2d_numba},

@@ -52,7 +52,7 @@ def average_divisor(p, q, H, W, kernel_h, kernel_w, stride_h, stride_w, pad_h, p
     return (h_end - h_start) * (v_end - v_start)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def max_pool2d_forward_kernel(x, y, indices, kernel_h, kernel_w, stride_h, stride_w,
                               pad_h, pad_w, dil_h, dil_w):
     """One thread per output: the maximum of its window and where it was."""
@@ -88,7 +88,7 @@ def max_pool2d_forward_kernel(x, y, indices, kernel_h, kernel_w, stride_h, strid
         indices[n, c, p, q] = best_index
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def max_pool2d_backward_kernel(grad_y, indices, grad_x, kernel_h, kernel_w, stride_h,
                                stride_w, pad_h, pad_w, dil_h, dil_w):
     """One thread per input pixel: gather dy from the windows whose argmax is this pixel."""
@@ -119,7 +119,7 @@ def max_pool2d_backward_kernel(grad_y, indices, grad_x, kernel_h, kernel_w, stri
         grad_x[n, c, h, v] = total
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def avg_pool2d_forward_kernel(x, y, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
                               count_include_pad):
     """One thread per output: the sum of its window over PyTorch's divisor."""
@@ -145,7 +145,7 @@ def avg_pool2d_forward_kernel(x, y, kernel_h, kernel_w, stride_h, stride_w, pad_
         y[n, c, p, q] = total / divisor
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def avg_pool2d_backward_kernel(grad_y, grad_x, kernel_h, kernel_w, stride_h, stride_w,
                                pad_h, pad_w, count_include_pad):
     """One thread per input pixel: sum dy / divisor over the windows that contain it."""

@@ -87,7 +87,7 @@ def section_model(split):
 
 
 def section_train(fast, out):
-    print("\n3. Training (Adam, lr 2e-3 x0.7 per epoch, batches of 64, random shifts)")
+    print("\n3. Training (Adam, lr 2e-3 x0.8 per epoch, batches of 64, 1-pixel random shifts)")
     settings = dict(limit_train=640, limit_test=500, epochs=2) if fast else {}
     run_dir = out / "08_run"
     started = time.perf_counter()

@@ -51,7 +51,7 @@ PSIS = (1.0, 0.75, 0.5, 0.25, 0.0)
 
 def part_mapping_and_adain(G):
     print("1. The mapping network: z -> PixelNorm -> 4 x (Linear, LeakyReLU(0.2)) -> w")
-    print(f"   {G.mapping}")
+    print("   " + " -> ".join(type(m).__name__ for m in G.mapping.net))
     z = mc.randn(4, G.z_dim) * 3.0
     rms = np.sqrt((pixel_norm(z).numpy() ** 2).mean(axis=1))
     print(f"   |z| (rms) before PixelNorm: {np.round(np.sqrt((z.numpy() ** 2).mean(1)), 2)}, "
@@ -83,9 +83,9 @@ def part_mapping_and_adain(G):
 def train(args):
     """Train (or resume, or reuse) the StyleGAN-lite run the rest of the lesson looks at."""
     if args.fast:
-        config = {"width": 8, "batch_size": 8, "w_dim": 16, "dataset": "digits"}
+        config = {"width": 8, "batch_size": 8, "w_dim": 16, "dataset": "mnist5k"}
         folder, steps = args.out / "14_stylegan_fast_run", 4
-        images = load_gan_images("digits", 32)[:64]
+        images = load_gan_images("mnist5k", 32)[:64]
         resume = False
     else:
         config = {"dataset": "mnist5k"}             # the recipe's defaults: width 32, batch 32

@@ -57,7 +57,7 @@ from minicnn.lesson import check, parse_args  # noqa: E402
 from minicnn.ops.conv import conv2d_reference  # noqa: E402
 
 
-# ----------------------------------------------------------------------------- 1. threads and blocks
+# ----------------------------------------------------------------------------- 1. threads, blocks
 @cuda.jit
 def where_am_i(block_of, thread_of, element_of):
     """Each thread writes down who it is, in the slot of the element it owns."""

@@ -46,7 +46,9 @@ def _tap_window(r, s, P, Q, stride, dilation):
 
 
 def conv2d_reference(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
-    """y[n, k, p, q] = b[k] + sum_{c, r, s} w[k, c, r, s] x_pad[n, g*C_g + c, p*sh + r*dh, q*sw + s*dw]."""
+    """y[n, k, p, q] = b[k] + sum_{c,r,s} w[k, c, r, s] x_pad[n, g*C_g + c, p*sh + r*dh, q*sw+s*dw]
+
+    (g = k // K_g the group of output channel k)."""
     stride, padding, dilation = _pair(stride), _padding4(padding), _pair(dilation)
     N, C, H, W = x.shape
     K, C_g, R, S = w.shape
@@ -87,7 +89,7 @@ def conv2d_input_grad_reference(dy, w, input_shape, stride=1, padding=0, dilatio
 
 
 def conv2d_weight_grad_reference(x, dy, weight_shape, stride=1, padding=0, dilation=1, groups=1):
-    """dw[k, c, r, s] = sum_{n, p, q} dy[n, k, p, q] x_pad[n, g*C_g + c, p*sh + r*dh, q*sw + s*dw]."""
+    """dw[k, c, r, s] = sum_{n,p,q} dy[n, k, p, q] x_pad[n, g*C_g + c, p*sh + r*dh, q*sw + s*dw]."""
     stride, padding, dilation = _pair(stride), _padding4(padding), _pair(dilation)
     K, C_g, R, S = weight_shape
     K_g = K // groups
@@ -152,7 +154,7 @@ def _pool_args(kernel_size, stride, padding, dilation):
 
 
 def max_pool2d_reference(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    """(y, indices): max over each window's taps inside the image; index h*W + w of the first max."""
+    """(y, indices): max over the window's taps inside the image; h*W + w of the first max."""
     (R, S), (sh, sw), (ph, pw), (dh, dw) = _pool_args(kernel_size, stride, padding, dilation)
     N, C, H, W = x.shape
     P, Q = pool_out(H, R, sh, ph, dh, ceil_mode), pool_out(W, S, sw, pw, dw, ceil_mode)

@@ -99,8 +99,11 @@ def test_numba_conv_matches_reference(dtype, threads, config, seed, layout_x, la
     for result in (y, grad_x, grad_w):
         assert result.dtype == dtype
     # the memory layout follows the input's: channels-last in, channels-last out
-    assert cpu_conv.is_channels_last(y) == (layout_x == "channels_last" and
-                                            cpu_conv.is_channels_last(y.copy(order="K")))
+    for result, layout in ((y, layout_x), (grad_x, layout_g)):
+        if layout == "channels_last" and cpu_conv.is_channels_last(x if result is y else g):
+            assert result.transpose(0, 2, 3, 1).flags.c_contiguous
+        else:
+            assert result.flags.c_contiguous
     assert grad_w.flags.c_contiguous
 
 
@@ -232,3 +235,18 @@ def test_batch_norm_helpers(dtype, layout, threads):
     np.testing.assert_allclose(y, x64 * scale.reshape(1, 3, 1, 1) + shift.reshape(1, 3, 1, 1),
                                **tol)
     assert y.dtype == dtype and y.flags.c_contiguous
+
+
+def test_leaky_relu_kernels_match_the_registered_reference():
+    """Same signatures and bit-for-bit the same numbers as the NumPy reference of
+    ``minicnn.ops.activation``, so they can be registered under "leaky_relu" and
+    "leaky_relu_backward"."""
+    from minicnn.ops.activation import leaky_relu_backward_reference, leaky_relu_reference
+
+    for dtype in DTYPES:
+        x = _activation(dtype, "nchw")
+        g = _activation(dtype, "nchw", seed=1)
+        np.testing.assert_array_equal(cpu_elementwise.leaky_relu(x, 0.2),
+                                      leaky_relu_reference(x, 0.2))
+        np.testing.assert_array_equal(cpu_elementwise.leaky_relu_backward(g, x, 0.2),
+                                      leaky_relu_backward_reference(g, x, 0.2))

@@ -261,8 +261,8 @@ def _arrays(config, seed):
 
 
 @needs_gxx
-@pytest.mark.parametrize("tile", EMULATED_TILES)
-@pytest.mark.parametrize("index", range(len(CONFIGS)))
+@pytest.mark.parametrize("tile, index", [(tile, index) for tile in EMULATED_TILES
+                                         for index in range(len(CONFIGS))] + [("128x128", 2)])
 def test_emulated_implicit_gemm(tile, index, tmp_path):
     program = _emulator(TILED_SOURCE, tile, str(tmp_path.parent / "emulator"))
     x, w, b, dy, geometry = _arrays(CONFIGS[index], seed=index)

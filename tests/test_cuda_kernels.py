@@ -131,6 +131,20 @@ def test_registered_functions_take_the_reference_signatures():
             assert have[:len(wanted)] == wanted, (op, name, have, wanted)
 
 
+def test_float64_goes_to_the_reference_and_numpy_arrays_get_a_clear_error():
+    """The CUDA C / cuBLAS registrations are float32 only: other dtypes use the reference."""
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((2, 4, 7, 6)), rng.standard_normal((6, 2, 3, 3))
+    params = dict(stride=(2, 1), padding=(1, 0, 1, 1), dilation=(1, 1), groups=2)
+    expected = ref.conv2d_reference(x, w, None, **params)
+    for name in ("cuda_c", "im2col_cublas"):
+        y = cuda_launch.IMPLEMENTATIONS["conv2d"][name](x, w, **params)
+        np.testing.assert_allclose(y, expected, atol=1e-12)
+    with pytest.raises(TypeError, match="need CuPy arrays on a GPU"):
+        cuda_launch.IMPLEMENTATIONS["conv2d"]["cuda_c"](x.astype(np.float32),
+                                                        w.astype(np.float32), **params)
+
+
 def test_registered_into_minicnn_registry_but_unavailable_without_gpu():
     registry = pytest.importorskip("minicnn.registry")
     cuda_launch.register(registry)

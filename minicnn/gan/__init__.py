@@ -14,7 +14,7 @@ import importlib
 
 from .recipe import RECIPES, GANParts, GANRecipe, get_recipe, register_recipe
 
-_BUILTIN = ("dcgan", "wgan_gp", "stylegan")
+_BUILTIN = ("dcgan", "wgan_gp", "stylegan", "stylegan_recipe")
 
 
 def _load_builtin_recipes() -> None:

@@ -29,6 +29,9 @@ Two architectures:
   ``examples/dcgan`` (ngf = ndf = width), for GPU runs and benchmarks; digits are padded to
   32 and upsampled to 64.
 
+With ``--spectral-norm`` every Conv2d/Linear of D is spectrally normalised and D's batch
+norm is left out (an Identity in its place), so D is 1-Lipschitz as a whole.
+
 Layers followed by batch norm have no bias (BN's shift replaces it), as in PyTorch's
 example; the others keep theirs. Initialisation as in the paper: conv and linear weights
 N(0, 0.02), BN weights N(1, 0.02), biases 0. Adam(lr 2e-4, betas (0.5, 0.999)).
@@ -81,12 +84,19 @@ def dcgan28_generator(latent_dim: int = 100, width: int = 64) -> nn.Sequential:
     )
 
 
-def dcgan28_discriminator(width: int = 64) -> nn.Sequential:
-    """DCGAN-28's discriminator: images (N, 1, 28, 28) -> logits (N, 1)."""
+def dcgan28_discriminator(width: int = 64, batch_norm: bool = True) -> nn.Sequential:
+    """DCGAN-28's discriminator: images (N, 1, 28, 28) -> logits (N, 1).
+
+    ``batch_norm=False`` puts an Identity where the BatchNorm2d was (same layer indices,
+    so the same state_dict keys otherwise): what ``--spectral-norm`` uses, because batch
+    norm rescales by batch statistics and would undo the 1-Lipschitz bound that spectral
+    normalisation gives every layer (SN-GAN's discriminators have no batch norm either).
+    """
     d = width
+    norm = nn.BatchNorm2d(2 * d) if batch_norm else nn.Identity()
     return nn.Sequential(
         nn.Conv2d(1, d, 4, 2, 1), nn.LeakyReLU(0.2),
-        nn.Conv2d(d, 2 * d, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * d), nn.LeakyReLU(0.2),
+        nn.Conv2d(d, 2 * d, 4, 2, 1, bias=not batch_norm), norm, nn.LeakyReLU(0.2),
         nn.Flatten(),
         nn.Linear(2 * d * 7 * 7, 1),
     )
@@ -135,7 +145,8 @@ class DCGAN(GANRecipe):
 
     def make_models(self, config: dict):
         return (dcgan28_generator(self.latent_dim, config["width"]),
-                dcgan28_discriminator(config["width"]))
+                dcgan28_discriminator(config["width"],
+                                      batch_norm=not config.get("spectral_norm")))
 
     def build(self, config: dict) -> GANParts:
         generator, discriminator = self.make_models(config)

@@ -52,7 +52,7 @@ class DigitClassifier(nn.Module):
     Shapes: input (N, 1, 28, 28) -> logits (N, num_classes); ``features``: (N, hidden).
     """
 
-    def __init__(self, channels=(16, 32), hidden: int = 128, dropout: float = 0.5,
+    def __init__(self, channels=(16, 32), hidden: int = 128, dropout: float = 0.25,
                  num_classes: int = 10):
         super().__init__()
         c1, c2 = channels
@@ -126,7 +126,7 @@ class ClassifierResult:
 
 DEFAULTS = {
     "epochs": 8, "batch_size": 64, "lr": 2e-3, "seed": 0, "channels": [16, 32],
-    "hidden": 128, "dropout": 0.5, "max_shift": 2, "lr_decay": 0.7, "limit_train": None,
+    "hidden": 128, "dropout": 0.25, "max_shift": 1, "lr_decay": 0.8, "limit_train": None,
     "limit_test": None,
 }
 
@@ -137,7 +137,7 @@ def _make_run(config: dict, split, checkpoint_path):
     manual_seed(config["seed"])
     model = DigitClassifier(config["channels"], config["hidden"], config["dropout"])
     optimizer = optim.Adam(model.parameters(), lr=config["lr"])
-    # lr x lr_decay after each epoch: big steps first, fine adjustments at the end
+    # lr x lr_decay after each epoch: big steps first, finer ones at the end
     scheduler = optim.lr_scheduler.ExponentialLR(optimizer, gamma=config["lr_decay"])
     train_images, train_labels = split.train_images, split.train_labels
     loader = DataLoader(TensorDataset(train_images, train_labels),
@@ -167,8 +167,8 @@ def train_classifier(epochs: int | None = None, batch_size: int | None = None,
 
     Deterministic: the same arguments on the same machine give the same weights and the
     same losses, bit for bit, and so does a run interrupted and resumed from its
-    checkpoint. Recipe: Adam (lr 2e-3, x0.7 per epoch), batches of 64, cross-entropy,
-    random shifts of up to 2 pixels as augmentation, 8 epochs.
+    checkpoint. Recipe: Adam (lr 2e-3, x0.8 per epoch), batches of 64, cross-entropy,
+    dropout 0.25, random shifts of up to 1 pixel as augmentation, 8 epochs.
 
     Args:
         epochs, batch_size, lr, seed: the usual (defaults in ``DEFAULTS``).

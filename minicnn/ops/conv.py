@@ -43,6 +43,8 @@ reference.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .. import registry
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
@@ -125,13 +127,12 @@ def im2col_view(x_padded, kernel_hw, output_hw, stride, dilation):
     xp = get_array_module(x_padded)
     N, C = x_padded.shape[:2]
     stride_n, stride_c, stride_h, stride_w = x_padded.strides
-    return xp.lib.stride_tricks.as_strided(
-        x_padded,
-        shape=(N, C, output_hw[0], output_hw[1], kernel_hw[0], kernel_hw[1]),
-        strides=(stride_n, stride_c, stride_h * stride[0], stride_w * stride[1],
-                 stride_h * dilation[0], stride_w * dilation[1]),
-        writeable=False,
-    )
+    shape = (N, C, output_hw[0], output_hw[1], kernel_hw[0], kernel_hw[1])
+    strides = (stride_n, stride_c, stride_h * stride[0], stride_w * stride[1],
+               stride_h * dilation[0], stride_w * dilation[1])
+    if xp is np:  # read-only: writing through overlapping windows would be a bug
+        return np.lib.stride_tricks.as_strided(x_padded, shape, strides, writeable=False)
+    return xp.lib.stride_tricks.as_strided(x_padded, shape, strides)  # CuPy: no flag
 
 
 def _columns(patches, groups):
@@ -304,7 +305,8 @@ class Conv2dWeight(Function):
     r"""gw = conv2d_weight(x, g): the weight gradient of conv2d.
 
     x (N, C, H, W), g (N, K, P, Q) -> gw (K, C/G, R, S), with (R, S) = ``kernel_hw``:
-    gw[k, c, r, s] = sum_{n, p, q} g[n, k, p, q] x_pad[n, c', p sh + r dh, q sw + s dw].
+    gw[k, c, r, s] = sum_{n, p, q} g[n, k, p, q] x_pad[n, c', p sh + r dh, q sw + s dw]
+    with c' = g(k) C/G + c, channel c of filter k's group.
     Bilinear, with ``<v, gw> = <conv2d(x, v), g> = <x, conv_transpose2d(g, v)>``, so for
     v = dL/dgw:
 
@@ -443,8 +445,10 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     upsampling).
 
     .. math::
-        z[n, c', h, w] = b[c'] + \sum_{k, r, s} x[n, k, p, q]\, w[k, c, r, s]
-        \quad\text{over } h = p s_h + r d_h - pad_h,\; w = q s_w + s d_w - pad_w
+        z[n, g\,C_{out}/G + c,\; p s_h + r d_h - pad_h,\; q s_w + s d_w - pad_w]
+            \mathrel{+}= x[n, k, p, q]\, w[k, c, r, s]
+
+    for every input pixel (n, k, p, q) and tap (c, r, s), k in group g; then + b.
 
     Args:
         input: x, shape (N, C_in, H_in, W_in) (or unbatched (C_in, H_in, W_in)).
