@@ -211,7 +211,7 @@ def _draw(snapshots, collapse_snapshots, side, filename):
     from matplotlib.figure import Figure
 
     columns = max(len(snapshots), len(collapse_snapshots))
-    figure = Figure(figsize=(2.6 * columns, 5.6))
+    figure = Figure(figsize=(2.6 * columns, 6.2))
     FigureCanvasAgg(figure)
     real = real_batch(np.random.default_rng(1), 800)
     for row, shots in enumerate((snapshots, collapse_snapshots)):
