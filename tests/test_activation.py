@@ -2,28 +2,20 @@
 gradient, second derivative), numerical stability at extreme inputs, and errors."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pytest
-from hypothesis import given
 from hypothesis import strategies as st
 
 import minicnn as mc
 import minicnn.functional as F
 from minicnn import registry
 from minicnn.gradcheck import gradcheck, gradgradcheck
+from cases import Case, case_tests
 from oracle import check_against_torch, torch_or_skip
 from strategies import arrays, shapes
 
 
-@dataclass
-class Case:
-    name: str
-    draw: Callable          # data -> (list of numpy arrays, dict of keyword arguments)
-    mc_fn: Callable
-    torch_fn: Callable
 
 
 def _tf():
@@ -68,23 +60,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-@given(data=st.data())
-def test_gradcheck_and_gradgradcheck(case, data):
-    values, kwargs = case.draw(data)
-    inputs = [mc.tensor(a, requires_grad=True) for a in values]
-    fn = lambda *xs: case.mc_fn(*xs, **kwargs)  # noqa: E731
-    assert gradcheck(fn, inputs)
-    assert gradgradcheck(fn, inputs)
-
-
-@pytest.mark.oracle
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-@given(data=st.data())
-def test_matches_pytorch(case, data):
-    values, kwargs = case.draw(data)
-    check_against_torch(lambda *xs: case.mc_fn(*xs, **kwargs),
-                        lambda *xs: case.torch_fn(*xs, **kwargs), values)
+test_gradcheck_and_gradgradcheck, test_matches_pytorch = case_tests(CASES)
 
 
 # -- behaviour at the kinks and at extreme inputs ----------------------------------------

@@ -5,26 +5,16 @@ Each op is one row of ``CASES``: how to draw its inputs, the minicnn call and th
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pytest
-from hypothesis import given
 from hypothesis import strategies as st
 
 import minicnn as mc
-from minicnn.gradcheck import gradcheck, gradgradcheck
-from oracle import check_against_torch
+from cases import Case, case_tests
 from strategies import arrays, broadcastable_pair, shapes, tie_free
 
 
-@dataclass
-class Case:
-    name: str
-    draw: Callable  # data -> list of numpy arrays
-    mc_fn: Callable
-    torch_fn: Callable
 
 
 def one(low=-2.0, high=2.0, away_from=None, max_dims=3):
@@ -125,19 +115,7 @@ def _matmul_draw(data, a_dims, b_dims, broadcast=False):
     return [data.draw(arrays(a_shape)), data.draw(arrays(b_shape))]
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-@given(data=st.data())
-def test_gradcheck_and_gradgradcheck(case, data):
-    inputs = [mc.Tensor(a, requires_grad=True) for a in case.draw(data)]  # keeps non-contiguous views
-    assert gradcheck(case.mc_fn, inputs)
-    assert gradgradcheck(case.mc_fn, inputs)
-
-
-@pytest.mark.oracle
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-@given(data=st.data())
-def test_matches_pytorch(case, data):
-    check_against_torch(case.mc_fn, case.torch_fn, case.draw(data))
+test_gradcheck_and_gradgradcheck, test_matches_pytorch = case_tests(CASES)
 
 
 def test_float32_stays_float32_with_python_scalars():

@@ -2,15 +2,11 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
-from hypothesis import given
 from hypothesis import strategies as st
 
 import minicnn as mc
-from minicnn.gradcheck import gradcheck, gradgradcheck
-from oracle import check_against_torch
 from strategies import arrays, shapes
-from test_ops_core import Case
+from cases import Case, case_tests
 
 
 def three_d(data):
@@ -81,19 +77,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-@given(data=st.data())
-def test_gradcheck_and_gradgradcheck(case, data):
-    inputs = [mc.Tensor(a, requires_grad=True) for a in case.draw(data)]  # keeps non-contiguous views
-    assert gradcheck(case.mc_fn, inputs)
-    assert gradgradcheck(case.mc_fn, inputs)
-
-
-@pytest.mark.oracle
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-@given(data=st.data())
-def test_matches_pytorch(case, data):
-    check_against_torch(case.mc_fn, case.torch_fn, case.draw(data))
+test_gradcheck_and_gradgradcheck, test_matches_pytorch = case_tests(CASES)
 
 
 def test_repeated_indices_add_up():

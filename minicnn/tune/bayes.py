@@ -44,7 +44,7 @@ import numpy as np
 
 from .gp import GaussianProcess, one_blas_thread
 from .result import Evaluation, SearchResult, call_objective
-from .space import Integer, Choice, Space, as_space
+from .space import Integer, Choice, as_space
 
 __all__ = ["bayes_opt", "BayesianOptimizer", "expected_improvement"]
 

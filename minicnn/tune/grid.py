@@ -21,7 +21,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from .result import Evaluation, SearchResult, call_objective
-from .space import Space, as_space
+from .space import as_space
 
 __all__ = ["grid_search", "random_search"]
 
