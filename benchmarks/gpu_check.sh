@@ -2,7 +2,10 @@
 # The one GPU check of minicnn's CUDA kernels, for a machine with a CUDA GPU, CuPy, Numba,
 # PyTorch (CUDA build) and nvcc, and no network. Installs nothing.
 #
-#   bash benchmarks/gpu_check.sh            # about 3-5 minutes on an H100, limit 8
+#   bash benchmarks/gpu_check.sh
+#
+# Sized to finish inside 8 minutes on an H100 whatever happens: each step has its own time
+# limit (40 + 90 + 140 + 200 s = 7 min 50 s at most); not yet timed on a GPU.
 #
 # 1. the machine: GPU, driver, library versions, whether Numba can launch on the GPU;
 # 2. nvcc compile checks of kernels/*.cu (tests/test_cuda_compile.py, nvcc part only);
@@ -11,7 +14,7 @@
 # 4. benchmarks/gpu_bench.py: per DCGAN-64 layer at batch 64, forward and backward of each
 #    of our kernels against cuDNN (TF32 off), then a DCGAN-64 training step against
 #    PyTorch eager. Its table is printed last.
-# Reports go to $OUT (if set) or benchmarks/out/: gpu_tests.txt, gpu_bench.md.
+# Reports go to $OUT (if set) or /tmp/minicnn_gpu_check/: gpu_tests.txt, gpu_bench.md, gpu_bench.log.
 # Without a GPU every step says "skipped" and the script still exits 0 (a dry run).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +22,7 @@ REPO="$PWD"
 start=$SECONDS
 unset NUMBA_ENABLE_CUDASIM            # the real GPU, not the simulator
 export CUPY_TF32=0                    # fp32 matmuls in CuPy too (its default, said aloud)
-REPORTS="${OUT:-$REPO/benchmarks/out}"
+REPORTS="${OUT:-${TMPDIR:-/tmp}/minicnn_gpu_check}"
 mkdir -p "$REPORTS"
 
 # minicnn.kernels is the top-level kernels/ folder, mapped into the package by the install
@@ -42,7 +45,7 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 echo "== 1. machine"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null \
     || echo "nvidia-smi: not available"
-timeout 120 python - <<'EOF'
+timeout 40 python - <<'EOF'
 import importlib
 for name in ("numpy", "numba", "cupy", "torch"):
     try:
@@ -74,11 +77,11 @@ tests_status=0
 if python -c "import pytest" >/dev/null 2>&1; then
     # --noconftest: tests/conftest.py needs hypothesis, which these tests do not
     echo "== 2. nvcc compile checks"
-    timeout 200 python -m pytest tests/test_cuda_compile.py -k "nvcc or spill" -q -rs \
+    timeout 90 python -m pytest tests/test_cuda_compile.py -k "nvcc or spill" -q -rs \
         --noconftest -p no:cacheprovider
     compile_status=$?
     echo "== 3. gpu tests (every kernel and op on CuPy vs the NumPy reference)"
-    timeout 300 python -m pytest tests/test_gpu.py -q -rs --noconftest -p no:cacheprovider \
+    timeout 140 python -m pytest tests/test_gpu.py -q -rs --noconftest -p no:cacheprovider \
         2>&1 | tee "$REPORTS/gpu_tests.txt"
     tests_status=${PIPESTATUS[0]}
     [ "$compile_status" -ne 0 ] && [ "$compile_status" -ne 5 ] && tests_status=$compile_status
@@ -87,7 +90,7 @@ else
 fi
 
 echo "== 4. benchmark (the table comes last)"
-timeout 330 python benchmarks/gpu_bench.py --budget 300 --out "$REPORTS/gpu_bench.md" \
+timeout 200 python benchmarks/gpu_bench.py --budget 180 --out "$REPORTS/gpu_bench.md" \
     > "$REPORTS/gpu_bench.log" 2>&1
 bench_status=$?
 grep -v "^|" "$REPORTS/gpu_bench.log" | sed -n '/^# GPU benchmark/q;p'

@@ -309,7 +309,9 @@ def tiled_kernels(tile: TileConfig = DEFAULT_TILE, dtype: str = "float32") -> Ti
         g = cuda.blockIdx.z // splits
         split = cuda.blockIdx.z % splits
         d_begin = split * chunk
-        d_end = min(depth, d_begin + chunk)
+        d_end = d_begin + chunk
+        if d_end > depth:               # (no min(): Numba's CUDA target lacks min(a, b))
+            d_end = depth
         row0 = cuda.blockIdx.y * BLOCK_M
         col0 = cuda.blockIdx.x * BLOCK_N
         ty, tx = cuda.threadIdx.y, cuda.threadIdx.x

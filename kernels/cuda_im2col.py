@@ -86,7 +86,7 @@ def col2im_kernel(cols, x, kernel_h, kernel_w, P, Q, stride_h, stride_w, pad_h, 
         h = (index // W) % H
         c = (index // (W * H)) % C
         n = index // (W * H * C)
-        acc = 0.0
+        acc = 0.0                    # float64: a few terms each, and the kernel is memory-bound
         for r in range(R):
             p_times_stride = h + pad_h - r * dil_h
             if p_times_stride < 0 or p_times_stride % stride_h != 0:

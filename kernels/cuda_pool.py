@@ -41,14 +41,25 @@ from numba import cuda
 def average_divisor(p, q, H, W, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
                     count_include_pad):
     """Number of elements output (p, q) divides by, exactly as PyTorch counts them."""
+    # (plain ifs, no min()/max(): Numba's CUDA target lacks the two-argument forms)
     h_start = p * stride_h - pad_h
     v_start = q * stride_w - pad_w
-    h_end = min(h_start + kernel_h, H + pad_h)     # the window clipped to the padded image
-    v_end = min(v_start + kernel_w, W + pad_w)
+    h_end = h_start + kernel_h           # the window clipped to the padded image ...
+    if h_end > H + pad_h:
+        h_end = H + pad_h
+    v_end = v_start + kernel_w
+    if v_end > W + pad_w:
+        v_end = W + pad_w
     if count_include_pad:
         return (h_end - h_start) * (v_end - v_start)
-    h_start, v_start = max(h_start, 0), max(v_start, 0)   # ... and to the image itself
-    h_end, v_end = min(h_end, H), min(v_end, W)
+    if h_start < 0:                      # ... and to the image itself
+        h_start = 0
+    if v_start < 0:
+        v_start = 0
+    if h_end > H:
+        h_end = H
+    if v_end > W:
+        v_end = W
     return (h_end - h_start) * (v_end - v_start)
 
 
@@ -81,8 +92,10 @@ def max_pool2d_forward_kernel(x, y, indices, kernel_h, kernel_w, stride_h, strid
         if best_index < 0:
             # the whole window lies in the padding (possible with dilation): -inf, and the
             # index of the nearest pixel to the window's first tap, as the reference does
-            h = min(max(p * stride_h - pad_h, 0), H - 1)
-            v = min(max(q * stride_w - pad_w, 0), W - 1)
+            h = p * stride_h - pad_h
+            h = 0 if h < 0 else (H - 1 if h > H - 1 else h)
+            v = q * stride_w - pad_w
+            v = 0 if v < 0 else (W - 1 if v > W - 1 else v)
             best_index = h * W + v
         y[n, c, p, q] = best
         indices[n, c, p, q] = best_index
@@ -101,7 +114,7 @@ def max_pool2d_backward_kernel(grad_y, indices, grad_x, kernel_h, kernel_w, stri
         c = (index // (W * H)) % C
         n = index // (W * H * C)
         here = h * W + v
-        total = 0.0
+        total = 0.0                  # float64: a few terms each, and the kernel is memory-bound
         for r in range(kernel_h):
             p_times_stride = h + pad_h - r * dil_h
             if p_times_stride < 0 or p_times_stride % stride_h != 0:

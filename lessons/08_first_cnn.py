@@ -88,7 +88,7 @@ def section_model(split):
 
 def section_train(fast, out):
     print("\n3. Training (Adam, lr 2e-3 x0.8 per epoch, batches of 64, 1-pixel random shifts)")
-    settings = dict(limit_train=640, limit_test=500, epochs=2) if fast else {}
+    settings = dict(limit_train=384, limit_test=200, epochs=2) if fast else {}
     run_dir = out / "08_run"
     started = time.perf_counter()
     result = train_classifier(out_dir=run_dir, log=lambda line: print("   " + line),
@@ -102,7 +102,7 @@ def section_train(fast, out):
     viz.plot_curves({"train (dropout on, shifted digits)": run.curve("train accuracy"),
                      "test": run.curve("test accuracy")}, out / "08_accuracy.png",
                     title="accuracy after each epoch", xlabel="optimizer step")
-    goal = 0.5 if fast else 0.97
+    goal = 0.3 if fast else 0.97  # fast: 12 steps on 384 digits; chance is 0.1
     print(f"   test accuracy: {result.test_accuracy:.4f}")
     check(result.test_accuracy >= goal, f"test accuracy >= {goal}")
     return result
@@ -137,12 +137,14 @@ def section_inside(result, out):
     model = result.model
     filters = model.conv1.weight.numpy()                  # (16, 1, 5, 5)
     scale = np.abs(filters).max()
-    viz.save_image_grid(filters, out / "08_filters.png", nrow=8, value_range=(-scale, scale))
+    big = filters.repeat(8, axis=2).repeat(8, axis=3)     # 5x5 pixels are too small to see
+    viz.save_image_grid(big, out / "08_filters.png", nrow=8, value_range=(-scale, scale))
     digit = result.test_images[:1]
     with mc.no_grad():
         maps = F.relu(model.conv1(mc.tensor(digit))).numpy()[0][:, None]   # (16, 1, 28, 28)
-    viz.save_image_grid(np.concatenate([digit, maps / max(maps.max(), 1e-8)]),
-                        out / "08_feature_maps.png", nrow=9, value_range=(0.0, 1.0))
+    tiles = np.concatenate([digit, maps / max(maps.max(), 1e-8)])
+    viz.save_image_grid(tiles.repeat(3, axis=2).repeat(3, axis=3), out / "08_feature_maps.png",
+                        nrow=9, value_range=(0.0, 1.0))
     print("   08_filters.png: each 5x5 filter (gray = 0, light = positive weights);")
     print("   08_feature_maps.png: a test digit, then where each filter responds in it "
           "(edges of given directions, stroke ends)")

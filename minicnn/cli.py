@@ -119,12 +119,20 @@ def run_train_classifier(args) -> int:
     from .models.classifier import train_classifier
     from .training import NonFiniteLossError
 
+    from .training import read_checkpoint
+
     checkpoint = os.path.join(args.out, "checkpoint.ckpt")
-    if args.resume is True and not os.path.exists(checkpoint):
-        raise CommandError(f"--resume: no checkpoint at {checkpoint} (did the run use another "
-                           "--out?)")
-    if isinstance(args.resume, str) and not os.path.exists(args.resume):
-        raise CommandError(f"--resume: no checkpoint at {args.resume}")
+    if args.resume:
+        path = checkpoint if args.resume is True else args.resume
+        if not os.path.exists(path):
+            raise CommandError(f"--resume: no checkpoint at {path}" + (
+                " (did the run use another --out?)" if args.resume is True else ""))
+        try:
+            read_checkpoint(path)
+        except ValueError as error:  # truncated, corrupt, or another kind of file
+            raise CommandError(f"--resume: {error}") from None
+    elif os.path.exists(checkpoint):
+        print(f"note: starting a new run over {checkpoint} (--resume continues it instead)")
     options = {key: value for key, value in (("limit_train", args.limit_train),
                                              ("limit_test", args.limit_test))
                if value is not None}

@@ -36,6 +36,17 @@ from minicnn.kernels import cuda_launch  # noqa: E402
 KERNELS = cuda_launch.KERNEL_DIR
 
 NVCC = shutil.which("nvcc")
+
+
+def _ptxas():
+    """ptxas next to nvcc (following nvcc's symbolic link) or on the PATH."""
+    candidates = [shutil.which("ptxas")]
+    if NVCC:
+        candidates += [os.path.join(os.path.dirname(os.path.realpath(NVCC)), "ptxas")]
+    return next((c for c in candidates if c and os.path.exists(c)), None)
+
+
+PTXAS = _ptxas()
 GXX = shutil.which("g++")
 SOURCES = sorted(name for name in os.listdir(KERNELS) if name.endswith(".cu"))
 TILED_SOURCE = "conv_implicit_gemm.cu"
@@ -331,3 +342,109 @@ def test_emulated_im2col_col2im(index, tmp_path):
     N, CRS, PQ = unfolded.shape
     as_unfolded = gemm_cols.astype(np.float64).reshape(CRS, N, PQ).transpose(1, 0, 2)
     _close(back, ref.col2im_reference(as_unfolded, x.shape, kernel, **g), "col2im")
+
+
+# ----------------------------------------------------------------------------- Numba kernels -> PTX
+# The simulator runs the Numba kernels as Python: it cannot tell whether Numba's CUDA
+# compiler accepts them (it rejected min(a, b) on ints, for one). ``cuda.compile_ptx`` runs
+# that compiler (type inference, lowering, NVVM) without a GPU, for an H100 (sm_90), with the
+# argument types the launchers pass (C-contiguous arrays, Python ints and bools, the
+# arrays' float type for scalars). ptxas then reports registers and spills.
+
+
+def _numba_signatures():
+    from numba import boolean, float32, float64, int64
+
+    def array(dtype, ndim):
+        return dtype[(slice(None),) * (ndim - 1) + (slice(None, None, 1),)]
+
+    from minicnn.kernels import cuda_conv_naive, cuda_elementwise, cuda_im2col, cuda_pool
+    from minicnn.kernels.cuda_conv_tiled import DEFAULT_TILE, tiled_kernels
+    cases = []
+    for dtype, name in ((float32, "float32"), (float64, "float64")):
+        A1, A4, A5 = array(dtype, 1), array(dtype, 4), array(dtype, 5)
+        tiled = tiled_kernels(DEFAULT_TILE, name)
+        cases += [(f"tiled_forward_{name}", tiled.forward,
+                   (A4, A4, A1, A4, boolean) + (int64,) * 7, name == "float32"),
+                  (f"tiled_input_grad_{name}", tiled.input_grad, (A4, A4, A4) + (int64,) * 9,
+                   name == "float32"),
+                  (f"tiled_weight_grad_{name}", tiled.weight_grad, (A4, A4, A5) + (int64,) * 9,
+                   name == "float32")]
+    f1, f3, f4, i4 = array(float32, 1), array(float32, 3), array(float32, 4), array(int64, 4)
+    cases += [
+        ("naive_conv2d", cuda_conv_naive.conv2d_naive_kernel,
+         (f4, f4, f1, f4, boolean) + (int64,) * 7, True),
+        ("im2col", cuda_im2col.im2col_kernel, (f4, f3) + (int64,) * 10, False),
+        ("col2im", cuda_im2col.col2im_kernel, (f3, f4) + (int64,) * 10, False),
+        ("max_pool2d_forward", cuda_pool.max_pool2d_forward_kernel, (f4, f4, i4) + (int64,) * 8,
+         False),
+        ("max_pool2d_backward", cuda_pool.max_pool2d_backward_kernel,
+         (f4, i4, f4) + (int64,) * 8, False),
+        ("avg_pool2d_forward", cuda_pool.avg_pool2d_forward_kernel,
+         (f4, f4) + (int64,) * 6 + (boolean,), False),
+        ("avg_pool2d_backward", cuda_pool.avg_pool2d_backward_kernel,
+         (f4, f4) + (int64,) * 6 + (boolean,), False),
+        ("bias_leaky_relu", cuda_elementwise.bias_leaky_relu_kernel,
+         (f1, f1, f1, boolean, float32, int64, int64), True),
+        ("leaky_relu_backward", cuda_elementwise.leaky_relu_backward_kernel,
+         (f1, f1, f1, float32), True),
+    ]
+    return cases
+
+
+NUMBA_KERNELS = ["tiled_forward_float32", "tiled_input_grad_float32", "tiled_weight_grad_float32",
+                 "tiled_forward_float64", "tiled_input_grad_float64", "tiled_weight_grad_float64",
+                 "naive_conv2d", "im2col", "col2im", "max_pool2d_forward", "max_pool2d_backward",
+                 "avg_pool2d_forward", "avg_pool2d_backward", "bias_leaky_relu",
+                 "leaky_relu_backward"]
+
+
+@pytest.fixture(scope="module")
+def numba_compiler():
+    """Numba's CUDA compiler for sm_90 without a GPU, or a skip saying why not."""
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+        pytest.skip("numba.cuda is the simulator in this process")
+    from numba import cuda, float32
+    from numba.core import config
+    if config.ENABLE_CUDASIM:
+        pytest.skip("numba.cuda is the simulator in this process")
+    import numba.cuda.dispatcher as dispatcher
+
+    # Device functions ask the current device for its compute capability; there is none.
+    class H100:
+        compute_capability = (9, 0)
+
+    patched = hasattr(dispatcher, "get_current_device")
+    original = getattr(dispatcher, "get_current_device", None)
+    if patched:
+        dispatcher.get_current_device = lambda: H100()
+
+    def probe(a):
+        a[0] = 1.0
+    try:
+        cuda.compile_ptx(probe, (float32[::1],), cc=(9, 0))
+    except Exception as error:
+        if patched:
+            dispatcher.get_current_device = original
+        pytest.skip(f"Numba cannot compile CUDA here (NVVM/libdevice missing?): {error!r}")
+    yield {name: (kernel, signature, float32_only)
+           for name, kernel, signature, float32_only in _numba_signatures()}
+    if patched:
+        dispatcher.get_current_device = original
+
+
+@pytest.mark.parametrize("name", NUMBA_KERNELS)
+def test_numba_kernel_compiles_for_sm90(numba_compiler, name, tmp_path):
+    from numba import cuda
+    kernel, signature, float32_math = numba_compiler[name]
+    ptx, _ = cuda.compile_ptx(kernel.py_func, signature, cc=(9, 0))
+    assert ".entry" in ptx
+    if float32_math:    # float32 data must not be computed in float64 by accident
+        found = re.findall(r"\b(?:fma|mul|add|sub|div)(?:\.rn)?\.f64\b", ptx)
+        assert not found, f"float64 arithmetic in a float32 kernel: {found[:5]}"
+    if name.startswith("tiled") and PTXAS:
+        (tmp_path / "kernel.ptx").write_text(ptx)
+        result = subprocess.run([PTXAS, f"-arch={ARCH}", "-v", str(tmp_path / "kernel.ptx"),
+                                 "-o", os.devnull], capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        assert " 0 bytes spill stores" in result.stderr, result.stderr

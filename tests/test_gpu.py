@@ -9,8 +9,9 @@ below 1e-4 in float32. ``benchmarks/gpu_check.sh`` runs this file first.
   odd shapes with stride, padding, dilation and groups; pooling, im2col/col2im and the
   fused bias + leaky ReLU; compared with float64 references (``tests/conv_reference.py``).
 * ops: every ``minicnn.functional`` op of DESIGN §4 on ``Tensor.to("cuda")`` against the same
-  op on the CPU, forward and input gradients, and conv2d / conv_transpose2d once per
-  registered GPU implementation (``registry.use``). Ops not written yet skip, saying so.
+  op on the CPU, forward and input gradients; and conv2d, conv_transpose2d, max/avg pooling
+  and leaky ReLU once with each GPU implementation selected (``registry.use``). What is not
+  there yet (the op, ``Tensor.to``, the registration) skips, saying so.
 """
 from __future__ import annotations
 
@@ -210,7 +211,7 @@ def test_fused_bias_leaky_relu(numba_ready):
 def _minicnn_on_gpu():
     try:
         import minicnn as mc
-        F = mc.functional
+        import minicnn.functional as F
         mc.tensor(np.zeros(1, np.float32)).to("cuda")
     except Exception as error:
         pytest.skip(f"needs minicnn.functional and Tensor.to('cuda'): {error!r}")
@@ -290,18 +291,40 @@ def _host(array):
     return cupy.asnumpy(array) if isinstance(array, cupy.ndarray) else np.asarray(array)
 
 
-@pytest.mark.parametrize("op", ["conv2d", "conv_transpose2d"])
-def test_conv_op_with_every_gpu_implementation(op):
+# functional op -> the registry ops its forward and backward dispatch
+REGISTRY_OPS = {
+    "conv2d": ("conv2d", "conv2d_input_grad", "conv2d_weight_grad"),
+    "conv_transpose2d": ("conv2d", "conv2d_input_grad", "conv2d_weight_grad"),
+    "max_pool2d": ("max_pool2d", "max_pool2d_backward"),
+    "avg_pool2d": ("avg_pool2d", "avg_pool2d_backward"),
+    "leaky_relu": ("leaky_relu", "leaky_relu_backward"),
+}
+
+
+@pytest.mark.parametrize("implementation", ["numba", "cuda_c", "im2col_cublas"])
+@pytest.mark.parametrize("op", list(REGISTRY_OPS))
+def test_op_with_each_gpu_kernel(op, implementation):
+    """The op on CuPy with one named implementation selected for all the registry ops its
+    forward and backward use, against the op on the CPU."""
+    import contextlib
     mc, F = _minicnn_on_gpu()
     from minicnn import registry
+    registry_ops = REGISTRY_OPS[op]
+    missing = [r for r in registry_ops if implementation not in registry.implementations(r, "cuda")]
+    if len(missing) == len(registry_ops):
+        pytest.skip(f"no {implementation!r} kernel registered for {op} "
+                    "(kernels.cuda_launch.register() not called, or unavailable here)")
+    if implementation == "numba" and not cuda_launch.numba_cuda_available():
+        pytest.skip("numba.cuda cannot launch on this GPU")
     case = {c[0]: c for c in OP_CASES}[op]
-    names = registry.implementations(op, "cuda")
-    if not {"numba", "cuda_c", "im2col_cublas"} & set(names):
-        pytest.skip(f"no GPU kernel registered for {op} (kernels.cuda_launch.register())")
     out_cpu, grads_cpu = _run_op(mc, F, case, "cpu")
-    for name in names:
-        with registry.use(op, name, device="cuda"):
-            out_gpu, grads_gpu = _run_op(mc, F, case, "cuda")
-        assert_close(out_gpu, out_cpu, f"{op} forward with implementation {name}")
-        for i, (gpu, cpu) in enumerate(zip(grads_gpu, grads_cpu)):
-            assert_close(gpu, cpu, f"{op} gradient of input {i}, implementation {name}")
+    with contextlib.ExitStack() as stack:
+        for registry_op in registry_ops:
+            if registry_op not in missing:
+                stack.enter_context(registry.use(registry_op, implementation, device="cuda"))
+        out_gpu, grads_gpu = _run_op(mc, F, case, "cuda")
+        used = {r: registry.last_used(r) for r in registry_ops}
+    assert used[registry_ops[0]] == implementation, used
+    assert_close(out_gpu, out_cpu, f"{op} forward with {implementation}")
+    for i, (gpu, cpu) in enumerate(zip(grads_gpu, grads_cpu)):
+        assert_close(gpu, cpu, f"{op} gradient of input {i} with {implementation}")

@@ -9,10 +9,9 @@
     minicnn sample runs/dcgan/checkpoint.ckpt [--n 64] [--truncation PSI] --out grid.png
     minicnn eval runs/dcgan/checkpoint.ckpt [--n 1000]
 
-Hooked into ``minicnn.cli`` through ``TRAIN_COMMANDS`` (one ``add_*`` per GAN under
-``train``) and ``COMMANDS`` (``sample``, ``eval``); ``register(subparsers)`` adds the
-top-level ones to any argparse sub-parser set. Also runnable on its own:
-``python -m minicnn.gan.commands train dcgan --steps 10``.
+``minicnn.cli`` lists this module in ``EXTENSIONS`` and picks up ``TRAIN_COMMANDS`` (one
+``add_*`` per GAN under ``train``) and ``COMMANDS`` (``sample``, ``eval``);
+``register(subparsers)`` adds the top-level ones to any argparse sub-parser set.
 """
 from __future__ import annotations
 
@@ -275,12 +274,12 @@ def register(subparsers) -> None:
 
 
 def main(argv=None) -> int:
-    """Stand-alone entry point (until the ``minicnn`` command lists these)."""
+    """The ``minicnn`` command (which lists these commands through ``cli.EXTENSIONS``)."""
     from .. import cli
 
-    if add_train_dcgan not in cli.TRAIN_COMMANDS:
-        cli.TRAIN_COMMANDS.extend(TRAIN_COMMANDS)
-        cli.COMMANDS.extend(COMMANDS)
+    if "minicnn.gan.commands" not in getattr(cli, "EXTENSIONS", []):
+        for mine, theirs in ((TRAIN_COMMANDS, cli.TRAIN_COMMANDS), (COMMANDS, cli.COMMANDS)):
+            theirs.extend(add for add in mine if add not in theirs)
     return cli.main(argv)
 
 
