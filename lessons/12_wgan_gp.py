@@ -59,11 +59,11 @@ def train_critic(critic, sample_real, sample_fake, steps, rng, clip=None, gp_wei
         loss = critic(fake).mean() - critic(real).mean()
         if clip is None:
             eps = rng.uniform(0, 1, (64, 1)).astype(np.float32)
-            # lambda ramps up over the first 30 steps: from a near-constant start the penalty
+            # lambda ramps up over the first 100 steps: from a near-constant start the penalty
             # alone would grow |f'| in whichever direction f happens to slope, and on a line
             # a critic sloping the wrong way is stuck (turning round means passing slope 0,
             # where the penalty is lambda); the Wasserstein term picks the direction first.
-            ramp = min(1.0, (step + 1) / 30)
+            ramp = min(1.0, (step + 1) / 100)
             loss = loss + ramp * gp_weight * gradient_penalty(critic, real, fake, eps)
         optimizer.zero_grad()
         loss.backward()

@@ -88,7 +88,7 @@ def train(args):
         images = load_gan_images("mnist5k", 32)[:64]
         resume = False
     else:
-        config = {"dataset": "mnist5k"}             # the recipe's defaults: width 32, batch 32
+        config = {"dataset": "mnist5k"}             # the recipe's defaults: width 16, batch 32
         folder, steps, images = args.out / "14_stylegan_run", STEPS, None
         resume = (folder / "checkpoint.ckpt").exists()
     print(f"\n3. Training StyleGAN-lite for {steps} steps into {folder} "
@@ -183,7 +183,7 @@ def part_truncation(G, recipe, parts, args):
 def main(argv=None):
     args = parse_args(__doc__, argv)
     mc.manual_seed(0)
-    part_mapping_and_adain(StyleGenerator(z_dim=64, w_dim=64, width=8 if args.fast else 32))
+    part_mapping_and_adain(StyleGenerator(z_dim=64, w_dim=64, width=8 if args.fast else 16))
     training = train(args)
     recipe, parts = training.recipe, training.parts
     G = parts.sampling_generator()

@@ -78,3 +78,9 @@ _methods = {
 for _name, _function in _methods.items():
     setattr(Tensor, _name, _function)
 Tensor.T = property(lambda self: permute(self, tuple(reversed(range(self.ndim)))))
+
+# The GPU kernels register under device "cuda" (kernels/cuda_launch.py); registering imports
+# neither CuPy nor numba.cuda: they load on first use on a CuPy array.
+from ..kernels import cuda_launch as _cuda_launch  # noqa: E402
+
+_cuda_launch.register()
