@@ -207,3 +207,58 @@ def scale_shift(x: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.ndarr
     _scale_shift(np.ascontiguousarray(x).reshape(N, C, H * W), scale.astype(x.dtype),
                  shift.astype(x.dtype), y.reshape(N, C, H * W), work=x.size)
     return y
+
+
+@reduction_kernel
+def _channel_grad_sums(g, x, mean, sum_g, sum_gx):
+    """g, x (N, C, H W): one parallel task per channel, one pass over both."""
+    N, C, L = x.shape
+    for c in prange(C):
+        total_g = 0.0
+        total_gx = 0.0
+        m = mean[c]
+        for n in range(N):
+            for i in range(L):
+                gi = g[n, c, i]
+                total_g += gi
+                total_gx += gi * (x[n, c, i] - m)
+        sum_g[c] = total_g
+        sum_gx[c] = total_gx
+
+
+def channel_grad_sums(g: np.ndarray, x: np.ndarray, mean: np.ndarray):
+    """Batch norm's backward sums per channel over (N, H, W), in float64:
+    sum_g_c = sum g,  sum_gx_c = sum g (x - mean_c).  g, x (N, C, H, W); mean (C,)."""
+    N, C, H, W = x.shape
+    sum_g = np.empty(C, dtype=np.float64)
+    sum_gx = np.empty(C, dtype=np.float64)
+    _channel_grad_sums(np.ascontiguousarray(g).reshape(N, C, H * W),
+                       np.ascontiguousarray(x).reshape(N, C, H * W),
+                       mean.astype(np.float64), sum_g, sum_gx, work=2 * x.size)
+    return sum_g, sum_gx
+
+
+@Kernel
+def _channel_combine(g, x, a, b, d, out):
+    """g, x, out (N, C, H W): one parallel task per (n, c) plane."""
+    N, C, L = x.shape
+    for task in prange(N * C):
+        n = task // C
+        c = task % C
+        ac = a[c]
+        bc = b[c]
+        dc = d[c]
+        for i in range(L):
+            out[n, c, i] = ac * g[n, c, i] + bc * x[n, c, i] + dc
+
+
+def channel_combine(g: np.ndarray, x: np.ndarray, a, b, d) -> np.ndarray:
+    """out[n, c, h, w] = a_c g[n, c, h, w] + b_c x[n, c, h, w] + d_c: batch norm's input
+    gradient in one pass (x's dtype, NCHW)."""
+    N, C, H, W = x.shape
+    out = np.empty(x.shape, dtype=x.dtype)
+    _channel_combine(np.ascontiguousarray(g).reshape(N, C, H * W),
+                     np.ascontiguousarray(x).reshape(N, C, H * W),
+                     a.astype(x.dtype), b.astype(x.dtype), d.astype(x.dtype),
+                     out.reshape(N, C, H * W), work=2 * x.size)
+    return out

@@ -213,3 +213,31 @@ def test_errors_name_the_argument(call, message):
     x = mc.tensor(np.random.default_rng(0).standard_normal((2, 4, 3, 3)))
     with pytest.raises(ValueError, match=message):
         call(x)
+
+
+@pytest.mark.parametrize("shape", [(16, 3, 5, 4), (12, 5), (6, 2, 7)])
+def test_batch_norm_fused_kernels_match_reference_and_keep_float32(shape):
+    """Training-mode batch norm runs as one op on fused Numba loops (forward, and the
+    first-order backward); the NumPy reference of the same op must agree."""
+    from minicnn import registry
+
+    rng = np.random.default_rng(0)
+    x_values = rng.standard_normal(shape).astype(np.float32) * 3 + 1
+    g_values = rng.standard_normal(shape).astype(np.float32)
+    w_values = rng.uniform(0.5, 1.5, shape[1]).astype(np.float32)
+    results = {}
+    for name in ("numba", "reference"):
+        ops = ("batch_norm_stats", "channel_affine", "batch_norm_grad_sums", "batch_norm_combine")
+        with registry.use(ops[0], name), registry.use(ops[1], name), \
+                registry.use(ops[2], name), registry.use(ops[3], name):
+            x = mc.tensor(x_values, requires_grad=True)
+            w = mc.tensor(w_values, requires_grad=True)
+            b = mc.tensor(np.zeros(shape[1], np.float32), requires_grad=True)
+            running_mean, running_var = np.zeros(shape[1], np.float32), np.ones(shape[1], np.float32)
+            y = F.batch_norm(x, running_mean, running_var, w, b, training=True)
+            y.backward(mc.tensor(g_values))
+            assert y.dtype == np.float32 and x.grad.dtype == np.float32
+            results[name] = [y.numpy(), x.grad.numpy(), w.grad.numpy(), b.grad.numpy(),
+                             running_mean, running_var]
+    for fast, reference in zip(results["numba"], results["reference"]):
+        np.testing.assert_allclose(fast, reference, rtol=1e-4, atol=1e-5)

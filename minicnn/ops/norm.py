@@ -34,9 +34,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Tensor, no_grad
+from .. import registry
+from ..autograd import Function, Tensor, is_grad_enabled, no_grad
 from ..backend import get_array_module
+from ..kernels import cpu_elementwise
 from .math import mean
+from .math import sum as sum_
 from .shape import reshape
 
 
@@ -133,13 +136,10 @@ def batch_norm(input: Tensor, running_mean, running_var, weight=None, bias=None,
         if count <= 1:
             raise ValueError(f"{op}: expected more than 1 value per channel when training, got "
                              f"input of shape {input.shape}")
-        x_hat, mu, variance = _normalize(input, axes, eps)
-        with no_grad():
-            if running_mean is not None:
-                _update_running(running_mean, mu.data.reshape(C), momentum)
-            if running_var is not None:
-                _update_running(running_var, variance.data.reshape(C) * count / (count - 1),
-                                momentum)
+        weight = _parameter(weight, input) if weight is not None else _filled(input, C, 1.0)
+        bias = _parameter(bias, input) if bias is not None else _filled(input, C, 0.0)
+        return BatchNormTraining.apply(input, weight, bias, eps=eps, running_mean=running_mean,
+                                       running_var=running_var, momentum=momentum)
     else:
         if running_mean is None or running_var is None:
             raise ValueError(f"{op}: running_mean and running_var are needed when "
@@ -148,6 +148,113 @@ def batch_norm(input: Tensor, running_mean, running_var, weight=None, bias=None,
         variance = _constant(running_var, input, shape)
         x_hat = (input - mu) * (variance + eps) ** -0.5
     return _affine(x_hat, weight, bias, shape)
+
+
+def _filled(like: Tensor, size: int, value: float) -> Tensor:
+    return Tensor(get_array_module(like.data).full(size, value, dtype=like.dtype))
+
+
+# -- training-mode batch norm as one op ------------------------------------------------------
+def _as_nchw(x):
+    """(N, C) or (N, C, *) as a 4-D (N, C, L, 1) view (or copy) for the channel kernels."""
+    return x.reshape(x.shape[0], x.shape[1], -1, 1)
+
+
+def _stats_reference(x):
+    """Per-channel mean and biased variance over (N, H, W) of x (N, C, H, W)."""
+    return x.mean(axis=(0, 2, 3)), x.var(axis=(0, 2, 3))
+
+
+def _affine_reference(x, scale, shift):
+    """y = x scale_c + shift_c."""
+    return x * scale.reshape(1, -1, 1, 1) + shift.reshape(1, -1, 1, 1)
+
+
+def _grad_sums_reference(g, x, mean):
+    """sum_g_c = sum g,  sum_gx_c = sum g (x - mean_c), over (N, H, W)."""
+    return g.sum(axis=(0, 2, 3)), (g * (x - mean.reshape(1, -1, 1, 1))).sum(axis=(0, 2, 3))
+
+
+def _combine_reference(g, x, a, b, d):
+    """a_c g + b_c x + d_c."""
+    shape = (1, -1, 1, 1)
+    return a.reshape(shape) * g + b.reshape(shape) * x + d.reshape(shape)
+
+
+for _op, _reference, _fast in (
+        ("batch_norm_stats", _stats_reference, cpu_elementwise.channel_mean_var),
+        ("channel_affine", _affine_reference, cpu_elementwise.scale_shift),
+        ("batch_norm_grad_sums", _grad_sums_reference, cpu_elementwise.channel_grad_sums),
+        ("batch_norm_combine", _combine_reference, cpu_elementwise.channel_combine)):
+    registry.register(_op, "reference", _reference, device="cpu")
+    registry.register(_op, "reference", _reference, device="cuda")
+    registry.register(_op, "numba", _fast, device="cpu", priority=10)
+
+
+class BatchNormTraining(Function):
+    r"""Training-mode batch norm as one op: y = \gamma \hat x + eta, \hat x = (x - \mu) r,
+    r = (\sigma^2 + \epsilon)^{-1/2}, with \mu, \sigma^2 this batch's per-channel statistics.
+
+    Forward: two passes (statistics, then y = x s_c + t_c with s = \gamma r and
+    t = eta - \mu s). Backward, with M = N H W numbers per channel::
+
+        dL/deta  = sum g                 dL/d\gamma = sum g \hat x
+        dL/dx      = \gamma r (g - mean(g) - \hat x mean(g \hat x))
+
+    When the backward pass is being recorded (``create_graph=True``), that formula is
+    built from Tensor ops on x, \gamma and g, so second derivatives are exact. Otherwise
+    it runs as two fused passes: the sums, then dx = a_c g + b_c x + d_c.
+    """
+
+    def forward(self, x, weight, bias, eps, running_mean, running_var, momentum):
+        """Also moves the running statistics (if given) towards this batch's, in place:
+        the mean, and the unbiased variance (M / (M - 1) times the biased one)."""
+        x4 = _as_nchw(x)
+        mean, var = registry.run("batch_norm_stats", x4)
+        count = x4.shape[0] * x4.shape[2]
+        if running_mean is not None:
+            _update_running(running_mean, mean, momentum)
+        if running_var is not None:
+            _update_running(running_var, var * count / (count - 1), momentum)
+        xp = get_array_module(x)
+        self.eps, self.batch_mean = eps, mean
+        self.rstd = rstd = 1.0 / xp.sqrt(xp.asarray(var, xp.float64) + eps)
+        scale = weight * rstd
+        shift = bias - mean * scale
+        return registry.run("channel_affine", x4, scale.astype(x.dtype),
+                            shift.astype(x.dtype)).reshape(x.shape)
+
+    def backward(self, g):
+        x, weight, bias = self.inputs
+        if is_grad_enabled():
+            return self._backward_graph(g, x, weight)
+        xp = get_array_module(g.data)
+        x4, g4 = _as_nchw(x.data), _as_nchw(g.data)
+        count = x4.shape[0] * x4.shape[2] * x4.shape[3]
+        sum_g, sum_gx = registry.run("batch_norm_grad_sums", g4, x4, self.batch_mean)
+        sum_g, sum_gx = xp.asarray(sum_g, xp.float64), xp.asarray(sum_gx, xp.float64)
+        rstd = self.rstd
+        a = weight.data * rstd
+        b = -a * rstd * rstd * sum_gx / count
+        d = -a * sum_g / count - b * self.batch_mean
+        dtype = x.dtype
+        grad_x = registry.run("batch_norm_combine", g4, x4, a.astype(dtype), b.astype(dtype),
+                              d.astype(dtype)).reshape(x.shape)
+        return (Tensor(grad_x),
+                Tensor((sum_gx * rstd).astype(dtype)) if self.needs_input_grad[1] else None,
+                Tensor(sum_g.astype(dtype)) if self.needs_input_grad[2] else None)
+
+    def _backward_graph(self, g, x, weight):
+        axes = (0,) + tuple(range(2, x.ndim))
+        shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+        x_hat, _, variance = _normalize(x, axes, self.eps)
+        g_scaled = g * reshape(weight, shape)
+        grad_x = (variance + self.eps) ** -0.5 * (
+            g_scaled - mean(g_scaled, axes, keepdim=True)
+            - x_hat * mean(g_scaled * x_hat, axes, keepdim=True))
+        grad_weight = sum_(g * x_hat, axes) if self.needs_input_grad[1] else None
+        grad_bias = sum_(g, axes) if self.needs_input_grad[2] else None
+        return grad_x, grad_weight, grad_bias
 
 
 def instance_norm(input: Tensor, running_mean=None, running_var=None, weight=None, bias=None,
