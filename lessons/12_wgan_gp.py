@@ -24,7 +24,8 @@ What to look at (in ``lessons/out/``):
   * ``12_wasserstein_estimate.png``: estimated vs true W1 for four values of mu.
   * ``12_wgan_gp_samples.png`` and ``12_wgan_gp_curves.png``: the digits run.
 
-Time: about 5 minutes on a laptop CPU (the digits run: 300 generator steps at width 16;
+Time: parts 1-3 take about 2 minutes on a laptop CPU; part 4 (200 generator steps at
+width 16, five critic steps each) is the long one (resumable: run the lesson again);
 ``minicnn train wgan-gp --steps 2000`` trains the full-width model). ``--fast``: seconds.
 Run: ``python lessons/12_wgan_gp.py``
 """
@@ -157,7 +158,7 @@ def main(argv=None):
 
     print("\n4. WGAN-GP on MNIST-5k digits (5 critic steps per generator step)")
     images = load_gan_images("mnist5k")
-    width, steps = (2, 3) if args.fast else (16, 300)
+    width, steps = (2, 3) if args.fast else (16, 200)
     if args.fast:
         images = images[:64]
     folder = args.out / "12_wgan_gp_run"

@@ -28,7 +28,7 @@ What to look at (in ``lessons/out/``):
   * ``14_samples.png``: 64 samples; the training run's grids and loss curves are in
     ``14_stylegan_run/``.
 
-Time: training is the long part: 1,500 steps of batch 32 at width 32, about 15-25 minutes
+Time: training is the long part: 1,500 steps of batch 32 at width 16, about 15-30 minutes
 on a laptop CPU (it resumes from ``14_stylegan_run/checkpoint.ckpt`` if you stop it and
 run the lesson again; a finished run is reused and the lesson takes seconds).
 ``--fast``: tiny widths and a few steps, seconds (the pictures are then noise).

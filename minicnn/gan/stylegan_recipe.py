@@ -13,9 +13,9 @@ One training step (a generator update; one discriminator update inside it):
 
 Defaults: width 16 (channels 16, 16, 8, 4 at 4, 8, 16, 32 px: small enough for a CPU),
 batch 32, Adam(lr 1e-3, betas (0.5, 0.99)), equalized learning rate on, minibatch stddev
-on. The paper's betas (0, 0.99) rely on its R1 penalty: without it, our run with them
-collapsed to a single digit by step 500 (see ``r1``); beta1 = 0.5, DCGAN's, kept the
-samples diverse. Images are 32x32: the loop pads the 28x28 digits with 2 black pixels a side.
+on. Known problem (open): every setting tried so far collapses to one or two digit shapes
+after 400-500 steps: betas (0, 0.99) (the paper's) and (0.5, 0.99), with and without the
+``r1`` penalty (gamma 1 and 10), widths 16 and 32; lr 2e-4 learns too slowly to tell. Images are 32x32: the loop pads the 28x28 digits with 2 black pixels a side.
 ``r1`` (gamma, default 0 = off) adds the paper's R1 penalty on real images every
 ``r1_every`` steps. Spectral norm is not offered (the equalized layers are not ``nn.Conv2d``/``nn.Linear``);
 historical averaging and ``--ema`` work as for every recipe.

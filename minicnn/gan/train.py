@@ -29,7 +29,6 @@ stays the last good one (``TrainingRun.save`` also refuses non-finite weights).
 from __future__ import annotations
 
 import csv
-import os
 import time
 from pathlib import Path
 
@@ -37,7 +36,7 @@ import numpy as np
 
 from .. import random as _random
 from ..data import DataLoader, TensorDataset
-from ..training import NonFiniteLossError, TrainingRun, read_checkpoint
+from ..training import TrainingRun, read_checkpoint
 from .recipe import GANParts, GANRecipe, get_recipe
 
 DATASETS = ("mnist5k", "digits", "mnist", "fashion-mnist")
@@ -245,15 +244,11 @@ def train_gan(recipe: str, steps: int, out, config: dict | None = None,
                 training.save()
             if out_of_time:
                 break
-    except NonFiniteLossError as error:
-        if bar is not None:
-            bar.close()
-        raise error
-    finally:
+    finally:   # also on NonFiniteLossError or Ctrl-C: the CSV keeps what was logged
         if csv_stream is not None:
             csv_stream.close()
-    if bar is not None:
-        bar.close()
+        if bar is not None:
+            bar.close()
     training.seconds = time.perf_counter() - started
     training.steps_done_now = training.step - first
     training.save_samples(out / "samples.png")
