@@ -6,9 +6,17 @@ Profiles (choose with HYPOTHESIS_PROFILE=...; default ``ci``):
 """
 import os
 
-import numpy as np
-import pytest
-from hypothesis import HealthCheck, settings
+# pytest -n 2 runs two test processes on our 2-core machines: one thread each for BLAS,
+# OpenMP and Numba, or their spinning thread pools fight over the cores (a 40 ms kernel
+# was seen taking 900 ms). Set before numpy and numba are imported; lessons run as
+# subprocesses inherit it.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                  "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
 
 settings.register_profile(
     "ci", max_examples=8, deadline=None, derandomize=True, print_blob=True,

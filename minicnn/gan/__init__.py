@@ -19,13 +19,9 @@ _BUILTIN = ("dcgan", "wgan_gp", "stylegan", "stylegan_recipe")
 
 def _load_builtin_recipes() -> None:
     """Import the modules that register the built-in recipes (lazily, so importing
-    ``minicnn.gan`` stays cheap). A built-in module that does not exist yet is skipped."""
+    ``minicnn.gan`` stays cheap)."""
     for module in _BUILTIN:
-        try:
-            importlib.import_module(f"{__name__}.{module}")
-        except ModuleNotFoundError as error:
-            if error.name != f"{__name__}.{module}":
-                raise
+        importlib.import_module(f"{__name__}.{module}")
 
 
 __all__ = ["RECIPES", "GANParts", "GANRecipe", "get_recipe", "register_recipe"]

@@ -446,7 +446,3 @@ def generator_loss(logits_fake: Tensor) -> Tensor:
     r"""Non-saturating GAN, G's side: mean softplus(-D(G(z))) = -log sigmoid(D(G(z)))."""
     return F.softplus(-logits_fake).mean()
 
-
-# ``minicnn.gan`` imports this module to find the built-in recipes; the recipe lives next
-# door (``stylegan_recipe.py``) and registers itself as "stylegan" when imported.
-from . import stylegan_recipe  # noqa: E402,F401
