@@ -76,7 +76,7 @@ def section_model(split):
     total = 0
     for name, parameter in model.named_parameters():
         total += parameter.numel()
-        print(f"     {name:12s} {str(tuple(parameter.shape)):16s} {parameter.numel():7d}")
+        print(f"     {name:12s} {tuple(parameter.shape)!s:16s} {parameter.numel():7d}")
     print(f"   parameters in all: {total:,} (fc1 holds most of them)")
     model.eval()
     check(np.allclose(logits.numpy(), model(mc.tensor(split.train_images[:8])).numpy(),
@@ -128,7 +128,7 @@ def section_errors(result, out):
     if len(wrong):
         viz.save_image_grid(result.test_images[wrong], out / "08_misclassified.png", nrow=8,
                             value_range=(0.0, 1.0))
-        print(f"   08_misclassified.png, row by row (true->predicted): "
+        print("   08_misclassified.png, row by row (true->predicted): "
               + " ".join(f"{labels[i]}->{predictions[i]}" for i in wrong))
 
 

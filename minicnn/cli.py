@@ -117,9 +117,7 @@ def add_train_classifier(subparsers) -> None:
 def run_train_classifier(args) -> int:
     from . import viz
     from .models.classifier import train_classifier
-    from .training import NonFiniteLossError
-
-    from .training import read_checkpoint
+    from .training import NonFiniteLossError, read_checkpoint
 
     checkpoint = os.path.join(args.out, "checkpoint.ckpt")
     if args.resume:

@@ -15,8 +15,8 @@ recipe here: a function ``(rng) -> (fn, inputs, description)`` registered with `
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

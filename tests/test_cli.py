@@ -194,7 +194,7 @@ def test_train_classifier_progress_bar(capsys, tmp_path):
 
 
 def test_train_classifier_divergence_and_interrupt_messages(capsys, monkeypatch, tmp_path):
-    import minicnn.models.classifier as classifier
+    from minicnn.models import classifier
     from minicnn.training import NonFiniteLossError
 
     def diverge(**kwargs):

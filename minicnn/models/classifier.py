@@ -37,7 +37,7 @@ from ..data import DataLoader, TensorDataset, load_mnist5k
 from ..data.transforms import random_shift
 from ..random import manual_seed
 from ..serialization import load, save
-from ..training import TrainingRun, read_checkpoint
+from ..training import TrainingRun, blas_threads, read_checkpoint
 
 
 class DigitClassifier(nn.Module):
@@ -127,7 +127,7 @@ class ClassifierResult:
 DEFAULTS = {
     "epochs": 8, "batch_size": 64, "lr": 2e-3, "seed": 0, "channels": [16, 32],
     "hidden": 128, "dropout": 0.25, "max_shift": 1, "lr_decay": 0.8, "limit_train": None,
-    "limit_test": None,
+    "limit_test": None, "blas_threads": 1,
 }
 
 
@@ -148,7 +148,7 @@ def _make_run(config: dict, split, checkpoint_path):
                       schedulers={"scheduler": scheduler}, loaders={"train": loader},
                       generators={"augmentation": augmentation}, config=config,
                       checkpoint_path=checkpoint_path)
-    return run, model, optimizer, scheduler, loader, augmentation
+    return run, model, loader
 
 
 def _load_split(config: dict):
@@ -182,7 +182,10 @@ def train_classifier(epochs: int | None = None, batch_size: int | None = None,
         stop_after_steps: stop (as an interruption would) after this many optimizer
             steps in total; the checkpoint is saved first. For tests and demonstrations.
         options: other ``DEFAULTS`` keys (channels, hidden, dropout, max_shift, lr_decay,
-            limit_train / limit_test: use only the first N digits, for quick runs).
+            limit_train / limit_test: use only the first N digits, for quick runs;
+            blas_threads: BLAS threads during the run, default 1, see
+            ``minicnn.training.blas_threads``: the same result on any number of cores, and
+            faster for this small network; None: the BLAS library's default).
 
     Returns:
         ``ClassifierResult`` (model, run with its history, test accuracy and predictions).
@@ -211,8 +214,7 @@ def train_classifier(epochs: int | None = None, batch_size: int | None = None,
     _check_config(config)
 
     split = _load_split(config)
-    run, model, optimizer, scheduler, loader, augmentation = _make_run(config, split,
-                                                                      checkpoint_path)
+    run, model, loader = _make_run(config, split, checkpoint_path)
     if resume:
         run.load(resume_path)
         run.config = config
@@ -224,55 +226,15 @@ def train_classifier(epochs: int | None = None, batch_size: int | None = None,
         bar = tqdm(total=total_steps, initial=min(run.step, total_steps), unit="step",
                    dynamic_ncols=True, desc="train classifier")
     started = time.perf_counter()
-    finished = True
     try:
-        model.train()
-        while run.epoch < config["epochs"]:
-            if "correct" not in run.extra:  # a resumed run continues the epoch's counts
-                run.extra.update(correct=0, seen=0)
-            for images, labels in loader:
-                if config["max_shift"]:
-                    images = Tensor(random_shift(images.data, config["max_shift"],
-                                                 augmentation))
-                logits = model(images)
-                loss = F.cross_entropy(logits, labels)
-                value = run.check_finite("loss", loss)   # NaN/inf: stop, keep the checkpoint
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                run.step += 1
-                run.log("loss", value)
-                run.extra["correct"] += int((logits.data.argmax(axis=1) == labels.data).sum())
-                run.extra["seen"] += int(labels.shape[0])
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(epoch=run.epoch + 1, loss=f"{value:.4f}")
-                stop = stop_after_steps is not None and run.step >= stop_after_steps
-                if checkpoint_path and (stop or (checkpoint_every and
-                                                 run.step % checkpoint_every == 0)):
-                    run.save()
-                if stop:
-                    finished = False
-                    break
-            if not finished:
-                break
-            run.epoch += 1
-            scheduler.step()
-            counts = run.extra.pop("correct"), run.extra.pop("seen")
-            run.log("train accuracy", counts[0] / max(counts[1], 1), step=run.step)
-            test_accuracy = accuracy(model, split.test_images, split.test_labels)
-            run.log("test accuracy", test_accuracy, step=run.step)
-            if log is not None:
-                log(f"epoch {run.epoch}/{config['epochs']}: loss {run.history['loss']['value'][-1]:.4f}, "
-                    f"test accuracy {test_accuracy:.4f}")
-            if checkpoint_path:
-                run.save()
+        with blas_threads(config["blas_threads"]):
+            finished = _train_epochs(run, split, bar, checkpoint_every, stop_after_steps, log)
+            predictions = predict(model, split.test_images)
     finally:
         if bar is not None:
             bar.close()
     seconds = time.perf_counter() - started
 
-    predictions = predict(model, split.test_images)
     result = ClassifierResult(
         model=model, run=run,
         test_accuracy=float((predictions == split.test_labels).mean()),
@@ -284,6 +246,54 @@ def train_classifier(epochs: int | None = None, batch_size: int | None = None,
             result.files["model"] = save_classifier(model, os.path.join(os.fspath(out_dir),
                                                                         "model.ckpt"))
     return result
+
+
+def _train_epochs(run: TrainingRun, split, bar, checkpoint_every, stop_after_steps,
+                  log) -> bool:
+    """The training loop, from wherever ``run`` stands to ``run.config["epochs"]``.
+    Returns False when stopped early by ``stop_after_steps``."""
+    config = run.config
+    model, optimizer = run.models["model"], run.optimizers["optimizer"]
+    scheduler, loader = run.schedulers["scheduler"], run.loaders["train"]
+    augmentation = run.generators["augmentation"]
+    save = run.checkpoint_path is not None
+    model.train()
+    while run.epoch < config["epochs"]:
+        if "correct" not in run.extra:  # a resumed run continues the epoch's counts
+            run.extra.update(correct=0, seen=0)
+        for images, labels in loader:          # a resumed loader continues mid-epoch
+            if config["max_shift"]:
+                images = Tensor(random_shift(images.data, config["max_shift"], augmentation))
+            logits = model(images)
+            loss = F.cross_entropy(logits, labels)
+            value = run.check_finite("loss", loss)   # NaN/inf: stop, keep the checkpoint
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            run.step += 1
+            run.log("loss", value)
+            run.extra["correct"] += int((logits.data.argmax(axis=1) == labels.data).sum())
+            run.extra["seen"] += int(labels.shape[0])
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(epoch=run.epoch + 1, loss=f"{value:.4f}")
+            stop = stop_after_steps is not None and run.step >= stop_after_steps
+            if save and (stop or (checkpoint_every and run.step % checkpoint_every == 0)):
+                run.save()
+            if stop:
+                return False
+        run.epoch += 1
+        scheduler.step()
+        correct, seen = run.extra.pop("correct"), run.extra.pop("seen")
+        run.log("train accuracy", correct / max(seen, 1), step=run.step)
+        test_accuracy = accuracy(model, split.test_images, split.test_labels)
+        run.log("test accuracy", test_accuracy, step=run.step)
+        if log is not None:
+            log(f"epoch {run.epoch}/{config['epochs']}: loss {run.history['loss']['value'][-1]:.4f}, "
+                f"test accuracy {test_accuracy:.4f}")
+        if save:
+            run.save()
+    return True
 
 
 def _check_config(config: dict) -> None:
