@@ -682,8 +682,8 @@ def _run_plan(plan: LaunchPlan, source: str, arrays: tuple):
 def conv2d_cuda_c(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
                   output_hw=None, tile=None):
     """conv2d by ``conv2d_forward`` of conv_implicit_gemm.cu (float32, CuPy arrays)."""
-    import cupy
     _check_cuda_c(x, weight)
+    import cupy
     x, weight = cupy.ascontiguousarray(x), cupy.ascontiguousarray(weight)
     plan = forward_plan(x.shape, weight.shape, stride, padding, dilation, groups,
                         bias is not None, output_hw, _multiprocessors(cupy), tile)
@@ -698,8 +698,8 @@ def conv2d_cuda_c(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=
 def conv2d_input_grad_cuda_c(grad_output, weight, input_hw, stride=1, padding=0, dilation=1,
                              groups=1, tile=None):
     """dx of conv2d by ``conv2d_input_grad`` of conv_implicit_gemm.cu."""
-    import cupy
     _check_cuda_c(grad_output, weight)
+    import cupy
     grad_output, weight = cupy.ascontiguousarray(grad_output), cupy.ascontiguousarray(weight)
     plan = input_grad_plan(grad_output.shape, weight.shape,
                            _input_shape(grad_output, weight, input_hw, groups), stride, padding,
@@ -713,8 +713,8 @@ def conv2d_input_grad_cuda_c(grad_output, weight, input_hw, stride=1, padding=0,
 def conv2d_weight_grad_cuda_c(x, grad_output, kernel_hw, stride=1, padding=0, dilation=1,
                               groups=1, tile=None, splits=None):
     """dw of conv2d by ``conv2d_weight_grad`` of conv_implicit_gemm.cu (split-K)."""
-    import cupy
     _check_cuda_c(x, grad_output)
+    import cupy
     x, grad_output = cupy.ascontiguousarray(x), cupy.ascontiguousarray(grad_output)
     plan = weight_grad_plan(x.shape, grad_output.shape,
                             _weight_shape(x, grad_output, kernel_hw, groups), stride, padding,

@@ -17,7 +17,7 @@ from .ops import (abs, amax, amin, arange, argmax, broadcast_to, cat, clamp, exp
 from .random import get_rng_state, manual_seed, set_rng_state
 from .serialization import load, save
 from . import functional, nn, optim  # noqa: E402  (layers build on the core above)
-from . import data, viz  # noqa: E402
+from . import data, models, training, viz  # noqa: E402
 
 float32 = "float32"
 float64 = "float64"

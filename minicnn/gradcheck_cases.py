@@ -108,8 +108,8 @@ def _first_valid(rng, draw, tries=100):
 # ---------------------------------------------------------------------------------------
 # Elementwise and reductions (minicnn/ops/math.py)
 # ---------------------------------------------------------------------------------------
-def _binary(name, op, positive_b=False, positive_a=False):
-    @case(name, f"a {name} b with broadcasting")
+def _binary(name, op, symbol, positive_b=False, positive_a=False):
+    @case(name, f"a {symbol} b with broadcasting")
     def make(rng):
         shape = random_shape(rng)
         a = uniform(rng, shape, 0.5, 1.5) if positive_a else uniform(rng, shape)
@@ -123,11 +123,11 @@ def _binary(name, op, positive_b=False, positive_a=False):
         return op, (a, b), describe(a=a, b=b)
 
 
-_binary("add", _math.add)
-_binary("sub", _math.sub)
-_binary("mul", _math.mul)
-_binary("div", _math.div, positive_b="nonzero")
-_binary("pow", _math.power, positive_a=True, positive_b=True)
+_binary("add", _math.add, "+")
+_binary("sub", _math.sub, "-")
+_binary("mul", _math.mul, "*")
+_binary("div", _math.div, "/", positive_b="nonzero")
+_binary("pow", _math.power, "**", positive_a=True, positive_b=True)
 
 
 def _unary(name, op, draw=uniform, about=None):

@@ -305,8 +305,9 @@ def blas_threads(count: int | None):
       with different numbers of cores (same BLAS build and CPU kernel assumed).
     * **Speed for small networks.** The matrices of a LeNet-sized model are too small for
       a second thread to pay off, and on a busy machine OpenBLAS threads spin while
-      waiting for each other. (Measured on a shared 2-core machine at load ~3.5: 20
-      classifier steps took 8.1 s with two BLAS threads, 3.3 s with one.)
+      waiting for each other. (Measured on a shared 2-core machine at load 2 to 4: one
+      epoch of the digit classifier took 11-12 s with one OpenBLAS thread, 51-95 s with
+      two.)
     """
     if count is None:
         yield

@@ -271,3 +271,19 @@ def test_train_classifier_resume_equals_uninterrupted(tmp_path):
         np.testing.assert_array_equal(resumed.model.state_dict()[name].numpy(), value.numpy())
     assert resumed.test_accuracy == full.test_accuracy
     assert os.path.exists(tmp_path / "part" / "model.ckpt")
+
+
+def test_blas_threads_limits_and_restores():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from minicnn.training import blas_threads
+
+    def counts():
+        return [p["num_threads"] for p in threadpoolctl.threadpool_info()
+                if p["user_api"] == "blas"]
+
+    before = counts()
+    with blas_threads(1):
+        assert counts() and set(counts()) == {1}
+    assert counts() == before
+    with blas_threads(None):
+        assert counts() == before

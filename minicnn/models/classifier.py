@@ -13,9 +13,9 @@ and average pooling, dropout before the last layer)::
 
 The convolutions learn local detectors (strokes, then stroke combinations); pooling makes
 them tolerant to small shifts and shrinks the maps; the two linear layers combine the
-detections into a decision. With the defaults (C1 = 16, C2 = 32, F = 128) it has about
-118,000 parameters and reaches about 98% on the 1,000 test digits of MNIST-5k after
-training on its 4,000 training digits.
+detections into a decision. With the defaults (C1 = 16, C2 = 32, F = 128) it has
+117,066 parameters and reaches 98.0% (seed 0) on the 1,000 test digits of MNIST-5k after
+training on its 4,000 training digits for 8 epochs (about 70 s on two CPU cores).
 
 ``features(x)`` returns the F activations just before the last layer. A frozen, trained
 classifier turns an image into such a vector, and comparing the distributions of those
@@ -198,9 +198,8 @@ def train_classifier(epochs: int | None = None, batch_size: int | None = None,
     if unknown:
         raise TypeError(f"train_classifier: unknown option(s) {sorted(unknown)}; known: "
                         f"{sorted(DEFAULTS)}")
-    given = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed, **options}
-    config = dict(DEFAULTS)
-    config.update({key: value for key, value in given.items() if value is not None})
+    named = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed}
+    config = {**DEFAULTS, **{k: v for k, v in named.items() if v is not None}, **options}
     checkpoint_path = None if out_dir is None else os.path.join(os.fspath(out_dir),
                                                                 "checkpoint.ckpt")
     if resume:
