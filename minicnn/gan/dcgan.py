@@ -52,9 +52,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
-from .. import nn, optim
+from .. import nn
 from ..autograd import Tensor
-from . import tricks
 from .recipe import GANParts, GANRecipe, register_recipe
 
 
@@ -152,14 +151,7 @@ class DCGAN(GANRecipe):
         generator, discriminator = self.make_models(config)
         generator.apply(init_dcgan_weights)
         discriminator.apply(init_dcgan_weights)
-        if config.get("spectral_norm"):
-            tricks.apply_spectral_norm(discriminator)
-        betas = tuple(config["betas"])
-        return self.finish_build(
-            config, generator, discriminator,
-            optim.Adam(generator.parameters(), lr=config["lr"], betas=betas),
-            optim.Adam(discriminator.parameters(), lr=config["lr"], betas=betas),
-            spectral_norm_applied=bool(config.get("spectral_norm")))
+        return self.finish_with_adam(config, generator, discriminator)
 
     def train_step(self, parts: GANParts, real: Tensor, step: int,
                    rng: np.random.Generator) -> dict:

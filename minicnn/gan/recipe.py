@@ -184,6 +184,22 @@ class GANRecipe:
             generator.train(was_training)
 
     # -- shared wiring of the tricks -------------------------------------------------------
+    def finish_with_adam(self, config: dict, generator: nn.Module,
+                         discriminator: nn.Module) -> GANParts:
+        """The usual ``build`` ending: spectral norm on the discriminator when asked (before
+        its optimizer exists), one Adam(lr, betas) per player, then ``finish_build``."""
+        from . import tricks
+        from .. import optim
+
+        if config.get("spectral_norm"):
+            tricks.apply_spectral_norm(discriminator)
+        betas = tuple(config["betas"])
+        return self.finish_build(
+            config, generator, discriminator,
+            optim.Adam(generator.parameters(), lr=config["lr"], betas=betas),
+            optim.Adam(discriminator.parameters(), lr=config["lr"], betas=betas),
+            spectral_norm_applied=bool(config.get("spectral_norm")))
+
     def finish_build(self, config: dict, generator: nn.Module, discriminator: nn.Module,
                      generator_optimizer, discriminator_optimizer,
                      spectral_norm_applied: bool = False) -> GANParts:

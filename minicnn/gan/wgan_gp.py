@@ -55,9 +55,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import nn, optim
+from .. import nn
 from ..autograd import Tensor, grad, no_grad, tensor
-from . import tricks
 from .recipe import GANParts, GANRecipe, register_recipe
 
 
@@ -141,14 +140,7 @@ class WGANGP(GANRecipe):
     def build(self, config: dict) -> GANParts:
         generator = WGANGenerator(self.latent_dim, config["width"])
         critic = wgan_critic(config["width"], bool(config.get("group_norm")))
-        if config.get("spectral_norm"):
-            tricks.apply_spectral_norm(critic)
-        betas = tuple(config["betas"])
-        return self.finish_build(
-            config, generator, critic,
-            optim.Adam(generator.parameters(), lr=config["lr"], betas=betas),
-            optim.Adam(critic.parameters(), lr=config["lr"], betas=betas),
-            spectral_norm_applied=bool(config.get("spectral_norm")))
+        return self.finish_with_adam(config, generator, critic)
 
     def train_step(self, parts: GANParts, real: Tensor, step: int,
                    rng: np.random.Generator) -> dict:

@@ -130,7 +130,6 @@ def batch_norm(input: Tensor, running_mean, running_var, weight=None, bias=None,
                         ("weight", weight), ("bias", bias)):
         _check_vector(op, name, value, C)
     shape = (1, C) + (1,) * (input.ndim - 2)
-    axes = (0,) + tuple(range(2, input.ndim))
     if training:
         count = input.numel() // C
         if count <= 1:
