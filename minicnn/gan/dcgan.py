@@ -156,7 +156,6 @@ class DCGAN(GANRecipe):
     def train_step(self, parts: GANParts, real: Tensor, step: int,
                    rng: np.random.Generator) -> dict:
         G, D = parts.generator, parts.discriminator
-        opt_g, opt_d = parts.optimizers["generator"], parts.optimizers["discriminator"]
         n = real.shape[0]
         ones = parts.tensor(np.ones((n, 1), dtype=np.float32))
         zeros = parts.tensor(np.zeros((n, 1), dtype=np.float32))
@@ -169,21 +168,13 @@ class DCGAN(GANRecipe):
         loss_d = (F.binary_cross_entropy_with_logits(logits_real, ones)
                   + F.binary_cross_entropy_with_logits(logits_fake, zeros))
         parts.check_finite("loss_d", loss_d)   # NaN guard: stop before a broken update
-        total_d = loss_d + self.penalty(parts, "discriminator")
-        opt_d.zero_grad()
-        total_d.backward()
-        opt_d.step()
-        self.after_update(parts, "discriminator")
+        self.update(parts, "discriminator", loss_d)
 
         # 2. the generator: make the (updated) D call its fakes real
         logits_generated = D(fake)
         loss_g = F.binary_cross_entropy_with_logits(logits_generated, ones)
         parts.check_finite("loss_g", loss_g)
-        total_g = loss_g + self.penalty(parts, "generator")
-        opt_g.zero_grad()
-        total_g.backward()
-        opt_g.step()
-        self.after_update(parts, "generator")
+        self.update(parts, "generator", loss_g)
 
         return {
             "loss_d": float(loss_d.item()),

@@ -251,6 +251,19 @@ class GANRecipe:
         if player == "generator" and "ema" in parts.tricks:
             parts.tricks["ema"].update()
 
+    def update(self, parts: GANParts, player: str, loss, extra=None) -> None:
+        """One optimizer step of ``player``: minimise ``loss`` plus the tricks' penalty
+        (plus ``extra``, e.g. StyleGAN's R1), then ``after_update``. Check the loss with
+        ``parts.check_finite`` first: a NaN must stop the run before any update."""
+        total = loss + self.penalty(parts, player)
+        if extra is not None:
+            total = total + extra
+        optimizer = parts.optimizers[player]
+        optimizer.zero_grad()
+        total.backward()
+        optimizer.step()
+        self.after_update(parts, player)
+
 
 def register_recipe(recipe_class: type) -> type:
     """Class decorator: make a recipe known to ``minicnn train <name>``."""

@@ -80,7 +80,6 @@ class StyleGANLite(GANRecipe):
     def train_step(self, parts: GANParts, real: Tensor, step: int,
                    rng: np.random.Generator) -> dict:
         G, D = parts.generator, parts.discriminator
-        opt_g, opt_d = parts.optimizers["generator"], parts.optimizers["discriminator"]
         ws, crossover, w = self.styles(parts, real.shape[0], rng)
         G.update_w_avg(w)
         fake = G.synthesis(ws)
@@ -93,21 +92,12 @@ class StyleGANLite(GANRecipe):
         logits_fake = D(fake.detach())
         loss_d = discriminator_loss(logits_real, logits_fake)
         parts.check_finite("loss_d", loss_d)
-        total_d = loss_d + self.penalty(parts, "discriminator")
-        if use_r1:
-            total_d = total_d + r1_penalty(logits_real, real, gamma) * every
-        opt_d.zero_grad()
-        total_d.backward()
-        opt_d.step()
-        self.after_update(parts, "discriminator")
+        r1 = r1_penalty(logits_real, real, gamma) * every if use_r1 else None
+        self.update(parts, "discriminator", loss_d, extra=r1)
 
         loss_g = generator_loss(D(fake))
         parts.check_finite("loss_g", loss_g)
-        total_g = loss_g + self.penalty(parts, "generator")
-        opt_g.zero_grad()
-        total_g.backward()
-        opt_g.step()
-        self.after_update(parts, "generator")
+        self.update(parts, "generator", loss_g)
 
         with no_grad():
             d_real = float((logits_real.detach() > 0).data.mean())

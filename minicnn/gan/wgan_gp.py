@@ -145,7 +145,6 @@ class WGANGP(GANRecipe):
     def train_step(self, parts: GANParts, real: Tensor, step: int,
                    rng: np.random.Generator) -> dict:
         G, f = parts.generator, parts.discriminator
-        opt_g, opt_d = parts.optimizers["generator"], parts.optimizers["discriminator"]
         n_critic, gp_weight = int(parts.config["n_critic"]), float(parts.config["gp_weight"])
         if real.shape[0] % n_critic:
             raise ValueError(f"wgan-gp: expected n_critic={n_critic} batches stacked "
@@ -162,20 +161,12 @@ class WGANGP(GANRecipe):
             penalty = gradient_penalty(f, real_k, fake, epsilon)
             loss_critic = score_fake - score_real + gp_weight * penalty
             parts.check_finite("loss_d", loss_critic)   # NaN guard: before the update
-            total = loss_critic + self.penalty(parts, "discriminator")
-            opt_d.zero_grad()
-            total.backward()
-            opt_d.step()
-            self.after_update(parts, "discriminator")
+            self.update(parts, "discriminator", loss_critic)
 
         score_generated = f(G(self.noise(n, rng, parts))).mean()
         loss_g = -score_generated
         parts.check_finite("loss_g", loss_g)
-        total_g = loss_g + self.penalty(parts, "generator")
-        opt_g.zero_grad()
-        total_g.backward()
-        opt_g.step()
-        self.after_update(parts, "generator")
+        self.update(parts, "generator", loss_g)
 
         return {
             "loss_d": float(loss_critic.item()),

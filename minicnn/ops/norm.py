@@ -100,6 +100,15 @@ def _normalize(x: Tensor, axes: tuple, eps: float):
     return centered * (variance + eps) ** -0.5, mu, variance
 
 
+def _normalize_with_running(op, when, input, running_mean, running_var, shape, eps):
+    """(x - running_mean) / sqrt(running_var + eps): evaluation mode, statistics constant."""
+    if running_mean is None or running_var is None:
+        raise ValueError(f"{op}: running_mean and running_var are needed when {when}")
+    mu = _constant(running_mean, input, shape)
+    variance = _constant(running_var, input, shape)
+    return (input - mu) * (variance + eps) ** -0.5
+
+
 def _check_input(op, input, min_dims=2):
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: input: expected a Tensor, got {type(input).__name__}")
@@ -139,13 +148,8 @@ def batch_norm(input: Tensor, running_mean, running_var, weight=None, bias=None,
         bias = _parameter(bias, input) if bias is not None else _filled(input, C, 0.0)
         return BatchNormTraining.apply(input, weight, bias, eps=eps, running_mean=running_mean,
                                        running_var=running_var, momentum=momentum)
-    else:
-        if running_mean is None or running_var is None:
-            raise ValueError(f"{op}: running_mean and running_var are needed when "
-                             "training=False")
-        mu = _constant(running_mean, input, shape)
-        variance = _constant(running_var, input, shape)
-        x_hat = (input - mu) * (variance + eps) ** -0.5
+    x_hat = _normalize_with_running(op, "training=False", input, running_mean, running_var,
+                                    shape, eps)
     return _affine(x_hat, weight, bias, shape)
 
 
@@ -291,12 +295,8 @@ def instance_norm(input: Tensor, running_mean=None, running_var=None, weight=Non
                 unbiased = variance.data.reshape(-1, C) * count / (count - 1)
                 _update_running(running_var, unbiased.mean(axis=0), momentum)
     else:
-        if running_mean is None or running_var is None:
-            raise ValueError(f"{op}: running_mean and running_var are needed when "
-                             "use_input_stats=False")
-        mu = _constant(running_mean, input, shape)
-        variance = _constant(running_var, input, shape)
-        x_hat = (input - mu) * (variance + eps) ** -0.5
+        x_hat = _normalize_with_running(op, "use_input_stats=False", input, running_mean,
+                                        running_var, shape, eps)
     return _affine(x_hat, weight, bias, shape)
 
 
