@@ -211,16 +211,26 @@ def _multiprocessors(xp) -> int:
 
 
 def _numba_cuda():
+    _numpy_compat_for_numba_cuda()
     from numba import cuda
     return cuda
 
 
+def _numpy_compat_for_numba_cuda() -> None:
+    """numba-cuda 0.2x registers an overload for ``np.row_stack`` when its first kernel
+    compiles, but NumPy 2.5 removed that alias of ``np.vstack``: the compile then fails with
+    "module 'numpy' has no attribute 'row_stack'" (seen on the GPU machine: numba-cuda with
+    NumPy 2.5.2). Put the alias back, only where it is missing, before anything compiles."""
+    if not hasattr(np, "row_stack"):
+        np.row_stack = np.vstack
+
+
 def _launch(kernel, grid, block, xp, *args):
     """kernel[grid, block](*args) on CuPy's current stream (the default one in the simulator)."""
+    cuda = _numba_cuda()
     if xp is np:
         kernel[grid, block](*args)
         return
-    cuda = _numba_cuda()
     pointer = xp.cuda.get_current_stream().ptr
     stream = cuda.external_stream(pointer) if pointer else cuda.default_stream()
     kernel[grid, block, stream](*args)
@@ -558,7 +568,9 @@ KERNEL_DIR = os.path.dirname(os.path.abspath(__file__))
 CUDA_C_TILES = {
     "64x64": (64, 64, 8, 16, 16),        # 4x4 outputs per thread: many blocks for small layers
     "128x128": (128, 128, 8, 16, 16),    # 8x8 outputs per thread: more reuse for large layers
-    "8x16": (8, 16, 4, 4, 8),            # tiny, for the CPU emulation tests only
+    "128x64": (128, 64, 8, 16, 16),      # 8x4: many rows (channels), fewer columns
+    "64x128": (64, 128, 8, 16, 16),      # 4x8: few rows, many columns (pixels)
+    "16x16": (16, 16, 4, 4, 4),          # tiny, for the CPU emulation tests only
 }
 TILE_MACROS = ("BLOCK_M", "BLOCK_N", "BLOCK_K", "THREADS_M", "THREADS_N")
 
@@ -599,7 +611,8 @@ def pick_cuda_c_tile(rows: int, columns: int, z: int, multiprocessors: int) -> s
 
 
 class LaunchPlan(NamedTuple):
-    """Everything a CUDA C launch needs besides the arrays: the host logic, testable alone."""
+    """Everything a CUDA C launch needs besides the arrays: the host logic, testable alone.
+    The offset table of the implicit-GEMM kernels is ``launch_table(plan.kernel, plan.ints)``."""
     kernel: str
     tile: str
     grid: tuple
@@ -609,17 +622,27 @@ class LaunchPlan(NamedTuple):
 
 
 def forward_plan(x_shape, weight_shape, stride=1, padding=0, dilation=1, groups=1,
-                 has_bias=False, output_hw=None, multiprocessors=132, tile=None) -> LaunchPlan:
+                 has_bias=False, output_hw=None, multiprocessors=132, tile=None,
+                 splits=None) -> LaunchPlan:
+    """out_shape is (splits, N, K, P, Q): partial sums over slices of the depth (split-K),
+    which the host adds up; the bias is in slice 0."""
     (sh, sw), (ph, pw), (dh, dw), (P, Q) = conv_geometry(x_shape, weight_shape, stride, padding,
                                                          dilation, groups, output_hw)
     N, C, H, W = x_shape
-    K, _, R, S = weight_shape
-    rows, columns = K // groups, N * P * Q
+    K, C_g, R, S = weight_shape
+    rows, columns, depth = K // groups, N * P * Q, C_g * R * S
     tile = tile or pick_cuda_c_tile(rows, columns, groups, multiprocessors)
-    block_m, block_n, _, threads_m, threads_n = CUDA_C_TILES[tile]
-    grid = (math.ceil(columns / block_n), math.ceil(rows / block_m), groups)
-    ints = (N, C, H, W, K, R, S, P, Q, sh, sw, ph, pw, dh, dw, groups, int(bool(has_bias)))
-    return LaunchPlan("conv2d_forward", tile, grid, (threads_n, threads_m), ints, (N, K, P, Q))
+    block_m, block_n, block_k, threads_m, threads_n = CUDA_C_TILES[tile]
+    tiles = math.ceil(columns / block_n) * math.ceil(rows / block_m) * groups
+    # split-K only where the output alone cannot keep the GPU busy (a 4x4 -> 1x1 head)
+    if splits is None and tiles >= 2 * multiprocessors:
+        splits = 1
+    splits, chunk = choose_splits(tiles, depth, block_k, multiprocessors, splits)
+    grid = (math.ceil(columns / block_n), math.ceil(rows / block_m), groups * splits)
+    ints = (N, C, H, W, K, R, S, P, Q, sh, sw, ph, pw, dh, dw, groups, int(bool(has_bias)),
+            splits, chunk)
+    return LaunchPlan("conv2d_forward", tile, grid, (threads_n, threads_m), ints,
+                      (splits, N, K, P, Q))
 
 
 def input_grad_plan(grad_shape, weight_shape, input_shape, stride=1, padding=0, dilation=1,
@@ -637,7 +660,11 @@ def input_grad_plan(grad_shape, weight_shape, input_shape, stride=1, padding=0, 
     block_m, block_n, _, threads_m, threads_n = CUDA_C_TILES[tile]
     grid = (math.ceil(largest_phase / block_n), math.ceil(C // groups / block_m),
             groups * sh * sw)
-    ints = (N, C, H, W, K, R, S, P, Q, sh, sw, ph, pw, dh, dw, groups, step_r, step_s)
+    phase_depth = (K // groups) * max(1, max(len(_phase_taps(phase, R, ph, dh, sh, step_r)) *
+                                             len(_phase_taps(phase_w, S, pw, dw, sw, step_s))
+                                             for phase in range(sh) for phase_w in range(sw)))
+    ints = (N, C, H, W, K, R, S, P, Q, sh, sw, ph, pw, dh, dw, groups, step_r, step_s,
+            phase_depth)
     return LaunchPlan("conv2d_input_grad", tile, grid, (threads_n, threads_m), ints, input_shape)
 
 
@@ -673,26 +700,89 @@ def im2col_plan(x_shape, kernel_size, stride=1, padding=0, dilation=1, output_hw
                       (THREADS_PER_BLOCK, 1, 1), ints, out_shape)
 
 
+def _phase_taps(phase: int, taps: int, pad: int, dilation: int, stride: int, step: int) -> list:
+    """The taps r (ascending) of a kernel dimension that reach the output pixels h = phase +
+    i*stride, i.e. (phase + pad - r*dilation) divisible by stride: r_first, r_first + step, ...
+    (step = stride / gcd(stride, dilation)), as ``first_tap`` in conv_implicit_gemm.cu."""
+    first = next((r for r in range(step) if (phase + pad - r * dilation) % stride == 0), None)
+    return [] if first is None else list(range(first, taps, step))
+
+
+@functools.lru_cache(maxsize=64)
+def launch_table(kernel: str, ints: tuple) -> np.ndarray:
+    """The offset table (entries, 4) int32 of one conv_implicit_gemm.cu launch: where depth
+    index d of the implicit GEMM lands, so that the kernels' inner loop has no division.
+    Built once per conv geometry (``ints`` are the launch plan's int arguments).
+
+    conv2d_forward      d = (c, r, s):  [c*H*W + r*dh*W + s*dw, r*dh, s*dw, 0]
+    conv2d_input_grad   phase-major, d = (k, tap (r, s) reaching the phase), padded to
+                        phase_depth: [k*C_g*R*S + r*S + s, k*P*Q + p_off*Q + q_off, p_off,
+                        q_off], p_off = (phase_h + ph - r*dh) / sh (exact)
+    conv2d_weight_grad  d = (n, p, q):  [n*K*P*Q + p*Q + q, n*C*H*W + p*sh*W + q*sw, p*sh, q*sw]
+    """
+    N, C, H, W, K, R, S, P, Q, sh, sw, ph, pw, dh, dw, groups = ints[:16]
+    C_g, K_g = C // groups, K // groups
+    if kernel == "conv2d_forward":
+        c, r, s = (a.ravel() for a in np.meshgrid(np.arange(C_g), np.arange(R), np.arange(S),
+                                                  indexing="ij"))
+        table = np.stack([c * H * W + r * dh * W + s * dw, r * dh, s * dw, 0 * c], axis=1)
+    elif kernel == "conv2d_input_grad":
+        step_r, step_s, phase_depth = ints[16:19]
+        table = np.zeros((sh * sw, phase_depth, 4), np.int64)
+        for phase in range(sh * sw):
+            phase_h, phase_w = divmod(phase, sw)
+            taps = [(r, s) for r in _phase_taps(phase_h, R, ph, dh, sh, step_r)
+                    for s in _phase_taps(phase_w, S, pw, dw, sw, step_s)]
+            if not taps:
+                continue
+            r, s = np.array(taps).T
+            p_off, q_off = (phase_h + ph - r * dh) // sh, (phase_w + pw - s * dw) // sw
+            k = np.repeat(np.arange(K_g), len(taps))
+            r, s, p_off, q_off = (np.tile(a, K_g) for a in (r, s, p_off, q_off))
+            table[phase, :len(k)] = np.stack([k * C_g * R * S + r * S + s,
+                                              k * P * Q + p_off * Q + q_off, p_off, q_off], 1)
+        table = table.reshape(-1, 4)
+    elif kernel == "conv2d_weight_grad":
+        n, p, q = (a.ravel() for a in np.meshgrid(np.arange(N), np.arange(P), np.arange(Q),
+                                                  indexing="ij"))
+        table = np.stack([n * K * P * Q + p * Q + q, n * C * H * W + p * sh * W + q * sw,
+                          p * sh, q * sw], axis=1)
+    else:
+        raise ValueError(f"kernel: expected one of conv_implicit_gemm.cu's, got {kernel!r}")
+    table = np.ascontiguousarray(table, dtype=np.int32)
+    table.flags.writeable = False
+    return table
+
+
+@functools.lru_cache(maxsize=64)
+def _device_table(kernel: str, ints: tuple):
+    import cupy
+    return cupy.asarray(launch_table(kernel, ints))
+
+
 def _run_plan(plan: LaunchPlan, source: str, arrays: tuple):
+    """Launch; the implicit-GEMM kernels take their offset table after the input arrays."""
     module = _cuda_c_module(source, plan.tile or None)
+    if plan.kernel in ("conv2d_forward", "conv2d_input_grad", "conv2d_weight_grad"):
+        arrays = arrays[:-1] + (_device_table(plan.kernel, plan.ints), arrays[-1])
     module.get_function(plan.kernel)(plan.grid, plan.block,
                                      arrays + tuple(np.int32(v) for v in plan.ints))
 
 
 def conv2d_cuda_c(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
-                  output_hw=None, tile=None):
+                  output_hw=None, tile=None, splits=None):
     """conv2d by ``conv2d_forward`` of conv_implicit_gemm.cu (float32, CuPy arrays)."""
     _check_cuda_c(x, weight)
     import cupy
     x, weight = cupy.ascontiguousarray(x), cupy.ascontiguousarray(weight)
     plan = forward_plan(x.shape, weight.shape, stride, padding, dilation, groups,
-                        bias is not None, output_hw, _multiprocessors(cupy), tile)
-    y = cupy.empty(plan.out_shape, np.float32)
-    _check_cuda_c(y)
+                        bias is not None, output_hw, _multiprocessors(cupy), tile, splits)
+    partial = cupy.empty(plan.out_shape, np.float32)
+    _check_cuda_c(partial)
     bias_array = (cupy.zeros(1, np.float32) if bias is None
                   else cupy.ascontiguousarray(bias, dtype=np.float32))
-    _run_plan(plan, "conv_implicit_gemm.cu", (x, weight, bias_array, y))
-    return y
+    _run_plan(plan, "conv_implicit_gemm.cu", (x, weight, bias_array, partial))
+    return partial[0] if plan.out_shape[0] == 1 else partial.sum(axis=0)
 
 
 def conv2d_input_grad_cuda_c(grad_output, weight, input_hw, stride=1, padding=0, dilation=1,

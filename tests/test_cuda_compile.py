@@ -123,6 +123,9 @@ static std::barrier<>* block_barrier = nullptr;
 #define __forceinline__ inline
 #define __launch_bounds__(...)
 #define __shared__ static
+#define __align__(n) __attribute__((aligned(n)))
+struct alignas(16) float4 { float x, y, z, w; };
+struct alignas(16) int4 { int x, y, z, w; };
 inline void __syncthreads() { block_barrier->arrive_and_wait(); }
 using std::max;
 using std::min;
@@ -151,10 +154,17 @@ void launch(dim3 grid, dim3 block, Kernel kernel)
 """
 
 # driver: reads "kernel gx gy gz bx by bz n_ints ints... n_arrays (size path)..." from argv,
-# loads the float32 arrays, launches, writes every array back to its file.
+# loads the arrays (4-byte elements: float32, or the int32 offset tables), launches, writes
+# every array back to its file.
 DRIVER = r"""
 #include "cuda_on_cpu.h"
 #include KERNEL_SOURCE
+
+// an array argument: converts to whichever element pointer the kernel takes
+struct Array {
+    float* data;
+    template <class T> operator T*() const { return reinterpret_cast<T*>(data); }
+};
 
 int main(int argc, char** argv)
 {
@@ -175,8 +185,8 @@ int main(int argc, char** argv)
         if (fread(data[i].data(), sizeof(float), data[i].size(), file) != data[i].size()) return 3;
         fclose(file);
     }
-    float* A[8] = {};
-    for (int i = 0; i < arrays; ++i) A[i] = data[i].data();
+    Array A[8] = {};
+    for (int i = 0; i < arrays; ++i) A[i].data = data[i].data();
     KERNEL_CALLS
     else { fprintf(stderr, "unknown kernel %s\n", name.c_str()); return 2; }
     for (int i = 0; i < arrays; ++i) {
@@ -190,7 +200,7 @@ int main(int argc, char** argv)
 
 # kernel -> (number of array arguments, number of int arguments)
 SIGNATURES = {
-    "conv2d_forward": (4, 17), "conv2d_input_grad": (3, 18), "conv2d_weight_grad": (3, 18),
+    "conv2d_forward": (5, 19), "conv2d_input_grad": (4, 19), "conv2d_weight_grad": (4, 18),
     "im2col": (2, 14), "col2im": (2, 14),
 }
 
@@ -227,6 +237,10 @@ def _emulator(source, tile, build_dir):
 
 def _run(program, plan, arrays, tmp_path):
     paths = []
+    if plan.kernel in ("conv2d_forward", "conv2d_input_grad", "conv2d_weight_grad"):
+        # the offset table goes before the output, as cuda_launch._run_plan passes it
+        table = cuda_launch.launch_table(plan.kernel, plan.ints).view(np.float32)
+        arrays = list(arrays[:-1]) + [table, arrays[-1]]
     for i, array in enumerate(arrays):
         path = tmp_path / f"array{i}.bin"
         np.ascontiguousarray(array, dtype=np.float32).tofile(path)
@@ -256,7 +270,7 @@ CONFIGS = [
     (1, 6, 9, 8, 9, 4, 4, (2, 2), (1, 1), (1, 1), 3),
     (2, 2, 9, 7, 3, 3, 2, (2, 2), (1, 0), (2, 1), 1),
 ]
-EMULATED_TILES = ["8x16", "64x64"]
+EMULATED_TILES = ["16x16", "64x64"]
 
 
 def _arrays(config, seed):
@@ -281,10 +295,14 @@ def test_emulated_implicit_gemm(tile, index, tmp_path):
     g = geometry
     args = (g["stride"], g["padding"], g["dilation"], g["groups"])
 
-    plan = cuda_launch.forward_plan(x.shape, w.shape, *args, has_bias=True, tile=tile)
-    y = np.full(plan.out_shape, np.nan, np.float32)
-    *_, y = _run(program, plan, [x, w, b, y], tmp_path)
-    _close(y, ref.conv2d_reference(x64, w64, b.astype(np.float64), **geometry), "forward")
+    for splits in (1, 3):
+        plan = cuda_launch.forward_plan(x.shape, w.shape, *args, has_bias=True, tile=tile,
+                                        splits=splits)
+        partial = np.full(plan.out_shape, np.nan, np.float32)
+        *_, partial = _run(program, plan, [x, w, b, partial], tmp_path)
+        _close(partial.astype(np.float64).sum(axis=0),
+               ref.conv2d_reference(x64, w64, b.astype(np.float64), **geometry),
+               f"forward, {splits} splits")
 
     plan = cuda_launch.input_grad_plan(dy.shape, w.shape, x.shape, *args, tile=tile)
     dx = np.full(plan.out_shape, np.nan, np.float32)
@@ -304,7 +322,7 @@ def test_emulated_implicit_gemm(tile, index, tmp_path):
 @needs_gxx
 def test_emulated_conv_transpose_with_output_padding(tmp_path):
     """conv_transpose2d = the input-gradient kernel on an output_padding-enlarged shape."""
-    program = _emulator(TILED_SOURCE, "8x16", str(tmp_path.parent / "emulator"))
+    program = _emulator(TILED_SOURCE, "16x16", str(tmp_path.parent / "emulator"))
     rng = np.random.default_rng(5)
     x = rng.standard_normal((2, 4, 3, 4)).astype(np.float32)            # (N, C_in, H, W)
     w = rng.standard_normal((4, 3, 4, 4)).astype(np.float32)            # (C_in, C_out/g, R, S)
@@ -312,7 +330,7 @@ def test_emulated_conv_transpose_with_output_padding(tmp_path):
     shape = cuda_launch.conv_transpose_output_shape(x.shape, w.shape, stride, padding,
                                                     output_padding, groups, dilation)
     plan = cuda_launch.input_grad_plan(x.shape, w.shape, shape, stride, padding, dilation,
-                                       groups, tile="8x16")
+                                       groups, tile="16x16")
     *_, y = _run(program, plan, [x, w, np.full(shape, np.nan, np.float32)], tmp_path)
     _close(y, ref.conv2d_input_grad_reference(x.astype(np.float64), w.astype(np.float64),
                                               shape, stride, padding, dilation, groups),

@@ -160,17 +160,27 @@ def test_registered_into_minicnn_registry_but_unavailable_without_gpu():
 def test_forward_plan_grid_covers_the_output():
     plan = cuda_launch.forward_plan((64, 64, 32, 32), (128, 64, 4, 4), 2, 1, 1, 1, True,
                                     multiprocessors=132)
-    assert plan.out_shape == (64, 128, 16, 16)
     block_m, block_n, *_ = cuda_launch.CUDA_C_TILES[plan.tile]
     assert plan.grid[0] * block_n >= 64 * 16 * 16 and plan.grid[1] * block_m >= 128
-    assert plan.ints[-2:] == (1, 1)           # groups, has_bias
+    assert plan.ints[15:17] == (1, 1)         # groups, has_bias
+    splits, chunk = plan.ints[17:]
+    assert plan.out_shape == (splits, 64, 128, 16, 16)
+    assert (splits - 1) * chunk < 64 * 4 * 4 <= splits * chunk
+
+
+def test_forward_plan_splits_the_depth_only_when_the_output_is_small():
+    """A 4x4 -> 1x1 head (one output tile) is cut into depth slices; a wide layer is not."""
+    head = cuda_launch.forward_plan((64, 512, 4, 4), (1, 512, 4, 4), 1, 0, multiprocessors=132)
+    assert head.grid[2] > 1 and head.out_shape[0] == head.grid[2]
+    wide = cuda_launch.forward_plan((64, 64, 32, 32), (128, 64, 4, 4), 2, 1, multiprocessors=132)
+    assert wide.grid[2] == 1 and wide.out_shape[0] == 1
 
 
 def test_input_grad_plan_has_one_grid_layer_per_group_and_phase():
     plan = cuda_launch.input_grad_plan((2, 6, 4, 4), (6, 2, 4, 4), (2, 6, 8, 8), 2, 1, 1, 3,
-                                       tile="8x16")
+                                       tile="16x16")
     assert plan.grid[2] == 3 * 2 * 2
-    assert plan.ints[-2:] == (2, 2)           # step_r, step_s: stride / gcd(stride, dilation)
+    assert plan.ints[16:18] == (2, 2)         # step_r, step_s: stride / gcd(stride, dilation)
 
 
 @pytest.mark.parametrize("depth, tiles, sms", [(65536, 8, 132), (100, 1, 132), (4096, 512, 132),
