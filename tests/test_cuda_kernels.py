@@ -96,6 +96,13 @@ class _FakeRegistry:
         self.calls.append((op, name, device, priority, available))
 
 
+def test_numba_cuda_gets_the_row_stack_alias_numpy_2_5_removed(monkeypatch):
+    """numba-cuda's first compile looks up np.row_stack (gone in NumPy 2.5): seen on the GPU."""
+    monkeypatch.delattr(np, "row_stack", raising=False)
+    cuda_launch._numpy_compat_for_numba_cuda()
+    assert np.row_stack is np.vstack
+
+
 def test_register_names_and_devices():
     fake = _FakeRegistry()
     cuda_launch.register(fake)
