@@ -287,7 +287,8 @@ def _arrays(config, seed):
 
 @needs_gxx
 @pytest.mark.parametrize("tile, index", [(tile, index) for tile in EMULATED_TILES
-                                         for index in range(len(CONFIGS))] + [("128x128", 2)])
+                                         for index in range(len(CONFIGS))]
+                         + [("128x128", 2), ("128x64", 1), ("64x128", 3)])
 def test_emulated_implicit_gemm(tile, index, tmp_path):
     program = _emulator(TILED_SOURCE, tile, str(tmp_path.parent / "emulator"))
     x, w, b, dy, geometry = _arrays(CONFIGS[index], seed=index)
