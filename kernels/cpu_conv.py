@@ -34,11 +34,15 @@ machine code on disk, so later processes start fast).
 """
 from __future__ import annotations
 
+import os
 import threading
 import types
+from concurrent.futures import ThreadPoolExecutor
 
+import numba
 import numpy as np
 from numba import njit, prange
+from threadpoolctl import ThreadpoolController
 
 # ---------------------------------------------------------------------------------------
 # Two compiled versions of every loop nest: parallel and serial.
@@ -97,6 +101,82 @@ def _scratch(name: str, shape: tuple, dtype) -> np.ndarray:
 def release_buffers() -> None:
     """Free this thread's scratch buffers (they are rebuilt on the next call)."""
     _local.buffers = {}
+
+
+# ---------------------------------------------------------------------------------------
+# Matrix products: blocks on worker threads, each block a single-threaded BLAS call
+# ---------------------------------------------------------------------------------------
+PARALLEL_MIN_FLOPS = 1 << 24
+"""Below this many multiply-adds a product is one ordinary ``np.matmul`` call."""
+
+BLOCKS_PER_WORKER = 2
+"""Blocks handed out per worker thread: more balance the load when another process takes
+a core for a while, fewer keep each product large enough for BLAS to run at full speed."""
+
+_blas = ThreadpoolController()  # NumPy's BLAS, to make it single-threaded in the workers
+_pool: ThreadPoolExecutor | None = None
+
+
+def _run_blocks(tasks) -> None:
+    """Run ``tasks`` (functions of no argument) on ``numba.get_num_threads()`` threads.
+
+    Why not let BLAS use its own threads: OpenBLAS splits one product over its threads
+    in small steps, and between two steps a thread busy-waits for the other. When
+    another process holds one of the two cores even briefly, that waiting makes the
+    product 2-4x slower than on one thread (measured on the DCGAN layers). Here each
+    thread takes whole blocks, one after another, from a queue: no waiting on each
+    other until the last block, and a thread that got the core to itself simply takes
+    more blocks.
+    """
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(numba.get_num_threads(), thread_name_prefix="minicnn-gemm")
+    with _blas.limit(limits=1, user_api="blas"):
+        for future in [_pool.submit(task) for task in tasks]:
+            future.result()
+
+
+def _forget_pool() -> None:
+    global _pool
+    _pool = None
+
+
+os.register_at_fork(after_in_child=_forget_pool)  # a forked child has none of the threads
+
+
+def _bounds(length: int, blocks: int) -> list[tuple[int, int]]:
+    """``blocks`` nearly equal, non-empty [start, end) ranges covering range(length)."""
+    blocks = max(1, min(blocks, length))
+    edges = [length * i // blocks for i in range(blocks + 1)]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray, split: str) -> None:
+    """out = a @ b for 2-D a (M, L), b (L, M'), out (M, M'), any of them strided.
+
+    Large products are cut into blocks along ``split``: "rows" of out (each block reads
+    its rows of a and all of b), "columns" of out (its columns of b, all of a), or
+    "inner", the summed dimension L (each block a partial product; the partials are
+    added at the end, so it suits a small out and a long L, like a weight gradient).
+    """
+    if a.shape[0] * a.shape[1] * b.shape[1] < PARALLEL_MIN_FLOPS:
+        np.matmul(a, b, out=out)
+        return
+    blocks = numba.get_num_threads() * BLOCKS_PER_WORKER
+    if split == "rows":
+        tasks = [lambda i=i, j=j: np.matmul(a[i:j], b, out=out[i:j])
+                 for i, j in _bounds(a.shape[0], blocks)]
+    elif split == "columns":
+        tasks = [lambda i=i, j=j: np.matmul(a, b[:, i:j], out=out[:, i:j])
+                 for i, j in _bounds(b.shape[1], blocks)]
+    else:
+        bounds = _bounds(a.shape[1], blocks)
+        partials = np.empty((len(bounds),) + out.shape, dtype=out.dtype)
+        tasks = [lambda t=t, i=i, j=j: np.matmul(a[:, i:j], b[i:j], out=partials[t])
+                 for t, (i, j) in enumerate(bounds)]
+    _run_blocks(tasks)
+    if split == "inner":
+        np.sum(partials, axis=0, out=out)
 
 
 # ---------------------------------------------------------------------------------------
@@ -374,12 +454,13 @@ def conv2d(x, weight, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), grou
     if is_channels_last(x):  # rows (N P Q, K) are the NHWC output itself
         rows = np.empty((N * P * Q, K), dtype=x.dtype)
         for g in range(groups):
-            rows[:, g * K_per_group:(g + 1) * K_per_group] = columns[g] @ weight_rows[g].T
+            matmul(columns[g], weight_rows[g].T,
+                   rows[:, g * K_per_group:(g + 1) * K_per_group], split="rows")
         return rows.reshape(N, P, Q, K).transpose(0, 3, 1, 2)
     by_filter = _scratch("output_by_filter", (K, N * P * Q), x.dtype)
     for g in range(groups):
-        np.matmul(weight_rows[g], columns[g].T, out=by_filter[g * K_per_group:
-                                                              (g + 1) * K_per_group])
+        matmul(weight_rows[g], columns[g].T,
+               by_filter[g * K_per_group:(g + 1) * K_per_group], split="columns")
     y = np.empty((N, K, P, Q), dtype=x.dtype)
     np.copyto(y.reshape(N, K, P * Q).transpose(1, 0, 2), by_filter.reshape(K, N, P * Q))
     return y
@@ -399,8 +480,8 @@ def conv2d_input_grad(grad_output, weight, input_hw, stride=(1, 1), padding=(0, 
     grad_columns = _scratch("columns", (groups, N * P * Q, R * S * C_per_group), dtype)
     K_per_group = K // groups
     for g in range(groups):
-        np.matmul(grad_by_filter[g * K_per_group:(g + 1) * K_per_group].T, weight_rows[g],
-                  out=grad_columns[g])
+        matmul(grad_by_filter[g * K_per_group:(g + 1) * K_per_group].T, weight_rows[g],
+               grad_columns[g], split="rows")
     hyper = (R, S, P, Q, stride[0], stride[1], padding[0], padding[2], dilation[0], dilation[1])
     if is_channels_last(grad_output):
         grad_x = np.empty((N, H, W * C), dtype=dtype)
@@ -422,9 +503,13 @@ def conv2d_weight_grad(x, grad_output, kernel_hw, stride=(1, 1), padding=(0, 0, 
                                 "grad_output_by_filter")
     K_per_group, C_per_group = K // groups, C // groups
     grad_rows = _scratch("weight_rows", (groups, K_per_group, R * S * C_per_group), x.dtype)
+    # The sum runs over N P Q pixels: split it when it is longer than a filter's
+    # R S C/G numbers (the partial products are then the smaller arrays), else split
+    # the filter's numbers.
+    split = "inner" if N * P * Q > R * S * C_per_group else "columns"
     for g in range(groups):
-        np.matmul(grad_by_filter[g * K_per_group:(g + 1) * K_per_group], columns[g],
-                  out=grad_rows[g])
+        matmul(grad_by_filter[g * K_per_group:(g + 1) * K_per_group], columns[g],
+               grad_rows[g], split=split)
     grad_weight = np.empty((K, C_per_group, R, S), dtype=x.dtype)
     transpose_last_two(grad_rows.reshape(K, R * S, C_per_group),
                        grad_weight.reshape(K, C_per_group, R * S), work=grad_weight.size)

@@ -32,13 +32,14 @@ def _tolerance(dtype, terms=1):
 
 @contextlib.contextmanager
 def parallel(enabled: bool):
-    """Force every kernel onto its parallel (or serial) version, whatever the size."""
-    saved = cpu_conv.PARALLEL_MIN_WORK
-    cpu_conv.PARALLEL_MIN_WORK = 0 if enabled else 1 << 62
+    """Force every kernel onto its parallel (or serial) version, and every matrix product
+    into blocks on the worker threads (or one BLAS call), whatever the size."""
+    saved = cpu_conv.PARALLEL_MIN_WORK, cpu_conv.PARALLEL_MIN_FLOPS
+    cpu_conv.PARALLEL_MIN_WORK = cpu_conv.PARALLEL_MIN_FLOPS = 0 if enabled else 1 << 62
     try:
         yield
     finally:
-        cpu_conv.PARALLEL_MIN_WORK = saved
+        cpu_conv.PARALLEL_MIN_WORK, cpu_conv.PARALLEL_MIN_FLOPS = saved
 
 
 def _layout(array, layout):
@@ -160,6 +161,24 @@ def test_results_do_not_alias_the_reused_buffers():
     cpu_conv.release_buffers()
     np.testing.assert_allclose(cpu_conv.conv2d(x1, w, **params),
                                reference.conv2d_reference(x1, w, **params))
+
+
+@pytest.mark.parametrize("split", ["rows", "columns", "inner"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 1, 1), (3, 7, 2), (70, 9, 33), (5, 300, 4)])
+def test_blocked_matmul(split, dtype, shape):
+    """Every way of cutting a product into blocks gives np.matmul's numbers, with
+    transposed and strided operands and a strided output, as the conv ops pass them."""
+    M, L, M2 = shape
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((L, M)).astype(dtype).T                 # transposed
+    b = rng.standard_normal((L, 2 * M2)).astype(dtype)[:, ::2]      # strided columns
+    out_memory = np.full((M, M2 + 3), np.nan, dtype=dtype)
+    out = out_memory[:, 1:M2 + 1]                                    # strided rows
+    with parallel(True):
+        cpu_conv.matmul(a, b, out, split=split)
+    np.testing.assert_allclose(out, a @ b, **_tolerance(dtype, L))
+    assert np.isnan(out_memory[:, 0]).all() and np.isnan(out_memory[:, M2 + 1:]).all()
 
 
 @pytest.mark.parametrize("threads", ["serial", "parallel"])
