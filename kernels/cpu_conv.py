@@ -1,4 +1,5 @@
-r"""Numba CPU kernels for convolution: parallel im2col/col2im in NHWC, reused buffers.
+r"""Numba CPU kernels for convolution: im2col/col2im in NHWC, by blocks of images on
+worker threads, reused buffers.
 
 Arrays in, arrays out (no Tensor). The three public functions have exactly the
 signatures of the NumPy reference in ``minicnn/ops/conv.py`` and register there under
@@ -15,19 +16,25 @@ What makes them faster than the reference (same math: im2col + one matrix produc
 
 1. **NHWC inside.** With channels last, one patch row of the im2col matrix is R x S
    runs of C contiguous numbers (R runs of S C numbers when the kernel is not dilated),
-   so im2col and col2im copy runs instead of single numbers. An NCHW input is turned
-   into NHWC one image at a time inside im2col (the image fits in the L2 cache), and
-   col2im turns each row back on its way out: no separate transposition passes. The
-   matrix products are arranged so that their results come out in the layout needed
+   so im2col and col2im copy runs instead of single numbers: without groups and
+   dilation, one run of S C numbers per kernel row. An NCHW input is turned into NHWC
+   one image at a time inside im2col (the image fits in the L2 cache), and col2im turns
+   each image back on its way out: no separate transposition passes. The matrix
+   products are arranged so that their results come out in the layout needed
    (Y^T = W @ columns^T is NCHW up to a cheap copy of P Q-long runs). The output has the
    memory layout of the input, as in PyTorch: NCHW in, NCHW out; an NHWC-strided
    ("channels last") input gives a channels-last output.
-2. **Parallel loops** (``prange``) over images or image rows: no two threads write the
-   same number, so no atomics; col2im is written as a *gather* (each input row sums the
-   patch entries that read it) for that reason. Small problems run serially.
-3. **Reused buffers.** The im2col matrix of a DCGAN layer is tens of MB; asking the OS
-   for fresh pages on every call (page faults, zeroing) costs as much as filling them.
-   Scratch buffers live per thread and only grow; ``release_buffers()`` frees them.
+2. **Blocks of images on worker threads.** Each op cuts the batch into blocks of a few
+   images; a worker thread takes a block, builds its im2col matrix (about 2 MB, so it is
+   still in the cache when the matrix product reads it), multiplies it with a
+   single-threaded BLAS call and writes its own slice of the result. The threads
+   never wait for each other until the last block, and a thread that finds its core
+   taken by another process simply takes fewer blocks (see ``_run``). col2im is
+   written as a *gather* (each input row sums the patch entries that read it), so
+   blocks write disjoint memory and need no atomics.
+3. **Reused buffers.** Asking the OS for fresh pages on every call (page faults,
+   zeroing) costs as much as filling them: scratch buffers live per thread and only
+   grow; ``release_buffers()`` frees them.
 
 All kernels are compiled for float32 and float64 on first use (``cache=True`` keeps the
 machine code on disk, so later processes start fast).
@@ -78,62 +85,49 @@ class Kernel:
 # ---------------------------------------------------------------------------------------
 # Scratch buffers: one grow-only flat array per (thread, name, dtype).
 # ---------------------------------------------------------------------------------------
-_local = threading.local()
+_buffers: dict = {}
 
 
 def _scratch(name: str, shape: tuple, dtype) -> np.ndarray:
-    """An uninitialised C-contiguous array of ``shape`` backed by a reused buffer.
+    """An uninitialised C-contiguous array of ``shape`` backed by a reused buffer of the
+    calling thread.
 
-    Only for values that die inside one call: the next call with the same ``name``
-    overwrites it.
+    Only for values that die inside one call: the next call with the same ``name`` on
+    the same thread overwrites it.
     """
-    buffers = getattr(_local, "buffers", None)
-    if buffers is None:
-        buffers = _local.buffers = {}
     size = int(np.prod(shape))
-    key = (name, np.dtype(dtype).str)
-    buffer = buffers.get(key)
+    key = (threading.get_ident(), name, np.dtype(dtype).str)
+    buffer = _buffers.get(key)
     if buffer is None or buffer.size < size:
-        buffer = buffers[key] = np.empty(max(size, 1), dtype=dtype)
+        buffer = _buffers[key] = np.empty(max(size, 1), dtype=dtype)
     return buffer[:size].reshape(shape)
 
 
 def release_buffers() -> None:
-    """Free this thread's scratch buffers (they are rebuilt on the next call)."""
-    _local.buffers = {}
+    """Free every thread's scratch buffers (they are rebuilt on the next call)."""
+    _buffers.clear()
 
 
 # ---------------------------------------------------------------------------------------
-# Matrix products: blocks on worker threads, each block a single-threaded BLAS call
+# Worker threads: blocks of images, each with a single-threaded BLAS
 # ---------------------------------------------------------------------------------------
 PARALLEL_MIN_FLOPS = 1 << 24
-"""Below this many multiply-adds a product is one ordinary ``np.matmul`` call."""
+"""Below this many multiply-adds an op runs its blocks on the calling thread."""
 
 BLOCKS_PER_WORKER = 2
-"""Blocks handed out per worker thread: more balance the load when another process takes
-a core for a while, fewer keep each product large enough for BLAS to run at full speed."""
+"""At least this many blocks per worker thread (when there are enough images): more
+balance the load when another process takes a core for a while."""
+
+BLOCK_BYTES = 1 << 21
+"""The size of one block's im2col matrix: small enough to stay in the cache between
+im2col writing it and the matrix product reading it."""
+
+MIN_BLOCK_ROWS = 256
+"""The fewest im2col rows (output pixels) per block: fewer make products so small that
+BLAS spends more time packing the weight matrix than multiplying."""
 
 _blas = ThreadpoolController()  # NumPy's BLAS, to make it single-threaded in the workers
 _pool: ThreadPoolExecutor | None = None
-
-
-def _run_blocks(tasks) -> None:
-    """Run ``tasks`` (functions of no argument) on ``numba.get_num_threads()`` threads.
-
-    Why not let BLAS use its own threads: OpenBLAS splits one product over its threads
-    in small steps, and between two steps a thread busy-waits for the other. When
-    another process holds one of the two cores even briefly, that waiting makes the
-    product 2-4x slower than on one thread (measured on the DCGAN layers). Here each
-    thread takes whole blocks, one after another, from a queue: no waiting on each
-    other until the last block, and a thread that got the core to itself simply takes
-    more blocks.
-    """
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(numba.get_num_threads(), thread_name_prefix="minicnn-gemm")
-    with _blas.limit(limits=1, user_api="blas"):
-        for future in [_pool.submit(task) for task in tasks]:
-            future.result()
 
 
 def _forget_pool() -> None:
@@ -144,39 +138,35 @@ def _forget_pool() -> None:
 os.register_at_fork(after_in_child=_forget_pool)  # a forked child has none of the threads
 
 
-def _bounds(length: int, blocks: int) -> list[tuple[int, int]]:
-    """``blocks`` nearly equal, non-empty [start, end) ranges covering range(length)."""
-    blocks = max(1, min(blocks, length))
-    edges = [length * i // blocks for i in range(blocks + 1)]
-    return list(zip(edges[:-1], edges[1:]))
+def _image_blocks(N: int, pixels_per_image: int, row_bytes: int) -> list[tuple[int, int]]:
+    """[n0, n1) ranges covering the N images, sized by ``BLOCK_BYTES``, ``MIN_BLOCK_ROWS``
+    and ``BLOCKS_PER_WORKER`` (an im2col row holds ``row_bytes``)."""
+    rows = max(MIN_BLOCK_ROWS, BLOCK_BYTES // max(row_bytes, 1))
+    most = -(-N // (numba.get_num_threads() * BLOCKS_PER_WORKER))  # ceil
+    images = max(1, min(rows // max(pixels_per_image, 1), most))
+    return [(n0, min(n0 + images, N)) for n0 in range(0, N, images)]
 
 
-def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray, split: str) -> None:
-    """out = a @ b for 2-D a (M, L), b (L, M'), out (M, M'), any of them strided.
+def _run(tasks, multiply_adds: int) -> None:
+    """Run ``tasks`` (functions of no argument, one per block): on
+    ``numba.get_num_threads()`` worker threads, or here when the op is small.
 
-    Large products are cut into blocks along ``split``: "rows" of out (each block reads
-    its rows of a and all of b), "columns" of out (its columns of b, all of a), or
-    "inner", the summed dimension L (each block a partial product; the partials are
-    added at the end, so it suits a small out and a long L, like a weight gradient).
+    Why not let BLAS use its own threads on one big product: OpenBLAS splits a product
+    over its threads in small steps, and between two steps a thread busy-waits for the
+    other. When another process holds one of the two cores even briefly, that waiting
+    made the DCGAN layers' products 2-4x slower than on one thread. Here each worker
+    takes whole blocks from a queue and never waits for the other until the last one.
     """
-    if a.shape[0] * a.shape[1] * b.shape[1] < PARALLEL_MIN_FLOPS:
-        np.matmul(a, b, out=out)
+    if multiply_adds < PARALLEL_MIN_FLOPS or len(tasks) == 1:
+        for task in tasks:
+            task()
         return
-    blocks = numba.get_num_threads() * BLOCKS_PER_WORKER
-    if split == "rows":
-        tasks = [lambda i=i, j=j: np.matmul(a[i:j], b, out=out[i:j])
-                 for i, j in _bounds(a.shape[0], blocks)]
-    elif split == "columns":
-        tasks = [lambda i=i, j=j: np.matmul(a, b[:, i:j], out=out[:, i:j])
-                 for i, j in _bounds(b.shape[1], blocks)]
-    else:
-        bounds = _bounds(a.shape[1], blocks)
-        partials = np.empty((len(bounds),) + out.shape, dtype=out.dtype)
-        tasks = [lambda t=t, i=i, j=j: np.matmul(a[:, i:j], b[i:j], out=partials[t])
-                 for t, (i, j) in enumerate(bounds)]
-    _run_blocks(tasks)
-    if split == "inner":
-        np.sum(partials, axis=0, out=out)
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(numba.get_num_threads(), thread_name_prefix="minicnn-conv")
+    with _blas.limit(limits=1, user_api="blas"):
+        for future in [_pool.submit(task) for task in tasks]:
+            future.result()
 
 
 # ---------------------------------------------------------------------------------------
@@ -222,19 +212,6 @@ def _weight_rows(weight: np.ndarray, groups: int) -> np.ndarray:
     transpose_last_two(np.ascontiguousarray(weight).reshape(K, C_per_group, R * S), rows,
                        work=weight.size)
     return rows.reshape(groups, K // groups, R * S * C_per_group)
-
-
-def _by_filter(y: np.ndarray, name: str) -> np.ndarray:
-    """y (N, K, P, Q) as a (K, N P Q) matrix: one row per filter, one column per pixel.
-
-    Channels-last y is already that matrix, transposed (a view); NCHW y is copied in
-    runs of P Q contiguous numbers (a cheap copy, not a transpose)."""
-    N, K, P, Q = y.shape
-    if is_channels_last(y):
-        return y.transpose(0, 2, 3, 1).reshape(N * P * Q, K).T
-    matrix = _scratch(name, (K, N, P * Q), y.dtype)
-    np.copyto(matrix, y.reshape(N, K, P * Q).transpose(1, 0, 2))
-    return matrix.reshape(K, N * P * Q)
 
 
 # ---------------------------------------------------------------------------------------
@@ -302,33 +279,31 @@ def _im2col_row(image, n, p, kernel_h, kernel_w, out_h, out_w, stride_h, stride_
                             out[column + c] = 0
 
 
-@Kernel
+@njit(cache=True, nogil=True)
 def im2col_nhwc(x, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w, pad_top, pad_left,
                 dilation_h, dilation_w, columns):
     """im2col of a channels-last input: x (N, H, W C) (NHWC, pixel rows flattened);
     columns (G, N P Q, R S C/G).
 
-    One parallel task per output row (n, p); every number of ``columns`` is written
-    (zeros where a patch reads padding)."""
-    N = x.shape[0]
-    for task in prange(N * out_h):
-        n = task // out_h
-        _im2col_row(x[n], n, task % out_h, kernel_h, kernel_w, out_h, out_w, stride_h,
-                    stride_w, pad_top, pad_left, dilation_h, dilation_w, columns)
+    Every number of ``columns`` is written (zeros where a patch reads padding)."""
+    for n in range(x.shape[0]):
+        for p in range(out_h):
+            _im2col_row(x[n], n, p, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w,
+                        pad_top, pad_left, dilation_h, dilation_w, columns)
 
 
-@Kernel
+@njit(cache=True, nogil=True)
 def im2col_nchw(x, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w, pad_top, pad_left,
                 dilation_h, dilation_w, columns):
     """im2col of an NCHW input: x (N, C, H, W); columns (G, N P Q, R S C/G).
 
-    One parallel task per image: turn the image into NHWC in a private buffer (it fits
-    in the L2 cache), then write its rows as ``im2col_nhwc`` does. The transposition
-    is fused into im2col: no extra pass over memory.
+    Image by image: turn the image into NHWC in a buffer (it fits in the L2 cache), then
+    write its rows as ``im2col_nhwc`` does. The transposition is fused into im2col: no
+    extra pass over memory.
     """
     N, C, H, W = x.shape
-    for n in prange(N):
-        image = np.empty((H, W * C), dtype=x.dtype)
+    image = np.empty((H, W * C), dtype=x.dtype)
+    for n in range(N):
         _transpose(x[n].reshape(C, H * W), image.reshape(H * W, C))
         for p in range(out_h):
             _im2col_row(image, n, p, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w,
@@ -378,40 +353,38 @@ def _col2im_row(columns, n, h, kernel_h, kernel_w, out_h, out_w, stride_h, strid
                             row_sum[first + c] += source[column + c]
 
 
-@Kernel
+@njit(cache=True, nogil=True)
 def col2im_nhwc(columns, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w, pad_top,
                 pad_left, dilation_h, dilation_w, grad_x):
     """The adjoint of im2col, channels-last: grad_x (N, H, W C) (pixel rows flattened) is
     overwritten with, for each input number, the sum of the column entries that read it.
 
-    A gather, one parallel task per input row (n, h): no two tasks write the same
-    number, so no atomics are needed.
+    A gather, input row by input row (n, h): each row is written by one call only, so
+    blocks of images can run on different threads without atomics.
     """
     N, H = grad_x.shape[:2]
-    for task in prange(N * H):
-        n = task // H
-        h = task % H
-        row_sum = grad_x[n, h]
-        row_sum[:] = 0
-        _col2im_row(columns, n, h, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w,
-                    pad_top, pad_left, dilation_h, dilation_w, row_sum)
+    for n in range(N):
+        for h in range(H):
+            row_sum = grad_x[n, h]
+            row_sum[:] = 0
+            _col2im_row(columns, n, h, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w,
+                        pad_top, pad_left, dilation_h, dilation_w, row_sum)
 
 
-@Kernel
+@njit(cache=True, nogil=True)
 def col2im_nchw(columns, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w, pad_top,
                 pad_left, dilation_h, dilation_w, grad_x):
-    """col2im into an NCHW grad_x (N, C, H, W): each row is summed in NHWC order in a
-    private buffer, then written out channel by channel (the transposition fused)."""
+    """col2im into an NCHW grad_x (N, C, H, W): each image is summed in NHWC order in a
+    buffer (it fits in the L2 cache), then turned into NCHW (the transposition fused)."""
     N, C, H, W = grad_x.shape
-    for task in prange(N * H):
-        n = task // H
-        h = task % H
-        row_sum = np.zeros(W * C, dtype=grad_x.dtype)
-        _col2im_row(columns, n, h, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w,
-                    pad_top, pad_left, dilation_h, dilation_w, row_sum)
-        for c in range(C):
-            for w in range(W):
-                grad_x[n, c, h, w] = row_sum[w * C + c]
+    image = np.empty((H, W * C), dtype=grad_x.dtype)
+    for n in range(N):
+        for h in range(H):
+            row_sum = image[h]
+            row_sum[:] = 0
+            _col2im_row(columns, n, h, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w,
+                        pad_top, pad_left, dilation_h, dilation_w, row_sum)
+        _transpose(image.reshape(H * W, C), grad_x[n].reshape(C, H * W))
 
 
 # ---------------------------------------------------------------------------------------
@@ -423,93 +396,150 @@ def _output_hw(input_hw, kernel_hw, stride, padding, dilation):
             (input_hw[1] + left + right - dilation[1] * (kernel_hw[1] - 1) - 1) // stride[1] + 1)
 
 
-def _im2col(x, kernel_hw, output_hw, stride, padding, dilation, groups):
-    """columns (G, N P Q, R S C/G) of x (N, C, H, W), in a reused buffer."""
+def _hyper(kernel_hw, output_hw, stride, padding, dilation):
+    """The loop bounds and steps the im2col/col2im kernels take, in their order."""
+    return (*kernel_hw, *output_hw, *stride, padding[0], padding[2], *dilation)
+
+
+def _im2col_source(x: np.ndarray):
+    """x (N, C, H, W) as the im2col kernels read it: (kernel, array)."""
     N, C, H, W = x.shape
-    (R, S), (P, Q) = kernel_hw, output_hw
-    columns = _scratch("columns", (groups, N * P * Q, R * S * (C // groups)), x.dtype)
-    hyper = (R, S, P, Q, stride[0], stride[1], padding[0], padding[2], dilation[0], dilation[1])
-    if is_channels_last(x):
-        im2col_nhwc(x.transpose(0, 2, 3, 1).reshape(N, H, W * C), *hyper, columns,
-                    work=columns.size)
-    else:
-        im2col_nchw(np.ascontiguousarray(x), *hyper, columns, work=columns.size)
+    if is_channels_last(x):  # a view: (N, H, W C)
+        return im2col_nhwc, x.transpose(0, 2, 3, 1).reshape(N, H, W * C)
+    return im2col_nchw, np.ascontiguousarray(x)
+
+
+def _columns(kernel, source, n0, n1, hyper, groups, C):
+    """The im2col matrix (G, (n1 - n0) P Q, R S C/G) of images n0..n1, in a buffer of
+    the calling thread."""
+    R, S, P, Q = hyper[:4]
+    columns = _scratch("columns", (groups, (n1 - n0) * P * Q, R * S * (C // groups)),
+                       source.dtype)
+    kernel(source[n0:n1], *hyper, columns)
     return columns
+
+
+def _by_filter(y: np.ndarray, n0: int, n1: int) -> np.ndarray:
+    """Images n0..n1 of y (N, K, P, Q) as a (K, (n1 - n0) P Q) matrix: one row per
+    filter, one column per pixel.
+
+    Channels-last y is already that matrix, transposed (a view); other y is copied in
+    runs of P Q contiguous numbers (a cheap copy, not a transpose), into a buffer of the
+    calling thread."""
+    N, K, P, Q = y.shape
+    if is_channels_last(y):
+        return y[n0:n1].transpose(0, 2, 3, 1).reshape((n1 - n0) * P * Q, K).T
+    matrix = _scratch("by_filter", (K, n1 - n0, P * Q), y.dtype)
+    np.copyto(matrix, y[n0:n1].reshape(n1 - n0, K, P * Q).transpose(1, 0, 2))
+    return matrix.reshape(K, (n1 - n0) * P * Q)
 
 
 def conv2d(x, weight, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1,
            output_hw=None):
     """y (N, K, P, Q) = conv2d(x (N, C, H, W), weight (K, C/G, R, S)).
 
-    Per group g:  Y_g^T (K/G, N P Q) = W_g (K/G, R S C/G) @ columns_g^T.
+    Per block of images and group g:  Y_g^T (K/G, n P Q) = W_g (K/G, R S C/G) @ columns_g^T,
+    then copied into the block's NCHW output (runs of P Q numbers). For a channels-last
+    x, Y_g = columns_g @ W_g^T is the NHWC output itself.
     """
     N, C, H, W = x.shape
     K, _, R, S = weight.shape
     if output_hw is None:
         output_hw = _output_hw((H, W), (R, S), stride, padding, dilation)
     P, Q = output_hw
-    columns = _im2col(x, (R, S), (P, Q), stride, padding, dilation, groups)
+    hyper = _hyper((R, S), (P, Q), stride, padding, dilation)
+    kernel, source = _im2col_source(x)
     weight_rows = _weight_rows(weight.astype(x.dtype, copy=False), groups)
     K_per_group = K // groups
-    if is_channels_last(x):  # rows (N P Q, K) are the NHWC output itself
-        rows = np.empty((N * P * Q, K), dtype=x.dtype)
+    channels_last = is_channels_last(x)
+    if channels_last:
+        rows = np.empty((N * P * Q, K), dtype=x.dtype)        # NHWC
+    else:
+        y = np.empty((N, K, P, Q), dtype=x.dtype)
+
+    def block(n0, n1):
+        columns = _columns(kernel, source, n0, n1, hyper, groups, C)
+        if channels_last:
+            block_rows = rows[n0 * P * Q:n1 * P * Q]
+            for g in range(groups):
+                np.matmul(columns[g], weight_rows[g].T,
+                          out=block_rows[:, g * K_per_group:(g + 1) * K_per_group])
+            return
+        by_filter = _scratch("by_filter", (K, (n1 - n0) * P * Q), x.dtype)
         for g in range(groups):
-            matmul(columns[g], weight_rows[g].T,
-                   rows[:, g * K_per_group:(g + 1) * K_per_group], split="rows")
-        return rows.reshape(N, P, Q, K).transpose(0, 3, 1, 2)
-    by_filter = _scratch("output_by_filter", (K, N * P * Q), x.dtype)
-    for g in range(groups):
-        matmul(weight_rows[g], columns[g].T,
-               by_filter[g * K_per_group:(g + 1) * K_per_group], split="columns")
-    y = np.empty((N, K, P, Q), dtype=x.dtype)
-    np.copyto(y.reshape(N, K, P * Q).transpose(1, 0, 2), by_filter.reshape(K, N, P * Q))
-    return y
+            np.matmul(weight_rows[g], columns[g].T,
+                      out=by_filter[g * K_per_group:(g + 1) * K_per_group])
+        np.copyto(y[n0:n1].reshape(n1 - n0, K, P * Q).transpose(1, 0, 2),
+                  by_filter.reshape(K, n1 - n0, P * Q))
+
+    blocks = _image_blocks(N, P * Q, R * S * C * x.itemsize)
+    _run([lambda b=b: block(*b) for b in blocks], N * P * Q * K * R * S * C // groups)
+    return rows.reshape(N, P, Q, K).transpose(0, 3, 1, 2) if channels_last else y
 
 
 def conv2d_input_grad(grad_output, weight, input_hw, stride=(1, 1), padding=(0, 0, 0, 0),
                       dilation=(1, 1), groups=1):
     """grad_x (N, C, H, W) from grad_output (N, K, P, Q) and weight (K, C/G, R, S):
-    grad_columns_g = grad_Y_g @ W_g, then col2im. Also conv_transpose2d's forward."""
+    per block of images, grad_columns_g = grad_Y_g @ W_g, then col2im. Also
+    conv_transpose2d's forward."""
     N, K, P, Q = grad_output.shape
     _, C_per_group, R, S = weight.shape
     H, W = input_hw
     C = C_per_group * groups
     dtype = grad_output.dtype
-    grad_by_filter = _by_filter(grad_output, "grad_output_by_filter")    # (K, N P Q)
+    hyper = _hyper((R, S), (P, Q), stride, padding, dilation)
     weight_rows = _weight_rows(weight.astype(dtype, copy=False), groups)
-    grad_columns = _scratch("columns", (groups, N * P * Q, R * S * C_per_group), dtype)
     K_per_group = K // groups
-    for g in range(groups):
-        matmul(grad_by_filter[g * K_per_group:(g + 1) * K_per_group].T, weight_rows[g],
-               grad_columns[g], split="rows")
-    hyper = (R, S, P, Q, stride[0], stride[1], padding[0], padding[2], dilation[0], dilation[1])
-    if is_channels_last(grad_output):
-        grad_x = np.empty((N, H, W * C), dtype=dtype)
-        col2im_nhwc(grad_columns, *hyper, grad_x, work=grad_columns.size)
-        return grad_x.reshape(N, H, W, C).transpose(0, 3, 1, 2)
-    grad_x = np.empty((N, C, H, W), dtype=dtype)
-    col2im_nchw(grad_columns, *hyper, grad_x, work=grad_columns.size)
-    return grad_x
+    channels_last = is_channels_last(grad_output)
+    if channels_last:
+        grad_x = np.empty((N, H, W * C), dtype=dtype)        # NHWC, pixel rows flattened
+    else:
+        grad_x = np.empty((N, C, H, W), dtype=dtype)
+    col2im = col2im_nhwc if channels_last else col2im_nchw
+
+    def block(n0, n1):
+        grad_by_filter = _by_filter(grad_output, n0, n1)    # (K, n P Q)
+        grad_columns = _scratch("columns", (groups, (n1 - n0) * P * Q, R * S * C_per_group),
+                                dtype)
+        for g in range(groups):
+            np.matmul(grad_by_filter[g * K_per_group:(g + 1) * K_per_group].T, weight_rows[g],
+                      out=grad_columns[g])
+        col2im(grad_columns, *hyper, grad_x[n0:n1])
+
+    blocks = _image_blocks(N, P * Q, R * S * C * grad_output.itemsize)
+    _run([lambda b=b: block(*b) for b in blocks], N * P * Q * K * R * S * C_per_group)
+    return grad_x.reshape(N, H, W, C).transpose(0, 3, 1, 2) if channels_last else grad_x
 
 
 def conv2d_weight_grad(x, grad_output, kernel_hw, stride=(1, 1), padding=(0, 0, 0, 0),
                        dilation=(1, 1), groups=1):
-    """grad_weight (K, C/G, R, S) = per group grad_Y_g^T (K/G, N P Q) @ columns_g."""
+    """grad_weight (K, C/G, R, S) = per group grad_Y_g^T (K/G, N P Q) @ columns_g.
+
+    The sum over the N P Q pixels is cut into blocks of images: each block's partial
+    product has its own slot, and the slots are added in a fixed order at the end, so
+    the result does not depend on which thread ran which block.
+    """
     N, C, H, W = x.shape
     _, K, P, Q = grad_output.shape
     R, S = kernel_hw
-    columns = _im2col(x, (R, S), (P, Q), stride, padding, dilation, groups)
-    grad_by_filter = _by_filter(grad_output.astype(x.dtype, copy=False),
-                                "grad_output_by_filter")
+    hyper = _hyper((R, S), (P, Q), stride, padding, dilation)
+    kernel, source = _im2col_source(x)
+    grad_output = grad_output.astype(x.dtype, copy=False)
     K_per_group, C_per_group = K // groups, C // groups
-    grad_rows = _scratch("weight_rows", (groups, K_per_group, R * S * C_per_group), x.dtype)
-    # The sum runs over N P Q pixels: split it when it is longer than a filter's
-    # R S C/G numbers (the partial products are then the smaller arrays), else split
-    # the filter's numbers.
-    split = "inner" if N * P * Q > R * S * C_per_group else "columns"
-    for g in range(groups):
-        matmul(grad_by_filter[g * K_per_group:(g + 1) * K_per_group], columns[g],
-               grad_rows[g], split=split)
+    blocks = _image_blocks(N, P * Q, R * S * C * x.itemsize)
+    partials = _scratch("partials", (len(blocks), groups, K_per_group, R * S * C_per_group),
+                        x.dtype)
+
+    def block(i, n0, n1):
+        columns = _columns(kernel, source, n0, n1, hyper, groups, C)
+        grad_by_filter = _by_filter(grad_output, n0, n1)
+        for g in range(groups):
+            np.matmul(grad_by_filter[g * K_per_group:(g + 1) * K_per_group], columns[g],
+                      out=partials[i, g])
+
+    _run([lambda i=i, b=b: block(i, *b) for i, b in enumerate(blocks)],
+         N * P * Q * K * R * S * C_per_group)
+    grad_rows = partials[0] if len(blocks) == 1 else partials.sum(axis=0)
     grad_weight = np.empty((K, C_per_group, R, S), dtype=x.dtype)
     transpose_last_two(grad_rows.reshape(K, R * S, C_per_group),
                        grad_weight.reshape(K, C_per_group, R * S), work=grad_weight.size)

@@ -4,7 +4,9 @@ NCHW, channels-last and non-contiguous memory."""
 from __future__ import annotations
 
 import contextlib
+from concurrent.futures import ThreadPoolExecutor
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import assume, given
@@ -32,14 +34,19 @@ def _tolerance(dtype, terms=1):
 
 @contextlib.contextmanager
 def parallel(enabled: bool):
-    """Force every kernel onto its parallel (or serial) version, and every matrix product
-    into blocks on the worker threads (or one BLAS call), whatever the size."""
-    saved = cpu_conv.PARALLEL_MIN_WORK, cpu_conv.PARALLEL_MIN_FLOPS
-    cpu_conv.PARALLEL_MIN_WORK = cpu_conv.PARALLEL_MIN_FLOPS = 0 if enabled else 1 << 62
+    """Run every op as blocks of one image each on the worker threads (or all blocks on
+    the calling thread), and every Kernel in its parallel (or serial) version, whatever
+    the size."""
+    names = ("PARALLEL_MIN_WORK", "PARALLEL_MIN_FLOPS", "MIN_BLOCK_ROWS", "BLOCK_BYTES")
+    saved = [getattr(cpu_conv, name) for name in names]
+    values = (0, 0, 1, 1) if enabled else (1 << 62, 1 << 62) + tuple(saved[2:])
+    for name, value in zip(names, values):
+        setattr(cpu_conv, name, value)
     try:
         yield
     finally:
-        cpu_conv.PARALLEL_MIN_WORK, cpu_conv.PARALLEL_MIN_FLOPS = saved
+        for name, value in zip(names, saved):
+            setattr(cpu_conv, name, value)
 
 
 def _layout(array, layout):
@@ -163,22 +170,46 @@ def test_results_do_not_alias_the_reused_buffers():
                                reference.conv2d_reference(x1, w, **params))
 
 
-@pytest.mark.parametrize("split", ["rows", "columns", "inner"])
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape", [(1, 1, 1), (3, 7, 2), (70, 9, 33), (5, 300, 4)])
-def test_blocked_matmul(split, dtype, shape):
-    """Every way of cutting a product into blocks gives np.matmul's numbers, with
-    transposed and strided operands and a strided output, as the conv ops pass them."""
-    M, L, M2 = shape
-    rng = np.random.default_rng(4)
-    a = rng.standard_normal((L, M)).astype(dtype).T                 # transposed
-    b = rng.standard_normal((L, 2 * M2)).astype(dtype)[:, ::2]      # strided columns
-    out_memory = np.full((M, M2 + 3), np.nan, dtype=dtype)
-    out = out_memory[:, 1:M2 + 1]                                    # strided rows
-    with parallel(True):
-        cpu_conv.matmul(a, b, out, split=split)
-    np.testing.assert_allclose(out, a @ b, **_tolerance(dtype, L))
-    assert np.isnan(out_memory[:, 0]).all() and np.isnan(out_memory[:, M2 + 1:]).all()
+@pytest.mark.parametrize("N, pixels, row_bytes", [(1, 1, 4), (64, 1024, 192), (64, 256, 4096),
+                                                   (64, 16, 16384), (5, 7, 1 << 30)])
+def test_image_blocks_cover_the_batch(N, pixels, row_bytes):
+    blocks = cpu_conv._image_blocks(N, pixels, row_bytes)
+    assert blocks[0][0] == 0 and blocks[-1][1] == N
+    assert all(end == start for (_, end), (start, _) in zip(blocks, blocks[1:]))
+    sizes = {n1 - n0 for n0, n1 in blocks[:-1]}
+    assert len(sizes) <= 1 and all(n1 > n0 for n0, n1 in blocks)
+    if N >= 4 * numba.get_num_threads():  # enough images: work for every worker
+        assert len(blocks) >= cpu_conv.BLOCKS_PER_WORKER * numba.get_num_threads()
+
+
+@pytest.mark.parametrize("layout", ["nchw", "channels_last", "strided"])
+def test_blocks_on_two_worker_threads(layout):
+    """Two workers share the blocks (the tests themselves run with one Numba thread):
+    each uses its own scratch buffers, and the weight gradient's partial sums are
+    added in a fixed order, so two runs give the same bits."""
+    rng = np.random.default_rng(5)
+    x = _layout(rng.standard_normal((6, 5, 9, 8)).astype(np.float32), layout)
+    w = rng.standard_normal((6, 5, 4, 4)).astype(np.float32)
+    params = dict(stride=(2, 2), padding=(1, 1, 1, 1), dilation=(1, 1), groups=1)
+    g = _layout(rng.standard_normal((6, 6, 4, 4)).astype(np.float32), layout)
+    saved = cpu_conv._pool
+    cpu_conv._pool = ThreadPoolExecutor(2)
+    try:
+        with parallel(True):
+            runs = [(cpu_conv.conv2d(x, w, **params),
+                     cpu_conv.conv2d_input_grad(g, w, (9, 8), **params),
+                     cpu_conv.conv2d_weight_grad(x, g, (4, 4), **params)) for _ in range(3)]
+    finally:
+        cpu_conv._pool.shutdown()
+        cpu_conv._pool = saved
+    expected = (reference.conv2d_reference(x, w, **params),
+                reference.conv2d_input_grad_reference(g, w, (9, 8), **params),
+                reference.conv2d_weight_grad_reference(x, g, (4, 4), **params))
+    for run in runs:
+        for result, value, terms in zip(run, expected, (80, 480, 96)):
+            np.testing.assert_allclose(result, value, **_tolerance(np.float32, terms))
+        for result, first in zip(run, runs[0]):
+            np.testing.assert_array_equal(result, first)
 
 
 @pytest.mark.parametrize("threads", ["serial", "parallel"])
