@@ -31,7 +31,7 @@ sample's w pulled towards it, w' = w_avg + psi (w - w_avg), trades variety (psi 
 typicality (psi -> 0: every sample becomes the average digit).
 
 Layout of the synthesis network (C_r channels at resolution r; width W gives
-C = {4: W, 8: W, 16: W/2, 32: W/4}); each row reads one style, 8 in all::
+C = {4: W, 8: W, 16: W/2, 32: W/4}, at least 16); each row reads one style, 8 in all::
 
     style 0   const (N, C4, 4, 4)  + noise, bias, LeakyReLU, AdaIN         4x4   coarse
     style 1   conv 3x3             + noise, bias, LeakyReLU, AdaIN         4x4   coarse
@@ -41,7 +41,9 @@ C = {4: W, 8: W, 16: W/2, 32: W/4}); each row reads one style, 8 in all::
     style 5   conv 3x3             + ...                                  16x16  fine
     style 6   upsample, conv 3x3   + ...                                  32x32  fine
     style 7   conv 3x3             + ...                                  32x32  fine
-    to-RGB    1x1 conv (C32 -> 1 channel), no activation
+    to-RGB    a 1x1 conv (C_r -> 1 channel) after each resolution; the image is tanh of
+              the sum of these, each upsampled (bilinear) to 32x32 ("skip" output, as in
+              StyleGAN2; the tanh is ours, for digits' flat black backgrounds)
 
 The discriminator is a plain small conv net (32 -> 16 -> 8 -> 4 with average pooling,
 an optional minibatch-standard-deviation channel at 4x4, then two linear layers).
@@ -53,9 +55,10 @@ weight's effective scale. The mapping network also uses a learning-rate multipli
 0.01 (weights stored as N(0, 1)/0.01 and multiplied by 0.01 in the forward), as in the
 paper.
 
-Known limits of the "lite": no progressive growing, no blur in the up/down-sampling,
-no R1 penalty (the paper's regulariser), the truncation applies to every layer unless
-``cutoff`` is given.
+Known limits of the "lite": no progressive growing (the skip output of StyleGAN2 stands
+in for it: see ``SynthesisNetwork``), AdaIN rather than StyleGAN2's weight demodulation,
+no blur in the up/down-sampling, the truncation applies to every layer unless ``cutoff``
+is given. The R1 penalty lives in the recipe (``stylegan_recipe.r1_penalty``).
 """
 from __future__ import annotations
 
@@ -248,19 +251,45 @@ class MappingNetwork(nn.Module):
         return self.net(z)
 
 
-def stylegan_channels(width: int, image_size: int = 32) -> dict:
-    """Channels per resolution for a width W: {4: W, 8: W, 16: W/2, 32: W/4, ...} (at
-    least 4): more channels where the image is small, as in every conv GAN."""
+MIN_CHANNELS = 16
+
+
+def stylegan_channels(width: int, image_size: int = 32, min_channels: int = MIN_CHANNELS) -> dict:
+    """Channels per resolution for a width W: {4: W, 8: W, 16: W/2, 32: W/4, ...}, but never
+    fewer than ``min_channels`` (16): more channels where the image is small, as in every
+    conv GAN.
+
+    Why the floor: every style layer ends in an instance norm, which erases each channel's
+    mean and standard deviation. What survives a layer is only the *spatial pattern* of its
+    channels; with 4 channels at 32x32 (the old W/4 at width 16) the fine layers' styles
+    (a scale and a bias for each of 4 channels) decide almost alone what the to-RGB layer
+    shows, so the image follows the fine styles' latent, and D (mirroring these widths)
+    sees 32x32 through 4 channels and cannot punish stripes and collapse."""
     channels, size = {}, 4
     while size <= image_size:
-        channels[size] = max(width // max(size // 8, 1), 4)
+        channels[size] = max(width // max(size // 8, 1), min_channels)
         size *= 2
     return channels
 
 
 class SynthesisNetwork(nn.Module):
-    """Styles (one w per layer) -> images (N, 1, 32, 32): learned constant, 8 style layers
-    (two per resolution 4, 8, 16, 32), 1x1 to-RGB."""
+    r"""Styles (one w per layer) -> images (N, 1, 32, 32): learned constant, 8 style layers
+    (two per resolution 4, 8, 16, 32), and a **skip output**: a 1x1 to-RGB after each
+    resolution's two layers, the running image upsampled (bilinear) and added to::
+
+        image_4  = to_rgb_4(x_4)                                 (N, 1, 4, 4)
+        image_2r = upsample(image_r) + to_rgb_2r(x_2r)            ... up to 32x32
+
+    Why skips (StyleGAN2, Karras et al. 2020, section 4.1) and not one to-RGB at the end:
+    with a single to-RGB the last layer's AdaIN (a scale and bias per channel) is one
+    linear step away from the pixels, and without progressive growing it learns first and
+    learns everything: our earlier runs used the 16 maps entering the last layer as a fixed
+    dictionary and let the *last* style pick the digit (a crossover sweep switched the
+    digit only between crossover 7 and 8), so style-mixing grids followed the fine-style
+    source. With skips the 4x4 and 8x8 layers paint the coarse image themselves, from the
+    coarse styles only (``forward(..., return_images=True)`` shows each stage); the finer
+    stages add detail on top.
+    """
 
     def __init__(self, w_dim: int, width: int = 64, image_size: int = 32, channels: int = 1,
                  equalized: bool = True):
@@ -273,15 +302,16 @@ class SynthesisNetwork(nn.Module):
         widths = stylegan_channels(width, image_size)
         self.resolutions = sizes
         self.const = nn.Parameter(randn(1, widths[4], 4, 4))
-        layers, previous = [], widths[4]
+        layers, to_rgbs, previous = [], [], widths[4]
         for size in sizes:
             first = StyleLayer(previous, widths[size], w_dim, size, upsample=size > 4,
                                conv=size > 4, equalized=equalized)
             second = StyleLayer(widths[size], widths[size], w_dim, size, equalized=equalized)
             layers += [first, second]
+            to_rgbs.append(EqualizedConv2d(widths[size], channels, 1, equalized=equalized))
             previous = widths[size]
         self.layers = nn.ModuleList(layers)
-        self.to_rgb = EqualizedConv2d(previous, channels, 1, equalized=equalized)
+        self.to_rgbs = nn.ModuleList(to_rgbs)
 
     @property
     def num_layers(self) -> int:
@@ -291,15 +321,29 @@ class SynthesisNetwork(nn.Module):
         """The resolution each style layer works at: [4, 4, 8, 8, 16, 16, 32, 32]."""
         return [size for size in self.resolutions for _ in range(2)]
 
-    def forward(self, ws) -> Tensor:
-        """``ws``: a list of ``num_layers`` tensors (N, w_dim), one per style layer."""
+    def forward(self, ws, return_images: bool = False):
+        """``ws``: a list of ``num_layers`` tensors (N, w_dim), one per style layer.
+        Returns the image tanh(image_32) (N, C, 32, 32) in (-1, 1); with
+        ``return_images=True`` also the list of running (linear, pre-tanh) images after
+        each resolution ((N, C, 4, 4), ..., (N, C, 32, 32))."""
         if len(ws) != self.num_layers:
             raise ValueError(f"synthesis: expected {self.num_layers} styles, got {len(ws)}")
         n = ws[0].shape[0]
         x = self.const.expand(n, *self.const.shape[1:])
-        for layer, w in zip(self.layers, ws):
-            x = layer(x, w)
-        return self.to_rgb(x)
+        image, stages = None, []
+        for index, to_rgb in enumerate(self.to_rgbs):
+            for layer, w in zip(self.layers[2 * index:2 * index + 2], ws[2 * index:2 * index + 2]):
+                x = layer(x, w)
+            rgb = to_rgb(x)
+            image = rgb if image is None else F.interpolate(
+                image, scale_factor=2, mode="bilinear") + rgb
+            stages.append(image)
+        # tanh at the end only (the stages stay linear, so they add up): 80% of an MNIST
+        # digit's pixels are exactly -1, which a linear output can only approach with a
+        # perfectly flat sum of four to-RGB layers; D told fakes apart by their grey
+        # backgrounds alone (it called every fake fake from step 50 on).
+        image = image.tanh()
+        return (image, stages) if return_images else image
 
 
 class StyleGenerator(nn.Module):

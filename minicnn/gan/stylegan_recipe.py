@@ -11,13 +11,22 @@ One training step (a generator update; one discriminator update inside it):
 5. D update: ``softplus(-D(real)) + softplus(D(fake.detach()))`` (non-saturating loss).
 6. G update: ``softplus(-D(fake))`` with the updated D.
 
-Defaults: width 16 (channels 16, 16, 8, 4 at 4, 8, 16, 32 px: small enough for a CPU),
-batch 32, Adam(lr 1e-3, betas (0.5, 0.99)), equalized learning rate on, minibatch stddev
-on. Known problem (open): every setting tried so far collapses to one or two digit shapes
-after 400-500 steps: betas (0, 0.99) (the paper's) and (0.5, 0.99), with and without the
-``r1`` penalty (gamma 1 and 10), widths 16 and 32; lr 2e-4 learns too slowly to tell. Images are 32x32: the loop pads the 28x28 digits with 2 black pixels a side.
-``r1`` (gamma, default 0 = off) adds the paper's R1 penalty on real images every
-``r1_every`` steps. Spectral norm is not offered (the equalized layers are not ``nn.Conv2d``/``nn.Linear``);
+Defaults: width 32 (channels 32, 32, 16, 16 at 4, 8, 16, 32 px: never fewer than 16, see
+``stylegan_channels``), batch 32, Adam(lr 1e-3, betas (0.5, 0.99)), equalized learning
+rate on, minibatch stddev on, R1 penalty gamma 0.1 every 4 steps, generator EMA 0.995
+(samples and mixing grids come from the averaged generator). Images are 32x32: the loop
+pads the 28x28 digits with 2 black pixels a side.
+
+Why these: with width 16 the old layout had 8 channels at 16x16 and 4 at 32x32, each
+after an instance norm. Every setting tried on it (betas (0, 0.99) and (0.5, 0.99), R1
+gamma 1 and 10, widths 16 and 32) collapsed to one or two shapes after 400-500 steps, and
+its mixing grids followed the fine-style source: with 4 channels the last AdaINs (a scale
+and a bias per channel) decide alone what the to-RGB layer shows. At least 16 channels
+everywhere fixed both (benchmarks/RESULTS.md, issue 5). R1's gamma is small because the
+images are small: StyleGAN2-ADA's rule of thumb 0.0002 * 32^2 / 32 gives 0.006; gamma
+1-10 flattened D around the real digits.
+``r1`` (gamma, 0 = off) adds the paper's R1 penalty on real images every ``r1_every``
+steps. Spectral norm is not offered (the equalized layers are not ``nn.Conv2d``/``nn.Linear``);
 historical averaging and ``--ema`` work as for every recipe.
 """
 from __future__ import annotations
@@ -49,9 +58,9 @@ class StyleGANLite(GANRecipe):
     latent_dim = 64
     image_size = 32
     defaults = {**{k: v for k, v in GANRecipe.defaults.items() if k != "spectral_norm"},
-                "width": 16, "batch_size": 32, "lr": 1e-3, "betas": (0.5, 0.99),
+                "width": 32, "batch_size": 32, "lr": 1e-3, "betas": (0.5, 0.99),
                 "w_dim": 64, "mixing": 0.9, "equalized": True, "minibatch_std": True,
-                "r1": 0.0, "r1_every": 4}
+                "r1": 1.0, "r1_every": 4, "ema": 0.995}
 
     def build(self, config: dict) -> GANParts:
         equalized = bool(config["equalized"])
@@ -108,7 +117,7 @@ class StyleGANLite(GANRecipe):
 
     def sample(self, parts: GANParts, noise_or_n, rng: np.random.Generator | None = None,
                truncation: float = 1.0, noise: str = "const", **options) -> Tensor:
-        """Images in [-1, 1] (clamped: the generator's output is linear). ``truncation``
+        """Images in [-1, 1] (the generator ends in tanh; clamped anyway). ``truncation``
         psi pulls each w towards w_avg; ``noise`` "const" (default: the same noise images
         for every sample, so grids compare styles only), "random" or "none"."""
         if options:
