@@ -170,6 +170,33 @@ def test_results_do_not_alias_the_reused_buffers():
                                reference.conv2d_reference(x1, w, **params))
 
 
+@pytest.mark.parametrize("layout", ["nchw", "channels_last", "strided"])
+@pytest.mark.parametrize("C, H, W, R, S, stride, padding", [
+    (3, 12, 10, 4, 4, (2, 2), (1, 1, 1, 1)),   # a DCGAN layer on an RGB image
+    (3, 3, 2, 4, 4, (1, 1), (1, 2, 1, 1)),     # windows hang over both sides of a row
+    (4, 5, 7, 2, 3, (1, 3), (0, 0, 3, 0)),     # padding wider than a window
+    (1, 6, 6, 3, 3, (2, 1), (1, 1, 0, 2)),     # one channel
+])
+def test_whole_runs_of_pixels(layout, C, H, W, R, S, stride, padding):
+    """Without groups and dilation, im2col copies (and col2im adds) each kernel row as
+    one run of S C numbers, clipped at the padding: check the clipping at both edges."""
+    rng = np.random.default_rng(6)
+    x = _layout(rng.standard_normal((2, C, H, W)), layout)
+    w = rng.standard_normal((5, C, R, S))
+    params = dict(stride=stride, padding=padding, dilation=(1, 1), groups=1)
+    P, Q = reference.conv2d_output_hw((H, W), (R, S), stride, padding, (1, 1))
+    g = _layout(rng.standard_normal((2, 5, P, Q)), layout)
+    tol = _tolerance(np.float64)
+    np.testing.assert_allclose(cpu_conv.conv2d(x, w, **params),
+                               reference.conv2d_reference(x, w, **params), **tol)
+    np.testing.assert_allclose(cpu_conv.conv2d_input_grad(g, w, (H, W), **params),
+                               reference.conv2d_input_grad_reference(g, w, (H, W), **params),
+                               **tol)
+    np.testing.assert_allclose(cpu_conv.conv2d_weight_grad(x, g, (R, S), **params),
+                               reference.conv2d_weight_grad_reference(x, g, (R, S), **params),
+                               **tol)
+
+
 @pytest.mark.parametrize("N, pixels, row_bytes", [(1, 1, 4), (64, 1024, 192), (64, 256, 4096),
                                                    (64, 16, 16384), (5, 7, 1 << 30)])
 def test_image_blocks_cover_the_batch(N, pixels, row_bytes):
