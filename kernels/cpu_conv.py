@@ -48,7 +48,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, uint64
 from threadpoolctl import ThreadpoolController
 
 # ---------------------------------------------------------------------------------------
@@ -174,20 +174,19 @@ def _run(tasks, multiply_adds: int) -> None:
 # ---------------------------------------------------------------------------------------
 @njit(cache=True)
 def _transpose(source, target):
-    """target[j, i] = source[i, j] for source (M, L) and target (L, M).
+    """target[j, i] = source[i, j] for C-contiguous source (M, L) and target (L, M).
 
-    Reads run along the source rows; the strided writes stay in cache for the sizes used
-    here (one image, up to a few hundred KB). With more than 64 rows, 8 rows go together
-    so that each target line is filled by 8 neighbouring writes (measured faster there;
-    slower for few rows, such as the 3 channels of an RGB image).
+    Strips of 8 source rows: the reads run along 8 rows at once, and each group of 8
+    writes fills neighbouring numbers of one target row. Flat unsigned indices, as in
+    ``_copy_run`` (with 2-D signed indices this was 3-4x slower).
     """
-    M, L = source.shape
-    rows_together = 1 if M <= 64 else 8
-    for i0 in range(0, M, rows_together):
-        i1 = min(i0 + rows_together, M)
+    M, L = uint64(source.shape[0]), uint64(source.shape[1])
+    flat_source, flat_target = source.reshape(-1), target.reshape(-1)
+    for i0 in range(uint64(0), M, uint64(8)):
+        i1 = min(i0 + uint64(8), M)
         for j in range(L):
             for i in range(i0, i1):
-                target[j, i] = source[i, j]
+                flat_target[j * M + i] = flat_source[i * L + j]
 
 
 @Kernel
@@ -226,6 +225,34 @@ def _tap_range(w0, kernel_w, width):
     return lo, hi
 
 
+# The run helpers index with unsigned integers. A signed index may be negative, and
+# Numba then counts it from the end of the array, as Python does: that check on every
+# element keeps LLVM from turning the loop into vector instructions (measured 3-7x
+# slower on runs of 12 and 256 numbers).
+@njit(cache=True)
+def _copy_run(target, start, source, source_start, count):
+    """target[start:start + count] = source[source_start:source_start + count]"""
+    start, source_start = uint64(start), uint64(source_start)
+    for i in range(uint64(count)):
+        target[start + i] = source[source_start + i]
+
+
+@njit(cache=True)
+def _add_run(target, start, source, source_start, count):
+    """target[start:start + count] += source[source_start:source_start + count]"""
+    start, source_start = uint64(start), uint64(source_start)
+    for i in range(uint64(count)):
+        target[start + i] += source[source_start + i]
+
+
+@njit(cache=True)
+def _zero_run(target, start, count):
+    """target[start:start + count] = 0"""
+    start = uint64(start)
+    for i in range(uint64(count)):
+        target[start + i] = 0
+
+
 @njit(cache=True)
 def _im2col_row(image, n, p, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w, pad_top,
                 pad_left, dilation_h, dilation_w, columns):
@@ -236,8 +263,8 @@ def _im2col_row(image, n, p, kernel_h, kernel_w, out_h, out_w, stride_h, stride_
 
     Without groups and dilation, the S taps of kernel row r read S neighbouring pixels,
     i.e. one run of S C contiguous numbers of the NHWC row (12 numbers for a 3-channel
-    4x4 kernel, 1024 for 64 channels): one tight copy loop per (q, r), clipped where the
-    window hangs over the padding. Otherwise runs of C/G numbers, one per tap.
+    4x4 kernel, 1024 for 64 channels): one copy per (q, r), clipped where the window
+    hangs over the padding. Otherwise runs of C/G numbers, one per tap.
     """
     H = image.shape[0]
     groups = columns.shape[0]
@@ -254,29 +281,19 @@ def _im2col_row(image, n, p, kernel_h, kernel_w, out_h, out_w, stride_h, stride_
                 h = p * stride_h - pad_top + r * dilation_h
                 base = r * kernel_w * C_per_group
                 if h < 0 or h >= H:  # the whole kernel row reads padding
-                    for i in range(base, base + kernel_w * C_per_group):
-                        out[i] = 0
-                    continue
-                source = image[h]
-                if one_run:  # taps [lo, hi) in one run; padding before and after
-                    for i in range(base, base + lo * C):
-                        out[i] = 0
-                    shift = w0 * C - base
-                    for i in range(base + lo * C, base + hi * C):
-                        out[i] = source[shift + i]
-                    for i in range(base + hi * C, base + kernel_w * C):
-                        out[i] = 0
-                    continue
-                for s in range(kernel_w):  # one run of C/G numbers per tap
-                    w = w0 + s * dilation_w
-                    column = base + s * C_per_group
-                    if w >= 0 and w < W:
-                        first = w * C + g * C_per_group
-                        for c in range(C_per_group):
-                            out[column + c] = source[first + c]
-                    else:
-                        for c in range(C_per_group):
-                            out[column + c] = 0
+                    _zero_run(out, base, kernel_w * C_per_group)
+                elif one_run:  # taps [lo, hi) in one run; padding before and after
+                    _zero_run(out, base, lo * C)
+                    _copy_run(out, base + lo * C, image[h], (w0 + lo) * C, (hi - lo) * C)
+                    _zero_run(out, base + hi * C, (kernel_w - hi) * C)
+                else:  # one run of C/G numbers per tap
+                    for s in range(kernel_w):
+                        w = w0 + s * dilation_w
+                        if w >= 0 and w < W:
+                            _copy_run(out, base + s * C_per_group, image[h],
+                                      w * C + g * C_per_group, C_per_group)
+                        else:
+                            _zero_run(out, base + s * C_per_group, C_per_group)
 
 
 @njit(cache=True, nogil=True)
@@ -337,20 +354,15 @@ def _col2im_row(columns, n, h, kernel_h, kernel_w, out_h, out_w, stride_h, strid
             row = (n * out_h + p) * out_w + q
             if one_run:
                 lo, hi = _tap_range(w0, kernel_w, W)
-                source = columns[0, row]
-                shift = w0 * C - base
-                for i in range(base + lo * C, base + hi * C):
-                    row_sum[shift + i] += source[i]
+                _add_run(row_sum, (w0 + lo) * C, columns[0, row], base + lo * C,
+                         (hi - lo) * C)
                 continue
             for g in range(groups):
-                source = columns[g, row]
                 for s in range(kernel_w):
                     w = w0 + s * dilation_w
                     if w >= 0 and w < W:
-                        first = w * C + g * C_per_group
-                        column = base + s * C_per_group
-                        for c in range(C_per_group):
-                            row_sum[first + c] += source[column + c]
+                        _add_run(row_sum, w * C + g * C_per_group, columns[g, row],
+                                 base + s * C_per_group, C_per_group)
 
 
 @njit(cache=True, nogil=True)
