@@ -266,34 +266,36 @@ def _im2col_row(image, n, p, kernel_h, kernel_w, out_h, out_w, stride_h, stride_
     4x4 kernel, 1024 for 64 channels): one copy per (q, r), clipped where the window
     hangs over the padding. Otherwise runs of C/G numbers, one per tap.
     """
-    H = image.shape[0]
-    groups = columns.shape[0]
-    C_per_group = columns.shape[2] // (kernel_h * kernel_w)
+    H, row_length = image.shape
+    groups, rows, row_width = columns.shape
+    C_per_group = row_width // (kernel_h * kernel_w)
     C = C_per_group * groups
-    W = image.shape[1] // C
+    W = row_length // C
     one_run = groups == 1 and dilation_w == 1
+    pixels, out = image.reshape(-1), columns.reshape(-1)  # flat: offsets computed here
     for q in range(out_w):
         w0 = q * stride_w - pad_left
         lo, hi = _tap_range(w0, kernel_w, W)
         for g in range(groups):
-            out = columns[g, (n * out_h + p) * out_w + q]
+            row_start = (g * rows + (n * out_h + p) * out_w + q) * row_width
             for r in range(kernel_h):
                 h = p * stride_h - pad_top + r * dilation_h
-                base = r * kernel_w * C_per_group
+                start = row_start + r * kernel_w * C_per_group
                 if h < 0 or h >= H:  # the whole kernel row reads padding
-                    _zero_run(out, base, kernel_w * C_per_group)
+                    _zero_run(out, start, kernel_w * C_per_group)
                 elif one_run:  # taps [lo, hi) in one run; padding before and after
-                    _zero_run(out, base, lo * C)
-                    _copy_run(out, base + lo * C, image[h], (w0 + lo) * C, (hi - lo) * C)
-                    _zero_run(out, base + hi * C, (kernel_w - hi) * C)
+                    _zero_run(out, start, lo * C)
+                    _copy_run(out, start + lo * C, pixels, h * row_length + (w0 + lo) * C,
+                              (hi - lo) * C)
+                    _zero_run(out, start + hi * C, (kernel_w - hi) * C)
                 else:  # one run of C/G numbers per tap
                     for s in range(kernel_w):
                         w = w0 + s * dilation_w
                         if w >= 0 and w < W:
-                            _copy_run(out, base + s * C_per_group, image[h],
-                                      w * C + g * C_per_group, C_per_group)
+                            _copy_run(out, start + s * C_per_group, pixels,
+                                      h * row_length + w * C + g * C_per_group, C_per_group)
                         else:
-                            _zero_run(out, base + s * C_per_group, C_per_group)
+                            _zero_run(out, start + s * C_per_group, C_per_group)
 
 
 @njit(cache=True, nogil=True)
@@ -338,31 +340,31 @@ def _col2im_row(columns, n, h, kernel_h, kernel_w, out_h, out_w, stride_h, strid
     column q read the S taps w = q sw - left + s dw; without groups and dilation those
     are one run of S C contiguous numbers, as in ``_im2col_row``.
     """
-    groups = columns.shape[0]
-    C_per_group = columns.shape[2] // (kernel_h * kernel_w)
+    groups, rows, row_width = columns.shape
+    C_per_group = row_width // (kernel_h * kernel_w)
     C = C_per_group * groups
     W = row_sum.shape[0] // C
     one_run = groups == 1 and dilation_w == 1
+    entries = columns.reshape(-1)  # flat: offsets computed here
     for r in range(kernel_h):
         shifted = h + pad_top - r * dilation_h
         if shifted < 0 or shifted % stride_h != 0 or shifted // stride_h >= out_h:
             continue
         p = shifted // stride_h
-        base = r * kernel_w * C_per_group
         for q in range(out_w):
             w0 = q * stride_w - pad_left
-            row = (n * out_h + p) * out_w + q
-            if one_run:
-                lo, hi = _tap_range(w0, kernel_w, W)
-                _add_run(row_sum, (w0 + lo) * C, columns[0, row], base + lo * C,
-                         (hi - lo) * C)
-                continue
             for g in range(groups):
+                start = ((g * rows + (n * out_h + p) * out_w + q) * row_width
+                         + r * kernel_w * C_per_group)
+                if one_run:
+                    lo, hi = _tap_range(w0, kernel_w, W)
+                    _add_run(row_sum, (w0 + lo) * C, entries, start + lo * C, (hi - lo) * C)
+                    continue
                 for s in range(kernel_w):
                     w = w0 + s * dilation_w
                     if w >= 0 and w < W:
-                        _add_run(row_sum, w * C + g * C_per_group, columns[g, row],
-                                 base + s * C_per_group, C_per_group)
+                        _add_run(row_sum, w * C + g * C_per_group, entries,
+                                 start + s * C_per_group, C_per_group)
 
 
 @njit(cache=True, nogil=True)
