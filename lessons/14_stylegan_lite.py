@@ -28,8 +28,8 @@ What to look at (in ``lessons/out/``):
   * ``14_samples.png``: 64 samples; the training run's grids and loss curves are in
     ``14_stylegan_run/``.
 
-Time: training is the long part: 1,500 steps of batch 32 at width 32, about 20 minutes
-on one core of a 2-core VM (0.6-0.8 s a step) (it resumes from ``14_stylegan_run/checkpoint.ckpt`` if you stop it and
+Time: training is the long part: 1,500 steps of batch 32 at width 32, about 15 minutes
+on one core of a 2-core VM (0.6 s a step, measured 2026-11-28) (it resumes from ``14_stylegan_run/checkpoint.ckpt`` if you stop it and
 run the lesson again; a finished run is reused and the lesson takes seconds).
 ``--fast``: tiny widths and a few steps, seconds (the pictures are then noise).
 Same training from the command line: ``minicnn train stylegan --steps 1500``.

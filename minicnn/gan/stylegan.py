@@ -338,10 +338,10 @@ class SynthesisNetwork(nn.Module):
             image = rgb if image is None else F.interpolate(
                 image, scale_factor=2, mode="bilinear") + rgb
             stages.append(image)
-        # tanh at the end only (the stages stay linear, so they add up): 80% of an MNIST
-        # digit's pixels are exactly -1, which a linear output can only approach with a
-        # perfectly flat sum of four to-RGB layers; D told fakes apart by their grey
-        # backgrounds alone (it called every fake fake from step 50 on).
+        # tanh at the end only (the stages stay linear, so they add up): 85% of a padded
+        # MNIST digit's pixels are exactly -1, which a linear output can only approach with
+        # a perfectly flat sum of four to-RGB layers; D told fakes apart by their grey
+        # backgrounds (it called every fake fake from step 50 on).
         image = image.tanh()
         return (image, stages) if return_images else image
 

@@ -13,18 +13,24 @@ One training step (a generator update; one discriminator update inside it):
 
 Defaults: width 32 (channels 32, 32, 16, 16 at 4, 8, 16, 32 px: never fewer than 16, see
 ``stylegan_channels``), batch 32, Adam(lr 1e-3, betas (0.5, 0.99)), equalized learning
-rate on, minibatch stddev on, R1 penalty gamma 0.1 every 4 steps, generator EMA 0.995
+rate on, minibatch stddev on, R1 penalty gamma 1 every 4 steps, generator EMA 0.995
 (samples and mixing grids come from the averaged generator). Images are 32x32: the loop
-pads the 28x28 digits with 2 black pixels a side.
+pads the 28x28 digits with 2 black pixels a side. 1,500 steps take about 15 minutes on one
+CPU core and give digits whose mixing grid keeps the coarse source's digit
+(benchmarks/RESULTS.md, issue 5).
 
-Why these: with width 16 the old layout had 8 channels at 16x16 and 4 at 32x32, each
-after an instance norm. Every setting tried on it (betas (0, 0.99) and (0.5, 0.99), R1
-gamma 1 and 10, widths 16 and 32) collapsed to one or two shapes after 400-500 steps, and
-its mixing grids followed the fine-style source: with 4 channels the last AdaINs (a scale
-and a bias per channel) decide alone what the to-RGB layer shows. At least 16 channels
-everywhere fixed both (benchmarks/RESULTS.md, issue 5). R1's gamma is small because the
-images are small: StyleGAN2-ADA's rule of thumb 0.0002 * 32^2 / 32 gives 0.006; gamma
-1-10 flattened D around the real digits.
+What was wrong before (every setting collapsed to one or two shapes, and mixing grids
+followed the *fine* source): (1) with a single to-RGB after the last layer, that layer's
+AdaIN is one linear step from the pixels; without progressive growing it learned first
+and learned everything: it used the maps entering it as a fixed dictionary and picked the
+digit itself (a crossover sweep switched digits only between crossover 7 and 8). The skip
+output (a to-RGB per resolution, summed; ``SynthesisNetwork``) lets the 4x4 and 8x8 layers
+paint the coarse image. (2) A linear output cannot make the exactly -1 background of
+85% of a padded digit's pixels; D called every fake fake from step 50 on by its grey
+backgrounds (loss_g 5.6 with the skips alone). A tanh at the end, tried together with R1
+gamma 1 (was 0.1), gave balanced losses (loss_d ~1.2, loss_g ~0.9) from the start.
+(3) Width 16 gave 8 and 4 channels at 16 and 32 px, each after an instance norm; D
+mirrored them.
 ``r1`` (gamma, 0 = off) adds the paper's R1 penalty on real images every ``r1_every``
 steps. Spectral norm is not offered (the equalized layers are not ``nn.Conv2d``/``nn.Linear``);
 historical averaging and ``--ema`` work as for every recipe.
