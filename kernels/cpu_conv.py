@@ -170,6 +170,37 @@ def _run(tasks, multiply_adds: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------
+# Runs of contiguous numbers
+# ---------------------------------------------------------------------------------------
+# The run helpers index with unsigned integers. A signed index may be negative, and
+# Numba then counts it from the end of the array, as Python does: that check on every
+# element keeps LLVM from turning the loop into vector instructions (measured 3-7x
+# slower on runs of 12 and 256 numbers).
+@njit(cache=True)
+def _copy_run(target, start, source, source_start, count):
+    """target[start:start + count] = source[source_start:source_start + count]"""
+    start, source_start = uint64(start), uint64(source_start)
+    for i in range(uint64(count)):
+        target[start + i] = source[source_start + i]
+
+
+@njit(cache=True)
+def _add_run(target, start, source, source_start, count):
+    """target[start:start + count] += source[source_start:source_start + count]"""
+    start, source_start = uint64(start), uint64(source_start)
+    for i in range(uint64(count)):
+        target[start + i] += source[source_start + i]
+
+
+@njit(cache=True)
+def _zero_run(target, start, count):
+    """target[start:start + count] = 0"""
+    start = uint64(start)
+    for i in range(uint64(count)):
+        target[start + i] = 0
+
+
+# ---------------------------------------------------------------------------------------
 # Layouts
 # ---------------------------------------------------------------------------------------
 @njit(cache=True)
@@ -199,6 +230,19 @@ def transpose_last_two(source, target):
         _transpose(source[b], target[b])
 
 
+@njit(cache=True, nogil=True)
+def swap_leading_axes(source, target):
+    """target[b, a, :] = source[a, b, :] for C-contiguous source (A, B, L) and target
+    (B, A, L): A B runs of L contiguous numbers (a cheap copy, not a transpose). Used
+    between NCHW images (n, K, P Q) and the product's layout (K, n, P Q); 2-4x faster
+    than ``np.copyto`` through a transposed view when the runs are long."""
+    A, B, L = source.shape
+    flat_source, flat_target = source.reshape(-1), target.reshape(-1)
+    for a in range(A):
+        for b in range(B):
+            _copy_run(flat_target, (b * A + a) * L, flat_source, (a * B + b) * L, L)
+
+
 def is_channels_last(x: np.ndarray) -> bool:
     """True when x (N, C, H, W) is stored as NHWC (C varies fastest), and not also NCHW."""
     return x.transpose(0, 2, 3, 1).flags.c_contiguous and not x.flags.c_contiguous
@@ -223,34 +267,6 @@ def _tap_range(w0, kernel_w, width):
     lo = min(kernel_w, max(0, -w0))
     hi = max(lo, min(kernel_w, width - w0))
     return lo, hi
-
-
-# The run helpers index with unsigned integers. A signed index may be negative, and
-# Numba then counts it from the end of the array, as Python does: that check on every
-# element keeps LLVM from turning the loop into vector instructions (measured 3-7x
-# slower on runs of 12 and 256 numbers).
-@njit(cache=True)
-def _copy_run(target, start, source, source_start, count):
-    """target[start:start + count] = source[source_start:source_start + count]"""
-    start, source_start = uint64(start), uint64(source_start)
-    for i in range(uint64(count)):
-        target[start + i] = source[source_start + i]
-
-
-@njit(cache=True)
-def _add_run(target, start, source, source_start, count):
-    """target[start:start + count] += source[source_start:source_start + count]"""
-    start, source_start = uint64(start), uint64(source_start)
-    for i in range(uint64(count)):
-        target[start + i] += source[source_start + i]
-
-
-@njit(cache=True)
-def _zero_run(target, start, count):
-    """target[start:start + count] = 0"""
-    start = uint64(start)
-    for i in range(uint64(count)):
-        target[start + i] = 0
 
 
 @njit(cache=True)
@@ -444,7 +460,7 @@ def _by_filter(y: np.ndarray, n0: int, n1: int) -> np.ndarray:
     if is_channels_last(y):
         return y[n0:n1].transpose(0, 2, 3, 1).reshape((n1 - n0) * P * Q, K).T
     matrix = _scratch("by_filter", (K, n1 - n0, P * Q), y.dtype)
-    np.copyto(matrix, y[n0:n1].reshape(n1 - n0, K, P * Q).transpose(1, 0, 2))
+    swap_leading_axes(np.ascontiguousarray(y[n0:n1]).reshape(n1 - n0, K, P * Q), matrix)
     return matrix.reshape(K, (n1 - n0) * P * Q)
 
 
@@ -483,8 +499,8 @@ def conv2d(x, weight, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), grou
         for g in range(groups):
             np.matmul(weight_rows[g], columns[g].T,
                       out=by_filter[g * K_per_group:(g + 1) * K_per_group])
-        np.copyto(y[n0:n1].reshape(n1 - n0, K, P * Q).transpose(1, 0, 2),
-                  by_filter.reshape(K, n1 - n0, P * Q))
+        swap_leading_axes(by_filter.reshape(K, n1 - n0, P * Q),
+                          y[n0:n1].reshape(n1 - n0, K, P * Q))
 
     blocks = _image_blocks(N, P * Q, R * S * C * x.itemsize)
     _run([lambda b=b: block(*b) for b in blocks], N * P * Q * K * R * S * C // groups)

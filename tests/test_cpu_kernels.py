@@ -239,6 +239,15 @@ def test_blocks_on_two_worker_threads(layout):
             np.testing.assert_array_equal(result, first)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 1, 1), (2, 5, 7), (3, 4, 1), (4, 64, 256)])
+def test_swap_leading_axes(dtype, shape):
+    source = np.arange(np.prod(shape), dtype=dtype).reshape(shape)
+    target = np.empty((shape[1], shape[0], shape[2]), dtype=dtype)
+    cpu_conv.swap_leading_axes(source, target)
+    np.testing.assert_array_equal(target, source.transpose(1, 0, 2))
+
+
 @pytest.mark.parametrize("threads", ["serial", "parallel"])
 @pytest.mark.parametrize("shape", [(1, 1, 1), (2, 5, 7), (3, 33, 65), (1, 64, 32)])
 def test_transpose_last_two(threads, shape):
