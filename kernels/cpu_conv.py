@@ -456,7 +456,7 @@ def _by_filter(y: np.ndarray, n0: int, n1: int) -> np.ndarray:
     Channels-last y is already that matrix, transposed (a view); other y is copied in
     runs of P Q contiguous numbers (a cheap copy, not a transpose), into a buffer of the
     calling thread."""
-    N, K, P, Q = y.shape
+    _, K, P, Q = y.shape
     if is_channels_last(y):
         return y[n0:n1].transpose(0, 2, 3, 1).reshape((n1 - n0) * P * Q, K).T
     matrix = _scratch("by_filter", (K, n1 - n0, P * Q), y.dtype)
@@ -549,7 +549,7 @@ def conv2d_weight_grad(x, grad_output, kernel_hw, stride=(1, 1), padding=(0, 0, 
     product has its own slot, and the slots are added in a fixed order at the end, so
     the result does not depend on which thread ran which block.
     """
-    N, C, H, W = x.shape
+    N, C = x.shape[:2]
     _, K, P, Q = grad_output.shape
     R, S = kernel_hw
     hyper = _hyper((R, S), (P, Q), stride, padding, dilation)

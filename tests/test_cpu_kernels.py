@@ -4,6 +4,7 @@ NCHW, channels-last and non-contiguous memory."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
@@ -202,7 +203,7 @@ def test_whole_runs_of_pixels(layout, C, H, W, R, S, stride, padding):
 def test_image_blocks_cover_the_batch(N, pixels, row_bytes):
     blocks = cpu_conv._image_blocks(N, pixels, row_bytes)
     assert blocks[0][0] == 0 and blocks[-1][1] == N
-    assert all(end == start for (_, end), (start, _) in zip(blocks, blocks[1:]))
+    assert all(end == start for (_, end), (start, _) in itertools.pairwise(blocks))
     sizes = {n1 - n0 for n0, n1 in blocks[:-1]}
     assert len(sizes) <= 1 and all(n1 > n0 for n0, n1 in blocks)
     if N >= 4 * numba.get_num_threads():  # enough images: work for every worker
