@@ -135,7 +135,8 @@ def _forget_pool() -> None:
     _pool = None
 
 
-os.register_at_fork(after_in_child=_forget_pool)  # a forked child has none of the threads
+if hasattr(os, "register_at_fork"):  # POSIX: a forked child has none of the threads
+    os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _image_blocks(N: int, pixels_per_image: int, row_bytes: int) -> list[tuple[int, int]]:
