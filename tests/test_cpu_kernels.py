@@ -17,11 +17,12 @@ from minicnn.kernels import cpu_conv, cpu_elementwise
 from minicnn.ops import conv as reference
 
 DTYPES = [np.float32, np.float64]
-# Every kernel has a serial and a parallel version compiled from one source; they differ
-# only in how prange's iterations are split over threads, which does not depend on the
-# dtype. Each version is checked in float32 (the training dtype, big arrays: parallel)
-# and the serial one in float64 (gradient checks, tiny arrays), so that a cold CI run
-# compiles only the versions real use compiles.
+# Each op runs "serial" (all blocks of images on the calling thread, Kernels in their
+# serial version) or "parallel" (blocks of one image on the worker threads, Kernels in
+# their prange version); how the work is split does not depend on the dtype. Both are
+# checked in float32 (the training dtype, big arrays: parallel) and the serial one in
+# float64 (gradient checks, tiny arrays), so that a cold CI run compiles only the
+# versions real use compiles.
 VERSIONS = pytest.mark.parametrize("dtype, threads", [
     (np.float32, "serial"), (np.float32, "parallel"), (np.float64, "serial")])
 
