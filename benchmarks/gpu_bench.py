@@ -280,6 +280,33 @@ def target_summary(rows):
 # ----------------------------------------------------------------------------- training step
 
 
+def profile_step(step, steps=5):
+    """Where a minicnn step's host time goes: Function applications per step and the
+    functions with the most time of their own (cProfile), printed to the log."""
+    import cProfile
+    import pstats
+
+    from minicnn.autograd import Function
+    applications = [0]
+    original = Function.apply.__func__
+
+    def counting(cls, *args, **kwargs):
+        applications[0] += 1
+        return original(cls, *args, **kwargs)
+
+    Function.apply = classmethod(counting)
+    try:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(steps):
+            step()
+        profiler.disable()
+    finally:
+        Function.apply = classmethod(original)
+    log(f"profile: {applications[0] / steps:.0f} Function applications per step")
+    pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(20)
+
+
 def dcgan_step_comparison(args, torch, cupy):
     """Median seconds of one DCGAN-64 step in minicnn (GPU) and PyTorch eager, or why not."""
     try:
@@ -374,6 +401,8 @@ def dcgan_step_comparison(args, torch, cupy):
                                       lambda: cupy.cuda.Device().synchronize())
                 ours[name or f"default ({registry.get('conv2d', 'cuda').name})"] = \
                     median_seconds(ours_step)
+                if args.profile_step and name == "cuda_c":
+                    profile_step(ours_step)
     except Exception as error:
         traceback.print_exc()
         return f"failed: {type(error).__name__}: {error}"[:300]
@@ -394,6 +423,10 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--budget", type=float, default=300.0, help="seconds for everything")
     parser.add_argument("--out", help="also write the report (markdown) to this file")
+    parser.add_argument("--step-only", action="store_true",
+                        help="skip the per-layer table: only the DCGAN-64 training step")
+    parser.add_argument("--profile-step", action="store_true",
+                        help="also profile minicnn's step (cuda_c convolutions) with cProfile")
     args = parser.parse_args(argv)
     started = time.monotonic()
     deadline = started + args.budget - 60     # keep time for the training step
@@ -425,7 +458,7 @@ def main(argv=None) -> int:
                                    "skipped: numba.cuda cannot launch here")]
     log("\n".join(header))
     log("warming up and timing each layer ...")
-    rows = bench_layers(args, L, torch, cupy, numba_ok, deadline)
+    rows = [] if args.step_only else bench_layers(args, L, torch, cupy, numba_ok, deadline)
     table, problems = layer_table(rows)
 
     def report(step_line):

@@ -604,10 +604,12 @@ def _check_cuda_c(*arrays):
                              f"{array.size} elements is too large")
 
 
-def pick_cuda_c_tile(rows: int, columns: int, z: int, multiprocessors: int) -> str:
-    """The 128x128 tile when it still gives every multiprocessor a block, else 64x64."""
-    blocks = math.ceil(rows / 128) * math.ceil(columns / 128) * z
-    return "128x128" if blocks >= multiprocessors else "64x64"
+# The tile the launchers use unless told otherwise. Measured on an H200 (benchmarks/RESULTS.md,
+# 2026-11-28), forward + backward: 64x64 was the fastest of the four tiles on 7 of the 10
+# DCGAN-64 layers, within 6% on two more, and 128x128 was never the fastest, even where its
+# grid still had 4 blocks per multiprocessor (the head, 512 -> 1 channel, ran 28% faster with
+# 128x64). The others stay selectable (tile=...) for the benchmark and for larger layers.
+DEFAULT_CUDA_C_TILE = "64x64"
 
 
 class LaunchPlan(NamedTuple):
@@ -631,7 +633,7 @@ def forward_plan(x_shape, weight_shape, stride=1, padding=0, dilation=1, groups=
     N, C, H, W = x_shape
     K, C_g, R, S = weight_shape
     rows, columns, depth = K // groups, N * P * Q, C_g * R * S
-    tile = tile or pick_cuda_c_tile(rows, columns, groups, multiprocessors)
+    tile = tile or DEFAULT_CUDA_C_TILE
     block_m, block_n, block_k, threads_m, threads_n = CUDA_C_TILES[tile]
     tiles = math.ceil(columns / block_n) * math.ceil(rows / block_m) * groups
     # split-K only where the output alone cannot keep the GPU busy (a 4x4 -> 1x1 head)
@@ -655,8 +657,7 @@ def input_grad_plan(grad_shape, weight_shape, input_shape, stride=1, padding=0, 
     K, _, R, S = weight_shape
     step_r, step_s = sh // math.gcd(sh, dh), sw // math.gcd(sw, dw)
     largest_phase = N * math.ceil(H / sh) * math.ceil(W / sw)
-    tile = tile or pick_cuda_c_tile(C // groups, largest_phase, groups * sh * sw,
-                                    multiprocessors)
+    tile = tile or DEFAULT_CUDA_C_TILE
     block_m, block_n, _, threads_m, threads_n = CUDA_C_TILES[tile]
     grid = (math.ceil(largest_phase / block_n), math.ceil(C // groups / block_m),
             groups * sh * sw)
@@ -677,7 +678,7 @@ def weight_grad_plan(x_shape, grad_shape, weight_shape, stride=1, padding=0, dil
     N, C, H, W = x_shape
     K, C_g, R, S = weight_shape
     rows, columns, depth = K // groups, C_g * R * S, N * P * Q
-    tile = tile or ("128x128" if rows >= 128 and columns >= 128 else "64x64")
+    tile = tile or DEFAULT_CUDA_C_TILE
     block_m, block_n, block_k, threads_m, threads_n = CUDA_C_TILES[tile]
     tiles = math.ceil(rows / block_m) * math.ceil(columns / block_n) * groups
     splits, chunk = choose_splits(tiles, depth, block_k, multiprocessors, splits)
@@ -988,9 +989,10 @@ IMPLEMENTATIONS = {
 }
 
 # Higher runs first when nothing is selected; the NumPy reference registers at 0.
-# Measured (benchmarks/RESULTS.md, H100, 2026-11-28): im2col + cuBLAS was the fastest of
-# the three on 9 of the 10 DCGAN-64 layers (fwd + bwd) against the first CUDA C version.
-PRIORITY = {"im2col_cublas": 30, "cuda_c": 20, "numba": 10}
+# Measured (benchmarks/RESULTS.md, H200, 2026-11-28): the CUDA C kernels were the fastest
+# on 6 of the 10 DCGAN-64 layers (fwd + bwd) and made the fastest DCGAN-64 training step
+# (33.8 ms against 37.7 ms with im2col + cuBLAS, 121.5 ms with the Numba kernels).
+PRIORITY = {"cuda_c": 30, "im2col_cublas": 20, "numba": 10}
 AVAILABLE = {"numba": numba_cuda_available, "cuda_c": cupy_available,
              "im2col_cublas": cupy_available}
 
