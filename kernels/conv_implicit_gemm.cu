@@ -165,6 +165,23 @@ __device__ __forceinline__ void implicit_gemm(int d_begin, int d_end, GatherA ga
     }
 }
 
+// store(row, col, value) for each of this thread's outputs inside the rows x columns OUT.
+template <class Store>
+__device__ __forceinline__ void store_tile(const float (&acc)[THREAD_M][THREAD_N], int row0,
+                                           int col0, int rows, int columns, Store store)
+{
+#pragma unroll
+    for (int i = 0; i < THREAD_M; ++i) {
+        const int row = row0 + tile_row(i, threadIdx.y);
+        if (row >= rows) continue;
+#pragma unroll
+        for (int j = 0; j < THREAD_N; ++j) {
+            const int col = col0 + tile_col(j, threadIdx.x);
+            if (col < columns) store(row, col, acc[i][j]);
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------- forward
 // table[d] for d = (c, r, s) < C_g*R*S: {c*H*W + r*dil_h*W + s*dil_w, r*dil_h, s*dil_w, 0}.
 // Split-K: blockIdx.z = group*splits + split; out[split] holds that slice's partial sums
@@ -207,21 +224,11 @@ conv2d_forward(const float* __restrict__ x, const float* __restrict__ w,
         acc);
 
     float* y = out + split * N * K * P * Q;
-#pragma unroll
-    for (int i = 0; i < THREAD_M; ++i) {
-        const int row = row0 + tile_row(i, threadIdx.y);
-        if (row >= rows) continue;
-        const int k = g * K_g + row;
-        const float offset = has_bias && split == 0 ? bias[k] : 0.f;
-#pragma unroll
-        for (int j = 0; j < THREAD_N; ++j) {
-            const int col = col0 + tile_col(j, threadIdx.x);
-            if (col < columns) {
-                const int n = col / (P * Q), pq = col % (P * Q);
-                y[(n * K + k) * P * Q + pq] = acc[i][j] + offset;
-            }
-        }
-    }
+    const bool add_bias = has_bias && split == 0;
+    store_tile(acc, row0, col0, rows, columns, [&](int row, int col, float value) {
+        const int k = g * K_g + row, n = col / (P * Q), pq = col % (P * Q);
+        y[(n * K + k) * P * Q + pq] = value + (add_bias ? bias[k] : 0.f);
+    });
 }
 
 // ---------------------------------------------------------------------------- input gradient
@@ -274,21 +281,12 @@ conv2d_input_grad(const float* __restrict__ grad_y, const float* __restrict__ w,
                             ? grad_y[dy_base + e.y] : 0.f; },
         acc);
 
-#pragma unroll
-    for (int i = 0; i < THREAD_M; ++i) {
-        const int row = row0 + tile_row(i, threadIdx.y);
-        if (row >= rows) continue;
-#pragma unroll
-        for (int j = 0; j < THREAD_N; ++j) {
-            const int col = col0 + tile_col(j, threadIdx.x);
-            if (col < columns) {
-                const int n = col / (H_phase * W_phase);
-                const int h = phase_h + ((col / W_phase) % H_phase) * stride_h;
-                const int v = phase_w + (col % W_phase) * stride_w;
-                grad_x[((n * C + g * C_g + row) * H + h) * W + v] = acc[i][j];
-            }
-        }
-    }
+    store_tile(acc, row0, col0, rows, columns, [&](int row, int col, float value) {
+        const int n = col / (H_phase * W_phase);
+        const int h = phase_h + ((col / W_phase) % H_phase) * stride_h;
+        const int v = phase_w + (col % W_phase) * stride_w;
+        grad_x[((n * C + g * C_g + row) * H + h) * W + v] = value;
+    });
 }
 
 // ---------------------------------------------------------------------------- weight gradient
@@ -332,14 +330,7 @@ conv2d_weight_grad(const float* __restrict__ x, const float* __restrict__ grad_y
         acc);
 
     float* out = partial + split * K * columns;
-#pragma unroll
-    for (int i = 0; i < THREAD_M; ++i) {
-        const int row = row0 + tile_row(i, threadIdx.y);
-        if (row >= rows) continue;
-#pragma unroll
-        for (int j = 0; j < THREAD_N; ++j) {
-            const int col = col0 + tile_col(j, threadIdx.x);
-            if (col < columns) out[(g * K_g + row) * columns + col] = acc[i][j];
-        }
-    }
+    store_tile(acc, row0, col0, rows, columns, [&](int row, int col, float value) {
+        out[(g * K_g + row) * columns + col] = value;
+    });
 }
