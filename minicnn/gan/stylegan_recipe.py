@@ -20,17 +20,11 @@ CPU core and give digits whose mixing grid keeps the coarse source's digit
 (benchmarks/RESULTS.md, issue 5).
 
 What was wrong before (every setting collapsed to one or two shapes, and mixing grids
-followed the *fine* source): (1) with a single to-RGB after the last layer, that layer's
-AdaIN is one linear step from the pixels; without progressive growing it learned first
-and learned everything: it used the maps entering it as a fixed dictionary and picked the
-digit itself (a crossover sweep switched digits only between crossover 7 and 8). The skip
-output (a to-RGB per resolution, summed; ``SynthesisNetwork``) lets the 4x4 and 8x8 layers
-paint the coarse image. (2) A linear output cannot make the exactly -1 background of
-85% of a padded digit's pixels; D called every fake fake from step 50 on by its grey
-backgrounds (loss_g 5.6 with the skips alone). A tanh at the end, tried together with R1
-gamma 1 (was 0.1), gave balanced losses (loss_d ~1.2, loss_g ~0.9) from the start.
-(3) Width 16 gave 8 and 4 channels at 16 and 32 px, each after an instance norm; D
-mirrored them.
+followed the *fine* source), each explained where it was fixed: the single to-RGB after
+the last layer (``SynthesisNetwork``: skip output), the linear output against digits' -1
+backgrounds (``SynthesisNetwork.forward``: tanh; with the skips alone loss_g stayed at 5.6,
+with tanh and R1 gamma 1 the losses balanced from the start), and too few channels at 16
+and 32 px (``stylegan_channels``).
 ``r1`` (gamma, 0 = off) adds the paper's R1 penalty on real images every ``r1_every``
 steps. Spectral norm is not offered (the equalized layers are not ``nn.Conv2d``/``nn.Linear``);
 historical averaging and ``--ema`` work as for every recipe.
