@@ -2,7 +2,7 @@
 
 For every layer of the DCGAN-64 generator (transposed convs) and discriminator (convs),
 forward and backward (input gradient + weight gradient) time of each implementation in
-``kernels/cuda_launch.py`` — Numba tiled, CUDA C (both tiles and the launcher's own pick),
+``kernels/cuda_launch.py`` — Numba tiled, CUDA C (the launcher's default tile, then each tile),
 im2col + cuBLAS, and the naive Numba conv (forward of the discriminator only) — next to
 PyTorch/cuDNN with ``cudnn.benchmark`` on and TF32 off. Device events, warm-up, median.
 Then one DCGAN-64 training step (D step + G step, Adam, BCE with logits) of minicnn on the

@@ -82,8 +82,14 @@ static_assert((BLOCK_M * BLOCK_K) % THREADS == 0 && (BLOCK_K * BLOCK_N) % THREAD
 
 // Row (or column) of a thread's i-th output within the tile: runs of 4, interleaved by
 // thread so that a warp's float4 reads of shared memory are contiguous (no bank conflicts).
-__device__ __forceinline__ int tile_row(int i, int ty) { return ((i / 4) * THREADS_M + ty) * 4 + i % 4; }
-__device__ __forceinline__ int tile_col(int j, int tx) { return ((j / 4) * THREADS_N + tx) * 4 + j % 4; }
+__device__ __forceinline__ int tile_row(int i, int ty)
+{
+    return ((i / 4) * THREADS_M + ty) * 4 + i % 4;
+}
+__device__ __forceinline__ int tile_col(int j, int tx)
+{
+    return ((j / 4) * THREADS_N + tx) * 4 + j % 4;
+}
 
 // 0 <= value < limit in one unsigned comparison
 __device__ __forceinline__ bool inside(int value, int limit)
@@ -146,12 +152,14 @@ __device__ __forceinline__ void implicit_gemm(int d_begin, int d_end, GatherA ga
             float a[THREAD_M], b[THREAD_N];
 #pragma unroll
             for (int i = 0; i < THREAD_M; i += 4) {
-                const float4 v = *reinterpret_cast<const float4*>(&a_tile[buffer][kk][tile_row(i, ty)]);
+                const float4 v =
+                    *reinterpret_cast<const float4*>(&a_tile[buffer][kk][tile_row(i, ty)]);
                 a[i] = v.x; a[i + 1] = v.y; a[i + 2] = v.z; a[i + 3] = v.w;
             }
 #pragma unroll
             for (int j = 0; j < THREAD_N; j += 4) {
-                const float4 v = *reinterpret_cast<const float4*>(&b_tile[buffer][kk][tile_col(j, tx)]);
+                const float4 v =
+                    *reinterpret_cast<const float4*>(&b_tile[buffer][kk][tile_col(j, tx)]);
                 b[j] = v.x; b[j + 1] = v.y; b[j + 2] = v.z; b[j + 3] = v.w;
             }
 #pragma unroll

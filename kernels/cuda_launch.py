@@ -661,9 +661,9 @@ def input_grad_plan(grad_shape, weight_shape, input_shape, stride=1, padding=0, 
     block_m, block_n, _, threads_m, threads_n = CUDA_C_TILES[tile]
     grid = (math.ceil(largest_phase / block_n), math.ceil(C // groups / block_m),
             groups * sh * sw)
-    phase_depth = (K // groups) * max(1, max(len(_phase_taps(phase, R, ph, dh, sh, step_r)) *
+    phase_depth = (K // groups) * max(1, max(len(_phase_taps(phase_h, R, ph, dh, sh, step_r)) *
                                              len(_phase_taps(phase_w, S, pw, dw, sw, step_s))
-                                             for phase in range(sh) for phase_w in range(sw)))
+                                             for phase_h in range(sh) for phase_w in range(sw)))
     ints = (N, C, H, W, K, R, S, P, Q, sh, sw, ph, pw, dh, dw, groups, step_r, step_s,
             phase_depth)
     return LaunchPlan("conv2d_input_grad", tile, grid, (threads_n, threads_m), ints, input_shape)
