@@ -47,7 +47,7 @@ class FrozenSoftsign(Softsign):
     engine, so its own derivative comes out as zero."""
 
     def backward(self, grad_output):
-        x = self.inputs[0].data
+        x = self.inputs[0].array
         return grad_output * mc.tensor(1 / (1 + np.abs(x)) ** 2)
 
 

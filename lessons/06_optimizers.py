@@ -1,7 +1,7 @@
 """Lesson 06: optimizers, watched on a 2-D surface.
 
 What you will learn:
-  1. What one optimizer step is: read ``p.grad``, change ``p.data`` in place. Plain
+  1. What one optimizer step is: read ``p.grad``, change ``p.array`` in place. Plain
      gradient descent (GD) is ``p <- p - lr * grad``; we check minicnn's SGD against that.
   2. Why GD is slow in a long, curved valley (the Rosenbrock function): the gradient points
      across the valley, not along it, so the learning rate that is safe across is tiny along.

@@ -72,7 +72,7 @@ def train_critic(critic, sample_real, sample_fake, steps, rng, clip=None, gp_wei
         if clip is not None:
             with mc.no_grad():
                 for p in critic.parameters():
-                    np.clip(p.data, -clip, clip, out=p.data)
+                    np.clip(p.array, -clip, clip, out=p.array)
     return critic
 
 
@@ -122,12 +122,12 @@ def main(argv=None):
     penalty = gradient_penalty(critic, real, fake, eps)
     (analytic,) = mc.grad(penalty, weight)
     h, (i, j) = 1e-6, (3, 5)
-    original = weight.data[i, j]
+    original = weight.array[i, j]
     values = []
     for shift in (h, -h):
-        weight.data[i, j] = original + shift
+        weight.array[i, j] = original + shift
         values.append(gradient_penalty(critic, real, fake, eps).item())
-    weight.data[i, j] = original
+    weight.array[i, j] = original
     numeric = (values[0] - values[1]) / (2 * h)
     print(f"   d penalty / d W[{i},{j}] of the middle layer: engine {analytic.numpy()[i, j]:+.8f}, "
           f"finite differences {numeric:+.8f}")

@@ -74,7 +74,9 @@ class Tensor:
     """An n-dimensional array that can remember how it was computed.
 
     Attributes:
-        data: the array (``numpy.ndarray`` on the CPU, ``cupy.ndarray`` on a GPU).
+        array: the raw array (``numpy.ndarray`` on the CPU, ``cupy.ndarray`` on a GPU).
+        data: as in PyTorch, a Tensor sharing ``array`` outside the graph (no creator,
+            no ``requires_grad``); assigning ``t.data = other`` replaces the array.
         grad: the gradient accumulated by ``backward()`` (a Tensor), or None.
         requires_grad: whether gradients should flow to this tensor.
         creator: the ``Function`` whose output this is (None for leaves).
@@ -86,10 +88,10 @@ class Tensor:
 
     def __init__(self, data, requires_grad: bool = False):
         if isinstance(data, Tensor):
-            data = data.data
+            data = data.array
         elif isinstance(data, np.generic):  # NumPy reductions may return scalars
             data = np.asarray(data)
-        self.data = data
+        self.array = data
         self.grad = None
         self.creator = None
         self.requires_grad = False
@@ -98,20 +100,28 @@ class Tensor:
 
     # -- properties -----------------------------------------------------------------
     @property
+    def data(self) -> "Tensor":
+        return Tensor(self.array)
+
+    @data.setter
+    def data(self, value) -> None:
+        self.array = value.array if isinstance(value, Tensor) else value
+
+    @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self.array.shape
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def device(self) -> str:
-        return device_of(self.data)
+        return device_of(self.array)
 
     @property
     def is_leaf(self) -> bool:
@@ -121,23 +131,23 @@ class Tensor:
         return self.shape if dim is None else self.shape[dim]
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self.array.size)
 
     def dim(self) -> int:
         return self.ndim
 
     def __len__(self) -> int:
-        return len(self.data)
+        return len(self.array)
 
     # -- conversions ------------------------------------------------------------------
     def numpy(self) -> np.ndarray:
         """The data as a NumPy array (copied to the CPU if needed). Not differentiable."""
-        return to_device(self.data, "cpu")
+        return to_device(self.array, "cpu")
 
     def item(self):
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(f"item(): expected a tensor with one element, got shape {self.shape}")
-        return self.data.reshape(()).item()
+        return self.array.reshape(()).item()
 
     def tolist(self):
         return self.numpy().tolist()
@@ -153,7 +163,7 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self):
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(f"the truth value of a tensor with shape {self.shape} is ambiguous")
         return bool(self.item())
 
@@ -186,7 +196,7 @@ class Tensor:
 
     def detach(self) -> "Tensor":
         """A new leaf tensor sharing this data, cut off from the graph."""
-        return Tensor(self.data)
+        return Tensor(self.array)
 
     def backward(self, gradient=None, retain_graph: bool | None = None,
                  create_graph: bool = False) -> None:
@@ -201,24 +211,24 @@ class Tensor:
             raise RuntimeError("backward(): this tensor does not require grad and has no "
                                "creator (no input of its graph had requires_grad=True)")
         if gradient is None:
-            if self.data.size != 1:
+            if self.array.size != 1:
                 raise RuntimeError(f"backward(): gradient can be omitted only for a scalar "
                                    f"output, got shape {self.shape}; pass gradient= of that shape")
-            gradient = Tensor(get_array_module(self.data).ones_like(self.data))
+            gradient = Tensor(get_array_module(self.array).ones_like(self.array))
         gradient = _as_gradient(gradient, self, "gradient")
         retain = create_graph if retain_graph is None else retain_graph
         grads = _walk([self], [gradient], retain, create_graph, targets=None)
         stored: set[int] = set()
         for leaf, grad in grads.values():
             if not create_graph:
-                grad = Tensor(_own_writable(grad.data, stored))
+                grad = Tensor(_own_writable(grad.array, stored))
             leaf.grad = grad if leaf.grad is None else _accumulate(leaf.grad, grad, create_graph)
 
 
 def _own_writable(array, stored: set):
     """A gradient stored in ``.grad`` gets its own writable memory: the walk may hand out
     read-only broadcast views, or one array for two leaves (``a + b``), and users edit
-    ``p.grad.data`` in place as in PyTorch."""
+    ``p.grad.array`` in place as in PyTorch."""
     if (not getattr(array.flags, "writeable", True) or array.base is not None
             or id(array) in stored):
         array = array.copy()
@@ -229,12 +239,12 @@ def _own_writable(array, stored: set):
 def _accumulate(old: Tensor, new: Tensor, create_graph: bool) -> Tensor:
     if create_graph:
         return old + new
-    return Tensor(old.data + new.data)
+    return Tensor(old.array + new.array)
 
 
 def _as_gradient(gradient, like: Tensor, name: str) -> Tensor:
     if not isinstance(gradient, Tensor):
-        gradient = Tensor(get_array_module(like.data).asarray(gradient, dtype=like.dtype))
+        gradient = Tensor(get_array_module(like.array).asarray(gradient, dtype=like.dtype))
     if gradient.shape != like.shape:
         raise RuntimeError(f"{name}: expected shape {like.shape} (the output's), "
                            f"got {gradient.shape}")
@@ -262,7 +272,7 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Tensor, **params) -> Tensor:
         fn = cls()
-        output = Tensor(fn.forward(*[t.data for t in inputs], **params))
+        output = Tensor(fn.forward(*[t.array for t in inputs], **params))
         if _grad_enabled:
             needs = tuple(t.requires_grad for t in inputs)
             if any(needs):
@@ -407,10 +417,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
             raise RuntimeError(f"grad(): outputs[{position}] does not require grad "
                                "(it does not depend on any tensor with requires_grad=True)")
         if given is None:
-            if output.data.size != 1:
+            if output.array.size != 1:
                 raise RuntimeError(f"grad(): grad_outputs[{position}] is needed for a non-scalar "
                                    f"output of shape {output.shape}")
-            given = Tensor(get_array_module(output.data).ones_like(output.data))
+            given = Tensor(get_array_module(output.array).ones_like(output.array))
         root_grads.append(_as_gradient(given, output, f"grad_outputs[{position}]"))
     retain = create_graph if retain_graph is None else retain_graph
     found = _walk(outputs, root_grads, retain, create_graph, targets=inputs)
@@ -435,7 +445,7 @@ def _to_array(data, dtype=None):
     """Array from user data. Python numbers and lists become float32 (PyTorch's default
     dtype); a float NumPy array keeps its dtype; bool and int arrays keep theirs."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     xp = get_array_module(data)
     if xp is np and not isinstance(data, np.ndarray):
         if isinstance(data, np.generic):
@@ -464,7 +474,7 @@ def as_tensor(value, like: Tensor | None = None) -> Tensor:
     if isinstance(value, Tensor):
         return value
     if like is not None and isinstance(value, (int, float, bool, np.generic)):
-        xp = get_array_module(like.data)
+        xp = get_array_module(like.array)
         dtype = like.dtype if like.dtype.kind in "fc" else DEFAULT_DTYPE
         if like.dtype.kind in "iub" and isinstance(value, (int, bool, np.integer)):
             dtype = like.dtype

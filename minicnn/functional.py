@@ -61,7 +61,7 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
 
 def one_hot(tensor, num_classes: int = -1) -> Tensor:
     """Integer labels (*,) -> int64 one-hot (*, num_classes); -1 infers max label + 1."""
-    labels = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    labels = tensor.array if isinstance(tensor, Tensor) else np.asarray(tensor)
     if labels.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expected integer labels, got dtype {labels.dtype}")
     xp = get_array_module(labels)

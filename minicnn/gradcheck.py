@@ -103,26 +103,26 @@ def _analytic(outputs, weights, inputs) -> list[np.ndarray]:
 def _elementwise(x: Tensor, analytic, eps, weighted_sum):
     pairs = []
     for index in np.ndindex(*x.shape):
-        original = x.data[index].copy()
-        x.data[index] = original + eps
+        original = x.array[index].copy()
+        x.array[index] = original + eps
         plus = weighted_sum()
-        x.data[index] = original - eps
+        x.array[index] = original - eps
         minus = weighted_sum()
-        x.data[index] = original
+        x.array[index] = original
         pairs.append((f"element {index}", float(analytic[index]), (plus - minus) / (2 * eps)))
     return pairs
 
 
 def _directional(x: Tensor, analytic, eps, weighted_sum, rng, directions):
     pairs = []
-    original = x.data.copy()
+    original = x.array.copy()
     for k in range(directions):
         direction = rng.standard_normal(x.shape)
-        x.data[...] = original + eps * direction
+        x.array[...] = original + eps * direction
         plus = weighted_sum()
-        x.data[...] = original - eps * direction
+        x.array[...] = original - eps * direction
         minus = weighted_sum()
-        x.data[...] = original
+        x.array[...] = original
         pairs.append((f"random direction {k}", float((analytic * direction).sum()),
                       (plus - minus) / (2 * eps)))
     return pairs

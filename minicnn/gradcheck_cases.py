@@ -172,7 +172,7 @@ def _extremum_pair(name, op):
         shape = random_shape(rng)
         a = uniform(rng, shape)
         gap = rng.uniform(0.1, 1.0, shape) * rng.choice([-1.0, 1.0], shape)
-        b = _leaf(a.data + gap)
+        b = _leaf(a.array + gap)
         return op, (a, b), describe(a=a, b=b)
 
 
@@ -486,7 +486,7 @@ def _regression_loss(name, op, about, separated=None):
         x = uniform(rng, shape)
         gap = (rng.uniform(0.1, 0.6, shape) * rng.choice([-1, 1], shape) if separated is None
                else separated(rng, shape))
-        target = _leaf(x.data + gap)
+        target = _leaf(x.array + gap)
         reduction = str(rng.choice(["mean", "sum", "none"]))
         return ((lambda x, t: op(x, t, reduction=reduction)), (x, target),
                 describe(input=x, target=target, reduction=reduction))

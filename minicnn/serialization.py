@@ -111,7 +111,7 @@ class _Encoder:
         if isinstance(value, str):
             return {"type": "str", "value": value}
         if isinstance(value, Tensor):
-            return {"type": "tensor", "file": self._array(value.data, path),
+            return {"type": "tensor", "file": self._array(value.array, path),
                     "requires_grad": bool(value.requires_grad), "device": value.device}
         if isinstance(value, np.ndarray) or type(value).__module__.startswith("cupy"):
             return {"type": "ndarray", "file": self._array(value, path)}

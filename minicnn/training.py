@@ -97,7 +97,7 @@ def _copy_tree(value):
     """A deep copy of a state tree whose arrays are copied too (``state_dict()``s share
     the live arrays; a snapshot must not change when training goes on)."""
     if isinstance(value, Tensor):
-        return Tensor(value.data.copy(), requires_grad=value.requires_grad)
+        return Tensor(value.array.copy(), requires_grad=value.requires_grad)
     if isinstance(value, dict):
         return type(value)((k, _copy_tree(v)) for k, v in value.items())
     if isinstance(value, (list, tuple)):
@@ -248,7 +248,7 @@ class TrainingRun:
     def _check_parameters_finite(self) -> None:
         for model_name, model in self.models.items():
             for name, tensor in model.state_dict().items():
-                data = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+                data = tensor.array if isinstance(tensor, Tensor) else np.asarray(tensor)
                 if data.dtype.kind == "f" and not bool(np.all(np.isfinite(
                         data if isinstance(data, np.ndarray) else data.get()))):
                     raise NonFiniteLossError(

@@ -235,7 +235,7 @@ def test_gradcheck_random_directions_for_large_inputs():
 def test_gradgradcheck_catches_a_wrong_second_derivative():
     class FrozenCube(Cube):
         def backward(self, g):  # right first derivative, but not differentiable: x^2 is a constant
-            return g * 3 * mc.tensor(self.inputs[0].data ** 2)
+            return g * 3 * mc.tensor(self.inputs[0].array ** 2)
 
     x = mc.tensor(np.array([0.3, -0.7]), requires_grad=True)
     assert gradcheck(FrozenCube.apply, [x])

@@ -143,7 +143,7 @@ class FrozenSquare(Function):
     def backward(self, grad_output):
         from minicnn import tensor
 
-        return grad_output * tensor(2 * self.inputs[0].data)
+        return grad_output * tensor(2 * self.inputs[0].array)
 
 
 @pytest.mark.parametrize("function, stage", [(WrongSquare, "gradcheck FAILED"),

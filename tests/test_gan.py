@@ -108,7 +108,7 @@ def test_gradient_penalty_matches_pytorch(group_norm):
     torch = torch_or_skip()
     critic = wgan_critic(2, group_norm).to(np.float64)
     for p in critic.parameters():   # non-trivial GroupNorm affine parameters
-        p.data[...] = p.data + 0.1 * np.random.default_rng(3).standard_normal(p.shape)
+        p.array[...] = p.array + 0.1 * np.random.default_rng(3).standard_normal(p.shape)
     rng = np.random.default_rng(1)
     real = rng.uniform(-1, 1, (4, 1, 28, 28))
     fake = rng.uniform(-1, 1, (4, 1, 28, 28))
@@ -217,14 +217,14 @@ def test_historical_averaging_math():
     for step in range(3):
         with mc.no_grad():
             for p in layer.parameters():
-                p.data[...] = p.data + np.random.default_rng(step).standard_normal(p.shape)
+                p.array[...] = p.array + np.random.default_rng(step).standard_normal(p.shape)
         average.update()
         thetas.append(np.concatenate([layer.weight.numpy().ravel(), layer.bias.numpy().ravel()]))
     mean = np.mean(thetas, axis=0)               # cumulative mean, the current theta included
     np.testing.assert_allclose(np.concatenate([average.means["weight"].ravel(),
                                                average.means["bias"].ravel()]), mean)
     with mc.no_grad():
-        layer.weight.data[...] += 1.0
+        layer.weight.array[...] += 1.0
     theta = np.concatenate([layer.weight.numpy().ravel(), layer.bias.numpy().ravel()])
     penalty = average.penalty()
     np.testing.assert_allclose(penalty.item(), 0.5 * ((theta - mean) ** 2).sum())
@@ -242,7 +242,7 @@ def test_generator_ema_math():
     ema = tricks.GeneratorEMA(layer, decay=0.75)
     start = layer.weight.numpy().copy()
     with mc.no_grad():
-        layer.weight.data[...] = start + 4.0
+        layer.weight.array[...] = start + 4.0
     ema.update()
     np.testing.assert_allclose(ema.average.weight.numpy(), start + 1.0, rtol=1e-6)
     assert not ema.average.weight.requires_grad

@@ -271,7 +271,7 @@ def _run_op(mc, F, case, device):
     out = function(F, *tensors)
     weights = np.random.default_rng(5).standard_normal(out.shape).astype(np.float32)
     (out * mc.tensor(weights).to(device)).sum().backward()
-    return _host(out.data), [_host(t.grad.data) for t in tensors[:differentiable]]
+    return _host(out.array), [_host(t.grad.array) for t in tensors[:differentiable]]
 
 
 @pytest.mark.parametrize("case", OP_CASES, ids=[c[0] for c in OP_CASES])

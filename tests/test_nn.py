@@ -186,10 +186,10 @@ def test_load_state_dict_errors_read_as_pytorchs():
 def test_load_state_dict_copies_in_place_with_dtype_cast():
     layer = nn.Linear(3, 2)
     weight = layer.weight
-    array = weight.data
+    array = weight.array
     new = np.arange(6.0).reshape(2, 3)  # float64 into a float32 model
     layer.load_state_dict({"weight": new, "bias": [1.0, 2.0]})
-    assert layer.weight is weight and weight.data is array and weight.dtype == np.float32
+    assert layer.weight is weight and weight.array is array and weight.dtype == np.float32
     np.testing.assert_array_equal(weight.numpy(), new)
 
 
@@ -424,7 +424,7 @@ def test_deepcopy_gives_an_independent_model():
     twin = copy.deepcopy(net)
     assert isinstance(twin[0].weight, nn.Parameter) and twin[0].weight is not net[0].weight
     np.testing.assert_array_equal(twin[0].weight.numpy(), net[0].weight.numpy())
-    twin[0].weight.data += 1
+    twin[0].weight.array += 1
     assert not np.array_equal(twin[0].weight.numpy(), net[0].weight.numpy())
     assert list(twin.state_dict()) == list(net.state_dict())
 
@@ -432,7 +432,7 @@ def test_deepcopy_gives_an_independent_model():
 def test_parameter_shares_data_and_prints():
     base = mc.ones(3)
     param = nn.Parameter(base)
-    assert param.data is base.data and param.requires_grad and param.is_leaf
+    assert param.array is base.array and param.requires_grad and param.is_leaf
     assert repr(param).startswith("Parameter containing:\ntensor(")
     assert nn.Parameter([1, 2]).dtype == np.float32
 

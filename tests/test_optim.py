@@ -198,11 +198,11 @@ def test_float32_stays_float32(name):
 
 def test_update_is_in_place_and_skips_parameters_without_grad():
     used, unused = Parameter(np.ones(3)), Parameter(np.ones(3))
-    array = used.data
+    array = used.array
     opt = SGD([used, unused], lr=0.5)
     (used * 2.0).sum().backward()
     opt.step()
-    assert used.data is array  # same array: state_dict views stay valid
+    assert used.array is array  # same array: state_dict views stay valid
     np.testing.assert_allclose(used.numpy(), np.zeros(3))
     np.testing.assert_allclose(unused.numpy(), np.ones(3))
     assert unused not in opt.state

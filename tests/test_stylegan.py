@@ -83,7 +83,7 @@ def test_noise_injection_has_a_learned_per_channel_scale():
     noise = NoiseInjection(3, 4)
     x = mc.randn(2, 3, 4, 4)
     np.testing.assert_array_equal(noise(x).numpy(), x.numpy())     # scale starts at 0
-    noise.weight.data[...] = np.array([0.0, 1.0, 2.0], dtype=np.float32)
+    noise.weight.array[...] = np.array([0.0, 1.0, 2.0], dtype=np.float32)
     noise.mode = "const"
     added = noise(x).numpy() - x.numpy()
     const = noise.noise_const.numpy()[0, 0]
@@ -223,7 +223,7 @@ def test_recipe_mixes_with_probability_and_random_crossover():
 
 def test_truncation_psi_zero_gives_w_avg():
     G = small_generator()
-    G.w_avg.data[...] = np.arange(8, dtype=np.float32) / 8
+    G.w_avg.array[...] = np.arange(8, dtype=np.float32) / 8
     w = G.mapping(mc.randn(3, 8))
     np.testing.assert_allclose(G.truncate(w, 0.0).numpy(), np.tile(G.w_avg.numpy(), (3, 1)))
     np.testing.assert_allclose(G.truncate(w, 0.5).numpy(),

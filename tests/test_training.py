@@ -57,7 +57,7 @@ def train(run, epochs, stop_after=None, poison_at=None, save_every=None):
     augmentation = run.generators["augmentation"]
     while run.epoch < epochs:
         for images, labels in loader:
-            images = mc.tensor(random_shift(images.data, 1, augmentation))
+            images = mc.tensor(random_shift(images.array, 1, augmentation))
             loss = F.cross_entropy(model(images), labels)
             if poison_at is not None and run.step + 1 == poison_at:
                 loss = loss * float("nan")
@@ -185,7 +185,7 @@ def test_save_refuses_non_finite_parameters_and_keeps_the_old_file(tmp_path):
     run = train(make_run(tmp_path), epochs=1, stop_after=2)
     with open(run.checkpoint_path, "rb") as stream:
         good = stream.read()
-    run.models["model"].fc.weight.data[0, 0] = np.inf
+    run.models["model"].fc.weight.array[0, 0] = np.inf
     with pytest.raises(NonFiniteLossError, match="model.fc.weight holds NaN or inf"):
         run.save()
     with open(run.checkpoint_path, "rb") as stream:

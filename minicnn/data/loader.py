@@ -43,7 +43,7 @@ class Dataset(Protocol):
 def _as_array(value):
     """The array inside a Tensor, a NumPy/CuPy array as is, numbers as 0-d arrays."""
     if isinstance(value, Tensor):
-        return value.data
+        return value.array
     if get_array_module(value) is np:
         return np.asarray(value)
     return value

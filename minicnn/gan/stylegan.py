@@ -387,9 +387,9 @@ class StyleGenerator(nn.Module):
     def update_w_avg(self, w: Tensor) -> None:
         r"""w_avg <- beta w_avg + (1 - beta) mean_n w_n (no gradient; beta = w_avg_decay)."""
         with no_grad():
-            batch_mean = w.detach().data.mean(axis=0)
+            batch_mean = w.detach().array.mean(axis=0)
             beta = self.w_avg_decay
-            self.w_avg.data[...] = beta * self.w_avg.data + (1.0 - beta) * batch_mean
+            self.w_avg.array[...] = beta * self.w_avg.array + (1.0 - beta) * batch_mean
 
     def truncate(self, w: Tensor, psi: float) -> Tensor:
         r"""w' = w_avg + psi (w - w_avg): psi = 1 leaves w, psi = 0 gives w_avg."""

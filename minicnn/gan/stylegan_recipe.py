@@ -109,8 +109,8 @@ class StyleGANLite(GANRecipe):
         self.update(parts, "generator", loss_g)
 
         with no_grad():
-            d_real = float((logits_real.detach() > 0).data.mean())
-            d_fake = float((logits_fake.detach() > 0).data.mean())
+            d_real = float((logits_real.detach() > 0).array.mean())
+            d_fake = float((logits_fake.detach() > 0).array.mean())
         return {"loss_d": float(loss_d.item()), "loss_g": float(loss_g.item()),
                 # the fraction of real / fake images D calls real
                 "d_real": d_real, "d_fake": d_fake}

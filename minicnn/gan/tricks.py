@@ -65,7 +65,7 @@ class HistoricalAverage:
             raise ValueError(f"HistoricalAverage: weight must be positive, got {weight}")
         self.weight = float(weight)
         self.parameters = dict(module.named_parameters())
-        self.means = {name: p.data.copy() for name, p in self.parameters.items()}
+        self.means = {name: p.array.copy() for name, p in self.parameters.items()}
         self.count = 1
 
     def penalty(self) -> Tensor:
@@ -79,7 +79,7 @@ class HistoricalAverage:
         self.count += 1
         for name, parameter in self.parameters.items():
             mean = self.means[name]
-            mean += (parameter.data - mean) / self.count
+            mean += (parameter.array - mean) / self.count
 
     def to(self, device) -> "HistoricalAverage":
         from ..backend import to_device
@@ -99,7 +99,7 @@ class HistoricalAverage:
         from ..backend import device_of, to_device
         for name, mean in state["means"].items():
             old = self.means[name]
-            mean = mean.data if isinstance(mean, Tensor) else mean
+            mean = mean.array if isinstance(mean, Tensor) else mean
             self.means[name] = to_device(np.array(to_device(mean, "cpu"), dtype=old.dtype,
                                                   copy=True), device_of(old))
 
@@ -122,9 +122,9 @@ class GeneratorEMA:
         with no_grad():
             averaged = dict(self.average.named_parameters())
             for name, parameter in self.generator.named_parameters():
-                target = averaged[name].data
+                target = averaged[name].array
                 target *= self.decay
-                target += (1.0 - self.decay) * parameter.data
+                target += (1.0 - self.decay) * parameter.array
             averaged_buffers = dict(self.average.named_buffers())
             for name, buffer in self.generator.named_buffers():
-                averaged_buffers[name].data[...] = buffer.data
+                averaged_buffers[name].array[...] = buffer.array

@@ -262,7 +262,7 @@ def _train_epochs(run: TrainingRun, split, bar, checkpoint_every, stop_after_ste
             run.extra.update(correct=0, seen=0)
         for images, labels in loader:          # a resumed loader continues mid-epoch
             if config["max_shift"]:
-                images = Tensor(random_shift(images.data, config["max_shift"], augmentation))
+                images = Tensor(random_shift(images.array, config["max_shift"], augmentation))
             logits = model(images)
             loss = F.cross_entropy(logits, labels)
             value = run.check_finite("loss", loss)   # NaN/inf: stop, keep the checkpoint
@@ -271,7 +271,7 @@ def _train_epochs(run: TrainingRun, split, bar, checkpoint_every, stop_after_ste
             optimizer.step()
             run.step += 1
             run.log("loss", value)
-            run.extra["correct"] += int((logits.data.argmax(axis=1) == labels.data).sum())
+            run.extra["correct"] += int((logits.array.argmax(axis=1) == labels.array).sum())
             run.extra["seen"] += int(labels.shape[0])
             if bar is not None:
                 bar.update(1)

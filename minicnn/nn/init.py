@@ -18,7 +18,7 @@ fan_in and fan_out of a weight ``(out, in, *kernel)`` are ``in * prod(kernel)`` 
 
 Every function draws from minicnn's generator (``mc.manual_seed`` makes it reproducible),
 draws on the host so CPU and GPU models start from the same numbers, writes into
-``tensor.data`` without building a graph, and returns the tensor.
+``tensor.array`` without building a graph, and returns the tensor.
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ from ..backend import device_of, to_device
 def _fill(tensor: Tensor, values) -> Tensor:
     """Write ``values`` (a NumPy array or a number) into ``tensor`` in place."""
     values = np.asarray(values, dtype=tensor.dtype)
-    tensor.data[...] = to_device(values, device_of(tensor.data)) if values.ndim else values
+    tensor.array[...] = to_device(values, device_of(tensor.array)) if values.ndim else values
     return tensor
 
 
@@ -94,7 +94,7 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
-    tensor.data[...] = val
+    tensor.array[...] = val
     return tensor
 
 

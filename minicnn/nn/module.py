@@ -69,7 +69,7 @@ def _as_array_like(value, like):
     """``value`` (a minicnn Tensor, NumPy array, or anything with ``__array__`` such as a
     torch tensor) as an array of ``like``'s dtype, on ``like``'s device."""
     if isinstance(value, Tensor):
-        array = value.data
+        array = value.array
     elif hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
         array = value.detach().cpu().numpy()
     else:
@@ -348,7 +348,7 @@ class Module:
             if set_to_none:
                 param.grad = None
             else:
-                param.grad = Tensor(get_array_module(param.grad.data).zeros_like(param.grad.data))
+                param.grad = Tensor(get_array_module(param.grad.array).zeros_like(param.grad.array))
 
     # -- state_dict --------------------------------------------------------------------
     def state_dict(self, destination: dict | None = None, prefix: str = "",
@@ -401,7 +401,7 @@ class Module:
                               f"model is {_shape_repr(target.shape)}.")
                 continue
             with no_grad():
-                target.data[...] = _as_array_like(value, target.data)
+                target.array[...] = _as_array_like(value, target.array)
         if strict:
             if unexpected:
                 errors.insert(0, "Unexpected key(s) in state_dict: "
@@ -423,9 +423,9 @@ class Module:
                 for tensor in store.values():
                     if tensor is None or (floating_only and tensor.dtype.kind != "f"):
                         continue
-                    tensor.data = convert(tensor.data)
+                    tensor.array = convert(tensor.array)
                     if tensor.grad is not None:
-                        tensor.grad = Tensor(convert(tensor.grad.data))
+                        tensor.grad = Tensor(convert(tensor.grad.array))
         return self
 
     def to(self, *args, device=None, dtype=None) -> "Module":

@@ -59,16 +59,16 @@ class _NormBase(Module):
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean.array[...] = 0
+            self.running_var.array[...] = 1
+            self.num_batches_tracked.array[...] = 0
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
         if self.affine:
-            self.weight.data[...] = 1
+            self.weight.array[...] = 1
             if self.bias is not None:
-                self.bias.data[...] = 0
+                self.bias.array[...] = 0
 
     def _check_channels(self, input: Tensor, expected_dims: tuple) -> None:
         if input.ndim not in expected_dims:
@@ -98,7 +98,7 @@ class _BatchNorm(_NormBase):
         self._check_channels(input, self._input_dims)
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1  # in place: state_dict views stay valid
+            self.num_batches_tracked.array += 1  # in place: state_dict views stay valid
             if self.momentum is None:  # cumulative moving average
                 momentum = 1.0 / float(self.num_batches_tracked.item())
         # batch statistics in training mode, or in eval mode when there are no running ones

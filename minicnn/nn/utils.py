@@ -56,12 +56,12 @@ class SpectralNorm:
         v = getattr(module, self.name + "_v")
         weight_matrix = self.reshape_weight_to_matrix(weight)
         if do_power_iteration:
-            matrix = weight_matrix.data
+            matrix = weight_matrix.array
             for _ in range(self.n_power_iterations):
                 # in place: the buffers (and state_dict views of them) keep the new vectors
-                v.data[...] = _normalize(matrix.T @ u.data, self.eps)
-                u.data[...] = _normalize(matrix @ v.data, self.eps)
-        u_constant, v_constant = Tensor(u.data.copy()), Tensor(v.data.copy())
+                v.array[...] = _normalize(matrix.T @ u.array, self.eps)
+                u.array[...] = _normalize(matrix @ v.array, self.eps)
+        u_constant, v_constant = Tensor(u.array.copy()), Tensor(v.array.copy())
         sigma = (u_constant * (weight_matrix @ v_constant)).sum()
         return weight / sigma
 
@@ -75,7 +75,7 @@ class SpectralNorm:
         delattr(module, self.name + "_u")
         delattr(module, self.name + "_v")
         delattr(module, self.name + "_orig")
-        module.register_parameter(self.name, Parameter(weight.data))
+        module.register_parameter(self.name, Parameter(weight.array))
 
 
 def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int = 1,
@@ -102,12 +102,12 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
     weight = module._parameters[name]
     height, width = hook.reshape_weight_to_matrix(weight).shape
     generator = _random.default_generator()
-    xp = get_array_module(weight.data)
+    xp = get_array_module(weight.array)
     u = xp.asarray(_normalize(generator.standard_normal(height), eps).astype(weight.dtype))
     v = xp.asarray(_normalize(generator.standard_normal(width), eps).astype(weight.dtype))
     delattr(module, name)
     module.register_parameter(name + "_orig", weight)
-    setattr(module, name, Tensor(weight.data))  # a plain attribute until the first forward
+    setattr(module, name, Tensor(weight.array))  # a plain attribute until the first forward
     module.register_buffer(name + "_u", Tensor(u))
     module.register_buffer(name + "_v", Tensor(v))
     module.register_forward_pre_hook(hook)
@@ -138,13 +138,13 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
     if not grads:
         return Tensor(np.zeros((), dtype=np.float32))
-    xp = get_array_module(grads[0].data)
+    xp = get_array_module(grads[0].array)
     norm_type = float(norm_type)
     if math.isinf(norm_type):
-        norms = [float(xp.abs(g.data).max()) for g in grads]
+        norms = [float(xp.abs(g.array).max()) for g in grads]
         total = max(norms)
     else:
-        norms = [float((xp.abs(g.data) ** norm_type).sum()) for g in grads]
+        norms = [float((xp.abs(g.array) ** norm_type).sum()) for g in grads]
         total = sum(norms) ** (1.0 / norm_type)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the "
@@ -152,7 +152,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     coefficient = min(max_norm / (total + 1e-6), 1.0)
     for grad in grads:
         # rebinds the array instead of writing into it: a gradient can be a read-only view
-        grad.data = (grad.data * coefficient).astype(grad.dtype, copy=False)
+        grad.array = (grad.array * coefficient).astype(grad.dtype, copy=False)
     return Tensor(xp.asarray(total, dtype=grads[0].dtype))
 
 
@@ -164,11 +164,11 @@ def parameters_to_vector(parameters) -> Tensor:
 def vector_to_parameters(vector: Tensor, parameters) -> None:
     """Copy consecutive slices of ``vector`` into the parameters (the inverse of
     ``parameters_to_vector``), in place."""
-    data = vector.data if isinstance(vector, Tensor) else np.asarray(vector)
+    data = vector.array if isinstance(vector, Tensor) else np.asarray(vector)
     offset = 0
     for param in _as_list(parameters):
         count = param.numel()
-        param.data[...] = data[offset:offset + count].reshape(param.shape)
+        param.array[...] = data[offset:offset + count].reshape(param.shape)
         offset += count
     if offset != data.shape[0]:
         raise ValueError(f"vector_to_parameters: the vector has {data.shape[0]} entries, the "

@@ -73,7 +73,7 @@ class LeakyReLU(Function):
         return registry.run("leaky_relu", x, negative_slope)
 
     def backward(self, g):
-        return LeakyReLUBackward.apply(g, x=self.inputs[0].data,
+        return LeakyReLUBackward.apply(g, x=self.inputs[0].array,
                                        negative_slope=self.negative_slope)
 
 

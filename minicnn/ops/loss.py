@@ -101,7 +101,7 @@ def _quadratic_then_linear(d: Tensor, delta: float) -> Tensor:
     Quadratic near 0 (gradient d), linear outside (gradient \pm \delta, so one outlier
     cannot dominate the gradient); value and slope are continuous at |d| = \delta."""
     magnitude = _abs(d)
-    inside = magnitude.data < delta
+    inside = magnitude.array < delta
     return where(inside, 0.5 * d * d, delta * (magnitude - 0.5 * delta))
 
 
@@ -137,10 +137,10 @@ def smooth_l1_loss(input: Tensor, target, size_average=None, reduce=None,
 # ---------------------------------------------------------------------------------------
 def _class_weights(op, weight, C, like: Tensor):
     """The class-weight vector as an array of ``like``'s dtype (ones when None)."""
-    xp = get_array_module(like.data)
+    xp = get_array_module(like.array)
     if weight is None:
         return xp.ones(C, dtype=like.dtype)
-    array = weight.data if isinstance(weight, Tensor) else xp.asarray(weight)
+    array = weight.array if isinstance(weight, Tensor) else xp.asarray(weight)
     if array.shape != (C,):
         raise ValueError(f"{op}: weight: expected one weight per class, shape ({C},), got "
                          f"{tuple(array.shape)}")
@@ -150,7 +150,7 @@ def _class_weights(op, weight, C, like: Tensor):
 def _labels(op, target, input: Tensor, ignore_index: int):
     """Integer labels as an array on input's device, checked: shape (N, *) for an input
     (N, C, *), and every label in [0, C-1] or equal to ``ignore_index``."""
-    labels = target.data if isinstance(target, Tensor) else target
+    labels = target.array if isinstance(target, Tensor) else target
     if not hasattr(labels, "dtype"):
         labels = np.asarray(labels)
     labels = to_device(labels, input.device)
@@ -178,7 +178,7 @@ def _pick_coefficients(labels, input: Tensor, class_weights, ignore_index):
     ``sum_c coef * logp`` picks w_{y_n} logp[n, y_n]: a one-hot multiply instead of an
     index, so the backward is a multiply by the same constant.
     """
-    xp = get_array_module(input.data)
+    xp = get_array_module(input.array)
     kept = labels != ignore_index
     safe = xp.where(kept, labels, 0)
     sample_weight = class_weights[safe] * kept.astype(input.dtype)            # (N, *)
@@ -218,7 +218,7 @@ def nll_loss(input: Tensor, target, weight=None, size_average=None, ignore_index
 
 
 def _as_batch_of_one(target):
-    data = target.data if isinstance(target, Tensor) else target
+    data = target.array if isinstance(target, Tensor) else target
     return get_array_module(data).asarray(data).reshape(1)
 
 
@@ -267,7 +267,7 @@ def cross_entropy(input: Tensor, target, weight=None, size_average=None,
         target = _as_batch_of_one(target)
     labels = _labels(op, target, log_probabilities, ignore_index)
     class_weights = _class_weights(op, weight, C, input)
-    xp = get_array_module(input.data)
+    xp = get_array_module(input.array)
     kept = (labels != ignore_index).astype(input.dtype)
     weights_over_classes = class_weights.reshape((1, C) + (1,) * (log_probabilities.ndim - 2))
     smooth = -_sum(MaskMul.apply(log_probabilities,
@@ -353,7 +353,7 @@ def binary_cross_entropy(input: Tensor, target, weight=None, size_average=None, 
     if target.shape != input.shape:
         raise ValueError(f"{op}: target of shape {target.shape} must have the input's shape "
                          f"{input.shape}")
-    data = input.data
+    data = input.array
     if bool(((data < 0) | (data > 1)).any()):
         raise ValueError(f"{op}: input: all elements should be probabilities in [0, 1]; got "
                          f"values in [{float(data.min())}, {float(data.max())}] (use "

@@ -201,32 +201,32 @@ def sigmoid(x):
 
 def relu(x: Tensor) -> Tensor:
     """y = max(x, 0) = x * [x > 0]  (gradient 0 at x = 0, as PyTorch's)."""
-    return MaskMul.apply(x, mask=(x.data > 0).astype(x.dtype))
+    return MaskMul.apply(x, mask=(x.array > 0).astype(x.dtype))
 
 
 def abs(x: Tensor) -> Tensor:  # noqa: A001 - PyTorch's name
     """y = |x| = x * sign(x)  (gradient 0 at x = 0, as PyTorch's)."""
-    return MaskMul.apply(x, mask=get_array_module(x.data).sign(x.data).astype(x.dtype))
+    return MaskMul.apply(x, mask=get_array_module(x.array).sign(x.array).astype(x.dtype))
 
 
 def clamp(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
     """y = min(max(x, min), max); gradient passes where min <= x <= max (PyTorch's rule)."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
-    xp = get_array_module(x.data)
+    xp = get_array_module(x.array)
     low = -xp.inf if min is None else min
     high = xp.inf if max is None else max
-    inside = ((x.data >= low) & (x.data <= high)).astype(x.dtype)
-    constant = xp.clip(x.data, low, high) * (1 - inside)
+    inside = ((x.array >= low) & (x.array <= high)).astype(x.dtype)
+    constant = xp.clip(x.array, low, high) * (1 - inside)
     return MaskMul.apply(x, mask=inside) + Tensor(constant.astype(x.dtype, copy=False))
 
 
 def where(condition, a, b) -> Tensor:
     """y = a where condition else b;  dL/da = where(c, g, 0), dL/db = where(c, 0, g)."""
-    condition = condition.data if isinstance(condition, Tensor) else condition
+    condition = condition.array if isinstance(condition, Tensor) else condition
     a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
     b = as_tensor(b, like=a)
-    return Where.apply(a, b, condition=get_array_module(a.data).asarray(condition, dtype=bool))
+    return Where.apply(a, b, condition=get_array_module(a.array).asarray(condition, dtype=bool))
 
 
 class Where(Function):
@@ -235,7 +235,7 @@ class Where(Function):
         return get_array_module(a).where(condition, a, b)
 
     def backward(self, g):
-        zero = Tensor(get_array_module(g.data).zeros((), dtype=g.dtype))
+        zero = Tensor(get_array_module(g.array).zeros((), dtype=g.dtype))
         grad_a = Where.apply(g, zero, condition=self.condition) if self.needs_input_grad[0] else None
         grad_b = Where.apply(zero, g, condition=self.condition) if self.needs_input_grad[1] else None
         return grad_a, grad_b
@@ -255,10 +255,10 @@ def _extremum(a, b, greater):
     a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
     b = as_tensor(b, like=a)
     _check_broadcast("maximum" if greater else "minimum", a, b)
-    wins = (a.data > b.data) if greater else (a.data < b.data)
-    weight_a = wins + 0.5 * (a.data == b.data)
+    wins = (a.array > b.array) if greater else (a.array < b.array)
+    weight_a = wins + 0.5 * (a.array == b.array)
     shape = np.broadcast_shapes(a.shape, b.shape)
-    weight_a = get_array_module(a.data).broadcast_to(weight_a, shape).astype(a.dtype)
+    weight_a = get_array_module(a.array).broadcast_to(weight_a, shape).astype(a.dtype)
     return MaskMul.apply(a, mask=weight_a) + MaskMul.apply(b, mask=(1 - weight_a).astype(b.dtype))
 
 
@@ -338,10 +338,10 @@ def amin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 
 def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Indices of the maxima (no gradient)."""
-    xp = get_array_module(x.data)
+    xp = get_array_module(x.array)
     if dim is None:
-        return Tensor(xp.asarray(x.data.argmax()))
-    return Tensor(xp.argmax(x.data, axis=dim, keepdims=keepdim))
+        return Tensor(xp.asarray(x.array.argmax()))
+    return Tensor(xp.argmax(x.array, axis=dim, keepdims=keepdim))
 
 
 # -- matrix multiplication ----------------------------------------------------------------
@@ -387,8 +387,8 @@ def matmul(a, b) -> Tensor:
 # -- comparisons (no gradient) ------------------------------------------------------------
 def _comparison(name, compare):
     def op(a, b) -> Tensor:
-        a_data = a.data if isinstance(a, Tensor) else a
-        b_data = b.data if isinstance(b, Tensor) else b
+        a_data = a.array if isinstance(a, Tensor) else a
+        b_data = b.array if isinstance(b, Tensor) else b
         return Tensor(compare(a_data, b_data))
 
     op.__name__ = name

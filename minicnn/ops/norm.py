@@ -47,7 +47,7 @@ def _array_of(stat):
     """The array behind a running-statistic argument (a Tensor or an array), or None."""
     if stat is None:
         return None
-    return stat.data if isinstance(stat, Tensor) else stat
+    return stat.array if isinstance(stat, Tensor) else stat
 
 
 def _check_vector(op, name, value, size):
@@ -66,7 +66,7 @@ def _update_running(stat, batch_value, momentum):
 def _constant(stat, like: Tensor, shape) -> Tensor:
     """A running statistic as a graph constant of ``like``'s dtype, reshaped to broadcast."""
     array = _array_of(stat)
-    xp = get_array_module(like.data)
+    xp = get_array_module(like.array)
     return Tensor(xp.asarray(array, dtype=like.dtype).reshape(shape))
 
 
@@ -74,7 +74,7 @@ def _parameter(value, like: Tensor) -> Tensor:
     """gamma or beta as a Tensor (an array becomes a constant of ``like``'s dtype)."""
     if isinstance(value, Tensor):
         return value
-    return Tensor(get_array_module(like.data).asarray(value, dtype=like.dtype))
+    return Tensor(get_array_module(like.array).asarray(value, dtype=like.dtype))
 
 
 def _affine(x_hat: Tensor, weight, bias, shape) -> Tensor:
@@ -154,7 +154,7 @@ def batch_norm(input: Tensor, running_mean, running_var, weight=None, bias=None,
 
 
 def _filled(like: Tensor, size: int, value: float) -> Tensor:
-    return Tensor(get_array_module(like.data).full(size, value, dtype=like.dtype))
+    return Tensor(get_array_module(like.array).full(size, value, dtype=like.dtype))
 
 
 # -- training-mode batch norm as one op ------------------------------------------------------
@@ -231,13 +231,13 @@ class BatchNormTraining(Function):
         x, weight, bias = self.inputs
         if is_grad_enabled():
             return self._backward_graph(g, x, weight)
-        xp = get_array_module(g.data)
-        x4, g4 = _as_nchw(x.data), _as_nchw(g.data)
+        xp = get_array_module(g.array)
+        x4, g4 = _as_nchw(x.array), _as_nchw(g.array)
         count = x4.shape[0] * x4.shape[2] * x4.shape[3]
         sum_g, sum_gx = registry.run("batch_norm_grad_sums", g4, x4, self.batch_mean)
         sum_g, sum_gx = xp.asarray(sum_g, xp.float64), xp.asarray(sum_gx, xp.float64)
         rstd = self.rstd
-        a = weight.data * rstd
+        a = weight.array * rstd
         b = -a * rstd * rstd * sum_gx / count
         d = -a * sum_g / count - b * self.batch_mean
         dtype = x.dtype
@@ -290,9 +290,9 @@ def instance_norm(input: Tensor, running_mean=None, running_var=None, weight=Non
         x_hat, mu, variance = _normalize(input, tuple(range(2, input.ndim)), eps)
         with no_grad():
             if running_mean is not None:
-                _update_running(running_mean, mu.data.reshape(-1, C).mean(axis=0), momentum)
+                _update_running(running_mean, mu.array.reshape(-1, C).mean(axis=0), momentum)
             if running_var is not None:
-                unbiased = variance.data.reshape(-1, C) * count / (count - 1)
+                unbiased = variance.array.reshape(-1, C) * count / (count - 1)
                 _update_running(running_var, unbiased.mean(axis=0), momentum)
     else:
         x_hat = _normalize_with_running(op, "use_input_stats=False", input, running_mean,

@@ -368,10 +368,10 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     indices = None
     if return_indices:
         indices = Tensor(y.creator.indices if y.creator is not None else
-                         registry.run("max_pool2d", x.data, **window)[1])
+                         registry.run("max_pool2d", x.array, **window)[1])
     if unbatched:
         y = reshape(y, y.shape[1:])
-        indices = None if indices is None else Tensor(indices.data[0])
+        indices = None if indices is None else Tensor(indices.array[0])
     return (y, indices) if return_indices else y
 
 
@@ -448,7 +448,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
 # ---------------------------------------------------------------------------------------
 def _resize_rows_and_cols(x: Tensor, row_matrix: np.ndarray, col_matrix: np.ndarray) -> Tensor:
     """y = M_h x M_w^T for every image and channel: (N, C, H, W) -> (N, C, P, Q)."""
-    xp = get_array_module(x.data)
+    xp = get_array_module(x.array)
     rows = Tensor(xp.asarray(row_matrix, dtype=x.dtype))              # (P, H)
     cols_t = Tensor(xp.asarray(col_matrix.T.copy(), dtype=x.dtype))   # (W, Q)
     return matmul(matmul(rows, x), cols_t)

@@ -152,7 +152,7 @@ def _index_arrays(index, xp):
     if isinstance(index, tuple):
         return tuple(_index_arrays(i, xp) for i in index)
     if isinstance(index, Tensor):
-        return index.data
+        return index.array
     if isinstance(index, list):
         return xp.asarray(index)
     return index
@@ -187,7 +187,7 @@ class IndexAdd(Function):
 
 
 def getitem(x: Tensor, index) -> Tensor:
-    return GetItem.apply(x, index=_index_arrays(index, get_array_module(x.data)))
+    return GetItem.apply(x, index=_index_arrays(index, get_array_module(x.array)))
 
 
 # -- joining and padding ------------------------------------------------------------------

@@ -8,8 +8,8 @@
   moment estimates, the step count).
 
 Subclasses write one method, ``step``: for each parameter with a gradient, read
-``p.grad.data`` and update ``p.data`` in place. The update works on raw arrays (no graph is
-built, and a parameter stays the same object), with ``xp = get_array_module(p.data)`` so it
+``p.grad.array`` and update ``p.array`` in place. The update works on raw arrays (no graph is
+built, and a parameter stays the same object), with ``xp = get_array_module(p.array)`` so it
 runs on CuPy too; Python-float hyperparameters keep float32 arrays float32.
 
 ``state_dict()`` is PyTorch's format: ``{"state": {index: {...}}, "param_groups":
@@ -77,8 +77,8 @@ class Optimizer:
                     if set_to_none:
                         param.grad = None
                     else:
-                        param.grad = Tensor(get_array_module(param.grad.data).zeros_like(
-                            param.grad.data))
+                        param.grad = Tensor(get_array_module(param.grad.array).zeros_like(
+                            param.grad.array))
 
     def step(self, closure=None):
         """Update every parameter once. ``closure``: a function that recomputes the loss
@@ -91,18 +91,18 @@ class Optimizer:
             for group in self.param_groups:
                 for param in group["params"]:
                     if param.grad is not None:
-                        self._update(param, param.grad.data, group,
+                        self._update(param, param.grad.array, group,
                                      self.state.setdefault(param, {}))
         return loss
 
     def _update(self, param: Tensor, grad, group: dict, state: dict) -> None:
-        """Update ``param.data`` in place from ``grad`` (an array); ``state`` is this
+        """Update ``param.array`` in place from ``grad`` (an array); ``state`` is this
         parameter's own dict, empty at the first step."""
         raise NotImplementedError(f"{type(self).__name__}._update")
 
     @staticmethod
     def _zeros_like(param: Tensor) -> Tensor:
-        return Tensor(get_array_module(param.data).zeros_like(param.data))
+        return Tensor(get_array_module(param.array).zeros_like(param.array))
 
     # -- saving and loading ------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -163,12 +163,12 @@ def _state_value(key: str, value, param: Tensor):
     if key == "step":
         return int(np.asarray(value.numpy() if isinstance(value, Tensor) else value).item())
     if isinstance(value, Tensor):
-        array = value.data
+        array = value.array
     elif hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
         array = value.detach().cpu().numpy()
     elif isinstance(value, np.ndarray) or get_array_module(value) is not np:
         array = value
     else:
         return copy.deepcopy(value)
-    array = to_device(array, device_of(param.data)).astype(param.dtype, copy=True)
+    array = to_device(array, device_of(param.array)).astype(param.dtype, copy=True)
     return Tensor(array)

@@ -41,7 +41,7 @@ class RMSprop(Optimizer):
                                       momentum=momentum, centered=centered, maximize=maximize))
 
     def _update(self, param, grad, group, state):
-        xp = get_array_module(param.data)
+        xp = get_array_module(param.array)
         alpha = group["alpha"]
         if not state:
             state["step"] = 0
@@ -54,21 +54,21 @@ class RMSprop(Optimizer):
         if group["maximize"]:
             grad = -grad
         if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * param.data
-        square_avg = state["square_avg"].data
+            grad = grad + group["weight_decay"] * param.array
+        square_avg = state["square_avg"].array
         square_avg *= alpha
         square_avg += (1 - alpha) * grad * grad
         if group["centered"]:
-            grad_avg = state["grad_avg"].data
+            grad_avg = state["grad_avg"].array
             grad_avg += (1 - alpha) * (grad - grad_avg)  # PyTorch's lerp
             denominator = xp.sqrt(square_avg - grad_avg * grad_avg)
         else:
             denominator = xp.sqrt(square_avg)
         denominator += group["eps"]
         if group["momentum"] > 0:
-            buffer = state["momentum_buffer"].data
+            buffer = state["momentum_buffer"].array
             buffer *= group["momentum"]
             buffer += grad / denominator
-            param.data -= group["lr"] * buffer
+            param.array -= group["lr"] * buffer
         else:
-            param.data -= group["lr"] * (grad / denominator)
+            param.array -= group["lr"] * (grad / denominator)

@@ -48,15 +48,15 @@ class SGD(Optimizer):
         if group["maximize"]:
             grad = -grad
         if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * param.data
+            grad = grad + group["weight_decay"] * param.array
         if momentum != 0:
             if "momentum_buffer" not in state:
                 state["momentum_buffer"] = self._zeros_like(param)
-                state["momentum_buffer"].data[...] = grad
+                state["momentum_buffer"].array[...] = grad
             else:
-                buffer = state["momentum_buffer"].data
+                buffer = state["momentum_buffer"].array
                 buffer *= momentum
                 buffer += (1 - group["dampening"]) * grad
-            buffer = state["momentum_buffer"].data
+            buffer = state["momentum_buffer"].array
             grad = grad + momentum * buffer if group["nesterov"] else buffer
-        param.data -= group["lr"] * grad
+        param.array -= group["lr"] * grad
