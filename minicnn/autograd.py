@@ -217,12 +217,50 @@ class Tensor:
             gradient = Tensor(get_array_module(self.array).ones_like(self.array))
         gradient = _as_gradient(gradient, self, "gradient")
         retain = create_graph if retain_graph is None else retain_graph
-        grads = _walk([self], [gradient], retain, create_graph, targets=None)
         stored: set[int] = set()
-        for leaf, grad in grads.values():
+
+        def accumulate_into_leaf(leaf: Tensor, grad: Tensor) -> None:
             if not create_graph:
                 grad = Tensor(_own_writable(grad.array, stored))
             leaf.grad = grad if leaf.grad is None else _accumulate(leaf.grad, grad, create_graph)
+            for hook in list(getattr(leaf, "_post_accumulate_grad_hooks", {}).values()):
+                hook(leaf)
+
+        _walk([self], [gradient], retain, create_graph, targets=None,
+              on_leaf_done=accumulate_into_leaf)
+
+    def register_post_accumulate_grad_hook(self, hook) -> "_HookHandle":
+        """Call ``hook(tensor)`` during ``backward()`` right after this leaf's ``.grad`` has
+        received its whole gradient of that backward (as PyTorch's hook of the same name).
+
+        The walk hands a leaf its gradient as soon as the last function that uses it has
+        run, not at the end of the walk: for a network that is the last layer's weights
+        first. ``DistributedDataParallel`` uses this to start all-reducing gradients while
+        the rest of the backward pass is still being computed. ``minicnn.grad`` does not
+        touch ``.grad`` and calls no hook. Returns a handle with ``.remove()``.
+        """
+        if not self.is_leaf:
+            raise RuntimeError("register_post_accumulate_grad_hook: only leaf tensors have "
+                               "an accumulated .grad; this tensor was computed by "
+                               f"{type(self.creator).__name__}")
+        if not callable(hook):
+            raise TypeError(f"hook: expected a callable, got {type(hook).__name__}")
+        hooks = self.__dict__.setdefault("_post_accumulate_grad_hooks", {})
+        return _HookHandle(hooks, hook)
+
+
+class _HookHandle:
+    """What ``register_post_accumulate_grad_hook`` returns: ``.remove()`` unregisters."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: dict, hook):
+        self.hooks, self.id = hooks, _HookHandle._next_id
+        _HookHandle._next_id += 1
+        hooks[self.id] = hook
+
+    def remove(self) -> None:
+        self.hooks.pop(self.id, None)
 
 
 def _own_writable(array, stored: set):
@@ -277,6 +315,7 @@ class Function:
             needs = tuple(t.requires_grad for t in inputs)
             if any(needs):
                 fn.inputs = inputs
+                fn.keywords = params  # what it was called with (read by minicnn.onnx)
                 fn.needs_input_grad = needs
                 fn._output_ref = weakref.ref(output)
                 output.creator = fn
@@ -336,19 +375,38 @@ def _topological_order(roots: list[Tensor]) -> list[Function]:
     return order
 
 
-def _walk(roots, root_grads, retain_graph, create_graph, targets):
+def _last_uses(order: list[Function]) -> dict[int, list[Tensor]]:
+    """``{position in order: leaves whose last consumer is the function there}``: after
+    that function's backward, those leaves have received their whole gradient."""
+    last: dict[int, tuple] = {}
+    for position, fn in enumerate(order):
+        for tensor, needs in zip(fn.inputs, fn.needs_input_grad):
+            if needs and tensor.creator is None:
+                last[id(tensor)] = (position, tensor)
+    done: dict[int, list[Tensor]] = {}
+    for position, tensor in last.values():
+        done.setdefault(position, []).append(tensor)
+    return done
+
+
+def _walk(roots, root_grads, retain_graph, create_graph, targets, on_leaf_done=None):
     """Propagate gradients from ``roots`` down the graph.
 
     Returns ``{id(tensor): (tensor, grad)}`` for the leaves that require grad (when
-    ``targets`` is None) or for the tensors in ``targets``.
+    ``targets`` is None) or for the tensors in ``targets``. With ``on_leaf_done`` (and no
+    ``targets``), each leaf's gradient is instead handed to ``on_leaf_done(leaf, grad)``
+    as soon as the walk is past the leaf's last consumer (``backward()`` accumulates it
+    into ``.grad`` there and runs the leaf's post-accumulate-grad hooks).
     """
     grads: dict[int, list] = {}  # id(tensor) -> [tensor, gradient]; holds the tensor alive
     for root, grad in zip(roots, root_grads):
         _add_grad(grads, root, grad)
     wanted = None if targets is None else {id(t) for t in targets}
     results: dict[int, tuple] = {}
+    order = _topological_order(roots)
+    finished_after = _last_uses(order) if on_leaf_done is not None and wanted is None else {}
     with _GradMode(create_graph):
-        for fn in _topological_order(roots):
+        for position, fn in enumerate(order):
             entry = grads.pop(id(fn.output), None)
             if entry is not None:
                 output, grad_output = entry
@@ -362,9 +420,18 @@ def _walk(roots, root_grads, retain_graph, create_graph, targets):
                         _add_grad(grads, tensor, _sum_to_shape(grad, tensor.shape))
             if not retain_graph:
                 fn._release()
+            for leaf in finished_after.get(position, ()):
+                entry = grads.pop(id(leaf), None)
+                if entry is not None:
+                    on_leaf_done(*entry)
     for key, (tensor, grad) in grads.items():
         if wanted is None or key in wanted:
             results[key] = (tensor, grad)
+    if on_leaf_done is not None and wanted is None:
+        for tensor, grad in results.values():
+            if tensor.creator is None and tensor.requires_grad:
+                on_leaf_done(tensor, grad)
+        return {}
     return results
 
 

@@ -169,14 +169,18 @@ class Sigmoid(Function):
 
 
 class MaskMul(Function):
-    """y = x * mask with a constant mask (relu, abs, clamp use it);  dL/dx = g * mask."""
+    """y = x * mask with a constant mask (relu, abs, clamp use it);  dL/dx = g * mask.
 
-    def forward(self, x, mask):
+    ``rule`` names the function the mask came from (``("relu",)``, ``("abs",)``,
+    ``("clamp", min, max)``); it changes nothing here, but an exporter (``minicnn.onnx``)
+    needs it, since the mask itself depends on this call's data."""
+
+    def forward(self, x, mask, rule=None):
         self.mask = mask
         return x * mask
 
     def backward(self, g):
-        return MaskMul.apply(g, mask=self.mask)
+        return MaskMul.apply(g, mask=self.mask, rule=("mask",))
 
 
 def exp(x):
@@ -201,12 +205,13 @@ def sigmoid(x):
 
 def relu(x: Tensor) -> Tensor:
     """y = max(x, 0) = x * [x > 0]  (gradient 0 at x = 0, as PyTorch's)."""
-    return MaskMul.apply(x, mask=(x.array > 0).astype(x.dtype))
+    return MaskMul.apply(x, mask=(x.array > 0).astype(x.dtype), rule=("relu",))
 
 
 def abs(x: Tensor) -> Tensor:  # noqa: A001 - PyTorch's name
     """y = |x| = x * sign(x)  (gradient 0 at x = 0, as PyTorch's)."""
-    return MaskMul.apply(x, mask=get_array_module(x.array).sign(x.array).astype(x.dtype))
+    return MaskMul.apply(x, mask=get_array_module(x.array).sign(x.array).astype(x.dtype),
+                         rule=("abs",))
 
 
 def clamp(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
