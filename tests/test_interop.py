@@ -260,3 +260,27 @@ def test_onnx_agrees_with_the_pytorch_twin(onnx_export, tmp_path):
         pytorch_images = theirs(torch.from_numpy(z)).numpy()
     np.testing.assert_allclose(onnx_images, mine, atol=1e-5)
     np.testing.assert_allclose(pytorch_images, mine, atol=1e-5)
+
+
+def test_stylegan_generator_exports_with_fixed_noise_and_refuses_random_noise(onnx_export,
+                                                                               tmp_path):
+    from minicnn.gan.stylegan import StyleGenerator
+    from minicnn.onnx import UnsupportedOperatorError
+
+    mc.manual_seed(4)
+    generator = StyleGenerator(z_dim=8, w_dim=8, width=4, image_size=16)
+    with pytest.raises(UnsupportedOperatorError, match="random numbers"):
+        onnx_export(generator, mc.randn(2, 8), tmp_path / "s.onnx")
+    generator.set_noise_mode("const")
+    with mc.no_grad():  # non-zero noise weights, so the noise really reaches the images
+        for name, p in generator.named_parameters():
+            if name.endswith("noise.weight"):
+                p.array[...] = 0.5
+    buffer = io.BytesIO()
+    onnx_export(generator, mc.randn(2, 8), buffer, input_names=["z"],
+                output_names=["images"], dynamic_axes={"z": {0: "n"}, "images": {0: "n"}})
+    z = mc.randn(3, 8)
+    with mc.no_grad():
+        expected = generator.eval()(z).numpy()
+    (got,) = _run_onnx(buffer.getvalue(), {"z": z.numpy()})
+    np.testing.assert_allclose(got, expected, atol=1e-5, rtol=1e-5)

@@ -138,7 +138,16 @@ def _permute(b, fn, inputs):
 
 @converts(shape.BroadcastTo)
 def _broadcast_to(b, fn, inputs):
-    return b.node("Expand", [inputs[0], b.int64s(fn.keywords["shape"], "shape")])
+    """An expand to the traced batch size (StyleGAN's learned constant input, expanded to
+    N copies) follows the run-time batch size when the batch axis is dynamic."""
+    target = [int(d) for d in fn.keywords["shape"]]
+    lead = len(target) - fn.inputs[0].ndim
+    if (b.batch_input is not None and target and target[0] == b.batch_size
+            and (lead > 0 or fn.inputs[0].shape[0] == 1)):
+        rest = b.int64s(target[1:], "shape")
+        return b.node("Expand", [inputs[0], b.node("Concat", [b.batch_dimension(), rest],
+                                                    axis=0)])
+    return b.node("Expand", [inputs[0], b.int64s(target, "shape")])
 
 
 @converts(shape.Cat)

@@ -6,7 +6,7 @@ import os
 import numpy as np
 
 from ..autograd import Tensor, enable_grad
-from .graph import GraphBuilder, convert_functions, recorded_functions
+from .graph import GraphBuilder, convert_functions, recorded_functions, same_constants
 
 DEFAULT_OPSET = 17
 SUPPORTED_OPSETS = range(13, 21)
@@ -97,11 +97,11 @@ def export(model, args, f, export_params: bool = True, verbose: bool = False,
         model.eval()
     try:
         with enable_grad():
-            outputs = model(*traced)
+            outputs = _as_tuple(model(*traced), "outputs of the model")
+            again = _as_tuple(model(*traced), "outputs of the model")
     finally:
         if was_training:
             model.train(True)
-    outputs = _as_tuple(outputs, "outputs of the model")
 
     input_names = _names(input_names, len(traced), "input_", "input_names")
     output_names = _names(output_names, len(outputs), "output_", "output_names")
@@ -109,13 +109,18 @@ def export(model, args, f, export_params: bool = True, verbose: bool = False,
     for name in input_names + output_names:
         builder.fresh(name)
     names = {id(t): name for t, name in zip(traced, input_names)}
+    for tensor, name in zip(traced, input_names):
+        if 0 in _dynamic_dims(dynamic_axes, name) and tensor.ndim > 0:
+            builder.batch_input, builder.batch_size = name, tensor.shape[0]
+            break
     state_names = {}
     if hasattr(model, "state_dict"):
         state_names = {id(t): key for key, t in model.state_dict(keep_vars=True).items()}
 
     from .converters import CONVERTERS
-    convert_functions(builder, recorded_functions(list(outputs)), names, state_names,
-                      CONVERTERS)
+    functions = recorded_functions(list(outputs))
+    same_constants(functions, recorded_functions(list(again)), state_names)
+    convert_functions(builder, functions, names, state_names, CONVERTERS)
     for tensor, name in zip(outputs, output_names):
         if id(tensor) not in names:  # an output that is a constant of the model
             names[id(tensor)] = builder.constant(tensor.numpy())

@@ -17,7 +17,10 @@ Tensors get names in three ways:
 What tracing cannot see is control flow and data-dependent constants: a Python ``if`` on a
 tensor's value, or a mask computed from this input's values, would be frozen into the graph.
 Converters refuse the Functions known to carry such constants (a ``MaskMul`` that is not a
-relu or abs, ``Where``, training-mode batch norm) with an error naming them.
+relu or abs, ``Where``, training-mode batch norm) with an error naming them. And the model
+is traced twice on the same inputs: a constant that differs between the two traces is a
+random draw inside ``forward`` (StyleGAN's fresh noise), which a graph would freeze, so
+``same_constants`` refuses it, naming the Function that consumed it.
 """
 from __future__ import annotations
 
@@ -38,6 +41,8 @@ class GraphBuilder:
         self.nodes: list = []
         self.initializers: list = []
         self._used: set[str] = set()
+        self.batch_input: str | None = None  # a graph input whose axis 0 is dynamic
+        self.batch_size: int | None = None   # ... and its size in the trace
 
     def fresh(self, hint: str) -> str:
         """A name not used yet, starting with ``hint``."""
@@ -58,6 +63,12 @@ class GraphBuilder:
         """A 1-D int64 constant (shapes, axes, pads)."""
         return self.constant(np.asarray(list(values), dtype=np.int64), hint)
 
+    def batch_dimension(self) -> str:
+        """A 1-element int64 tensor holding the run-time batch size (axis 0 of the
+        dynamic input), for shapes that must follow it."""
+        shape = self.node("Shape", [self.batch_input])
+        return self.node("Slice", [shape, self.int64s([0], "starts"), self.int64s([1], "ends")])
+
     def node(self, op_type: str, inputs: list[str], hint: str | None = None, **attributes) -> str:
         """Append one node with one output; return the output's name."""
         output = self.fresh(hint or op_type.lower())
@@ -70,6 +81,25 @@ class GraphBuilder:
 def recorded_functions(outputs: list[Tensor]) -> list[Function]:
     """The Functions that made ``outputs``, producers before consumers."""
     return list(reversed(_topological_order(outputs)))
+
+
+def same_constants(first: list[Function], second: list[Function], state_names: dict) -> None:
+    """Raise unless two traces of the same inputs applied the same Functions to the same
+    constants (see the module docstring)."""
+    if [type(f) for f in first] != [type(f) for f in second]:
+        raise UnsupportedOperatorError(
+            "minicnn.onnx.export: two forward passes on the same inputs applied different "
+            "ops (control flow that depends on something other than the inputs' shapes)")
+    for a, b in zip(first, second):
+        for x, y in zip(a.inputs, b.inputs):
+            if (x.creator is None and id(x) not in state_names and x.shape == y.shape
+                    and not np.array_equal(x.numpy(), y.numpy(), equal_nan=True)):
+                raise UnsupportedOperatorError(
+                    f"minicnn.onnx.export: an input of {type(a).__name__} changed between two "
+                    "forward passes on the same inputs: the model draws random numbers (or "
+                    "keeps changing state) inside forward, and a graph would freeze one draw. "
+                    "Make it deterministic for export (e.g. StyleGenerator."
+                    "set_noise_mode('const'))")
 
 
 def name_leaf(builder: GraphBuilder, tensor: Tensor, names: dict, state_names: dict) -> str:
