@@ -10,10 +10,9 @@ dy/dx = 1 or a (the *mask*, a constant in the backward pass: it does not depend 
 except through the sign, so leaky ReLU's second derivative is 0 almost everywhere):
 
 * ``leaky_relu(x, a)`` -> y
-* ``leaky_relu_with_mask(x, a)`` -> (y, mask), one pass
 * ``leaky_relu_backward(grad_output, x, a)`` -> grad_output * mask, recomputing the
-  mask from the sign of x instead of storing it
-* ``multiply(a, b)`` -> a * b (grad_output * a stored mask)
+  mask from the sign of x instead of storing it (registered for slopes >= 0 only:
+  ``supports_leaky_relu_backward``)
 
 Batch norm over (N, H, W) for each channel c of x (N, C, H, W):
 
@@ -83,28 +82,10 @@ def _leaky_relu(x, negative_slope, y):
 
 
 @Kernel
-def _leaky_relu_with_mask(x, negative_slope, y, mask):
-    for i in prange(x.size):
-        value = x[i]
-        if value > 0:
-            y[i] = value
-            mask[i] = 1
-        else:
-            y[i] = value * negative_slope
-            mask[i] = negative_slope
-
-
-@Kernel
 def _leaky_relu_backward(grad_output, x, negative_slope, grad_input):
     for i in prange(x.size):
         g = grad_output[i]
         grad_input[i] = g if x[i] > 0 else g * negative_slope
-
-
-@Kernel
-def _multiply(a, b, out):
-    for i in prange(a.size):
-        out[i] = a[i] * b[i]
 
 
 def _slope(x: np.ndarray, negative_slope: float):
@@ -118,15 +99,6 @@ def leaky_relu(x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
     return y
 
 
-def leaky_relu_with_mask(x: np.ndarray, negative_slope: float = 0.01):
-    """(y, mask) in one pass: mask = dy/dx = 1 where x > 0, negative_slope elsewhere."""
-    (flat_x,), y, flat_y = _flat_pair(x)
-    mask = np.empty_like(y)
-    _leaky_relu_with_mask(flat_x, _slope(x, negative_slope), flat_y, _flat(mask),
-                          work=x.size)
-    return y, mask
-
-
 def leaky_relu_backward(grad_output: np.ndarray, x: np.ndarray,
                         negative_slope: float = 0.01) -> np.ndarray:
     """dL/dx = dL/dy where x > 0, negative_slope * dL/dy elsewhere."""
@@ -136,14 +108,9 @@ def leaky_relu_backward(grad_output: np.ndarray, x: np.ndarray,
     return grad_input
 
 
-def multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a * b for two arrays of one shape and dtype (e.g. a gradient times a mask)."""
-    if a.shape != b.shape or a.dtype != b.dtype:
-        raise ValueError(f"multiply: expected two arrays of one shape and dtype, got "
-                         f"{a.shape} {a.dtype} and {b.shape} {b.dtype}")
-    (flat_a, flat_b), out, flat_out = _flat_pair(a, b)
-    _multiply(flat_a, flat_b, flat_out, work=a.size)
-    return out
+def supports_leaky_relu_backward(grad_output, x, negative_slope=0.01) -> bool:
+    """negative_slope >= 0 (callers may pass the output for x: same sign only then)."""
+    return negative_slope >= 0
 
 
 # ---------------------------------------------------------------------------------------

@@ -46,17 +46,17 @@ reference under that name): ``conv_transpose2d_*``, ``im2col_numba``/``col2im_nu
 ``bias_leaky_relu_numba``, ``conv2d_naive_numba``.
 
 Known limits: the CUDA C kernels use 32-bit index math (every tensor < 2**31 elements,
-checked) and float32 only (their registered versions, and im2col + cuBLAS's, hand other
-dtypes, e.g. float64 gradchecks, to the reference); the Numba tiled kernels accept float32
-and float64; the naive
-conv accumulates in float32; pooling has no ``divisor_override``; a max-pooling window
+checked) and float32 only (so do im2col + cuBLAS: they are registered with a ``supports``
+that says so, and the registry runs the next implementation for other dtypes, e.g. float64
+gradchecks); the Numba tiled kernels accept float32 and float64; the naive conv
+accumulates in float32; pooling has no ``divisor_override`` and the fused leaky ReLU needs
+a slope >= 0 (``supports`` again); a max-pooling window
 lying entirely in the padding (possible only with dilation) gets the reference's index
 (the nearest pixel) forward, but its gradient is dropped backward.
 """
 from __future__ import annotations
 
 import functools
-import inspect
 import math
 import os
 from typing import NamedTuple
@@ -479,9 +479,21 @@ def max_pool2d_backward_numba(grad_output, indices, input_shape, kernel_size, st
     return grad_x
 
 
+def _check_no_divisor_override(divisor_override):
+    if divisor_override is not None:
+        raise ValueError(f"divisor_override: the Numba pooling kernels need None, got "
+                         f"{divisor_override!r} (the registry runs the reference for it)")
+
+
+def supports_avg_pool2d(*args, divisor_override=None, **kwargs) -> bool:
+    """divisor_override is None."""
+    return divisor_override is None
+
+
 def avg_pool2d_numba(x, kernel_size, stride=None, padding=0, ceil_mode=False,
-                     count_include_pad=True):
-    """Average pooling with PyTorch's divisor rules."""
+                     count_include_pad=True, divisor_override=None):
+    """Average pooling with PyTorch's divisor rules (no ``divisor_override``)."""
+    _check_no_divisor_override(divisor_override)
     from .cuda_pool import avg_pool2d_forward_kernel
     xp = _array_module(x)
     x = _contiguous(x)
@@ -494,8 +506,9 @@ def avg_pool2d_numba(x, kernel_size, stride=None, padding=0, ceil_mode=False,
 
 
 def avg_pool2d_backward_numba(grad_output, input_shape, kernel_size, stride=None, padding=0,
-                              ceil_mode=False, count_include_pad=True):
+                              ceil_mode=False, count_include_pad=True, divisor_override=None):
     """dx of average pooling: dy / divisor spread over each window (gathered per pixel)."""
+    _check_no_divisor_override(divisor_override)
     from .cuda_pool import avg_pool2d_backward_kernel
     xp = _array_module(grad_output)
     grad_output = _contiguous(grad_output)
@@ -518,6 +531,16 @@ def _check_slope(negative_slope):
     if negative_slope < 0:
         raise ValueError(f"negative_slope: the fused kernels need a value >= 0 (the backward "
                          f"reads the sign of the output), got {negative_slope}")
+
+
+def supports_leaky_relu(x, negative_slope=0.01) -> bool:
+    """negative_slope >= 0."""
+    return negative_slope >= 0
+
+
+def supports_leaky_relu_backward(grad_output, x, negative_slope=0.01) -> bool:
+    """negative_slope >= 0."""
+    return negative_slope >= 0
 
 
 def bias_leaky_relu_numba(x, bias=None, negative_slope=0.01):
@@ -935,23 +958,9 @@ def numba_cuda_available() -> bool:
         return False
 
 
-def _reference(op):
-    """The NumPy/CuPy reference of a conv op (minicnn/ops/conv.py), imported when needed."""
-    from minicnn.ops import conv
-    return getattr(conv, f"{op}_reference")
-
-
-def _float32_or_reference(op, function):
-    """``function`` for float32 arrays; the reference for other dtypes (float64 gradchecks on
-    the GPU), because the CUDA C kernels and im2col.cu are float32 only."""
-    def dispatch(first, *args, **kwargs):
-        if first.dtype != np.float32:
-            return _reference(op)(first, *args, **kwargs)
-        return function(first, *args, **kwargs)
-    dispatch.__name__ = dispatch.__qualname__ = function.__name__
-    dispatch.__doc__ = function.__doc__
-    dispatch.__signature__ = inspect.signature(function)
-    return dispatch
+def supports_float32(first, *args, **kwargs) -> bool:
+    """float32 arrays only (the CUDA C kernels and im2col.cu)."""
+    return first.dtype == np.float32
 
 
 def _as_reference_conv2d(conv2d):
@@ -967,25 +976,31 @@ def _as_reference_conv2d(conv2d):
 # op -> {implementation name: function with the reference's signature}
 IMPLEMENTATIONS = {
     "conv2d": {"numba": _as_reference_conv2d(conv2d_numba),
-               "cuda_c": _float32_or_reference("conv2d", _as_reference_conv2d(conv2d_cuda_c)),
-               "im2col_cublas": _float32_or_reference(
-                   "conv2d", _as_reference_conv2d(conv2d_im2col_cublas))},
-    "conv2d_input_grad": {
-        "numba": conv2d_input_grad_numba,
-        "cuda_c": _float32_or_reference("conv2d_input_grad", conv2d_input_grad_cuda_c),
-        "im2col_cublas": _float32_or_reference("conv2d_input_grad",
-                                               conv2d_input_grad_im2col_cublas)},
-    "conv2d_weight_grad": {
-        "numba": conv2d_weight_grad_numba,
-        "cuda_c": _float32_or_reference("conv2d_weight_grad", conv2d_weight_grad_cuda_c),
-        "im2col_cublas": _float32_or_reference("conv2d_weight_grad",
-                                               conv2d_weight_grad_im2col_cublas)},
+               "cuda_c": _as_reference_conv2d(conv2d_cuda_c),
+               "im2col_cublas": _as_reference_conv2d(conv2d_im2col_cublas)},
+    "conv2d_input_grad": {"numba": conv2d_input_grad_numba,
+                          "cuda_c": conv2d_input_grad_cuda_c,
+                          "im2col_cublas": conv2d_input_grad_im2col_cublas},
+    "conv2d_weight_grad": {"numba": conv2d_weight_grad_numba,
+                           "cuda_c": conv2d_weight_grad_cuda_c,
+                           "im2col_cublas": conv2d_weight_grad_im2col_cublas},
     "max_pool2d": {"numba": max_pool2d_numba},
     "max_pool2d_backward": {"numba": max_pool2d_backward_numba},
     "avg_pool2d": {"numba": avg_pool2d_numba},
     "avg_pool2d_backward": {"numba": avg_pool2d_backward_numba},
     "leaky_relu": {"numba": leaky_relu_numba},
     "leaky_relu_backward": {"numba": leaky_relu_backward_numba},
+}
+
+# op -> {implementation name: what it computes (its ``supports`` predicate)}; the registry
+# runs the next implementation (in the end the reference) for every other call.
+SUPPORTS = {
+    **{op: {"cuda_c": supports_float32, "im2col_cublas": supports_float32}
+       for op in ("conv2d", "conv2d_input_grad", "conv2d_weight_grad")},
+    "avg_pool2d": {"numba": supports_avg_pool2d},
+    "avg_pool2d_backward": {"numba": supports_avg_pool2d},
+    "leaky_relu": {"numba": supports_leaky_relu},
+    "leaky_relu_backward": {"numba": supports_leaky_relu_backward},
 }
 
 # Higher runs first when nothing is selected; the NumPy reference registers at 0.
@@ -1004,4 +1019,4 @@ def register(registry=None) -> None:
     for op, functions in IMPLEMENTATIONS.items():
         for name, function in functions.items():
             registry.register(op, name, function, device="cuda", priority=PRIORITY[name],
-                              available=AVAILABLE[name])
+                              available=AVAILABLE[name], supports=SUPPORTS.get(op, {}).get(name))

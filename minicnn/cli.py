@@ -332,12 +332,9 @@ def run_info(args) -> int:
         from . import functional  # noqa: F401  (registers the conv implementations)
         from . import registry
 
-        chosen = []
-        for op in ("conv2d", "max_pool2d"):
-            names = registry.implementations(op)
-            if names:
-                chosen.append(f"{op}: {names[0]} (of {', '.join(names)})")
-        print("Kernels       " + "; ".join(chosen))
+        print("Kernels (minicnn.registry; the first available row of an op that supports "
+              "a call runs it)")
+        print(registry.table())
     except Exception as error:  # a broken optional kernel must not hide the rest
         print(f"kernels       could not be listed ({type(error).__name__}: {error})")
     for line in _gpu_lines():

@@ -1,28 +1,39 @@
 """Which implementation runs a hot op: the NumPy reference or a faster kernel.
 
-Each hot op (``conv2d``, ``conv2d_input_grad``, ``conv2d_weight_grad``, ``im2col``,
-``max_pool2d``, ``leaky_relu`` ...) has a name; each implementation registers under
-``(op, device, name)``: device is ``"cpu"`` (NumPy arrays) or ``"cuda"`` (CuPy arrays).
-The NumPy reference is registered as ``"reference"`` for both devices (it runs on
-CuPy arrays through ``xp``). ``run(op, array, ...)`` calls the chosen implementation
-for the array's device: the one selected with ``use()``/``select()`` if any, else the
-registered one with the highest priority.
+Each hot op (``conv2d``, ``conv2d_input_grad``, ``conv2d_weight_grad``, ``max_pool2d``,
+``leaky_relu`` ...) has a name; each implementation registers under ``(op, device, name)``:
+device is ``"cpu"`` (NumPy arrays) or ``"cuda"`` (CuPy arrays). The NumPy reference is
+registered as ``"reference"`` for both devices (it runs on CuPy arrays through ``xp``) and
+supports every call. Every implementation takes exactly the reference's signature, and
+declares what it can compute with a ``supports(*args, **kwargs)`` predicate over that
+same call (dtype, slope sign, ``divisor_override`` ...).
 
-Tests and benchmarks run every implementation by name::
+``run(op, array, ...)`` looks at the implementations for the array's device in order of
+preference -- the one selected with ``use()``/``select()`` first, then the others by
+priority, highest first -- and calls the first that is available and supports the call.
+``last_used(op)`` names the implementation that really ran: no kernel falls back on its
+own behind the registry's back, so the name is never a lie.
 
-    with registry.use("conv2d", "reference"):
+Tests and benchmarks prefer one implementation, for one op or for a whole family::
+
+    with registry.use("conv2d", "reference"):   # one op
+        y = F.conv2d(x, w)
+    with registry.use("numba"):                 # every op that has a "numba" implementation
         y = F.conv2d(x, w)
 
-``registry.last_used(op)`` tells which implementation ran last, so that it is
-never a mystery.
+``table()`` lists every registered implementation (``minicnn info`` prints it).
 """
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from .backend import device_of
+
+
+def _always(*args, **kwargs) -> bool:
+    return True
 
 
 @dataclass
@@ -32,7 +43,8 @@ class Implementation:
     name: str
     function: Callable
     priority: int = 0
-    available: Callable[[], bool] = lambda: True
+    available: Callable[[], bool] = field(default=_always)
+    supports: Callable[..., bool] = field(default=_always)
 
 
 _implementations: dict[tuple[str, str], dict[str, Implementation]] = {}
@@ -41,9 +53,16 @@ _last_used: dict[str, str] = {}
 
 
 def register(op: str, name: str, function: Callable, device: str = "cpu", priority: int = 0,
-             available: Callable[[], bool] | None = None) -> None:
-    """Register ``function`` as implementation ``name`` of ``op`` on ``device``."""
-    impl = Implementation(op, device, name, function, priority, available or (lambda: True))
+             available: Callable[[], bool] | None = None,
+             supports: Callable[..., bool] | None = None) -> None:
+    """Register ``function`` as implementation ``name`` of ``op`` on ``device``.
+
+    ``available()`` says whether it can run on this machine at all (checked at dispatch
+    time); ``supports(*args, **kwargs)``, called with the arguments of a call, whether it
+    computes that call. Both default to "always".
+    """
+    impl = Implementation(op, device, name, function, priority, available or _always,
+                          supports or _always)
     _implementations.setdefault((op, device), {})[name] = impl
 
 
@@ -55,7 +74,7 @@ def implementations(op: str, device: str = "cpu") -> list[str]:
 
 
 def select(op: str, name: str | None, device: str = "cpu") -> None:
-    """Make ``name`` the implementation of ``op`` on ``device`` (None: back to the best)."""
+    """Prefer ``name`` for ``op`` on ``device`` (None: back to the priority order)."""
     if name is None:
         _selected.pop((op, device), None)
         return
@@ -67,31 +86,64 @@ def select(op: str, name: str | None, device: str = "cpu") -> None:
 
 
 @contextlib.contextmanager
-def use(op: str, name: str, device: str = "cpu"):
-    """Run ``op`` with implementation ``name`` inside the ``with`` block."""
-    previous = _selected.get((op, device))
-    select(op, name, device)
+def use(op_or_family: str, name: str | None = None, device: str = "cpu"):
+    """Prefer an implementation inside the ``with`` block.
+
+    ``use(op, name)`` prefers ``name`` for ``op``; ``use(name)`` prefers ``name`` for every
+    op on ``device`` that has an implementation called ``name`` (a family: ``"numba"``,
+    ``"reference"``, ``"cuda_c"`` ...).
+    """
+    if name is None:
+        family = op_or_family
+        ops = [op for (op, dev), impls in _implementations.items()
+               if dev == device and family in impls]
+        if not ops:
+            raise ValueError(f"implementation: no op on {device} has an implementation "
+                             f"named {family!r}")
+    else:
+        ops, family = [op_or_family], name
+    previous = {op: _selected.get((op, device)) for op in ops}
+    for op in ops:
+        select(op, family, device)
     try:
         yield
     finally:
-        select(op, previous, device)
+        for op in ops:
+            select(op, previous[op], device)
 
 
-def get(op: str, device: str = "cpu") -> Implementation:
+def _preference(op: str, device: str) -> list[Implementation]:
     key = (op, device)
     if key not in _implementations:
         raise KeyError(f"no implementation of op {op!r} is registered for device {device!r}")
-    if key in _selected:
-        return _implementations[key][_selected[key]]
-    names = implementations(op, device)
-    if not names:
+    impls = _implementations[key]
+    order = [impls[name] for name in implementations(op, device)]
+    chosen = _selected.get(key)
+    if chosen is not None:
+        order = [impls[chosen]] + [i for i in order if i.name != chosen]
+    return order
+
+
+def get(op: str, device: str = "cpu") -> Implementation:
+    """The preferred implementation of ``op`` on ``device`` (before looking at a call)."""
+    order = _preference(op, device)
+    if not order:
         raise RuntimeError(f"no available implementation of op {op!r} on {device}")
-    return _implementations[key][names[0]]
+    return order[0]
+
+
+def choose(op: str, device: str, *args, **kwargs) -> Implementation:
+    """The implementation that ``run`` calls for these arguments on ``device``."""
+    for impl in _preference(op, device):
+        if impl.supports(*args, **kwargs):
+            return impl
+    raise RuntimeError(f"no implementation of op {op!r} on {device} supports this call "
+                       f"(registered: {sorted(_implementations[(op, device)])})")
 
 
 def run(op: str, array, *args, **kwargs):
-    """Call the chosen implementation of ``op`` for the device ``array`` lives on."""
-    impl = get(op, device_of(array))
+    """Call the best implementation of ``op`` that supports this call, on ``array``'s device."""
+    impl = choose(op, device_of(array), array, *args, **kwargs)
     _last_used[op] = impl.name
     return impl.function(array, *args, **kwargs)
 
@@ -99,3 +151,21 @@ def run(op: str, array, *args, **kwargs):
 def last_used(op: str) -> str | None:
     """Name of the implementation that ran ``op`` most recently."""
     return _last_used.get(op)
+
+
+def table() -> str:
+    """Every registered implementation, one row each: op, device, name, priority, whether it
+    can run on this machine, and what it is restricted to (its ``supports`` docstring)."""
+    rows = [("op", "device", "implementation", "priority", "available", "supports")]
+    for (op, device), impls in sorted(_implementations.items()):
+        for impl in sorted(impls.values(), key=lambda i: -i.priority):
+            try:
+                ready = "yes" if impl.available() else "no"
+            except Exception:
+                ready = "no"
+            limit = (impl.supports.__doc__ or "").strip().splitlines()
+            rows.append((op, device, impl.name, str(impl.priority), ready,
+                         limit[0] if limit and impl.supports is not _always else "every call"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
+                     for row in rows)

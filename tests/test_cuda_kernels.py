@@ -92,8 +92,9 @@ class _FakeRegistry:
     def __init__(self):
         self.calls = []
 
-    def register(self, op, name, function, device="cpu", priority=0, available=None):
-        self.calls.append((op, name, device, priority, available))
+    def register(self, op, name, function, device="cpu", priority=0, available=None,
+                 supports=None):
+        self.calls.append((op, name, device, priority, available, supports))
 
 
 def test_numba_cuda_gets_the_row_stack_alias_numpy_2_5_removed(monkeypatch):
@@ -112,7 +113,12 @@ def test_register_names_and_devices():
     assert {op for op, *_ in fake.calls} == {
         "conv2d", "conv2d_input_grad", "conv2d_weight_grad", "max_pool2d", "max_pool2d_backward",
         "avg_pool2d", "avg_pool2d_backward", "leaky_relu", "leaky_relu_backward"}
-    assert all(device == "cuda" for _, _, device, _, _ in fake.calls)
+    assert all(device == "cuda" for _, _, device, *_ in fake.calls)
+    limited = {(op, name) for op, name, *_, supports in fake.calls if supports is not None}
+    assert limited == {(op, name) for op in ("conv2d", "conv2d_input_grad", "conv2d_weight_grad")
+                       for name in ("cuda_c", "im2col_cublas")} | {
+        (op, "numba") for op in ("avg_pool2d", "avg_pool2d_backward", "leaky_relu",
+                                 "leaky_relu_backward")}
 
 
 def test_registered_functions_take_the_reference_signatures():
@@ -131,22 +137,20 @@ def test_registered_functions_take_the_reference_signatures():
         "leaky_relu": activation.leaky_relu_reference,
         "leaky_relu_backward": activation.leaky_relu_backward_reference}
     for op, functions in cuda_launch.IMPLEMENTATIONS.items():
-        wanted = [p for p in inspect.signature(references[op]).parameters
-                  if p != "divisor_override"]   # only the reference knows it (ops route it)
+        wanted = list(inspect.signature(references[op]).parameters)
         for name, function in functions.items():
             have = list(inspect.signature(function).parameters)
-            assert have[:len(wanted)] == wanted, (op, name, have, wanted)
+            assert have[:len(wanted)] == wanted, (op, name, have, wanted)  # then tuning knobs
 
 
-def test_float64_goes_to_the_reference_and_numpy_arrays_get_a_clear_error():
-    """The CUDA C / cuBLAS registrations are float32 only: other dtypes use the reference."""
+def test_cuda_c_declares_float32_only_and_numpy_arrays_get_a_clear_error():
+    """The CUDA C / cuBLAS registrations support float32 only (the registry runs the next
+    implementation for other dtypes: tests/test_registry.py); NumPy arrays are refused."""
     rng = np.random.default_rng(3)
     x, w = rng.standard_normal((2, 4, 7, 6)), rng.standard_normal((6, 2, 3, 3))
     params = dict(stride=(2, 1), padding=(1, 0, 1, 1), dilation=(1, 1), groups=2)
-    expected = ref.conv2d_reference(x, w, None, **params)
-    for name in ("cuda_c", "im2col_cublas"):
-        y = cuda_launch.IMPLEMENTATIONS["conv2d"][name](x, w, **params)
-        np.testing.assert_allclose(y, expected, atol=1e-12)
+    assert not cuda_launch.SUPPORTS["conv2d"]["cuda_c"](x, w, **params)
+    assert cuda_launch.SUPPORTS["conv2d"]["cuda_c"](x.astype(np.float32), w, **params)
     with pytest.raises(TypeError, match="need CuPy arrays on a GPU"):
         cuda_launch.IMPLEMENTATIONS["conv2d"]["cuda_c"](x.astype(np.float32),
                                                         w.astype(np.float32), **params)

@@ -53,15 +53,12 @@ for _op, _function in (("leaky_relu", leaky_relu_reference),
     registry.register(_op, "reference", _function, device="cpu")
     registry.register(_op, "reference", _function, device="cuda")
 # The fused Numba loops: one pass over memory instead of NumPy's four (kernels/cpu_elementwise.py).
+# Its backward may be handed the output instead of the input (same sign for a slope >= 0),
+# so it declares it supports slopes >= 0 only; the registry runs the reference for the rest.
 registry.register("leaky_relu", "numba", cpu_elementwise.leaky_relu, device="cpu", priority=10)
 registry.register("leaky_relu_backward", "numba", cpu_elementwise.leaky_relu_backward,
-                  device="cpu", priority=10)
-
-
-def _leaky_relu_backward_array(grad_output, x, negative_slope):
-    if negative_slope < 0:  # fused kernels read the output's sign: only right for slope >= 0
-        return leaky_relu_backward_reference(grad_output, x, negative_slope)
-    return registry.run("leaky_relu_backward", grad_output, x, negative_slope)
+                  device="cpu", priority=10,
+                  supports=cpu_elementwise.supports_leaky_relu_backward)
 
 
 class LeakyReLU(Function):
@@ -82,7 +79,7 @@ class LeakyReLUBackward(Function):
 
     def forward(self, g, x, negative_slope):
         self.x, self.negative_slope = x, negative_slope
-        return _leaky_relu_backward_array(g, x, negative_slope)
+        return registry.run("leaky_relu_backward", g, x, negative_slope)
 
     def backward(self, gg):
         return LeakyReLUBackward.apply(gg, x=self.x, negative_slope=self.negative_slope)

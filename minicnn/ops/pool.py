@@ -379,14 +379,12 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
 # Average pooling
 # ---------------------------------------------------------------------------------------
 def _run_average(op, array, *args, window, count_include_pad, divisor_override):
-    """Dispatch through the registry; ``divisor_override`` only the reference knows."""
-    kwargs = dict(kernel_size=window["kernel_size"], stride=window["stride"],
-                  padding=window["padding"], ceil_mode=window["ceil_mode"],
-                  count_include_pad=count_include_pad)
-    if divisor_override is None:
-        return registry.run(op, array, *args, **kwargs)
-    reference = avg_pool2d_reference if op == "avg_pool2d" else avg_pool2d_backward_reference
-    return reference(array, *args, divisor_override=divisor_override, **kwargs)
+    """Dispatch through the registry (kernels that lack ``divisor_override`` say so in their
+    ``supports``, and the registry runs the reference for such calls)."""
+    return registry.run(op, array, *args, kernel_size=window["kernel_size"],
+                        stride=window["stride"], padding=window["padding"],
+                        ceil_mode=window["ceil_mode"], count_include_pad=count_include_pad,
+                        divisor_override=divisor_override)
 
 
 class AvgPool2d(Function):
