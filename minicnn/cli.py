@@ -349,7 +349,7 @@ COMMANDS = [add_train, add_gradcheck, add_info]  # + sample, eval from minicnn/g
 
 # Modules that define their commands next to their code, with lists of the same names
 # (TRAIN_COMMANDS, COMMANDS); imported only when the parser is built.
-EXTENSIONS = ["minicnn.gan.commands"]
+EXTENSIONS = ["minicnn.gan.commands", "minicnn.interop_commands"]
 
 
 def _with_extensions(commands: list, list_name: str) -> list:

@@ -53,7 +53,7 @@ def _arrays(tensors, op: str) -> dict[str, np.ndarray]:
         if not hasattr(value, "dtype"):
             raise TypeError(f"{op}: tensors[{name!r}]: expected a Tensor or an array, got "
                             f"{type(value).__name__}")
-        arrays[name] = np.ascontiguousarray(to_device(value, "cpu"))
+        arrays[name] = np.asarray(to_device(value, "cpu"), order="C")  # keeps 0-d as 0-d
     return arrays
 
 

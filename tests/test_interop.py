@@ -284,3 +284,86 @@ def test_stylegan_generator_exports_with_fixed_noise_and_refuses_random_noise(on
         expected = generator.eval()(z).numpy()
     (got,) = _run_onnx(buffer.getvalue(), {"z": z.numpy()})
     np.testing.assert_allclose(got, expected, atol=1e-5, rtol=1e-5)
+
+
+# -- the command line -------------------------------------------------------------------------
+def test_export_and_import_commands_round_trip_a_gan_run(onnx_export, safetensors, tmp_path,
+                                                        capsys):
+    from minicnn.cli import main
+
+    run = tmp_path / "run"
+    assert main(["train", "dcgan", "--width", "4", "--steps", "1", "--out", str(run)]) == 0
+    checkpoint = str(run / "checkpoint.ckpt")
+    for suffix in (".onnx", ".safetensors"):
+        assert main(["export", checkpoint, "--to", str(tmp_path / f"g{suffix}")]) == 0
+    assert main(["export", checkpoint, "--to", str(tmp_path / "d.onnx"),
+                 "--model", "discriminator"]) == 0
+    from minicnn.gan.train import load_trained
+
+    _, parts = load_trained(checkpoint)
+    generator = parts.models["generator"].eval()
+    z = np.random.default_rng(0).standard_normal((3, 100)).astype(np.float32)
+    with mc.no_grad():
+        expected = generator(mc.tensor(z)).numpy()
+    (got,) = _run_onnx(str(tmp_path / "g.onnx"), {"input": z})
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    (logits,) = _run_onnx(str(tmp_path / "d.onnx"), {"input": expected})
+    assert logits.shape == (3, 1)
+
+    imported = tmp_path / "imported.ckpt"
+    assert main(["import", str(tmp_path / "g.safetensors"), "--recipe", "dcgan", "--width",
+                 "4", "--out", str(imported)]) == 0
+    _, parts = load_trained(str(imported))
+    with mc.no_grad():
+        np.testing.assert_array_equal(parts.models["generator"].eval()(mc.tensor(z)).numpy(),
+                                      expected)
+    assert main(["sample", str(imported), "--out", str(tmp_path / "grid.png")]) == 0
+    capsys.readouterr()
+    # mistakes: one line, exit 2, nothing overwritten
+    mistakes = [["export", checkpoint, "--to", str(tmp_path / "g.onnx")],
+                ["export", checkpoint, "--to", str(tmp_path / "g.txt")],
+                ["export", checkpoint, "--to", str(tmp_path / "x.onnx"), "--model", "critic"],
+                ["export", str(tmp_path / "missing.ckpt"), "--to", str(tmp_path / "m.onnx")],
+                ["import", str(tmp_path / "g.safetensors"), "--recipe", "dcgan", "--out",
+                 str(tmp_path / "wrong_width.ckpt")],
+                ["import", str(tmp_path / "g.safetensors"), "--recipe", "nope", "--out",
+                 str(tmp_path / "n.ckpt")]]
+    for argv in mistakes:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "error" in err, (argv, err)
+    assert not (tmp_path / "wrong_width.ckpt").exists()
+
+
+def test_export_a_classifier_checkpoint(onnx_export, tmp_path):
+    from minicnn.cli import main
+    from minicnn.models.classifier import save_classifier
+
+    mc.manual_seed(5)
+    model = DigitClassifier()
+    save_classifier(model, tmp_path / "classifier.ckpt")
+    assert main(["export", str(tmp_path / "classifier.ckpt"), "--to",
+                 str(tmp_path / "c.onnx")]) == 0
+    x = mc.randn(4, 1, 28, 28)
+    with mc.no_grad():
+        expected = model.eval()(x).numpy()
+    (got,) = _run_onnx(str(tmp_path / "c.onnx"), {"input": x.numpy()})
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def test_export_a_classifier_training_checkpoint(onnx_export, tmp_path):
+    """``minicnn train classifier``'s checkpoint (a training run, not a GAN) exports too."""
+    from minicnn.cli import main
+    from minicnn.models.classifier import load_classifier
+    from minicnn.training import TrainingRun
+
+    mc.manual_seed(6)
+    model = DigitClassifier()
+    TrainingRun({"model": model}, config={"channels": [16, 32], "hidden": 128,
+                                          "dropout": 0.25}).save(tmp_path / "run.ckpt")
+    assert main(["export", str(tmp_path / "run.ckpt"), "--to", str(tmp_path / "c.onnx")]) == 0
+    x = mc.randn(2, 1, 28, 28)
+    with mc.no_grad():
+        expected = load_classifier(tmp_path / "run.ckpt")(x).numpy()
+    (got,) = _run_onnx(str(tmp_path / "c.onnx"), {"input": x.numpy()})
+    np.testing.assert_allclose(got, expected, atol=1e-5)
