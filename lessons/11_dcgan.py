@@ -15,7 +15,8 @@ What you will learn:
 What to look at (in ``lessons/out/``):
   * ``11_progress.png``: one row per checkpoint of training, the same 8 latents each row.
   * ``11_samples.png``: 64 samples at the end; ``11_losses.png``: L_D, L_G, D(x), D(G(z)).
-  * ``11_dcgan_run/``: the run itself (checkpoint, CSV, grids); run the lesson again to
+  * ``11_dcgan_run/``: the run itself (checkpoint, CSV, grids; ``--fast`` keeps its own
+    ``11_dcgan_run_fast/``, so a full run never picks up a fast one); run the lesson again to
     continue it, or ``minicnn train dcgan --out lessons/out/11_dcgan_run --resume``.
 
 Time: about 10 minutes on a laptop CPU (800 steps of batch 64 at width 32), more on a
@@ -72,7 +73,8 @@ def main(argv=None):
     images = load_gan_images("mnist5k")
     if args.fast:
         images = images[:64]
-    folder = args.out / "11_dcgan_run"
+    # fast and full runs keep separate folders: a full run never resumes a fast run's file
+    folder = args.out / ("11_dcgan_run_fast" if args.fast else "11_dcgan_run")
     config = dict(width=width, batch_size=16 if args.fast else 64, seed=0)
     checkpoint = folder / "checkpoint.ckpt"
     if args.fast and folder.exists():
