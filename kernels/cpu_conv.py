@@ -51,6 +51,8 @@ import numpy as np
 from numba import njit, prange, uint64
 from threadpoolctl import ThreadpoolController
 
+from minicnn.geometry import conv2d_output_hw
+
 # ---------------------------------------------------------------------------------------
 # Two compiled versions of every loop nest: parallel and serial.
 # ---------------------------------------------------------------------------------------
@@ -421,12 +423,6 @@ def col2im_nchw(columns, kernel_h, kernel_w, out_h, out_w, stride_h, stride_w, p
 # ---------------------------------------------------------------------------------------
 # The three ops
 # ---------------------------------------------------------------------------------------
-def _output_hw(input_hw, kernel_hw, stride, padding, dilation):
-    top, bottom, left, right = padding
-    return ((input_hw[0] + top + bottom - dilation[0] * (kernel_hw[0] - 1) - 1) // stride[0] + 1,
-            (input_hw[1] + left + right - dilation[1] * (kernel_hw[1] - 1) - 1) // stride[1] + 1)
-
-
 def _hyper(kernel_hw, output_hw, stride, padding, dilation):
     """The loop bounds and steps the im2col/col2im kernels take, in their order."""
     return (*kernel_hw, *output_hw, *stride, padding[0], padding[2], *dilation)
@@ -476,7 +472,7 @@ def conv2d(x, weight, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), grou
     N, C, H, W = x.shape
     K, _, R, S = weight.shape
     if output_hw is None:
-        output_hw = _output_hw((H, W), (R, S), stride, padding, dilation)
+        output_hw = conv2d_output_hw((H, W), (R, S), stride, padding, dilation)
     P, Q = output_hw
     hyper = _hyper((R, S), (P, Q), stride, padding, dilation)
     kernel, source = _im2col_source(x)

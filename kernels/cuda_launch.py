@@ -63,37 +63,13 @@ from typing import NamedTuple
 
 import numpy as np
 
+from minicnn.geometry import (conv_output_size, conv_transpose_output_size, padding4, pair,
+                              pool_output_size)
+
 THREADS_PER_BLOCK = 256           # 1-D kernels (im2col, pooling, elementwise)
 MAX_BLOCKS_1D = 65535 * 8         # grid-stride loops cover the rest
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def _pair(value, name: str) -> tuple[int, int]:
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ValueError(f"{name}: expected an int or a pair of ints, got {value!r}")
-        return int(value[0]), int(value[1])
-    return int(value), int(value)
-
-
-def _positive_pair(value, name: str) -> tuple[int, int]:
-    pair = _pair(value, name)
-    if min(pair) <= 0:
-        raise ValueError(f"{name}: expected positive values, got {value!r}")
-    return pair
-
-
-def padding4(padding) -> tuple[int, int, int, int]:
-    """(top, bottom, left, right) from an int, a pair (h, w) or a 4-tuple."""
-    if isinstance(padding, (tuple, list)) and len(padding) == 4:
-        sides = tuple(int(v) for v in padding)
-    else:
-        pad_h, pad_w = _pair(padding, "padding")
-        sides = (pad_h, pad_h, pad_w, pad_w)
-    if min(sides) < 0:
-        raise ValueError(f"padding: expected non-negative values, got {padding!r}")
-    return sides
 
 
 def _array_module(array):
@@ -110,11 +86,6 @@ def _is_cupy(array) -> bool:
 
 def _contiguous(array):
     return _array_module(array).ascontiguousarray(array)
-
-
-def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
-    """P = (H + padding - dilation*(kernel - 1) - 1) // stride + 1, padding = top + bottom."""
-    return (size + padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
 class ConvGeometry(NamedTuple):
@@ -142,8 +113,8 @@ def _check_conv(x_shape, weight_shape, groups, x_name="input"):
 def conv_geometry(x_shape, weight_shape, stride, padding, dilation, groups,
                   output_hw=None) -> ConvGeometry:
     """Check a conv2d's arguments; P, Q as many as fit unless ``output_hw`` asks for fewer."""
-    stride = _positive_pair(stride, "stride")
-    dilation = _positive_pair(dilation, "dilation")
+    stride = pair(stride, "stride", 1)
+    dilation = pair(dilation, "dilation", 1)
     top, bottom, left, right = padding4(padding)
     _check_conv(x_shape, weight_shape, groups)
     P = conv_output_size(x_shape[2], weight_shape[2], stride[0], top + bottom, dilation[0])
@@ -249,7 +220,7 @@ def im2col_numba(x, kernel_size, stride=1, padding=0, dilation=1, output_hw=None
     from .cuda_im2col import im2col_kernel
     xp = _array_module(x)
     x = _contiguous(x)
-    R, S = _positive_pair(kernel_size, "kernel_size")
+    R, S = pair(kernel_size, "kernel_size", 1)
     N, C, H, W = x.shape
     (sh, sw), (ph, pw), (dh, dw), (P, Q) = conv_geometry(x.shape, (C, C, R, S), stride,
                                                          padding, dilation, 1, output_hw)
@@ -266,7 +237,7 @@ def col2im_numba(cols, input_shape, kernel_size, stride=1, padding=0, dilation=1
     xp = _array_module(cols)
     cols = _contiguous(cols)
     N, C, H, W = (int(v) for v in input_shape)
-    R, S = _positive_pair(kernel_size, "kernel_size")
+    R, S = pair(kernel_size, "kernel_size", 1)
     (sh, sw), (ph, pw), (dh, dw), (P, Q) = conv_geometry((N, C, H, W), (C, C, R, S), stride,
                                                          padding, dilation, 1, output_hw)
     if tuple(cols.shape) != (N, C * R * S, P * Q):
@@ -392,14 +363,14 @@ def conv_transpose_output_shape(x_shape, weight_shape, stride, padding, output_p
     if weight_shape[0] != x_shape[1]:
         raise ValueError(f"weight: expected {x_shape[1]} input channels (dim 0) to match the "
                          f"input, got {weight_shape[0]}")
-    (sh, sw), (dh, dw) = _positive_pair(stride, "stride"), _positive_pair(dilation, "dilation")
+    (sh, sw), (dh, dw) = pair(stride, "stride", 1), pair(dilation, "dilation", 1)
     top, bottom, left, right = padding4(padding)
-    oph, opw = _pair(output_padding, "output_padding")
+    oph, opw = pair(output_padding, "output_padding")
     if not (0 <= oph < max(sh, dh) and 0 <= opw < max(sw, dw)):
         raise ValueError(f"output_padding: expected values smaller than stride or dilation, got "
                          f"{(oph, opw)}")
-    H = (x_shape[2] - 1) * sh - top - bottom + dh * (weight_shape[2] - 1) + oph + 1
-    W = (x_shape[3] - 1) * sw - left - right + dw * (weight_shape[3] - 1) + opw + 1
+    H = conv_transpose_output_size(x_shape[2], weight_shape[2], sh, top + bottom, dh, oph)
+    W = conv_transpose_output_size(x_shape[3], weight_shape[3], sw, left + right, dw, opw)
     return (x_shape[0], weight_shape[1] * groups, H, W)
 
 
@@ -424,22 +395,13 @@ def conv_transpose2d_numba(x, weight, bias=None, stride=1, padding=0, output_pad
 # ----------------------------------------------------------------------------- numba: pooling
 
 
-def pool_output_size(size, kernel, stride, padding, dilation, ceil_mode):
-    """PyTorch's pooling output size (with ceil_mode, the last window must start inside)."""
-    span = size + 2 * padding - dilation * (kernel - 1) - 1
-    out = (-(-span // stride) if ceil_mode else span // stride) + 1
-    if ceil_mode and (out - 1) * stride >= size + padding:
-        out -= 1
-    return out
-
-
 def _pool_geometry(shape, kernel_size, stride, padding, dilation, ceil_mode):
     if len(shape) != 4:
         raise ValueError(f"input: expected a 4-D (N, C, H, W) array, got shape {tuple(shape)}")
-    R, S = _positive_pair(kernel_size, "kernel_size")
-    sh, sw = (R, S) if stride is None or stride == () else _positive_pair(stride, "stride")
-    ph, pw = _pair(padding, "padding")
-    dh, dw = _positive_pair(dilation, "dilation")
+    R, S = pair(kernel_size, "kernel_size", 1)
+    sh, sw = (R, S) if stride is None or stride == () else pair(stride, "stride", 1)
+    ph, pw = pair(padding, "padding")
+    dh, dw = pair(dilation, "dilation", 1)
     if not (0 <= ph <= R // 2 and 0 <= pw <= S // 2):
         raise ValueError(f"padding: expected at most half the kernel size {(R, S)}, got {(ph, pw)}")
     P = pool_output_size(shape[2], R, sh, ph, dh, ceil_mode)
@@ -715,7 +677,7 @@ def im2col_plan(x_shape, kernel_size, stride=1, padding=0, dilation=1, output_hw
                 kernel="im2col") -> LaunchPlan:
     """im2col.cu's im2col (out: cols (C*R*S, N*P*Q)) or col2im (out: x); x_shape: (N, C, H, W)."""
     N, C, H, W = x_shape
-    R, S = _positive_pair(kernel_size, "kernel_size")
+    R, S = pair(kernel_size, "kernel_size", 1)
     (sh, sw), (ph, pw), (dh, dw), (P, Q) = conv_geometry(x_shape, (C, C, R, S), stride, padding,
                                                          dilation, 1, output_hw)
     out_shape = (C * R * S, N * P * Q) if kernel == "im2col" else tuple(x_shape)

@@ -125,9 +125,9 @@ def test_conv_kernels(case, implementation, tile, request):
     forward, input_grad, weight_grad, transpose = _functions(implementation, tile)
     x, w, b, g = _conv_data(case)
     _, N, C, H, W, K, R, S, *_ = case
-    P = cuda_launch.conv_output_size(H, R, *(cuda_launch._pair(g[k], k)[0]
+    P = cuda_launch.conv_output_size(H, R, *(cuda_launch.pair(g[k], k)[0]
                                              for k in ("stride", "padding", "dilation")))
-    Q = cuda_launch.conv_output_size(W, S, *(cuda_launch._pair(g[k], k)[1]
+    Q = cuda_launch.conv_output_size(W, S, *(cuda_launch.pair(g[k], k)[1]
                                              for k in ("stride", "padding", "dilation")))
     dy = np.random.default_rng(1).standard_normal((N, K, P, Q)).astype(np.float32)
     y_ref, dx_ref, dw_ref = _references(case, x, w, b, dy, g)
@@ -138,7 +138,7 @@ def test_conv_kernels(case, implementation, tile, request):
     assert_close(weight_grad(xd, dyd, w.shape, **g), dw_ref, "weight grad")
     # conv_transpose2d(dy, w) (weight layout (C_in = K, C_out/groups, R, S)) is the input
     # gradient again, when output_padding restores x's size
-    s, p, d = (cuda_launch._pair(g[k], k) for k in ("stride", "padding", "dilation"))
+    s, p, d = (cuda_launch.pair(g[k], k) for k in ("stride", "padding", "dilation"))
     output_padding = tuple(size - ((out - 1) * s_ - 2 * p_ + d_ * (k_ - 1) + 1)
                            for size, out, s_, p_, d_, k_ in zip((H, W), (P, Q), s, p, d, (R, S)))
     if all(0 <= o < max(s_, d_) for o, s_, d_ in zip(output_padding, s, d)):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import get_array_module
+from ..geometry import pair
 
 
 def scale(images, value_range=(0.0, 1.0), max_value: float = 255.0, dtype=np.float32):
@@ -45,20 +46,13 @@ def normalize(images, mean, std):
     return (images - mean) / std
 
 
-def _pair(value, name: str) -> tuple[int, int]:
-    pair = (value, value) if np.isscalar(value) else tuple(value)
-    if len(pair) != 2 or any(int(v) != v for v in pair):
-        raise ValueError(f"{name}: expected an int or a pair of ints, got {value!r}")
-    return int(pair[0]), int(pair[1])
-
-
 def pad(images, padding, value=0):
     """Pad the last two axes (H, W) by ``padding`` pixels on each side with ``value``.
 
     ``padding`` is an int (all sides) or ``(pad_h, pad_w)``: e.g. 28x28 MNIST padded by 2
     becomes the 32x32 that LeNet-5 and many DCGANs expect.
     """
-    pad_h, pad_w = _pair(padding, "padding")
+    pad_h, pad_w = pair(padding, "padding")
     if pad_h < 0 or pad_w < 0:
         raise ValueError(f"padding: expected non-negative values, got {padding!r}")
     xp = get_array_module(images)
@@ -87,7 +81,7 @@ def resize(images, size, mode: str = "bilinear"):
     (no antialiasing when shrinking, like PyTorch's default). Returns floats (float32 for
     integer input). ``mode="nearest"``: ``src = floor(dst * in / out)``, dtype kept.
     """
-    out_h, out_w = _pair(size, "size")
+    out_h, out_w = pair(size, "size")
     if out_h <= 0 or out_w <= 0:
         raise ValueError(f"size: expected positive sizes, got {size!r}")
     xp = get_array_module(images)

@@ -15,13 +15,10 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import Tensor
+from ..geometry import pair
 from ..ops.creation import zeros
 from . import init
 from .module import Module, Parameter
-
-
-def _pair(value) -> tuple:
-    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
 
 def _empty_parameter(shape, dtype, device) -> Parameter:
@@ -90,9 +87,10 @@ class _ConvNd(Module):
         if isinstance(padding, str) and padding not in ("same", "valid"):
             raise ValueError(f"padding: expected an int, a pair, 'same' or 'valid', got {padding!r}")
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
-        self.padding = padding if isinstance(padding, str) else _pair(padding)
-        self.dilation, self.output_padding = _pair(dilation), _pair(output_padding)
+        self.kernel_size, self.stride = pair(kernel_size, "kernel_size"), pair(stride, "stride")
+        self.padding = padding if isinstance(padding, str) else pair(padding, "padding")
+        self.dilation = pair(dilation, "dilation")
+        self.output_padding = pair(output_padding, "output_padding")
         self.transposed, self.groups, self.padding_mode = transposed, groups, padding_mode
         if transposed:   # ConvTranspose2d: (C_in, C_out / groups, R, S)
             shape = (in_channels, out_channels // groups) + self.kernel_size

@@ -47,59 +47,11 @@ import numpy as np
 
 from .. import registry
 from ..autograd import Function, Tensor
+from .. import geometry
 from ..backend import get_array_module
+from ..geometry import conv2d_output_hw, conv_padding, pair
 
-# ---------------------------------------------------------------------------------------
-# Hyperparameters: ints or pairs in, checked tuples out.
-# ---------------------------------------------------------------------------------------
-
-
-def _pair(value, name: str, minimum: int, op: str) -> tuple[int, int]:
-    """(a, b) from an int or a pair, each at least ``minimum``."""
-    if isinstance(value, (list, tuple)):
-        if len(value) != 2:
-            raise ValueError(f"{op}: {name}: expected an int or a pair of ints, got {value!r}")
-        pair = tuple(value)
-    else:
-        pair = (value, value)
-    for item in pair:
-        if isinstance(item, bool) or not isinstance(item, int) and not hasattr(item, "__index__"):
-            raise TypeError(f"{op}: {name}: expected an int or a pair of ints, got {value!r}")
-    pair = (int(pair[0]), int(pair[1]))
-    if min(pair) < minimum:
-        what = "positive" if minimum == 1 else "non-negative"
-        raise ValueError(f"{op}: {name}: expected {what} values, got {value!r}")
-    return pair
-
-
-def _conv_padding(padding, kernel_hw, dilation, stride, op: str) -> tuple[int, int, int, int]:
-    """(top, bottom, left, right) from an int, a pair, 'valid' or 'same'.
-
-    'same' keeps P = H at stride 1. Its total padding d (R - 1) can be odd (even kernels);
-    then, as in PyTorch, the extra row/column goes at the bottom/right.
-    """
-    if isinstance(padding, str):
-        if padding == "valid":
-            return (0, 0, 0, 0)
-        if padding == "same":
-            if stride != (1, 1):
-                raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
-            total_h = dilation[0] * (kernel_hw[0] - 1)
-            total_w = dilation[1] * (kernel_hw[1] - 1)
-            return (total_h // 2, total_h - total_h // 2, total_w // 2, total_w - total_w // 2)
-        raise ValueError(f"{op}: padding: expected an int, a pair, 'same' or 'valid', "
-                         f"got {padding!r}")
-    pad_h, pad_w = _pair(padding, "padding", 0, op)
-    return (pad_h, pad_h, pad_w, pad_w)
-
-
-def conv2d_output_hw(input_hw, kernel_hw, stride, padding, dilation) -> tuple[int, int]:
-    """(P, Q) of conv2d: P = floor((H + top + bottom - dh (R - 1) - 1) / sh) + 1."""
-    top, bottom, left, right = padding
-    P = (input_hw[0] + top + bottom - dilation[0] * (kernel_hw[0] - 1) - 1) // stride[0] + 1
-    Q = (input_hw[1] + left + right - dilation[1] * (kernel_hw[1] - 1) - 1) // stride[1] + 1
-    return (P, Q)
-
+# Hyperparameters (ints or pairs in, checked tuples out) and output sizes: minicnn/geometry.py.
 
 # ---------------------------------------------------------------------------------------
 # The NumPy reference, on raw arrays (NumPy or CuPy through xp).
@@ -426,9 +378,9 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
         raise ValueError(f"{op}: input has {C} channels but weight expects "
                          f"{C_per_group * groups} (weight.shape[1]={C_per_group} x "
                          f"groups={groups}); weight shape {tuple(weight.shape)}")
-    stride = _pair(stride, "stride", 1, op)
-    dilation = _pair(dilation, "dilation", 1, op)
-    padding = _conv_padding(padding, (R, S), dilation, stride, op)
+    stride = pair(stride, "stride", 1, op)
+    dilation = pair(dilation, "dilation", 1, op)
+    padding = conv_padding(padding, (R, S), dilation, stride, op)
     _check_kernel_fits(op, (H, W), (R, S), padding, dilation)
     y = Conv2d.apply(input, weight, stride=stride, padding=padding, dilation=dilation,
                      groups=groups)
@@ -477,20 +429,22 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
         raise ValueError(f"{op}: input has {C_in} channels but weight expects {weight_in} "
                          f"(weight.shape[0]; weight shape {tuple(weight.shape)})")
     groups = _check_groups(op, groups, [(C_in, "the input channels")])
-    stride = _pair(stride, "stride", 1, op)
-    dilation = _pair(dilation, "dilation", 1, op)
+    stride = pair(stride, "stride", 1, op)
+    dilation = pair(dilation, "dilation", 1, op)
     if isinstance(padding, str):
         raise ValueError(f"{op}: padding: expected an int or a pair, got {padding!r} "
                          "(string padding exists only for conv2d)")
-    pad_h, pad_w = _pair(padding, "padding", 0, op)
-    output_padding = _pair(output_padding, "output_padding", 0, op)
+    pad_h, pad_w = pair(padding, "padding", 0, op)
+    output_padding = pair(output_padding, "output_padding", 0, op)
     for i, axis in enumerate(("height", "width")):
         if output_padding[i] >= max(stride[i], dilation[i]):
             raise ValueError(f"{op}: output_padding: must be smaller than stride or dilation "
                              f"along the {axis}, got output_padding={output_padding[i]}, "
                              f"stride={stride[i]}, dilation={dilation[i]}")
-    H = (H_in - 1) * stride[0] - 2 * pad_h + dilation[0] * (R - 1) + output_padding[0] + 1
-    W = (W_in - 1) * stride[1] - 2 * pad_w + dilation[1] * (S - 1) + output_padding[1] + 1
+    H = geometry.conv_transpose_output_size(H_in, R, stride[0], 2 * pad_h, dilation[0],
+                                            output_padding[0])
+    W = geometry.conv_transpose_output_size(W_in, S, stride[1], 2 * pad_w, dilation[1],
+                                            output_padding[1])
     if H < 1 or W < 1:
         raise ValueError(f"{op}: the output size {H}x{W} is not positive (input "
                          f"{H_in}x{W_in}, kernel {R}x{S}, stride {stride}, padding "
@@ -531,9 +485,9 @@ def conv2d_weight(input: Tensor, weight_size, grad_output: Tensor, stride=1, pad
     if C != C_per_group * groups:
         raise ValueError(f"{op}: input has {C} channels but weight_size expects "
                          f"{C_per_group * groups} ({C_per_group} x groups={groups})")
-    stride = _pair(stride, "stride", 1, op)
-    dilation = _pair(dilation, "dilation", 1, op)
-    padding = _conv_padding(padding, (R, S), dilation, stride, op)
+    stride = pair(stride, "stride", 1, op)
+    dilation = pair(dilation, "dilation", 1, op)
+    padding = conv_padding(padding, (R, S), dilation, stride, op)
     _check_kernel_fits(op, (H, W), (R, S), padding, dilation)
     P, Q = conv2d_output_hw((H, W), (R, S), stride, padding, dilation)
     if tuple(grad_output.shape) != (N, K, P, Q):

@@ -46,41 +46,14 @@ import numpy as np
 from .. import registry
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
+from ..geometry import pair, pool_output_size
 from .math import matmul
 from .shape import reshape
 
 
 # ---------------------------------------------------------------------------------------
-# Hyperparameters and geometry
+# Hyperparameters and geometry (pair and pool_output_size: minicnn/geometry.py)
 # ---------------------------------------------------------------------------------------
-def _pair(value, name: str, minimum: int, op: str) -> tuple[int, int]:
-    """(a, b) from an int or a pair of ints, each at least ``minimum``."""
-    pair = tuple(value) if isinstance(value, (list, tuple)) else (value, value)
-    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer))
-                             for v in pair):
-        raise TypeError(f"{op}: {name}: expected an int or a pair of ints, got {value!r}")
-    if min(pair) < minimum:
-        what = "positive" if minimum == 1 else "non-negative"
-        raise ValueError(f"{op}: {name}: expected {what} values, got {value!r}")
-    return int(pair[0]), int(pair[1])
-
-
-def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int,
-                     ceil_mode: bool) -> int:
-    """Output length of one spatial dimension, PyTorch's rule (see the module docstring)."""
-    span = size + 2 * padding - dilation * (kernel - 1) - 1
-    out = (-(-span // stride) if ceil_mode else span // stride) + 1
-    if ceil_mode and (out - 1) * stride >= size + padding:
-        out -= 1  # the last window would start inside the bottom/right padding
-    return out
-
-
-def _as_pair(value) -> tuple[int, int]:
-    """(a, b) from an int or a pair, unchecked (the public functions check)."""
-    return (int(value[0]), int(value[1])) if isinstance(value, (list, tuple)) else (
-        int(value), int(value))
-
-
 @dataclass(frozen=True)
 class PoolGeometry:
     """Where the windows of a 2-D pooling lie. All fields are (rows, cols) pairs.
@@ -100,9 +73,10 @@ class PoolGeometry:
     def build(cls, input_hw, kernel_size, stride=None, padding=0, dilation=1,
               ceil_mode=False) -> "PoolGeometry":
         """The geometry from PyTorch-style arguments (ints or pairs; stride None = kernel)."""
-        kernel = _as_pair(kernel_size)
-        stride = kernel if stride is None or stride == () or stride == [] else _as_pair(stride)
-        padding, dilation = _as_pair(padding), _as_pair(dilation)
+        kernel = pair(kernel_size, "kernel_size")
+        stride = kernel if stride is None or stride == () or stride == [] else pair(stride,
+                                                                                    "stride")
+        padding, dilation = pair(padding, "padding"), pair(dilation, "dilation")
         input_hw = tuple(int(v) for v in input_hw)
         output_hw = tuple(pool_output_size(i, k, s, p, d, ceil_mode) for i, k, s, p, d in
                           zip(input_hw, kernel, stride, padding, dilation))
@@ -143,11 +117,11 @@ def _check_window(op, input, kernel_size, stride, padding, dilation, ceil_mode) 
     if input.ndim != 4:
         raise ValueError(f"{op}: input: expected a 4-D (N, C, H, W) or 3-D (C, H, W) tensor, "
                          f"got shape {input.shape}")
-    kernel = _pair(kernel_size, "kernel_size", 1, op)
-    stride = kernel if stride is None or stride == () or stride == [] else _pair(
+    kernel = pair(kernel_size, "kernel_size", 1, op)
+    stride = kernel if stride is None or stride == () or stride == [] else pair(
         stride, "stride", 1, op)
-    padding = _pair(padding, "padding", 0, op)
-    dilation = _pair(dilation, "dilation", 1, op)
+    padding = pair(padding, "padding", 0, op)
+    dilation = pair(dilation, "dilation", 1, op)
     for k, p in zip(kernel, padding):
         if p > k // 2:
             raise ValueError(f"{op}: padding should be at most half of kernel_size, got "
