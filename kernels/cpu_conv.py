@@ -461,6 +461,11 @@ def _by_filter(y: np.ndarray, n0: int, n1: int) -> np.ndarray:
     return matrix.reshape(K, (n1 - n0) * P * Q)
 
 
+def supports_no_float16(first, second, *args, **kwargs) -> bool:
+    """no float16 array (Numba has no float16 type)."""
+    return np.float16 not in (first.dtype, second.dtype)
+
+
 def conv2d(x, weight, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1,
            output_hw=None):
     """y (N, K, P, Q) = conv2d(x (N, C, H, W), weight (K, C/G, R, S)).

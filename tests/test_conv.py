@@ -330,3 +330,20 @@ def _t(*shape):
 def test_errors_name_the_argument(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_conv2d_in_float16_runs_the_reference_and_matches_torch():
+    torch = torch_or_skip()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 6, 6)).astype(np.float16)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float16)
+    x_t, w_t = (torch.tensor(a, requires_grad=True) for a in (x, w))
+    expected = torch.nn.functional.conv2d(x_t, w_t, padding=1)
+    expected.sum().backward()
+    xm, wm = mc.tensor(x, requires_grad=True), mc.tensor(w, requires_grad=True)
+    y = conv2d(xm, wm, padding=1)
+    y.sum().backward()
+    assert registry.last_used("conv2d") == "reference" and y.dtype == np.float16
+    for ours, theirs in ((y, expected), (xm.grad, x_t.grad), (wm.grad, w_t.grad)):
+        np.testing.assert_allclose(ours.array.astype(np.float32),
+                                   theirs.detach().numpy().astype(np.float32), rtol=2e-2, atol=5e-2)

@@ -203,3 +203,21 @@ def test_errors_name_the_argument(call, message):
     x = mc.tensor(np.zeros((1, 1, 4, 4)))
     with pytest.raises((ValueError, TypeError), match=message):
         call(x)
+
+
+def test_max_pool_backward_with_an_empty_batch():
+    x = mc.tensor(np.zeros((0, 2, 4, 4)), requires_grad=True)
+    F.max_pool2d(x, 2).sum().backward()
+    assert x.grad.shape == (0, 2, 4, 4)
+
+
+def test_max_pool_on_int64_matches_torch():
+    torch = torch_or_skip()
+    values = np.random.default_rng(0).integers(-2**62, 2**62, size=(2, 3, 5, 6))
+    values[0, 0, 0, 0] = np.iinfo(np.int64).max
+    y, indices = F.max_pool2d(mc.tensor(values), 3, stride=2, padding=1, return_indices=True)
+    expected, expected_indices = torch.nn.functional.max_pool2d(
+        torch.tensor(values), 3, stride=2, padding=1, return_indices=True)
+    assert y.dtype == np.int64
+    np.testing.assert_array_equal(y.array, expected.numpy())
+    np.testing.assert_array_equal(indices.array, expected_indices.numpy())

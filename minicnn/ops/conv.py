@@ -192,11 +192,13 @@ registry.register("conv2d_weight_grad", "reference", conv2d_weight_grad_referenc
 # ---------------------------------------------------------------------------------------
 from ..kernels import cpu_conv  # noqa: E402  (installed as minicnn.kernels)
 
-registry.register("conv2d", "numba", cpu_conv.conv2d, device="cpu", priority=10)
+# Numba has no float16: those calls run the reference (NumPy computes float16 products).
+registry.register("conv2d", "numba", cpu_conv.conv2d, device="cpu", priority=10,
+                  supports=cpu_conv.supports_no_float16)
 registry.register("conv2d_input_grad", "numba", cpu_conv.conv2d_input_grad, device="cpu",
-                  priority=10)
+                  priority=10, supports=cpu_conv.supports_no_float16)
 registry.register("conv2d_weight_grad", "numba", cpu_conv.conv2d_weight_grad, device="cpu",
-                  priority=10)
+                  priority=10, supports=cpu_conv.supports_no_float16)
 
 
 # ---------------------------------------------------------------------------------------

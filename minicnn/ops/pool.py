@@ -172,7 +172,8 @@ def max_pool2d_reference(x, kernel_size, stride=None, padding=0, dilation=1, cei
     geometry = PoolGeometry.build(x.shape[2:], kernel_size, stride, padding, dilation,
                                   ceil_mode)
     xp = get_array_module(x)
-    padded = geometry.pad(x, -np.inf)
+    lowest = -np.inf if x.dtype.kind in "fc" else np.iinfo(x.dtype).min  # never wins
+    padded = geometry.pad(x, lowest)
     best, which = None, None
     for number, (rows, cols) in geometry.offsets():
         candidate = padded[:, :, rows, cols]
@@ -203,8 +204,10 @@ def max_pool2d_backward_reference(grad_output, indices, input_shape, kernel_size
     xp = get_array_module(grad_output)
     N, C, H, W = (int(v) for v in input_shape)
     planes = xp.arange(N * C, dtype=np.int64).reshape(N, C, 1) * (H * W)
-    flat = xp.bincount((indices.reshape(N, C, -1) + planes).ravel(),
-                       weights=grad_output.reshape(N, C, -1).ravel(), minlength=N * C * H * W)
+    windows = int(np.prod(indices.shape[2:]))   # P Q (explicit: N or C may be 0)
+    flat = xp.bincount((indices.reshape(N, C, windows) + planes).ravel(),
+                       weights=grad_output.reshape(N, C, windows).ravel(),
+                       minlength=N * C * H * W)
     return flat.reshape(N, C, H, W).astype(grad_output.dtype, copy=False)
 
 
