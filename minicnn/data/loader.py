@@ -110,6 +110,9 @@ class DataLoader:
             loader fixes its order too (as in PyTorch).
         device: ``None``/``"cpu"``, or ``"cuda"`` to put each batch on the GPU.
         collate_fn: turns a list of samples into a tuple of arrays (``default_collate``).
+        sampler: an iterable of dataset indices with ``__len__`` that gives each epoch's
+            order instead (e.g. ``DistributedSampler``: this rank's share); exclusive with
+            ``shuffle``, as in PyTorch.
 
     Yields:
         a tuple of Tensors per batch, e.g. ``(images, labels)``; integer arrays stay
@@ -118,12 +121,19 @@ class DataLoader:
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False,
                  drop_last: bool = False, seed: int | None = None, device=None,
-                 collate_fn=None):
+                 collate_fn=None, sampler=None):
         if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
             raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
         if not isinstance(dataset, Dataset):
             raise TypeError(f"dataset: expected an object with __len__ and __getitem__, "
                             f"got {type(dataset).__name__}")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle "
+                             "(the sampler decides the order: give it shuffle=True instead)")
+        if sampler is not None and not hasattr(sampler, "__len__"):
+            raise TypeError(f"DataLoader: sampler: expected an iterable of indices with "
+                            f"__len__, got {type(sampler).__name__}")
+        self.sampler = sampler
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
@@ -141,10 +151,12 @@ class DataLoader:
 
     def __len__(self) -> int:
         """Number of batches per epoch."""
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def _order(self) -> np.ndarray:
+        if self.sampler is not None:
+            return np.fromiter(iter(self.sampler), dtype=np.int64, count=len(self.sampler))
         n = len(self.dataset)
         return self.generator.permutation(n) if self.shuffle else np.arange(n)
 

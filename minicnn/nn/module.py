@@ -189,6 +189,9 @@ class Module:
         if isinstance(value, Parameter):
             if params is None:
                 raise AttributeError("cannot assign parameters before Module.__init__() call")
+            if name in params:  # replaced where it stands: state_dict order is kept
+                params[name] = value
+                return
             self._forget(name)
             self.register_parameter(name, value)
         elif params is not None and name in params:
@@ -199,7 +202,8 @@ class Module:
         elif isinstance(value, Module):
             if params is None:
                 raise AttributeError("cannot assign module before Module.__init__() call")
-            self._forget(name)
+            if name not in self._modules:  # a replaced child keeps its place (as PyTorch)
+                self._forget(name)
             self._modules[name] = value
         elif params is not None and name in self._modules:
             if value is not None:
