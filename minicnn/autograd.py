@@ -95,6 +95,7 @@ class Tensor:
         self.grad = None
         self.creator = None
         self.requires_grad = False
+        self._version_box = [0]  # bumped by every in-place op; shared by detach()
         if requires_grad:
             self.requires_grad_(True)
 
@@ -106,6 +107,11 @@ class Tensor:
     @data.setter
     def data(self, value) -> None:
         self.array = value.array if isinstance(value, Tensor) else value
+
+    @property
+    def _version(self) -> int:
+        """How many in-place ops have modified this tensor's data (PyTorch's ``_version``)."""
+        return self._version_box[0]
 
     @property
     def shape(self) -> tuple:
@@ -195,8 +201,11 @@ class Tensor:
         return self
 
     def detach(self) -> "Tensor":
-        """A new leaf tensor sharing this data, cut off from the graph."""
-        return Tensor(self.array)
+        """A new leaf tensor sharing this data (and its version counter), cut off from the
+        graph."""
+        detached = Tensor(self.array)
+        detached._version_box = self._version_box
+        return detached
 
     def backward(self, gradient=None, retain_graph: bool | None = None,
                  create_graph: bool = False) -> None:
@@ -317,6 +326,8 @@ class Function:
                 fn.inputs = inputs
                 fn.keywords = params  # what it was called with (read by minicnn.onnx)
                 fn.needs_input_grad = needs
+                fn._input_versions = [t._version_box[0] for t in inputs]
+                fn._output_version = 0
                 fn._output_ref = weakref.ref(output)
                 output.creator = fn
                 output.requires_grad = True
@@ -327,6 +338,8 @@ class Function:
         output = self._output_ref()
         if output is None:  # pragma: no cover - the walk always holds it
             raise RuntimeError(f"{type(self).__name__}: output tensor no longer exists")
+        if output._version_box[0] != self._output_version:
+            raise _modified_error(self, "its output", output, self._output_version)
         return output
 
     def forward(self, *arrays, **params):
@@ -367,12 +380,73 @@ def _topological_order(roots: list[Tensor]) -> list[Function]:
                 "or grad() call. Pass retain_graph=True to the first call if you need to walk "
                 "the graph twice.")
         stack.append((fn, True))
+        if _inplace_ops_done:
+            _resolve_inputs(fn)
         for parent in fn.inputs:
             creator = parent.creator
             if creator is not None and id(creator) not in visited:
                 stack.append((creator, False))
     order.reverse()
     return order
+
+
+_inplace_ops_done = 0  # until the first in-place op on a tensor, no walk has to check versions
+
+
+def _modified_error(fn, role: str, tensor: Tensor, expected: int) -> RuntimeError:
+    return RuntimeError(
+        f"one of the tensors needed for gradient computation has been modified by an in-place "
+        f"operation: {role} (shape {tensor.shape}, dtype {tensor.dtype}) saved by "
+        f"{type(fn).__name__} is at version {tensor._version_box[0]}; expected version "
+        f"{expected} instead. (PyTorch raises the same error.) Modify a copy instead "
+        f"(y = x.clone(); y.add_(1)), or use the out-of-place op (x = x + 1).")
+
+
+def _resolve_inputs(fn: Function) -> None:
+    """Replace each input that was modified in place after ``fn`` used it by the snapshot
+    its in-place op kept of the value ``fn`` saw (so gradients take the path they had)."""
+    versions = getattr(fn, "_input_versions", None)
+    if versions is None:
+        return
+    resolved = list(fn.inputs)
+    for position, (tensor, version) in enumerate(zip(fn.inputs, versions)):
+        if tensor._version_box[0] != version:
+            snapshot = getattr(tensor, "_snapshots", {}).get(version)
+            snapshot = snapshot() if snapshot is not None else None
+            if snapshot is not None:
+                resolved[position] = snapshot
+                versions[position] = snapshot._version_box[0]
+    fn.inputs = tuple(resolved)
+
+
+class _ModifiedInputs(tuple):
+    """What ``fn.inputs`` is during a backward whose saved inputs were overwritten in place:
+    reading them raises the version error (a backward that does not read them is fine)."""
+
+    def __new__(cls, inputs, fn, position, expected):
+        self = super().__new__(cls, inputs)
+        self.fn, self.position, self.expected = fn, position, expected
+        return self
+
+    def _fail(self, *args):
+        tensor = tuple.__getitem__(self, self.position)
+        raise _modified_error(self.fn, f"its input {self.position}", tensor, self.expected)
+
+    __getitem__ = __iter__ = _fail
+
+
+def _run_backward(fn: Function, grad_output: Tensor):
+    """``fn.backward(grad_output)``, raising if it reads an input modified in place."""
+    if _inplace_ops_done:
+        inputs = fn.inputs
+        for position, (tensor, version) in enumerate(zip(inputs, fn._input_versions)):
+            if tensor._version_box[0] != version:
+                fn.inputs = _ModifiedInputs(inputs, fn, position, version)
+                try:
+                    return fn.backward(grad_output)
+                finally:
+                    fn.inputs = inputs
+    return fn.backward(grad_output)
 
 
 def _last_uses(order: list[Function]) -> dict[int, list[Tensor]]:
@@ -407,12 +481,12 @@ def _walk(roots, root_grads, retain_graph, create_graph, targets, on_leaf_done=N
     finished_after = _last_uses(order) if on_leaf_done is not None and wanted is None else {}
     with _GradMode(create_graph):
         for position, fn in enumerate(order):
-            entry = grads.pop(id(fn.output), None)
+            entry = grads.pop(id(fn._output_ref()), None)
             if entry is not None:
                 output, grad_output = entry
                 if wanted is not None and id(output) in wanted:
                     results[id(output)] = (output, grad_output)
-                input_grads = fn.backward(grad_output)
+                input_grads = _run_backward(fn, grad_output)
                 if not isinstance(input_grads, tuple):
                     input_grads = (input_grads,)
                 for tensor, needs, grad in zip(fn.inputs, fn.needs_input_grad, input_grads):

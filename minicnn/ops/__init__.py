@@ -75,6 +75,9 @@ _methods = {
     "cpu": lambda self: _to(self, "cpu"),
     "cuda": lambda self: _to(self, "cuda"),
 }
+from .inplace import in_place_methods  # noqa: E402
+
+_methods.update(in_place_methods())
 for _name, _function in _methods.items():
     setattr(Tensor, _name, _function)
 Tensor.T = property(lambda self: permute(self, tuple(reversed(range(self.ndim)))))
