@@ -20,7 +20,8 @@ the numbers. The same code trains on a cluster: ``mpiexec -n 8 -f hosts python .
 (a host file lists the machines), nothing else changes.
 
 Needs ``pip install "minicnn[distributed]"`` (mpi4py and MPICH: ``mpiexec``); without it
-parts 2 and 3 are skipped with a note. Time: about a minute (``--fast``: seconds).
+parts 2 and 3 are skipped with a note. Time: about 10 seconds on a 2-core laptop CPU
+(``--fast``: about 5).
 Run: ``python lessons/16_data_parallel.py``
 """
 import json
