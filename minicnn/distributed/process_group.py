@@ -21,6 +21,7 @@ ends the job the same way.
 from __future__ import annotations
 
 import sys
+import time
 import traceback
 
 _state = {"comm": None, "previous_excepthook": None}
@@ -126,6 +127,7 @@ def abort(message: str, exit_code: int = 1) -> None:
     sys.stderr.write(f"minicnn.distributed: rank {rank} of {size} failed: {message}\n"
                      f"minicnn.distributed: stopping all {size} ranks (MPI Abort)\n")
     sys.stderr.flush()
+    time.sleep(0.5)  # Abort kills at once: give mpiexec time to forward the message first
     _import_mpi().COMM_WORLD.Abort(exit_code)
 
 
