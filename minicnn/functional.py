@@ -6,8 +6,8 @@
     loss = F.cross_entropy(logits, labels, label_smoothing=0.1)
 
 This module is thin on purpose: each function lives with its forward and backward in
-``minicnn/ops/`` (conv.py, pool.py, activation.py, norm.py, loss.py); look there for the
-math. Only ``linear``, ``pad`` and ``one_hot`` are defined here.
+``minicnn/ops/`` (conv.py, pool.py, resize.py, activation.py, norm.py, loss.py); look
+there for the math. Only ``linear``, ``pad`` and ``one_hot`` are defined here.
 """
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ from .ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, c
                        smooth_l1_loss)
 from .ops.math import matmul
 from .ops.norm import batch_norm, group_norm, instance_norm, layer_norm
-from .ops.pool import adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d, upsample
+from .ops.pool import avg_pool2d, max_pool2d
+from .ops.resize import adaptive_avg_pool2d, interpolate, upsample
 from .ops.shape import pad as _pad
 from .ops.shape import reshape
 
