@@ -42,6 +42,7 @@ import math
 import os
 import re
 import secrets
+import struct
 import zipfile
 import zlib
 
@@ -49,6 +50,7 @@ import numpy as np
 
 from .autograd import Tensor
 from .backend import get_array_module, to_device
+from .npy import CHUNK, NpyError, short_repr, read_npy
 
 FORMAT = "minicnn-checkpoint"
 VERSION = 1
@@ -69,6 +71,30 @@ def _host_array(array) -> np.ndarray:
 def _describe(path: list) -> str:
     """``obj['model']['conv1.weight']``: where a value sits, for error messages."""
     return "obj" + "".join(f"[{part!r}]" for part in path)
+
+
+def _checked_text(text: str, where: str) -> str:
+    """``text`` if it can be written as UTF-8; a lone surrogate (``"\\ud800"``, e.g. from
+    ``os.fsdecode`` of an undecodable file name) cannot, so ``TypeError`` naming it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise TypeError(f"save: {where} is a string holding the lone surrogate "
+                        f"{text[error.start]!r} at index {error.start}, which UTF-8 cannot "
+                        "store; only valid Unicode text can be saved") from None
+    return text
+
+
+def _temporary_name(target: str) -> str:
+    """``.<target>.<random>.tmp`` in the target's folder, with the target's name cut so
+    that the temporary name is never longer, in bytes, than the target's own (or than 32
+    bytes, for shorter targets): whatever name the folder accepts for the checkpoint, it
+    accepts for its temporary too (a 250-byte name saves, as with ``torch.save``)."""
+    token = secrets.token_hex(6)
+    budget = max(len(os.fsencode(target)), 32) - len(f"..{token}.tmp")
+    while len(os.fsencode(target)) > budget:
+        target = target[:-1]
+    return f".{target}.{token}.tmp"
 
 
 class _Encoder:
@@ -109,7 +135,7 @@ class _Encoder:
             number = float(value)
             return {"type": "float", "value": number if math.isfinite(number) else repr(number)}
         if isinstance(value, str):
-            return {"type": "str", "value": value}
+            return {"type": "str", "value": _checked_text(value, _describe(path))}
         if isinstance(value, Tensor):
             return {"type": "tensor", "file": self._array(value.array, path),
                     "requires_grad": bool(value.requires_grad), "device": value.device}
@@ -127,6 +153,8 @@ class _Encoder:
                             raise TypeError(f"save: {_describe(path)} has a key of type "
                                             f"{type(key).__name__}; keys must be str, int, "
                                             "float, bool or None")
+                        if isinstance(key, str):
+                            _checked_text(key, f"the key {key!r} of {_describe(path)}")
                         items.append([self.encode(key, path + ["<key>"]),
                                       self.encode(item, path + [key])])
                     return {"type": "dict", "items": items}
@@ -166,8 +194,9 @@ def save(obj, path) -> None:
     None) to ``path`` in minicnn's pickle-free checkpoint format, atomically.
 
     The name is used as given (no extension is added); ``.ckpt`` or ``.npz`` are good
-    choices. Raises ``TypeError`` naming the first value that cannot be stored, before
-    anything is written.
+    choices. Raises ``TypeError`` naming the first value that cannot be stored (an
+    unsupported type, an object array, a string with a lone surrogate), before anything is
+    written.
     """
     path = os.fspath(path)
     encoder = _Encoder()
@@ -175,7 +204,7 @@ def save(obj, path) -> None:
     manifest = json.dumps({"format": FORMAT, "version": VERSION, "tree": tree},
                           ensure_ascii=False, allow_nan=False)
     folder = os.path.dirname(os.path.abspath(path))
-    temporary = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
+    temporary = os.path.join(folder, _temporary_name(os.path.basename(path)))
     # O_EXCL: never write into someone else's file; 0o666: the umask decides, as for open()
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
@@ -198,63 +227,246 @@ def save(obj, path) -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# Reading
+# Reading: every byte checked, every failure one ValueError naming the file
 # ---------------------------------------------------------------------------------------
-class _Decoder:
-    def __init__(self, archive: zipfile.ZipFile, path: str, device):
-        self.archive = archive
-        self.path = path
-        self.device = device
+class CheckpointError(ValueError):
+    """``load`` cannot read a file as a minicnn checkpoint: truncated, corrupt, foreign, or
+    from a newer format version. A ``ValueError`` whose message starts ``load: <path>``."""
 
-    def _fail(self, message: str):
-        return ValueError(f"load: {self.path}: {message}")
 
-    def _array(self, node) -> np.ndarray:
-        name = node.get("file")
-        if not isinstance(name, str):
-            raise self._fail(f"malformed manifest: array node without a file name: {node}")
+class _DeviceError(Exception):
+    """Carries an error of moving a loaded tensor to ``device`` (the user's argument, not
+    the file's fault) through the catch-all in ``load``."""
+
+    def __init__(self, error: BaseException):
+        super().__init__(str(error))
+        self.error = error
+
+
+_DEFLATE_MAX_RATIO = 1032   # deflate cannot turn one byte into more than about 1032
+# What zipfile, zlib and the file raise on damaged bytes (wrapped with the member's name)
+_MEMBER_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError,
+                  RuntimeError, struct.error, ValueError, OverflowError)
+_NODE_TYPES = ("none", "bool", "int", "float", "str", "list", "tuple", "dict", "ndarray",
+               "numpy_scalar", "tensor")
+_KEY_NODE_TYPES = ("none", "bool", "int", "float", "str")
+
+
+
+
+class _Reader:
+    """Reads one opened archive. Each check raises ``CheckpointError("load: <path>: ...")``.
+
+    What is verified, so that no damaged file loads as something else:
+
+    * the ZIP directory: no duplicate names, no encryption or exotic features, stored (or
+      deflated) members whose sizes fit inside the file;
+    * every member is read to its end, which makes ``zipfile`` compare its CRC-32 (a
+      member read short is never checked: that is how a damaged ``.npy`` header could
+      once load a (100, 10) weight out of a (100, 100) one);
+    * each ``.npy`` header is parsed without pickle, and its shape times its item size
+      must equal the bytes the member holds, *before* anything is allocated (``npy.py``);
+    * every manifest node has the documented fields with the documented types.
+    """
+
+    def __init__(self, archive: zipfile.ZipFile, path: str, file_size: int, device):
+        self.archive, self.path, self.file_size, self.device = archive, path, file_size, device
+        self.verified: set[str] = set()
+
+    def fail(self, message: str) -> CheckpointError:
+        return CheckpointError(f"load: {self.path}: {message}")
+
+    # -- the ZIP level -----------------------------------------------------------------
+    def check_directory(self) -> None:
+        seen: set[str] = set()
+        for info in self.archive.infolist():
+            name = info.filename
+            if name in seen:
+                raise self.fail(f"the archive holds two members named {name!r} (corrupt)")
+            seen.add(name)
+            if info.flag_bits & 0x1:
+                raise self.fail(f"{name} is marked encrypted; minicnn checkpoints never are "
+                                "(corrupt file?)")
+            if info.flag_bits & 0x60:
+                raise self.fail(f"{name} uses ZIP features minicnn does not read (flag bits "
+                                f"{info.flag_bits:#06x}; corrupt file?)")
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise self.fail(f"{name} uses ZIP compression method {info.compress_type}; "
+                                "minicnn reads stored (0) and deflated (8) members (corrupt "
+                                "file?)")
+            if info.header_offset + info.compress_size > self.file_size:
+                raise self.fail(f"{name} would end past the end of the file ({self.file_size} "
+                                "bytes): truncated or corrupt")
+            if info.compress_type == zipfile.ZIP_STORED:
+                if info.file_size != info.compress_size:
+                    raise self.fail(f"{name} is stored uncompressed but its ZIP entry gives "
+                                    f"two sizes ({info.compress_size} and {info.file_size}): "
+                                    "corrupt")
+            elif info.file_size > _DEFLATE_MAX_RATIO * info.compress_size + 64:
+                raise self.fail(f"{name} declares {info.file_size} bytes, more than deflate "
+                                f"can make of {info.compress_size}: corrupt")
+
+    def info(self, name: str) -> zipfile.ZipInfo:
         try:
-            member = self.archive.open(name)
+            return self.archive.getinfo(name)
         except KeyError:
-            raise self._fail(f"the manifest names {name}, which is not in the archive "
-                             "(truncated or corrupt checkpoint)") from None
-        with member:
-            try:
-                return np.lib.format.read_array(member, allow_pickle=False)
-            except ValueError as error:  # bad .npy header, object arrays, too few bytes
-                raise self._fail(f"{name} is not a valid .npy array ({error})") from error
+            raise self.fail(f"the manifest names {name}, which is not in the archive "
+                            "(truncated or corrupt checkpoint)") from None
 
-    def decode(self, node):
-        if not isinstance(node, dict) or "type" not in node:
-            raise self._fail(f"malformed manifest: expected a node with a 'type', got {node!r}")
-        kind = node["type"]
+    def read_bytes(self, name: str) -> bytes:
+        """A whole member (its CRC-32 checked)."""
+        info = self.info(name)
         try:
-            if kind == "none":
-                return None
-            if kind in ("bool", "str"):
-                return node["value"]
-            if kind == "int":
-                return int(node["value"])
-            if kind == "float":
-                return float(node["value"])
-            if kind == "list":
-                return [self.decode(item) for item in node["items"]]
-            if kind == "tuple":
-                return tuple(self.decode(item) for item in node["items"])
-            if kind == "dict":
-                return {self.decode(key): self.decode(value) for key, value in node["items"]}
-            if kind == "ndarray":
-                return self._array(node)
-            if kind == "numpy_scalar":
-                return self._array(node)[()]
-            if kind == "tensor":
-                array = self._array(node)
-                if self.device is not None:
-                    array = to_device(array, self.device)
-                return Tensor(array, requires_grad=bool(node.get("requires_grad", False)))
-        except (KeyError, TypeError) as error:
-            raise self._fail(f"malformed manifest node {node!r} ({error})") from error
-        raise self._fail(f"malformed manifest: unknown node type {kind!r}")
+            with self.archive.open(info) as stream:
+                data = stream.read()
+        except _MEMBER_ERRORS as error:
+            raise self.fail(f"{name} is corrupt ({type(error).__name__}: {error})") from error
+        if len(data) != info.file_size:
+            raise self.fail(f"{name} holds {len(data)} bytes, its ZIP entry says "
+                            f"{info.file_size}: corrupt")
+        self.verified.add(name)
+        return data
+
+    def read_array(self, name: str) -> np.ndarray:
+        info = self.info(name)
+        try:
+            with self.archive.open(info) as stream:
+                array = read_npy(stream, info.file_size)
+                if stream.read(1):  # sizes were checked; this only confirms the end
+                    raise self.fail(f"{name} has bytes after its array data: corrupt")
+        except CheckpointError:
+            raise
+        except NpyError as error:
+            raise self.fail(f"{name} {error}") from error
+        except _MEMBER_ERRORS as error:
+            raise self.fail(f"{name} is corrupt ({type(error).__name__}: {error})") from error
+        self.verified.add(name)
+        return array
+
+    def verify_the_rest(self) -> None:
+        """Read members the manifest does not name to their ends too (CRC-32 checked)."""
+        for info in self.archive.infolist():
+            if info.filename not in self.verified:
+                try:
+                    with self.archive.open(info) as stream:
+                        while stream.read(CHUNK):
+                            pass
+                except _MEMBER_ERRORS as error:
+                    raise self.fail(f"{info.filename} is corrupt ({type(error).__name__}: "
+                                    f"{error})") from error
+
+    # -- the manifest's tree -----------------------------------------------------------
+    def decode(self, node):
+        if not isinstance(node, dict) or not isinstance(node.get("type"), str):
+            raise self.fail(f"malformed manifest: expected a node with a 'type', got "
+                            f"{short_repr(node)}")
+        kind = node["type"]
+        if kind not in _NODE_TYPES:
+            raise self.fail(f"malformed manifest: unknown node type {kind!r}")
+
+        def field(key, types, what):
+            if key not in node:
+                raise self.fail(f"malformed manifest: {kind} node {short_repr(node)} has no "
+                                f"{key!r}")
+            value = node[key]
+            if not isinstance(value, types) or (bool not in _as_tuple(types)
+                                                and isinstance(value, bool)):
+                raise self.fail(f"malformed manifest: the {key!r} of {kind} node "
+                                f"{short_repr(node)} should be {what}")
+            return value
+
+        if kind == "none":
+            return None
+        if kind == "bool":
+            return field("value", bool, "true or false")
+        if kind == "int":
+            return field("value", int, "an integer")
+        if kind == "str":
+            return field("value", str, "a string")
+        if kind == "float":
+            value = field("value", (int, float, str), "a number or 'nan', 'inf', '-inf'")
+            if isinstance(value, str) and value not in ("nan", "inf", "-inf"):
+                raise self.fail(f"malformed manifest: float node {short_repr(node)} holds "
+                                f"{value!r}, expected a number or 'nan', 'inf', '-inf'")
+            return float(value)
+        if kind in ("list", "tuple"):
+            items = [self.decode(item) for item in field("items", list, "a list")]
+            return items if kind == "list" else tuple(items)
+        if kind == "dict":
+            result = {}
+            for pair in field("items", list, "a list of [key, value] pairs"):
+                if not isinstance(pair, list) or len(pair) != 2:
+                    raise self.fail(f"malformed manifest: dict item {short_repr(pair)} is not a "
+                                    "[key, value] pair")
+                key_node = pair[0]
+                if not isinstance(key_node, dict) or key_node.get("type") not in _KEY_NODE_TYPES:
+                    raise self.fail(f"malformed manifest: dict key {short_repr(key_node)} is not "
+                                    "a str, int, float, bool or None node")
+                result[self.decode(key_node)] = self.decode(pair[1])
+            return result
+        file = field("file", str, "a member name")
+        array = self.read_array(file)
+        if kind == "ndarray":
+            return array
+        if kind == "numpy_scalar":
+            if array.ndim != 0:
+                raise self.fail(f"{file} should hold a 0-d array (a NumPy scalar), it holds "
+                                f"shape {array.shape}")
+            return array[()]
+        requires_grad = node.get("requires_grad", False)
+        if not isinstance(requires_grad, bool):
+            raise self.fail(f"malformed manifest: requires_grad of {file} is "
+                            f"{short_repr(requires_grad)}, not true or false")
+        if requires_grad and array.dtype.kind not in "fc":
+            raise self.fail(f"malformed manifest: {file} holds {array.dtype}, which cannot "
+                            "require gradients")
+        if self.device is not None:
+            try:
+                array = to_device(array, self.device)
+            except Exception as error:  # the device argument's fault, not the file's
+                raise _DeviceError(error) from error
+        return Tensor(array, requires_grad=requires_grad)
+
+
+def _as_tuple(types) -> tuple:
+    return types if isinstance(types, tuple) else (types,)
+
+
+def _read(stream, path: str, device):
+    file_size = os.fstat(stream.fileno()).st_size
+    try:
+        archive = zipfile.ZipFile(stream)
+    except _MEMBER_ERRORS as error:
+        raise CheckpointError(f"load: {path} is not a minicnn checkpoint, or it is truncated "
+                              f"(not a complete ZIP archive: {error})") from error
+    with archive:
+        reader = _Reader(archive, path, file_size, device)
+        reader.check_directory()
+        if MANIFEST not in archive.NameToInfo:
+            raise CheckpointError(f"load: {path} is a ZIP archive but not a minicnn checkpoint "
+                                  f"(no {MANIFEST}); plain .npz files load with numpy.load")
+        try:
+            manifest = json.loads(reader.read_bytes(MANIFEST).decode("utf-8"))
+        except (ValueError, RecursionError) as error:  # includes UnicodeDecodeError
+            if isinstance(error, CheckpointError):
+                raise
+            raise reader.fail(f"{MANIFEST} is not valid JSON ({error})") from error
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            found = manifest.get("format") if isinstance(manifest, dict) else None
+            raise CheckpointError(f"load: {path} is not a minicnn checkpoint (format "
+                                  f"{short_repr(found)}, expected {FORMAT!r})")
+        version = manifest.get("version")
+        if type(version) is not int or not 1 <= version <= VERSION:
+            raise CheckpointError(f"load: {path} has format version {short_repr(version)}; this "
+                                  f"minicnn reads versions 1 to {VERSION} (upgrade minicnn?)")
+        if "tree" not in manifest:
+            raise reader.fail("malformed manifest (no 'tree')")
+        try:
+            result = reader.decode(manifest["tree"])
+        except RecursionError as error:
+            raise reader.fail(f"the manifest is nested too deeply ({error})") from error
+        reader.verify_the_rest()
+        return result
 
 
 def load(path, device=None):
@@ -262,44 +474,26 @@ def load(path, device=None):
     kept, on the CPU unless ``device`` is given), arrays as NumPy arrays, and the rest as
     the same Python values, containers and dict key order.
 
+    Every member of the archive is read to its end and checked against its CRC-32, and
+    every ``.npy`` header against the size of its member, so a damaged file raises rather
+    than loading as something else.
+
     Raises:
-        FileNotFoundError: no file at ``path``.
-        ValueError: the file is truncated, corrupt, not a minicnn checkpoint, or from a
-            newer format version; the message names the file.
+        FileNotFoundError, IsADirectoryError, PermissionError: from opening ``path``.
+        ValueError (``CheckpointError``): the file is truncated, corrupt, not a minicnn
+            checkpoint, or from a newer format version; the message names the file and
+            what is wrong.
     """
     path = os.fspath(path)
     with open(path, "rb") as stream:
         try:
-            archive = zipfile.ZipFile(stream)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
-            raise ValueError(f"load: {path} is not a minicnn checkpoint, or it is truncated "
-                             f"(not a complete ZIP archive: {error})") from error
-        with archive:
-            try:
-                manifest_bytes = archive.read(MANIFEST)
-            except KeyError:
-                raise ValueError(f"load: {path} is a ZIP archive but not a minicnn checkpoint "
-                                 f"(no {MANIFEST}); plain .npz files load with numpy.load") \
-                    from None
-            except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as error:
-                raise ValueError(f"load: {path}: {MANIFEST} is corrupt ({error})") from error
-            try:
-                manifest = json.loads(manifest_bytes.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as error:
-                raise ValueError(f"load: {path}: {MANIFEST} is not valid JSON ({error})") \
-                    from error
-            if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-                found = manifest.get("format") if isinstance(manifest, dict) else None
-                raise ValueError(f"load: {path} is not a minicnn checkpoint (format "
-                                 f"{found!r}, expected {FORMAT!r})")
-            version = manifest.get("version")
-            if not isinstance(version, int) or not 1 <= version <= VERSION:
-                raise ValueError(f"load: {path} has format version {version!r}; this minicnn "
-                                 f"reads versions 1 to {VERSION} (upgrade minicnn?)")
-            if "tree" not in manifest:
-                raise ValueError(f"load: {path}: malformed manifest (no 'tree')")
-            try:
-                return _Decoder(archive, path, device).decode(manifest["tree"])
-            except (zipfile.BadZipFile, zlib.error, EOFError) as error:
-                # a damaged member: bad CRC-32, cut-off data
-                raise ValueError(f"load: {path} is corrupt or truncated ({error})") from error
+            return _read(stream, path, device)
+        except CheckpointError:
+            raise
+        except _DeviceError as wrapped:
+            raise wrapped.error from None
+        except MemoryError:  # a real checkpoint too big for this machine: say so as is
+            raise
+        except Exception as error:  # a failure the checks above did not foresee
+            raise CheckpointError(f"load: {path} is corrupt or not a minicnn checkpoint "
+                                  f"({type(error).__name__}: {error})") from error
