@@ -5,6 +5,8 @@ from .containers import ModuleList, Sequential
 from .layers import (AvgPool2d, Conv2d, ConvTranspose2d, Dropout, Dropout2d, Flatten,
                      Identity, LeakyReLU, Linear, MaxPool2d, ReLU, Sigmoid, Softplus, Tanh,
                      Unflatten, Upsample)
+from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss,
+                   NLLLoss, SmoothL1Loss)
 from .module import Module, Parameter
 from .normalization import (BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d,
                             LayerNorm)
@@ -15,4 +17,5 @@ __all__ = ["SyncBatchNorm", "Module", "Parameter", "Sequential", "ModuleList", "
            "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm",
            "InstanceNorm2d", "Dropout", "Dropout2d", "ReLU", "LeakyReLU", "Sigmoid", "Tanh",
            "Softplus", "Flatten", "Unflatten", "MaxPool2d", "AvgPool2d", "Upsample",
-           "Identity", "init", "utils"]
+           "Identity", "init", "utils", "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss",
+           "NLLLoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss"]
