@@ -62,7 +62,9 @@ import contextlib
 import copy
 import math
 import os
+import warnings
 from collections.abc import Mapping
+from typing import NamedTuple
 
 import numpy as np
 
@@ -84,6 +86,33 @@ class NonFiniteLossError(FloatingPointError):
     def __init__(self, message: str, step: int, name: str, value=None, checkpoint=None):
         super().__init__(message)
         self.step, self.name, self.value, self.checkpoint = step, name, value, checkpoint
+
+
+class IncompatibleNames(NamedTuple):
+    """What ``TrainingRun.load_state_dict(strict=False)`` skipped (as PyTorch's
+    ``_IncompatibleKeys``): ``missing`` (this run has, the checkpoint lacks) and
+    ``unexpected`` (the checkpoint has, this run lacks)."""
+
+    missing: list
+    unexpected: list
+
+    def describe(self) -> str:
+        parts = []
+        if self.missing:
+            parts.append("not in the checkpoint (left as they were): " + ", ".join(self.missing))
+        if self.unexpected:
+            parts.append("in the checkpoint but not in this run (ignored): "
+                         + ", ".join(self.unexpected))
+        return "; ".join(parts) or "everything matched"
+
+
+def _entry(state: Mapping, key: str, where: str = ""):
+    """``state[key]``, or ``ValueError`` saying the checkpoint lacks it (not a KeyError)."""
+    if not isinstance(state, Mapping) or key not in state:
+        name = f"{where}.{key}" if where else key
+        raise ValueError(f"the checkpoint has no {name!r} entry (incomplete, or not written "
+                         "by TrainingRun.save)")
+    return state[key]
 
 
 def _as_float(value) -> float:
@@ -146,6 +175,7 @@ class TrainingRun:
         self.history: dict[str, dict[str, list]] = {}
         self.extra: dict = {}
         self.last_saved: str | None = None  # the last good checkpoint written or loaded
+        self.incompatible: IncompatibleNames | None = None  # what load(strict=False) skipped
 
     # -- logging -----------------------------------------------------------------------
     def log(self, name: str, value, step: int | None = None) -> float:
@@ -202,43 +232,81 @@ class TrainingRun:
             "extra": self.extra,
         }
 
-    def load_state_dict(self, state: Mapping, strict: bool = True) -> None:
+    def load_state_dict(self, state: Mapping, strict: bool = True) -> IncompatibleNames:
         """Restore everything from ``state`` in place (the model and optimizer objects stay
-        the same objects). With ``strict``, the saved names must match this run's."""
+        the same objects).
+
+        With ``strict`` (the default), the saved names of models, optimizers, schedulers,
+        loaders and generators must match this run's, and each model's keys must match
+        (``Module.load_state_dict(strict=True)``). With ``strict=False``, as in PyTorch's
+        ``load_state_dict``, what only one side has is skipped and reported.
+
+        Returns:
+            ``IncompatibleNames(missing, unexpected)``: ``missing`` are this run's names
+            the checkpoint lacks (left as they are), ``unexpected`` the checkpoint's names
+            this run lacks (ignored), e.g. ``"models.critic"`` or
+            ``"models.generator.fc.bias"``. Both empty when ``strict``.
+        """
+        if not isinstance(state, Mapping):
+            raise ValueError(f"not a training checkpoint (holds a {type(state).__name__})")
         if state.get("format") != CHECKPOINT_FORMAT:
             raise ValueError(f"not a training checkpoint (format {state.get('format')!r}, "
                              f"expected {CHECKPOINT_FORMAT!r}); a plain model state_dict "
                              "loads with model.load_state_dict")
-        if int(state.get("version", 0)) > CHECKPOINT_VERSION:
-            raise ValueError(f"training checkpoint version {state['version']} is newer than "
-                             f"this minicnn reads ({CHECKPOINT_VERSION})")
+        version = state.get("version", 0)
+        if type(version) is not int or not 1 <= version <= CHECKPOINT_VERSION:
+            raise ValueError(f"training checkpoint version {version!r}: this minicnn reads "
+                             f"versions 1 to {CHECKPOINT_VERSION}")
         groups = (("models", self.models), ("optimizers", self.optimizers),
                   ("schedulers", self.schedulers), ("loaders", self.loaders),
                   ("generators", self.generators))
-        saved_of = {"generators": state["rng"]["generators"]}
+        rng = _entry(state, "rng")
+        saved_groups = {kind: _entry(rng, "generators", where="rng") if kind == "generators"
+                        else state.get(kind, {}) for kind, _ in groups}
+        missing, unexpected = [], []
         for kind, objects in groups:
-            saved = saved_of.get(kind, state.get(kind, {}))
+            saved = saved_groups[kind]
+            if not isinstance(saved, Mapping):
+                raise ValueError(f"the checkpoint's {kind} entry is a {type(saved).__name__}, "
+                                 "expected a dict")
             if strict and set(saved) != set(objects):
                 raise ValueError(f"the checkpoint's {kind} are {sorted(saved)}, this run's "
                                  f"are {sorted(objects)}")
+            missing += [f"{kind}.{name}" for name in objects if name not in saved]
+            unexpected += [f"{kind}.{name}" for name in saved if name not in objects]
+        step, epoch = _entry(state, "step"), _entry(state, "epoch")
+        for name, value in (("step", step), ("epoch", epoch)):
+            if type(value) is not int or value < 0:
+                raise ValueError(f"the checkpoint's {name} is {value!r}, expected an int >= 0")
+
         for name, model in self.models.items():
-            model.load_state_dict(state["models"][name])
+            if name in saved_groups["models"]:
+                try:
+                    result = model.load_state_dict(saved_groups["models"][name], strict=strict)
+                except (RuntimeError, TypeError) as error:
+                    raise ValueError(f"models[{name!r}]: {error}") from error
+                missing += [f"models.{name}.{key}" for key in result.missing_keys]
+                unexpected += [f"models.{name}.{key}" for key in result.unexpected_keys]
         for name, optimizer in self.optimizers.items():
-            optimizer.load_state_dict(state["optimizers"][name])
+            if name in saved_groups["optimizers"]:
+                optimizer.load_state_dict(saved_groups["optimizers"][name])
         for name, scheduler in self.schedulers.items():
-            scheduler.load_state_dict(_copy_tree(state["schedulers"][name]))
+            if name in saved_groups["schedulers"]:
+                scheduler.load_state_dict(_copy_tree(saved_groups["schedulers"][name]))
         for name, loader in self.loaders.items():
-            loader.load_state_dict(state["loaders"][name])
+            if name in saved_groups["loaders"]:
+                loader.load_state_dict(saved_groups["loaders"][name])
         for name, generator in self.generators.items():
-            generator.bit_generator.state = copy.deepcopy(state["rng"]["generators"][name])
-        _random.set_rng_state(copy.deepcopy(state["rng"]["minicnn"]))
-        self.step = int(state["step"])
-        self.epoch = int(state["epoch"])
+            if name in saved_groups["generators"]:
+                generator.bit_generator.state = copy.deepcopy(saved_groups["generators"][name])
+        _random.set_rng_state(copy.deepcopy(_entry(rng, "minicnn", where="rng")))
+        self.step, self.epoch = step, epoch
         self.config = dict(state.get("config", {}))
         self.history = {name: {"step": [int(s) for s in np.asarray(entry["step"])],
                                "value": [float(v) for v in np.asarray(entry["value"])]}
                         for name, entry in state.get("history", {}).items()}
         self.extra = _copy_tree(dict(state.get("extra", {})))
+        return IncompatibleNames(missing, unexpected)
 
     # -- saving and loading ------------------------------------------------------------
     @property
@@ -270,16 +338,28 @@ class TrainingRun:
         return path
 
     def load(self, path=None, strict: bool = True) -> TrainingRun:
-        """Restore the run saved at ``path`` (default ``checkpoint_path``); returns self."""
+        """Restore the run saved at ``path`` (default ``checkpoint_path``); returns self.
+
+        Every problem with the file or with what it holds (damaged, not a training
+        checkpoint, another run's models, shapes that do not fit) is one ``ValueError``
+        naming the file, and leaves this run as it was. With ``strict=False``, names only
+        one side has are skipped and reported in a ``UserWarning`` (see
+        ``load_state_dict``); the report is kept in ``self.incompatible``.
+        """
         path = self._path(path)
-        state = load(path)
-        if not isinstance(state, dict):
-            raise ValueError(f"{path}: not a training checkpoint (holds a "
-                             f"{type(state).__name__})")
+        state = load(path)  # a damaged file: ValueError naming it (mc.load)
+        before = _copy_tree(self.state_dict())
         try:
-            self.load_state_dict(state, strict=strict)
-        except (KeyError, ValueError) as error:
-            raise ValueError(f"{path}: {error}") from error
+            report = self.load_state_dict(state, strict=strict)
+        except Exception as error:  # garbage inside a valid file raises many types
+            self.load_state_dict(before)  # a failed load leaves the run as it was
+            detail = str(error) if isinstance(error, ValueError) else \
+                f"{type(error).__name__}: {error}"
+            raise ValueError(f"{path}: {detail}") from error
+        self.incompatible = report
+        if report.missing or report.unexpected:
+            warnings.warn(f"{path}: loaded with strict=False; {report.describe()}",
+                          UserWarning, stacklevel=2)
         self.last_saved, self._last_saved_step = path, self.step
         return self
 
@@ -323,8 +403,16 @@ def blas_threads(count: int | None):
 
 def read_checkpoint(path) -> dict:
     """A training checkpoint as a plain dict (``config``, ``step``, ``models``...), e.g. to
-    read its config before building the models it needs."""
+    read its config before building the models it needs. ``ValueError`` naming the file
+    when it is damaged (``mc.load``), not a training checkpoint, or from a newer version."""
     state = load(path)
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{os.fspath(path)} is a minicnn file but not a training checkpoint")
+    version = state.get("version")
+    if type(version) is not int or not 1 <= version <= CHECKPOINT_VERSION:
+        raise ValueError(f"{os.fspath(path)}: training checkpoint version {version!r}; this "
+                         f"minicnn reads versions 1 to {CHECKPOINT_VERSION}")
+    if not isinstance(state.get("config", {}), dict):
+        raise ValueError(f"{os.fspath(path)}: the checkpoint's config is a "
+                         f"{type(state['config']).__name__}, expected a dict")
     return state

@@ -12,11 +12,13 @@ Layout (http://yann.lecun.com/exdb/mnist/, section "file formats")::
 The published files are gzip-compressed (``train-images-idx3-ubyte.gz``); ``read_idx``
 recognises gzip by its first two bytes (0x1f 0x8b), whatever the file is called.
 Every way a file can be broken (wrong magic, unknown dtype code, a header or data cut
-short, extra bytes at the end, a damaged gzip stream) raises ``ValueError`` naming the file.
+short, dimensions whose product disagrees with the data, however large, extra bytes at the
+end, a damaged gzip stream) raises ``ValueError`` naming the file.
 """
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
 import zlib
@@ -84,14 +86,17 @@ def read_idx(path) -> np.ndarray:
                          f"need {header_length} bytes, the file has {len(content)}")
     shape = struct.unpack(f">{ndim}I", content[4:header_length])
     dtype = IDX_DTYPES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    # Python ints: a product of up to 255 uint32 sizes never wraps around (np.prod would,
+    # and a wrapped product of 0 once let a damaged header "match" an empty file)
+    expected = math.prod(shape) * dtype.itemsize
     found = len(content) - header_length
     if found < expected:
         raise ValueError(f"read_idx: {path} is truncated: shape {shape} of {dtype.name} needs "
-                         f"{expected} data bytes, the file has {found}")
+                         f"{expected} data bytes, the file has {found} (or the header's "
+                         f"dimensions {shape} are corrupt)")
     if found > expected:
         raise ValueError(f"read_idx: {path} has {found - expected} unexpected bytes after the "
-                         f"data of shape {shape} (corrupt file or wrong header)")
+                         f"data of shape {shape} (corrupt file or wrong header dimensions)")
     array = np.frombuffer(content, dtype=dtype, offset=header_length).reshape(shape)
     return array.astype(dtype.newbyteorder("="))  # native byte order, a writable copy
 
