@@ -166,7 +166,8 @@ def _softmax_dim(op, input, dim):
     if dim is None:
         raise ValueError(f"{op}: dim: give the dimension to normalise over (PyTorch's implicit "
                          "choice is deprecated)")
-    return _normalize_dim(dim, input.ndim)
+    dim = _normalize_dim(dim, input.ndim)
+    return dim if input.ndim else None  # a 0-d tensor takes dim 0 or -1: its only element
 
 
 class Softmax(Function):

