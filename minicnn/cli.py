@@ -26,50 +26,8 @@ import difflib
 import os
 import sys
 
-
-class CommandError(Exception):
-    """A problem with what the user asked for: printed as one line, exit status 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, with errors on one line (usage stays available through --help)."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
-
-
-# ---------------------------------------------------------------------------------------
-# Argument types (their messages become the one-line errors)
-# ---------------------------------------------------------------------------------------
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
-
+from .command_line import (CommandError, OneLineParser, check_run_folder, non_negative_int,
+                           positive_float, positive_int)
 
 def add_training_arguments(parser, epochs: int, batch_size: int, lr: float, out: str) -> None:
     """The options every ``train`` command shares (the GAN commands reuse them)."""
@@ -87,6 +45,9 @@ def add_training_arguments(parser, epochs: int, batch_size: int, lr: float, out:
                         help="continue an interrupted run from DIR/checkpoint.ckpt (or from "
                              "CHECKPOINT); the run's saved settings are used, --epochs may "
                              "extend it")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="start a new run in DIR even though it holds one (its checkpoint "
+                             "and logs are replaced); without it a run is never replaced")
     parser.add_argument("--checkpoint-every", type=positive_int, default=None, metavar="STEPS",
                         help="also save the checkpoint every STEPS optimizer steps "
                              "(default: after each epoch)")
@@ -116,38 +77,37 @@ def add_train_classifier(subparsers) -> None:
 
 def run_train_classifier(args) -> int:
     from . import viz
+    from .command_line import start_ranks
     from .models.classifier import train_classifier
-    from .training import NonFiniteLossError, read_checkpoint
+    from .training import NonFiniteLossError
 
+    check_run_folder(args.out, "classifier", args.resume, args.overwrite)
     checkpoint = os.path.join(args.out, "checkpoint.ckpt")
-    if args.resume:
-        path = checkpoint if args.resume is True else args.resume
-        if not os.path.exists(path):
-            raise CommandError(f"--resume: no checkpoint at {path}" + (
-                " (did the run use another --out?)" if args.resume is True else ""))
-        try:
-            read_checkpoint(path)
-        except ValueError as error:  # truncated, corrupt, or another kind of file
-            raise CommandError(f"--resume: {error}") from None
-    elif os.path.exists(checkpoint):
-        print(f"note: starting a new run over {checkpoint} (--resume continues it instead)")
     options = {key: value for key, value in (("limit_train", args.limit_train),
                                              ("limit_test", args.limit_test))
                if value is not None}
+    split = start_ranks()
+    say = print if split.writes else (lambda *parts, **kwargs: None)
+    if split.distributed:
+        say(f"data parallel: {split.world_size} ranks share each global batch")
     try:
         result = train_classifier(
             epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
             out_dir=args.out, resume=args.resume, checkpoint_every=args.checkpoint_every,
-            progress=not args.no_progress, log=print, **options)
+            progress=not args.no_progress, log=say, split=split, **options)
     except NonFiniteLossError as error:
-        print(f"minicnn train classifier: {error}", file=sys.stderr)
+        if split.writes:
+            print(f"minicnn train classifier: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         where = (f"the last checkpoint is {checkpoint}; continue with: minicnn train "
                  f"classifier --out {args.out} --resume" if os.path.exists(checkpoint)
                  else "no checkpoint was written yet")
-        print(f"\ninterrupted; {where}", file=sys.stderr)
+        if split.writes:
+            print(f"\ninterrupted; {where}", file=sys.stderr)
         return 130
+    if not split.writes:
+        return 0
 
     run = result.run
     viz.plot_curves({"training loss (per step)": run.curve("loss")},
@@ -179,7 +139,7 @@ def add_train(subparsers) -> None:
     parser = subparsers.add_parser("train", help="train a model",
                                    description="Train a model; see 'minicnn train MODEL --help'.")
     models = parser.add_subparsers(dest="model", metavar="MODEL", required=True,
-                                   parser_class=_Parser)
+                                   parser_class=OneLineParser)
     for add in _with_extensions(TRAIN_COMMANDS, "TRAIN_COMMANDS"):
         add(models)
 
@@ -368,37 +328,71 @@ def _with_extensions(commands: list, list_name: str) -> list:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="minicnn",
+    parser = OneLineParser(prog="minicnn",
                      description="minicnn: a from-scratch deep-learning engine for learning "
                                  "how CNNs and GANs work inside.",
                      epilog="Start with: minicnn train classifier")
     import minicnn
 
     parser.add_argument("--version", action="version", version=f"minicnn {minicnn.__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an error instead of one line")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
-                                     parser_class=_Parser)
+                                     parser_class=OneLineParser)
     for add in _with_extensions(COMMANDS, "COMMANDS"):
         add(commands)
     return parser
 
 
 def main(argv=None) -> int:
-    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status.
+
+    Every error reaches the user as one line: ``minicnn COMMAND: error: ...``, exit status 2
+    for a mistake in what was asked (a bad argument, a missing or damaged file, an output
+    that cannot be written), 1 for anything else; ``--debug`` shows the traceback instead.
+    Under ``mpiexec``, only rank 0 prints it, and a failure on one rank after training
+    started stops every rank (MPI Abort) instead of leaving them waiting.
+    """
+    from .distributed.batch_split import launched_rank
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv  # accepted anywhere on the line, not only before COMMAND
+    argv = [part for part in argv if part != "--debug"]
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help, --version, or a one-line argument error
         return exit_.code if isinstance(exit_.code, int) else 0
+    prog = "minicnn " + " ".join(part for part in (args.command, getattr(args, "model", None))
+                                 if part)
     try:
         return int(args.handler(args) or 0)
-    except CommandError as error:
-        prog = "minicnn " + " ".join(part for part in (args.command, getattr(args, "model", None))
-                                     if part)
-        print(f"{prog}: error: {error}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # noqa: BLE001 -- the one place errors become one line
+        if debug:
+            raise
+        mistake = isinstance(error, (CommandError, ValueError, TypeError, KeyError, OSError))
+        line = str(error) if isinstance(error, CommandError) else \
+            f"{type(error).__name__}: {error}"
+        status = 2 if mistake else 1
+        if not mistake:
+            line += " (a bug in minicnn? run again with --debug for the traceback)"
+        _stop_other_ranks(f"{prog}: error: {line}", status)
+        if launched_rank() == 0:
+            print(f"{prog}: error: {line}", file=sys.stderr)
+        return status
+
+
+def _stop_other_ranks(line: str, status: int) -> None:
+    """A rank that fails once the ranks are joined ends them all (they would wait)."""
+    from .distributed import get_world_size, is_initialized
+
+    if is_initialized() and get_world_size() > 1:
+        from .distributed import abort
+
+        abort(line, status)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 
-from .cli import CommandError
+from .command_line import CommandError
 
 FORMATS = (".onnx", ".safetensors", ".pt")
 

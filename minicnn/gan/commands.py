@@ -19,7 +19,9 @@ import argparse
 import os
 import sys
 
-from ..cli import CommandError, non_negative_int, positive_float, positive_int
+from ..command_line import (CommandError, check_device, check_image_output, check_run_folder,
+                            non_negative_int, positive_float, positive_int, read_run,
+                            start_ranks)
 
 # name on the command line -> (recipe name, help line)
 GANS = {
@@ -83,6 +85,9 @@ def _add_train_gan(subparsers, command: str) -> None:
     parser.add_argument("--resume", action="store_true",
                         help="continue from DIR/checkpoint.ckpt with its saved settings; "
                              "--steps may extend the run")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="start a new run in DIR even though it holds one (its checkpoint "
+                             "and logs are replaced); without it a run is never replaced")
     parser.add_argument("--sample-every", type=positive_int, default=100, metavar="K",
                         help="write a sample grid every K steps (default 100)")
     parser.add_argument("--checkpoint-every", type=positive_int, default=100, metavar="K",
@@ -112,6 +117,7 @@ def add_train_dcgan64(subparsers) -> None:
 
 
 def run_train_gan(args) -> int:
+    from ..distributed.batch_split import launched_world_size
     from ..training import NonFiniteLossError
     from .recipe import get_recipe
     from .train import train_gan
@@ -131,29 +137,44 @@ def run_train_gan(args) -> int:
         raise CommandError(f"{args.recipe} does not support {', '.join(unsupported)}")
     config = {k: v for k, v in wanted.items() if v is not None}
     config.update(seed=args.seed, dataset=args.dataset)
+    saved = check_run_folder(args.out, args.recipe, args.resume, args.overwrite)
+    check_device(args.device)
+    ranks = launched_world_size()
+    if ranks > 1:   # checked here, alike on every rank, before the ranks join
+        if not recipe.splits_batches:
+            raise CommandError(f"{args.recipe} cannot split its batches over {ranks} ranks: "
+                               f"{recipe.splits_batches_not_why}")
+        batch = int((saved or {}).get("config", {}).get("batch_size")
+                    or config.get("batch_size") or recipe.defaults["batch_size"])
+        if batch % ranks:
+            raise CommandError(f"--batch-size {batch} does not split evenly over {ranks} "
+                               f"ranks (mpiexec -n {ranks}): use a multiple of {ranks}")
     checkpoint = os.path.join(args.out, "checkpoint.ckpt")
-    if args.resume and not os.path.exists(checkpoint):
-        raise CommandError(f"--resume: no checkpoint at {checkpoint} (did the run use another "
-                           "--out?)")
+    split = start_ranks()
     try:
         training = train_gan(args.recipe, args.steps, args.out, config, resume=args.resume,
                              sample_every=args.sample_every,
                              checkpoint_every=args.checkpoint_every, device=args.device,
                              progress=not args.no_progress,
                              max_seconds=None if args.max_minutes is None
-                             else 60.0 * args.max_minutes)
+                             else 60.0 * args.max_minutes, split=split)
     except NonFiniteLossError as error:
-        print(f"minicnn train {args.recipe}: {error}", file=sys.stderr)
+        if split.writes:
+            print(f"minicnn train {args.recipe}: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         where = (f"the last checkpoint is {checkpoint}; continue with: minicnn train "
                  f"{args.recipe} --out {args.out} --resume" if os.path.exists(checkpoint)
                  else "no checkpoint was written yet")
-        print(f"\ninterrupted; {where}", file=sys.stderr)
+        if split.writes:
+            print(f"\ninterrupted; {where}", file=sys.stderr)
         return 130
+    if not split.writes:
+        return 0
     rate = training.seconds / max(training.steps_done_now, 1)
+    across = f" on {split.world_size} ranks" if split.distributed else ""
     print(f"{training.steps_done_now} steps in {training.seconds / 60:.1f} min "
-          f"({rate:.2f} s/step); now at step {training.step}")
+          f"({rate:.2f} s/step){across}; now at step {training.step}")
     last = {name: training.run.curve(name)[1][-1] for name in training.loss_names}
     print("last losses: " + ", ".join(f"{k} {v:.4f}" for k, v in last.items()))
     print(f"wrote {args.out}/: checkpoint.ckpt, losses.csv, losses.png, samples.png")
@@ -181,14 +202,21 @@ def add_sample(subparsers) -> None:
 
 
 def _load(args):
+    from .recipe import RECIPES, get_recipe
     from .train import load_trained
 
-    if not os.path.exists(args.checkpoint):
-        raise CommandError(f"no checkpoint at {args.checkpoint}")
+    state, kind = read_run(args.checkpoint, "checkpoint")
+    get_recipe("dcgan")  # makes the built-in recipes known
+    if kind not in RECIPES:
+        command = f"'minicnn {args.command}'"
+        raise CommandError(f"checkpoint: {args.checkpoint} is a {kind} run, not a GAN's; "
+                           f"{command} needs a run of 'minicnn train "
+                           f"{'|'.join(sorted(GANS))}'")
+    check_device(args.device)
     try:
         return load_trained(args.checkpoint, device=args.device)
-    except ValueError as error:
-        raise CommandError(str(error)) from None
+    except (ValueError, KeyError) as error:
+        raise CommandError(f"checkpoint: {args.checkpoint}: {error}") from None
 
 
 def run_sample(args) -> int:
@@ -198,6 +226,7 @@ def run_sample(args) -> int:
 
     from ..viz import save_image_grid
 
+    check_image_output(args.out)
     recipe, parts = _load(args)
     options = {} if args.truncation is None else {"truncation": args.truncation}
     try:

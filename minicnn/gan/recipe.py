@@ -68,6 +68,8 @@ class GANParts:
         ``penalty``/``after_update``; the stateful ones are in ``extras`` too.
     config: the settings used to build (saved with the checkpoint, so ``sample`` and
         ``eval`` can rebuild the same models).
+    split: under ``mpiexec``, the ``minicnn.distributed.BatchSplit`` whose
+        ``average_gradients`` runs between each backward and optimizer step; None alone.
     """
     models: dict
     optimizers: dict
@@ -75,6 +77,7 @@ class GANParts:
     extras: dict = field(default_factory=dict)
     tricks: dict = field(default_factory=dict)
     device: str = "cpu"
+    split: object = None
 
     def to(self, device) -> "GANParts":
         """Move the models (in place, optimizers keep working) and the tricks' state to
@@ -118,6 +121,10 @@ class GANRecipe:
     name: str = ""
     latent_dim: int = 100
     image_size: int = 28            # 32: the loop pads the 28x28 digits with -1 (black)
+    # Under mpiexec each rank computes a slice of every batch: right for losses that are
+    # means over samples; a recipe with a statistic over the whole batch says why not.
+    splits_batches: bool = True
+    splits_batches_not_why: str = ""
     channels: int = 1
     # settings every recipe understands (the command line fills them); subclasses extend
     defaults: dict = {
@@ -261,6 +268,8 @@ class GANRecipe:
         optimizer = parts.optimizers[player]
         optimizer.zero_grad()
         total.backward()
+        if parts.split is not None:   # data parallel: the global batch's gradient
+            parts.split.average_gradients(p for g in optimizer.param_groups for p in g["params"])
         optimizer.step()
         self.after_update(parts, player)
 

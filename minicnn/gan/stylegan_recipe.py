@@ -57,6 +57,10 @@ class StyleGANLite(GANRecipe):
     name = "stylegan"
     latent_dim = 64
     image_size = 32
+    splits_batches = False
+    splits_batches_not_why = ("its discriminator's minibatch standard deviation and the "
+                              "generator's running mean of w are statistics over the whole "
+                              "batch; train it in one process")
     defaults = {**{k: v for k, v in GANRecipe.defaults.items() if k != "spectral_norm"},
                 "width": 32, "batch_size": 32, "lr": 1e-3, "betas": (0.5, 0.99),
                 "w_dim": 64, "mixing": 0.9, "equalized": True, "minibatch_std": True,

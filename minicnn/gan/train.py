@@ -36,6 +36,7 @@ import numpy as np
 
 from .. import random as _random
 from ..data import DataLoader, TensorDataset
+from ..distributed.batch_split import BatchSplit
 from ..training import TrainingRun, read_checkpoint
 from .recipe import GANParts, GANRecipe, get_recipe
 
@@ -107,20 +108,36 @@ class GANTraining:
     dataset, the noise generator, the fixed evaluation noise and the output folder.
 
     Most users call ``train_gan``; lessons and tests use this class to step by hand.
+
+    ``split``: a ``minicnn.distributed.BatchSplit`` under ``mpiexec`` (each rank computes
+    its slice of every global batch; batch norm becomes ``SyncBatchNorm``; only rank 0
+    writes); None (the default) trains alone.
     """
 
     def __init__(self, recipe: GANRecipe | str, config: dict | None = None, out=None,
                  device: str = "cpu", images: np.ndarray | None = None,
-                 sample_count: int = 64):
+                 sample_count: int = 64, split: BatchSplit | None = None):
         self.recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
         self.config = self.recipe.config(**(config or {}))
         self.config.setdefault("seed", 0)
         self.config.setdefault("dataset", "mnist5k")
         self.out = Path(out) if out is not None else None
         seed = int(self.config["seed"])
+        self.split = split if split is not None else BatchSplit()
+        if self.split.distributed:
+            if not self.recipe.splits_batches:
+                raise ValueError(f"{self.recipe.name} cannot split its batches over ranks "
+                                 "(mpiexec): " + self.recipe.splits_batches_not_why)
+            self.split.check_divides(int(self.config["batch_size"]))
 
         _random.manual_seed(seed)                  # initialisation of both models
         self.parts: GANParts = self.recipe.build(self.config)
+        if self.split.distributed:
+            for name in ("generator", "discriminator"):
+                model = self.split.sync_batchnorm(self.parts.models[name])
+                self.split.broadcast_module(model)
+                self.parts.models[name] = model
+            self.parts.split = self.split
         self.parts.to(device)
         if images is None:
             images = load_gan_images(self.config["dataset"], self.recipe.image_size)
@@ -137,9 +154,16 @@ class GANTraining:
             schedulers=self.parts.extras, loaders={"train": self.loader},
             generators={"noise": self.noise_rng}, config=self.config,
             checkpoint_path=None if self.out is None else self.out / "checkpoint.ckpt")
-        self.parts.check_finite = self.run.check_finite   # the NaN guard, inside each step
+        self.parts.check_finite = self._check_finite      # the NaN guard, inside each step
         self._batches = None
         self.loss_names: list[str] = []
+
+    def _check_finite(self, name: str, value) -> float:
+        """The run's NaN guard on the global batch's loss (the same verdict on every rank)."""
+        if self.split.distributed:
+            value = self.split.mean({name: float(value.item() if hasattr(value, "item")
+                                                 else value)})[name]
+        return self.run.check_finite(name, value)
 
     @classmethod
     def from_checkpoint(cls, path, out=None, device: str = "cpu", images=None, **kwargs):
@@ -162,13 +186,15 @@ class GANTraining:
         if self._batches is None:
             self._batches = _infinite(self.loader)
         count = self.recipe.batches_per_step(self.config)
-        batches = [next(self._batches) for _ in range(count)]
+        batches = [self.split.local(next(self._batches)) for _ in range(count)]
         if count == 1:
             real = batches[0]
         else:
             from ..ops import cat
             real = cat(batches, 0)
-        losses = self.recipe.train_step(self.parts, real, self.run.step, self.noise_rng)
+        losses = self.recipe.train_step(self.parts, real, self.run.step,
+                                        self.split.generator(self.noise_rng))
+        losses = self.split.mean(losses)       # per-rank means -> the global batch's
         for name, value in losses.items():
             self.run.check_finite(name, value)
         self.run.step += 1
@@ -187,36 +213,44 @@ class GANTraining:
         images = self.samples()
         save_image_grid(images, path, nrow=8, scale=2)
 
-    def save(self) -> str:
-        return self.run.save()
+    def save(self) -> str | None:
+        """Write the checkpoint (on rank 0 only, in a split run); its path, or None."""
+        return self.run.save() if self.split.writes else None
 
 
 def train_gan(recipe: str, steps: int, out, config: dict | None = None,
               resume: bool = False, sample_every: int = 100, checkpoint_every: int = 200,
               device: str = "cpu", progress: bool = True, images=None,
-              max_seconds: float | None = None) -> GANTraining:
+              max_seconds: float | None = None,
+              split: BatchSplit | None = None) -> GANTraining:
     """Train ``recipe`` ("dcgan", "wgan-gp", "stylegan", ...) until ``steps`` steps are done,
     writing checkpoints, grids and the loss log into ``out``; returns the ``GANTraining``.
 
     ``resume=True`` continues from ``out/checkpoint.ckpt`` (the saved config wins over
     ``config``). ``max_seconds`` stops early (after a checkpoint) when time runs out.
+    ``split``: under ``mpiexec``, this rank's ``BatchSplit`` (only rank 0 writes files).
     """
+    split = split if split is not None else BatchSplit()
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     checkpoint = out / "checkpoint.ckpt"
     if resume:
         if not checkpoint.exists():
             raise FileNotFoundError(f"--resume: no checkpoint at {checkpoint}")
-        training = GANTraining.from_checkpoint(checkpoint, out=out, device=device, images=images)
+        training = GANTraining.from_checkpoint(checkpoint, out=out, device=device, images=images,
+                                               split=split)
     else:
-        training = GANTraining(recipe, config, out=out, device=device, images=images)
+        training = GANTraining(recipe, config, out=out, device=device, images=images,
+                               split=split)
+    writes = split.writes
+    if writes:
+        out.mkdir(parents=True, exist_ok=True)
     csv_path = out / "losses.csv"
-    if training.loss_names:
+    if training.loss_names and writes:
         _write_csv(csv_path, training.run, training.loss_names)
 
     started, first = time.perf_counter(), training.step
     bar = None
-    if progress:
+    if progress and writes:
         from tqdm import tqdm
         bar = tqdm(total=steps, initial=training.step, desc=training.recipe.name,
                    unit="step", dynamic_ncols=True)
@@ -224,23 +258,27 @@ def train_gan(recipe: str, steps: int, out, config: dict | None = None,
     try:
         while training.step < steps:
             losses = training.train_step()
-            if csv_stream is None:
+            if csv_stream is None and writes:
                 new = not csv_path.exists() or training.step == 1
                 csv_stream = open(csv_path, "w" if new else "a", newline="")
                 writer = csv.writer(csv_stream)
                 if new:
                     writer.writerow(["step"] + training.loss_names)
-            writer.writerow([training.step] + [repr(float(losses[name]))
-                                                for name in training.loss_names])
+            if writes:
+                writer.writerow([training.step] + [repr(float(losses[name]))
+                                                    for name in training.loss_names])
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
             step = training.step
-            if step % sample_every == 0 or step == steps:
+            if writes and (step % sample_every == 0 or step == steps):
                 training.save_samples(out / f"samples_step{step:06d}.png")
             out_of_time = max_seconds is not None and time.perf_counter() - started > max_seconds
+            if max_seconds is not None:
+                out_of_time = split.any(out_of_time)    # every rank stops at the same step
             if step % checkpoint_every == 0 or step == steps or out_of_time:
-                csv_stream.flush()
+                if csv_stream is not None:
+                    csv_stream.flush()
                 training.save()
             if out_of_time:
                 break
@@ -251,8 +289,9 @@ def train_gan(recipe: str, steps: int, out, config: dict | None = None,
             bar.close()
     training.seconds = time.perf_counter() - started
     training.steps_done_now = training.step - first
-    training.save_samples(out / "samples.png")
-    if training.loss_names:
+    if writes:
+        training.save_samples(out / "samples.png")
+    if training.loss_names and writes:
         from ..viz import plot_curves
         plot_curves({name: training.run.curve(name) for name in training.loss_names},
                     out / "losses.png", title=f"{training.recipe.name}: losses")

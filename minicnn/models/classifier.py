@@ -37,6 +37,7 @@ from ..data import DataLoader, TensorDataset, load_mnist5k
 from ..data.transforms import random_shift
 from ..random import manual_seed
 from ..serialization import load, save
+from ..distributed.batch_split import BatchSplit
 from ..training import TrainingRun, blas_threads, read_checkpoint
 
 
@@ -162,7 +163,7 @@ def train_classifier(epochs: int | None = None, batch_size: int | None = None,
                      lr: float | None = None, seed: int | None = None, out_dir=None,
                      resume: bool | str = False, checkpoint_every: int | None = None,
                      progress: bool = False, log=None, stop_after_steps: int | None = None,
-                     **options) -> ClassifierResult:
+                     split: BatchSplit | None = None, **options) -> ClassifierResult:
     """Train ``DigitClassifier`` on MNIST-5k (4,000 train / 1,000 test digits).
 
     Deterministic: the same arguments on the same machine give the same weights and the
@@ -181,6 +182,9 @@ def train_classifier(epochs: int | None = None, batch_size: int | None = None,
         log: called with one line of text per epoch (e.g. ``print``); None: silent.
         stop_after_steps: stop (as an interruption would) after this many optimizer
             steps in total; the checkpoint is saved first. For tests and demonstrations.
+        split: under ``mpiexec``, this rank's ``minicnn.distributed.BatchSplit``: each rank
+            computes its slice of every global batch of ``batch_size``, the gradients are
+            summed weighted by the slices' sizes, and only rank 0 writes files and logs.
         options: other ``DEFAULTS`` keys (channels, hidden, dropout, max_shift, lr_decay,
             limit_train / limit_test: use only the first N digits, for quick runs;
             blas_threads: BLAS threads during the run, default 1, see
@@ -212,14 +216,18 @@ def train_classifier(epochs: int | None = None, batch_size: int | None = None,
         config = {**DEFAULTS, **saved}
     _check_config(config)
 
+    ranks = split if split is not None else BatchSplit()
     split = _load_split(config)
     run, model, loader = _make_run(config, split, checkpoint_path)
+    ranks.broadcast_module(model)
     if resume:
         run.load(resume_path)
         run.config = config
+    if not ranks.writes:
+        run.checkpoint_path, log = None, None
     total_steps = config["epochs"] * len(loader)
     bar = None
-    if progress:
+    if progress and ranks.writes:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=total_steps, initial=min(run.step, total_steps), unit="step",
@@ -227,7 +235,8 @@ def train_classifier(epochs: int | None = None, batch_size: int | None = None,
     started = time.perf_counter()
     try:
         with blas_threads(config["blas_threads"]):
-            finished = _train_epochs(run, split, bar, checkpoint_every, stop_after_steps, log)
+            finished = _train_epochs(run, split, bar, checkpoint_every, stop_after_steps, log,
+                                     ranks)
             predictions = predict(model, split.test_images)
     finally:
         if bar is not None:
@@ -239,7 +248,7 @@ def train_classifier(epochs: int | None = None, batch_size: int | None = None,
         test_accuracy=float((predictions == split.test_labels).mean()),
         test_predictions=predictions, test_images=split.test_images,
         test_labels=split.test_labels, seconds=seconds, finished=finished)
-    if out_dir is not None:
+    if out_dir is not None and ranks.writes:
         result.files["checkpoint"] = checkpoint_path
         if finished:
             result.files["model"] = save_classifier(model, os.path.join(os.fspath(out_dir),
@@ -248,9 +257,11 @@ def train_classifier(epochs: int | None = None, batch_size: int | None = None,
 
 
 def _train_epochs(run: TrainingRun, split, bar, checkpoint_every, stop_after_steps,
-                  log) -> bool:
+                  log, ranks: BatchSplit) -> bool:
     """The training loop, from wherever ``run`` stands to ``run.config["epochs"]``.
-    Returns False when stopped early by ``stop_after_steps``."""
+    Returns False when stopped early by ``stop_after_steps``. With ``ranks`` split over
+    processes, each computes its rows of the global batch (augmented as a whole first, so
+    the augmentation generator stays equal on every rank)."""
     config = run.config
     model, optimizer = run.models["model"], run.optimizers["optimizer"]
     scheduler, loader = run.schedulers["scheduler"], run.loaders["train"]
@@ -263,15 +274,19 @@ def _train_epochs(run: TrainingRun, split, bar, checkpoint_every, stop_after_ste
         for images, labels in loader:          # a resumed loader continues mid-epoch
             if config["max_shift"]:
                 images = Tensor(random_shift(images.array, config["max_shift"], augmentation))
-            logits = model(images)
-            loss = F.cross_entropy(logits, labels)
-            value = run.check_finite("loss", loss)   # NaN/inf: stop, keep the checkpoint
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+            if ranks.distributed:
+                value, correct = _split_step(run, model, optimizer, images, labels, ranks)
+            else:
+                logits = model(images)
+                loss = F.cross_entropy(logits, labels)
+                value = run.check_finite("loss", loss)   # NaN/inf: stop, keep the checkpoint
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                correct = int((logits.array.argmax(axis=1) == labels.array).sum())
             run.step += 1
             run.log("loss", value)
-            run.extra["correct"] += int((logits.array.argmax(axis=1) == labels.array).sum())
+            run.extra["correct"] += correct
             run.extra["seen"] += int(labels.shape[0])
             if bar is not None:
                 bar.update(1)
@@ -293,6 +308,31 @@ def _train_epochs(run: TrainingRun, split, bar, checkpoint_every, stop_after_ste
         if save:
             run.save()
     return True
+
+
+def _split_step(run: TrainingRun, model, optimizer, images, labels,
+                ranks: BatchSplit) -> tuple[float, int]:
+    """One step on this rank's rows of the global batch: the global mean loss and the
+    number of correct predictions in the whole batch (both summed over the ranks)."""
+    n = int(labels.shape[0])
+    images, labels = ranks.local(images), ranks.local(labels)
+    share = ranks.share(n)
+    ranks.reseed_dropout(run.config["seed"], run.step)   # a resume redraws the same masks
+    optimizer.zero_grad()
+    if labels.shape[0]:
+        logits = model(images)
+        loss = F.cross_entropy(logits, labels)
+        local = {"loss": share * float(loss.item()),
+                 "correct": float((logits.array.argmax(axis=1) == labels.array).sum())}
+    else:  # a last batch smaller than the number of ranks leaves some ranks nothing
+        loss, local = None, {"loss": 0.0, "correct": 0.0}
+    total = ranks.sum(local)
+    value = run.check_finite("loss", total["loss"])   # the same verdict on every rank
+    if loss is not None:
+        loss.backward()
+    ranks.average_gradients(model.parameters(), share)
+    optimizer.step()
+    return value, int(total["correct"])
 
 
 def _check_config(config: dict) -> None:

@@ -1,0 +1,212 @@
+"""What every ``minicnn`` subcommand shares: the error type that becomes one line, the
+one-line argument parser, argument types, and the checks of inputs and outputs that run
+before any work starts.
+
+A subcommand's module (``minicnn/gan/commands.py``, ``minicnn/cli.py``...) imports from
+here, never from ``minicnn.cli`` (which imports the subcommand modules to build its
+command table).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+
+class CommandError(Exception):
+    """A problem with what the user asked for: printed as one line, exit status 2."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, with errors on one line (usage stays available through --help)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+# ---------------------------------------------------------------------------------------
+# Argument types (their messages become the one-line errors)
+# ---------------------------------------------------------------------------------------
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def add_training_arguments(parser, epochs: int, batch_size: int, lr: float, out: str) -> None:
+    """The options of an epoch-based ``train`` command (``train classifier``)."""
+    parser.add_argument("--epochs", type=positive_int, default=None,
+                        help=f"passes over the training set (default {epochs})")
+    parser.add_argument("--batch-size", type=positive_int, default=None,
+                        help=f"samples per optimizer step (default {batch_size})")
+    parser.add_argument("--lr", type=positive_float, default=None,
+                        help=f"learning rate (default {lr:g})")
+    parser.add_argument("--seed", type=non_negative_int, default=None,
+                        help="random seed: the same seed gives the same run (default 0)")
+    parser.add_argument("--out", metavar="DIR", default=out,
+                        help=f"folder for the checkpoint and pictures (default {out})")
+    parser.add_argument("--resume", nargs="?", const=True, default=False, metavar="CHECKPOINT",
+                        help="continue an interrupted run from DIR/checkpoint.ckpt (or from "
+                             "CHECKPOINT); the run's saved settings are used, --epochs may "
+                             "extend it")
+    add_overwrite_argument(parser)
+    parser.add_argument("--checkpoint-every", type=positive_int, default=None, metavar="STEPS",
+                        help="also save the checkpoint every STEPS optimizer steps "
+                             "(default: after each epoch)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def add_overwrite_argument(parser) -> None:
+    parser.add_argument("--overwrite", action="store_true",
+                        help="start a new run in DIR even though it holds one (its "
+                             "checkpoint and logs are replaced)")
+
+
+# ---------------------------------------------------------------------------------------
+# Checks of inputs and outputs, before any work starts
+# ---------------------------------------------------------------------------------------
+RUN_CHECKPOINT = "checkpoint.ckpt"
+
+
+def _kind_of_run(state: dict) -> str:
+    """``"dcgan"``, ``"wgan-gp"``... for a GAN run (its config names the recipe),
+    ``"classifier"`` for ``train_classifier``'s, else a description of what it holds."""
+    config = state.get("config") if isinstance(state, dict) else None
+    if isinstance(config, dict) and isinstance(config.get("recipe"), str):
+        return config["recipe"]
+    models = state.get("models") if isinstance(state, dict) else None
+    if isinstance(models, dict) and set(models) == {"model"} and isinstance(config, dict) \
+            and {"channels", "hidden", "dropout"} <= set(config):   # train_classifier's run
+        return "classifier"
+    if isinstance(models, dict):
+        return "run of " + ", ".join(sorted(map(str, models))) if models else "empty run"
+    return "unknown run"
+
+
+def read_run(path, option: str = "--resume") -> tuple[dict, str]:
+    """The training checkpoint at ``path`` and the kind of run it holds (``"dcgan"``,
+    ``"classifier"``...), or a ``CommandError`` that names ``option`` and the problem."""
+    from .training import read_checkpoint
+
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        inside = os.path.join(path, RUN_CHECKPOINT)
+        hint = f" (pass {inside})" if os.path.isfile(inside) else ""
+        raise CommandError(f"{option}: {path} is a folder, expected a checkpoint file{hint}")
+    if not os.path.exists(path):
+        raise CommandError(f"{option}: no checkpoint at {path}")
+    try:
+        state = read_checkpoint(path)
+    except ValueError as error:  # truncated, corrupt, or another kind of file
+        raise CommandError(f"{option}: {error}") from None
+    except OSError as error:
+        raise CommandError(f"{option}: cannot read {path} ({error.strerror or error})") \
+            from None
+    return state, _kind_of_run(state)
+
+
+def check_run_folder(out: str, command: str, resume, overwrite: bool) -> dict | None:
+    """Check ``--out DIR`` of ``minicnn train COMMAND`` before training starts.
+
+    * ``DIR`` must be a folder (or not exist yet), never a file;
+    * with ``--resume``, ``DIR/checkpoint.ckpt`` (or the named checkpoint) must be a whole
+      checkpoint of the same kind of run (``train wgan-gp --resume`` never continues a DCGAN);
+    * without ``--resume``, a run already in ``DIR`` is never replaced unless ``--overwrite``
+      says so.
+
+    Returns the checkpoint to resume (its state dict), or ``None`` for a new run.
+    """
+    if resume and overwrite:
+        raise CommandError("--resume continues the run in --out, --overwrite replaces it: "
+                           "choose one")
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise CommandError(f"--out: {out} is a file, expected a folder for the run")
+    parent = os.path.dirname(os.path.abspath(out))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise CommandError(f"--out: cannot make the folder {out}: {parent} is a file")
+    checkpoint = os.path.join(out, RUN_CHECKPOINT)
+    if resume:
+        path = checkpoint if resume is True else resume
+        if resume is True and not os.path.exists(path):
+            raise CommandError(f"--resume: no checkpoint at {path} (did the run use another "
+                               "--out?)")
+        state, kind = read_run(path)
+        if kind != command:
+            raise CommandError(f"--resume: {path} is a {kind} run, not a {command} run; "
+                               f"continue it with 'minicnn train {kind} --resume' or start a "
+                               f"{command} run in another --out")
+        return state
+    if os.path.exists(checkpoint) and not overwrite:
+        raise CommandError(f"--out: {out} already holds a run ({checkpoint}); continue it with "
+                           "--resume, or start over with --overwrite (which replaces it)")
+    return None
+
+
+def check_image_output(path: str, option: str = "--out") -> None:
+    """``path`` can receive a PNG: not a folder, its folder is (or can be made) a folder."""
+    if not path or os.path.isdir(path):
+        raise CommandError(f"{option}: {path!r} is a folder, expected a .png file name")
+    if not path.lower().endswith(".png"):
+        raise CommandError(f"{option}: expected a .png file name, got {path!r}")
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise CommandError(f"{option}: cannot write {path}: {parent} is a file, not a folder")
+
+
+def check_device(device: str, option: str = "--device") -> None:
+    """``cuda`` needs CuPy and a GPU it can see; say so before any work starts."""
+    if device == "cpu":
+        return
+    from .backend import cuda_is_available
+
+    try:
+        available = cuda_is_available()
+    except Exception:  # a broken CuPy install is as good as none
+        available = False
+    if not available:
+        raise CommandError(f"{option} {device}: no CUDA GPU is usable (CuPy missing or it sees "
+                           "no GPU; pip install 'minicnn[gpu]'); use --device cpu")
+
+
+# ---------------------------------------------------------------------------------------
+# Under mpiexec
+# ---------------------------------------------------------------------------------------
+def start_ranks():
+    """This process's ``BatchSplit``: alone, or joined to the ranks ``mpiexec -n N``
+    started (call it after the checks above, which every rank runs alike)."""
+    from .distributed.batch_split import BatchSplit, launched_world_size
+
+    if launched_world_size() > 1:
+        from .distributed import is_available
+
+        if not is_available():
+            raise CommandError(f"started by mpiexec with {launched_world_size()} processes, "
+                               "but mpi4py is missing: pip install 'minicnn[distributed]'")
+    return BatchSplit.from_launcher()
