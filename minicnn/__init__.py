@@ -14,6 +14,10 @@ from .ops import (abs, amax, amin, arange, argmax, broadcast_to, cat, clamp, exp
                   rand, rand_like, randint, randn, randn_like, relu, reshape, sigmoid, sqrt,
                   squeeze, stack, std, sum, tanh, transpose, unsqueeze, var, where, zeros,
                   zeros_like)
+from .ops import (all, any, argsort, ceil, chunk, cos, cumsum, einsum, erf, eye, flip,  # noqa
+                  floor, floor_divide, gather, isfinite, isinf, isnan, linspace, log2,
+                  logsumexp, masked_fill, prod, remainder, repeat_interleave, roll, round,
+                  rsqrt, scatter, scatter_add, sign, sin, sort, split, topk, tril, triu, trunc)
 from .random import get_rng_state, manual_seed, set_rng_state
 from .serialization import load, save
 from . import functional, nn, optim  # noqa: E402  (layers build on the core above)

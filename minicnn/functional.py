@@ -17,7 +17,10 @@ from .autograd import Tensor
 from .backend import get_array_module
 from .ops.activation import (elu, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus,
                              tanh)
+from .ops.activation_extra import (celu, gelu, hardsigmoid, hardswish, hardtanh, logsigmoid,
+                                   mish, relu6, rms_norm, selu, silu)
 from .ops.conv import conv2d, conv_transpose2d
+from .ops.conv1d import conv1d, conv_transpose1d
 from .ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
                        dropout, dropout2d, huber_loss, l1_loss, mse_loss, nll_loss,
                        smooth_l1_loss)
@@ -25,6 +28,7 @@ from .ops.math import matmul
 from .ops.norm import batch_norm, group_norm, instance_norm, layer_norm
 from .ops.pool import avg_pool2d, max_pool2d
 from .ops.resize import adaptive_avg_pool2d, interpolate, upsample
+from .ops.pad_modes import pad as _pad_modes
 from .ops.shape import pad as _pad
 from .ops.shape import reshape
 
@@ -56,7 +60,14 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
     """PyTorch's ``F.pad``: ``pad = (left, right, top, bottom, ...)`` from the last dim
-    backwards; constant mode only (value None means 0). Negative widths crop."""
+    backwards. ``mode='constant'`` fills with ``value`` (None means 0; negative widths
+    crop); 'reflect', 'replicate' and 'circular' copy the border from the input
+    (ops/pad_modes.py)."""
+    if mode != "constant":
+        if value is not None and value != 0:
+            raise ValueError(f"pad: value: only mode 'constant' uses a fill value, got "
+                             f"value={value!r} with mode {mode!r}")
+        return _pad_modes(input, pad, mode)
     return _pad(input, pad, mode=mode, value=0.0 if value is None else value)
 
 
@@ -87,4 +98,6 @@ __all__ = [
     "batch_norm", "layer_norm", "group_norm", "instance_norm",
     "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "cross_entropy", "nll_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "dropout", "dropout2d",
+    "gelu", "silu", "selu", "celu", "mish", "hardtanh", "relu6", "logsigmoid", "hardsigmoid",
+    "hardswish", "rms_norm", "conv1d", "conv_transpose1d",
 ]

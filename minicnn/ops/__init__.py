@@ -14,6 +14,13 @@ from .math import (abs, add, amax, amin, argmax, clamp, div, eq, exp, ge, gt, le
                    std, sub, sum, tanh, var, where)
 from .shape import (broadcast_to, cat, expand, flatten, getitem, pad, permute, reshape,
                     squeeze, stack, sum_to, transpose, unsqueeze)
+from .creation_extra import eye, linspace
+from .einsum import einsum
+from .elementwise_extra import (ceil, cos, erf, floor, floor_divide, isfinite, isinf, isnan,
+                                log2, remainder, round, rsqrt, sign, sin, trunc)
+from .index_ops import (chunk, flip, gather, masked_fill, repeat_interleave, roll, scatter,
+                        scatter_add, split, tril, triu)
+from .sort_scan import all, any, argsort, cumsum, logsumexp, prod, sort, topk
 
 
 def _reflected(op):
@@ -78,6 +85,9 @@ _methods = {
 from .inplace import in_place_methods  # noqa: E402
 
 _methods.update(in_place_methods())
+from .extra_methods import extra_methods  # noqa: E402
+
+_methods.update(extra_methods())
 for _name, _function in _methods.items():
     setattr(Tensor, _name, _function)
 Tensor.T = property(lambda self: permute(self, tuple(reversed(range(self.ndim)))))

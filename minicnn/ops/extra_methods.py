@@ -1,0 +1,35 @@
+"""Tensor methods of the ops in index_ops.py, sort_scan.py and elementwise_extra.py, with
+PyTorch's calling forms (``x.flip(0, 1)`` and ``x.flip((0, 1))``, ``x.repeat(2, 3)``,
+``x // y``, ``2 % x`` ...). ``extra_methods()`` returns them by name;
+``minicnn/ops/__init__.py`` binds them to ``Tensor`` with the rest of the table."""
+from __future__ import annotations
+
+from . import elementwise_extra as ew
+from . import index_ops as ix
+from . import sort_scan as ss
+
+
+def _varargs(args):
+    return tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+
+
+def _reflected(op):
+    return lambda self, other: op(other, self)
+
+
+def extra_methods() -> dict:
+    return {
+        "flip": lambda self, *dims: ix.flip(self, _varargs(dims)),
+        "roll": ix.roll, "repeat": ix.repeat, "repeat_interleave": ix.repeat_interleave,
+        "split": ix.split, "chunk": ix.chunk, "gather": ix.gather, "scatter": ix.scatter,
+        "scatter_add": ix.scatter_add, "masked_fill": ix.masked_fill,
+        "tril": ix.tril, "triu": ix.triu,
+        "cumsum": ss.cumsum, "prod": ss.prod, "any": ss.any, "all": ss.all,
+        "sort": ss.sort, "argsort": ss.argsort, "topk": ss.topk, "logsumexp": ss.logsumexp,
+        "sin": ew.sin, "cos": ew.cos, "floor": ew.floor, "ceil": ew.ceil, "round": ew.round,
+        "trunc": ew.trunc, "sign": ew.sign, "rsqrt": ew.rsqrt, "log2": ew.log2, "erf": ew.erf,
+        "isnan": ew.isnan, "isinf": ew.isinf, "isfinite": ew.isfinite,
+        "floor_divide": ew.floor_divide, "remainder": ew.remainder,
+        "__floordiv__": ew.floor_divide, "__rfloordiv__": _reflected(ew.floor_divide),
+        "__mod__": ew.remainder, "__rmod__": _reflected(ew.remainder),
+    }
