@@ -15,9 +15,8 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import Tensor
-from ..geometry import pair
 from ..ops.creation import zeros
-from . import init
+from . import _checks, init
 from .module import Module, Parameter
 
 
@@ -28,8 +27,10 @@ def _empty_parameter(shape, dtype, device) -> Parameter:
 def _reset_weight_and_bias(weight: Parameter, bias: Parameter | None) -> None:
     """PyTorch's default for Linear and Conv: weight and bias both U(-1/sqrt(fan_in),
     1/sqrt(fan_in)). (kaiming_uniform_ with a = sqrt(5) gives gain sqrt(1/3), so its
-    bound sqrt(3) * gain / sqrt(fan_in) is exactly 1/sqrt(fan_in).)"""
-    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    bound sqrt(3) * gain / sqrt(fan_in) is exactly 1/sqrt(fan_in).) An empty weight
+    (Linear(0, 3)) is left as it is and its bias bound is 0, as in PyTorch."""
+    if weight.array.size:
+        init.kaiming_uniform_(weight, a=math.sqrt(5))
     if bias is not None:
         fan_in, _ = init._calculate_fan_in_and_fan_out(weight)
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
@@ -49,6 +50,8 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  device=None, dtype=None):
         super().__init__()
+        in_features = _checks.size("Linear", "in_features", in_features)
+        out_features = _checks.size("Linear", "out_features", out_features)
         self.in_features, self.out_features = in_features, out_features
         self.weight = _empty_parameter((out_features, in_features), dtype, device)
         if bias:
@@ -74,23 +77,36 @@ class _ConvNd(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
                  transposed, output_padding, groups, bias, padding_mode, device, dtype):
         super().__init__()
-        if groups <= 0:
-            raise ValueError(f"groups must be a positive integer, got {groups}")
-        if in_channels % groups:
-            raise ValueError(f"in_channels ({in_channels}) must be divisible by groups "
-                             f"({groups})")
-        if out_channels % groups:
-            raise ValueError(f"out_channels ({out_channels}) must be divisible by groups "
-                             f"({groups})")
+        op = type(self).__name__
+        in_channels = _checks.size(op, "in_channels", in_channels)
+        out_channels = _checks.size(op, "out_channels", out_channels)
+        groups = _checks.size(op, "groups", groups, minimum=1)
+        _checks.divisible(op, "in_channels", in_channels, "groups", groups)
+        _checks.divisible(op, "out_channels", out_channels, "groups", groups)
         if padding_mode != "zeros":
-            raise ValueError(f"padding_mode: only 'zeros' is supported, got {padding_mode!r}")
-        if isinstance(padding, str) and padding not in ("same", "valid"):
-            raise ValueError(f"padding: expected an int, a pair, 'same' or 'valid', got {padding!r}")
+            raise ValueError(f"{op}: padding_mode: only 'zeros' is supported, got "
+                             f"{padding_mode!r}")
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride = pair(kernel_size, "kernel_size"), pair(stride, "stride")
-        self.padding = padding if isinstance(padding, str) else pair(padding, "padding")
-        self.dilation = pair(dilation, "dilation")
-        self.output_padding = pair(output_padding, "output_padding")
+        self.kernel_size = _checks.window(op, "kernel_size", kernel_size, 1)
+        self.stride = _checks.window(op, "stride", stride, 1)
+        self.dilation = _checks.window(op, "dilation", dilation, 1)
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(f"{op}: padding: expected an int, a pair, 'same' or 'valid', "
+                                 f"got {padding!r}")
+            if padding == "same" and self.stride != (1, 1):
+                raise ValueError(f"{op}: padding='same' is not supported for strided "
+                                 f"convolutions (stride={stride!r}); give the padding as "
+                                 "numbers")
+            self.padding = padding
+        else:
+            self.padding = _checks.window(op, "padding", padding, 0)
+        self.output_padding = _checks.window(op, "output_padding", output_padding, 0)
+        if any(o >= max(s, d) for o, s, d in zip(self.output_padding, self.stride,
+                                                  self.dilation)):
+            raise ValueError(f"{op}: output_padding must be smaller than stride or dilation, "
+                             f"got output_padding={output_padding!r}, stride={stride!r}, "
+                             f"dilation={dilation!r}")
         self.transposed, self.groups, self.padding_mode = transposed, groups, padding_mode
         if transposed:   # ConvTranspose2d: (C_in, C_out / groups, R, S)
             shape = (in_channels, out_channels // groups) + self.kernel_size
@@ -232,9 +248,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, inplace: bool = False):
         super().__init__()
-        if not 0 <= p <= 1:
-            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-        self.p, self.inplace = p, inplace
+        self.p, self.inplace = _checks.probability(type(self).__name__, "p", p), inplace
 
     def forward(self, input: Tensor) -> Tensor:
         return F.dropout(input, self.p, self.training)
@@ -254,6 +268,16 @@ class Dropout2d(Dropout):
 # ---------------------------------------------------------------------------------------
 # Pooling and resizing
 # ---------------------------------------------------------------------------------------
+def _check_pool(layer: str, kernel_size, stride, padding, dilation) -> None:
+    """kernel_size, stride (None: the kernel's) and dilation >= 1, padding at most half
+    the kernel (the settings are stored as given, as PyTorch prints them)."""
+    _checks.window(layer, "kernel_size", kernel_size, 1)
+    if not (stride is None or isinstance(stride, (tuple, list)) and len(stride) == 0):
+        _checks.window(layer, "stride", stride, 1)  # None, () and []: the kernel's
+    _checks.window(layer, "dilation", dilation, 1)
+    _checks.pool_padding(layer, kernel_size, padding)
+
+
 class MaxPool2d(Module):
     """Maximum over each kernel_size window. (N, C, H, W) -> (N, C, P, Q);
     stride defaults to kernel_size (windows that do not overlap)."""
@@ -261,6 +285,7 @@ class MaxPool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
                  return_indices: bool = False, ceil_mode: bool = False):
         super().__init__()
+        _check_pool("MaxPool2d", kernel_size, stride, padding, dilation)
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding, self.dilation = padding, dilation
@@ -282,6 +307,12 @@ class AvgPool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                  count_include_pad: bool = True, divisor_override=None):
         super().__init__()
+        _check_pool("AvgPool2d", kernel_size, stride, padding, 1)
+        if divisor_override is not None and (
+                not hasattr(type(divisor_override), "__index__") or divisor_override == 0):
+            raise (ValueError if divisor_override == 0 else TypeError)(
+                f"AvgPool2d: divisor_override: expected None or a non-zero int, got "
+                f"{divisor_override!r}")
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding, self.ceil_mode = padding, ceil_mode

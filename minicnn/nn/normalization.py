@@ -25,6 +25,7 @@ import numpy as np
 from .. import functional as F
 from ..autograd import Tensor
 from ..ops.creation import ones, zeros
+from . import _checks
 from .module import Module, Parameter
 
 
@@ -44,6 +45,7 @@ class _NormBase(Module):
     def __init__(self, num_features: int, eps: float, momentum, affine: bool,
                  track_running_stats: bool, device, dtype, bias: bool):
         super().__init__()
+        num_features = _checks.size(type(self).__name__, "num_features", num_features)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         _affine_parameters(self, num_features, affine, bias, dtype, device)
@@ -147,9 +149,7 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
                  bias: bool = True, device=None, dtype=None):
         super().__init__()
-        if isinstance(normalized_shape, int):
-            normalized_shape = (normalized_shape,)
-        self.normalized_shape = tuple(normalized_shape)
+        self.normalized_shape = _checks.shape("LayerNorm", "normalized_shape", normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         _affine_parameters(self, self.normalized_shape, elementwise_affine, bias, dtype, device)
 
@@ -169,9 +169,9 @@ class GroupNorm(Module):
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
                  affine: bool = True, device=None, dtype=None, *, bias: bool = True):
         super().__init__()
-        if num_channels % num_groups:
-            raise ValueError(f"num_channels ({num_channels}) must be divisible by "
-                             f"num_groups ({num_groups})")
+        num_groups = _checks.size("GroupNorm", "num_groups", num_groups, minimum=1)
+        num_channels = _checks.size("GroupNorm", "num_channels", num_channels)
+        _checks.divisible("GroupNorm", "num_channels", num_channels, "num_groups", num_groups)
         self.num_groups, self.num_channels, self.eps, self.affine = (num_groups, num_channels,
                                                                       eps, affine)
         _affine_parameters(self, num_channels, affine, bias, dtype, device)
