@@ -72,6 +72,12 @@ def _initial(name: str, mode: str):
     return worker.small_net(mode == "syncbn").state_dict()[name].numpy()
 
 
+def test_syncbatchnorm_gradcheck_over_two_ranks(tmp_path):
+    result = _result("syncbn_gradcheck", tmp_path, 2)
+    assert result["grad_scale"] > 1e-2            # not vacuous: the gradients are not ~0
+    assert result["max_error"][0] < 1e-7, result["max_error"]
+
+
 def test_no_sync_accumulates_and_the_next_backward_reduces_the_sum(tmp_path):
     grads = _result("no_sync", tmp_path, 2)
     sys.path.insert(0, str(WORKER.parent))

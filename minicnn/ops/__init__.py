@@ -24,7 +24,8 @@ from .sort_scan import all, any, argsort, cumsum, logsumexp, prod, sort, topk
 
 
 def _reflected(op):
-    return lambda self, other: op(as_tensor(other, like=self), self)
+    """``2 - x`` is ``sub(2, x)``: the op promotes the number with PyTorch's rule."""
+    return lambda self, other: op(other, self)
 
 
 def _astype(self, dtype):

@@ -130,6 +130,56 @@ def mode_collectives():
     return out
 
 
+def mode_syncbn_gradcheck():
+    """SyncBatchNorm's backward over two ranks against central differences of the global
+    loss L = sum_r sum(w_r * SyncBN(x_r)): each rank perturbs its own input in turn while
+    the other holds still (so every forward is still a collective of both). The ranks hold
+    different batch sizes (3 and 2), as PyTorch allows."""
+    dist.init_process_group("mpi")
+    rank, world = dist.get_rank(), dist.get_world_size()
+    rng = np.random.default_rng(10 + rank)
+    shape = (3 - rank, 2, 3, 2)    # rank r holds 3 - r samples
+    x0 = rng.standard_normal(shape) * 2.0 + 0.5
+    w = mc.tensor(rng.standard_normal(shape))
+    shared = np.random.default_rng(99)      # the same affine parameters on every rank
+    bn = nn.SyncBatchNorm(2).double()
+    bn.weight.array[...] = shared.standard_normal(2)
+    bn.bias.array[...] = shared.standard_normal(2)
+
+    def global_loss(array) -> float:
+        with mc.no_grad():
+            local = mc.tensor(np.array([float((bn(mc.tensor(array)) * w).sum().item())]))
+        dist.all_reduce(local)
+        return float(local.numpy()[0])
+
+    x = mc.tensor(x0.copy(), requires_grad=True)
+    (bn(x) * w).sum().backward()
+    analytic_x = x.grad.numpy()
+    analytic_weight = bn.weight.grad.detach()
+    dist.all_reduce(analytic_weight)      # a shared parameter: its gradient sums the ranks'
+    h, worst = 1e-6, 0.0
+    for owner in range(world):
+        for i in range(int(np.prod((3 - owner,) + shape[1:]))):   # the owner's input size
+            plus, minus = x0.copy(), x0.copy()
+            if rank == owner:
+                plus.flat[i] += h
+                minus.flat[i] -= h
+            numeric = (global_loss(plus) - global_loss(minus)) / (2 * h)
+            if rank == owner:
+                worst = max(worst, abs(numeric - analytic_x.flat[i]))
+    for c in range(2):
+        saved = bn.weight.array[c]
+        bn.weight.array[c] = saved + h
+        up = global_loss(x0)
+        bn.weight.array[c] = saved - h
+        down = global_loss(x0)
+        bn.weight.array[c] = saved
+        worst = max(worst, abs((up - down) / (2 * h) - analytic_weight.numpy()[c]))
+    error = mc.tensor(np.array([worst]))
+    dist.all_reduce(error, dist.ReduceOp.MAX)
+    return {"max_error": error.numpy(), "grad_scale": np.abs(analytic_x).max()}
+
+
 def mode_kill():
     """Rank 1 dies (SIGKILL) while rank 0 waits in a collective."""
     dist.init_process_group("mpi")
