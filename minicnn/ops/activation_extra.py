@@ -174,8 +174,8 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 class HardSwish(Function):
-    """y = x clip(x + 3, 0, 6) / 6;  dL/dx = 0 (x < -3), g (x / 3 + 1/2) (-3 <= x <= 3),
-    g (x > 3), PyTorch's sides at the kinks."""
+    """y = x clip(x + 3, 0, 6) / 6;  dL/dx = 0 (x <= -3), g (x / 3 + 1/2) (-3 < x < 3),
+    g (x >= 3), PyTorch's sides at the kinks."""
 
     def forward(self, x):
         xp = get_array_module(x)
@@ -184,7 +184,7 @@ class HardSwish(Function):
     def backward(self, g):
         x = self.inputs[0]
         xa = x.array
-        below, middle = xa < -3, (xa >= -3) & (xa <= 3)
+        below, middle = xa <= -3, (xa > -3) & (xa < 3)
         slope = where(middle, x * (1.0 / 3.0) + 0.5,
                       Tensor(get_array_module(xa).asarray(1, dtype=x.dtype)))
         return where(below, Tensor(get_array_module(xa).zeros((), dtype=g.dtype)), g * slope)
