@@ -287,10 +287,18 @@ def _cross_entropy_with_probabilities(op, log_probabilities, target, weight, red
                                       label_smoothing, class_dim):
     """l_n = -\\sum_c w_c t_{n,c} log softmax(x_n)_c (soft targets); 'mean' divides by
     the number of samples (N times the spatial positions), not by the weights."""
+    given = target if hasattr(target, "dtype") else np.asarray(target)
+    given_dtype, given_shape = np.dtype(given.dtype), tuple(given.shape)
+    if given_shape != log_probabilities.shape:
+        labels_shape = tuple(n for d, n in enumerate(log_probabilities.shape) if d != class_dim)
+        hint = (": these look like class labels stored as floats; pass them as int64 "
+                "(target.long())"
+                if given_shape == labels_shape else "")
+        raise ValueError(f"{op}: target: expected integer class indices (int64) of shape "
+                         f"{labels_shape} (floating-point class probabilities must have the "
+                         f"input's shape {log_probabilities.shape}), got {given_dtype} of "
+                         f"shape {given_shape}{hint}")
     target = _target_tensor(target, log_probabilities)
-    if target.shape != log_probabilities.shape:
-        raise ValueError(f"{op}: target: class probabilities must have the input's shape "
-                         f"{log_probabilities.shape}, got {target.shape}")
     C = log_probabilities.shape[class_dim]
     if label_smoothing > 0:
         target = target * (1 - label_smoothing) + label_smoothing / C
