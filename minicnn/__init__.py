@@ -23,6 +23,15 @@ from .serialization import load, save
 from . import functional, nn, optim  # noqa: E402  (layers build on the core above)
 from . import data, models, training, viz  # noqa: E402
 
-float32 = "float32"
-float64 = "float64"
+from .autograd import Variable  # noqa: E402  (PyTorch < 0.4 scripts)
+from .devices import device  # noqa: E402
+from .ops.tensor_methods import argmin, clone, norm  # noqa: E402
+from .ops.tensor_methods import tensor_max as max, tensor_min as min  # noqa: E402, A001
+from .ops.math import eq, ge, gt, le, lt, ne  # noqa: E402
+from .torch_compat import (BoolTensor, ByteTensor, CharTensor, DoubleTensor,  # noqa: E402
+                           FloatTensor, HalfTensor, IntTensor, LongTensor, ShortTensor,
+                           from_numpy, is_floating_point, is_tensor, numel)
+from .torch_compat import (bool, cdouble, cfloat, complex64, complex128, double,  # noqa: E402
+                           float, float16, float32, float64, half, int, int8, int16, int32,
+                           int64, long, short, uint8)
 __version__ = "0.1.0"

@@ -25,6 +25,7 @@ import weakref
 import numpy as np
 
 from .backend import DEFAULT_DTYPE, device_of, get_array_module, to_device
+from .devices import BY_NAME as _DEVICES
 
 # ---------------------------------------------------------------------------------------
 # Grad mode: whether ops record the graph.
@@ -82,15 +83,24 @@ class Tensor:
         creator: the ``Function`` whose output this is (None for leaves).
 
     The math ops (``+``, ``exp``, ``sum`` ...) are attached in ``minicnn/ops/math.py``.
+
+    ``Tensor(array)`` wraps the array as it is (no copy, no cast): every op makes its
+    result that way. The other calls are PyTorch's legacy constructor: ``Tensor(2, 3)``
+    (uninitialised float32 of that shape), ``Tensor([1, 2])`` (float32), ``Tensor()``.
+    Unlike ``torch.Tensor``, a float64 array stays float64; ``mc.tensor(a, dtype=mc.float)``
+    or ``mc.FloatTensor(a)`` give float32.
     """
 
     __array_ufunc__ = None  # numpy must hand `ndarray * tensor` over to Tensor.__rmul__
 
-    def __init__(self, data, requires_grad: bool = False):
-        if isinstance(data, Tensor):
-            data = data.array
-        elif isinstance(data, np.generic):  # NumPy reductions may return scalars
-            data = np.asarray(data)
+    def __init__(self, data=None, *sizes, requires_grad: bool = False):
+        if data.__class__ is not np.ndarray:
+            if isinstance(data, Tensor):
+                data = data.array
+            elif isinstance(data, np.generic):  # NumPy reductions may return scalars
+                data = np.asarray(data)
+            elif sizes or data is None or isinstance(data, (int, float, list, tuple)):
+                data = _legacy_constructor_array(data, sizes)
         self.array = data
         self.grad = None
         self.creator = None
@@ -127,7 +137,8 @@ class Tensor:
 
     @property
     def device(self) -> str:
-        return device_of(self.array)
+        """'cpu' or 'cuda', as an ``mc.device`` (a str with PyTorch's ``.type``, ``.index``)."""
+        return _DEVICES[device_of(self.array)]
 
     @property
     def is_leaf(self) -> bool:
@@ -256,6 +267,25 @@ class Tensor:
             raise TypeError(f"hook: expected a callable, got {type(hook).__name__}")
         hooks = self.__dict__.setdefault("_post_accumulate_grad_hooks", {})
         return _HookHandle(hooks, hook)
+
+
+def _legacy_constructor_array(data, sizes):
+    """PyTorch's legacy ``torch.Tensor(...)``: ``Tensor(2, 3)`` is an uninitialised float32
+    tensor of shape (2, 3), ``Tensor([1, 2])`` float32 data, ``Tensor()`` empty. (An array
+    is wrapped as it is, without a copy or a cast: minicnn builds every result that way.)"""
+    if data is None and not sizes:
+        return np.empty(0, dtype=DEFAULT_DTYPE)
+    dims = (data,) + sizes
+    if all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in dims):
+        if any(d < 0 for d in dims):
+            raise ValueError(f"Tensor{dims}: sizes must be non-negative")
+        return np.empty(dims, dtype=DEFAULT_DTYPE)
+    if isinstance(data, (list, tuple)) and not sizes:
+        return np.asarray(data, dtype=DEFAULT_DTYPE)
+    raise TypeError(f"Tensor(): expected sizes (Tensor(2, 3)), a list of numbers "
+                    f"(Tensor([1.0, 2.0])) or an array, got {data!r}"
+                    + (f" and sizes {sizes}" if sizes else "")
+                    + "; for one number write mc.tensor(x) (PyTorch raises here too)")
 
 
 class _HookHandle:
@@ -527,7 +557,7 @@ def _sum_to_shape(grad: Tensor, shape: tuple) -> Tensor:
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
-         create_graph: bool = False, allow_unused: bool = False):
+         create_graph: bool = False, only_inputs: bool = True, allow_unused: bool = False):
     """Gradients of ``outputs`` with respect to ``inputs``, without touching any ``.grad``.
 
     Args:
@@ -536,11 +566,19 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
         grad_outputs: dL/d(output) for each output (default ones, scalar outputs only).
         retain_graph: keep the graph for another walk (default: ``create_graph``).
         create_graph: record the backward pass, so the result can be differentiated again.
+        only_inputs: accepted for old scripts and ignored, as PyTorch does (it warns when
+            it is False: gradients never reach other tensors' ``.grad``).
         allow_unused: return None for an input the outputs do not depend on (else an error).
 
     Returns:
         a tuple with one gradient (Tensor or None) per input.
     """
+    if not only_inputs:
+        import warnings
+
+        warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to "
+                      "True). To accumulate gradient for other parts of the graph, please use "
+                      "backward().", UserWarning, stacklevel=2)
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     single_input = isinstance(inputs, Tensor)
     inputs = [inputs] if single_input else list(inputs)
@@ -577,6 +615,30 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
             g = entry[1]
             results.append(g if create_graph else g.detach())
     return tuple(results)
+
+
+class _VariableMeta(type):
+    def __instancecheck__(cls, instance) -> bool:
+        return isinstance(instance, Tensor)
+
+
+class Variable(metaclass=_VariableMeta):
+    """PyTorch < 0.4's ``Variable(tensor, requires_grad=False, volatile=False)``, for old
+    scripts. Since 0.4 a Tensor does it all, so this returns ``tensor.detach()`` (the same
+    data, outside the graph) with ``requires_grad`` set, exactly as today's PyTorch.
+    ``volatile`` is ignored with PyTorch's warning: write ``with mc.no_grad():``.
+    ``isinstance(t, Variable)`` is true for every Tensor, as in PyTorch."""
+
+    def __new__(cls, data, requires_grad: bool = False, volatile: bool = False):
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Variable: data: expected a Tensor, got {type(data).__name__} "
+                            "(PyTorch too; wrap arrays first: Variable(mc.from_numpy(a)))")
+        if volatile:
+            import warnings
+
+            warnings.warn("volatile was removed and now has no effect. Use `with "
+                          "minicnn.no_grad():` instead.", UserWarning, stacklevel=2)
+        return data.detach().requires_grad_(requires_grad)
 
 
 # ---------------------------------------------------------------------------------------

@@ -129,7 +129,8 @@ def test_loss_module_trains_a_classifier():
     """The modules are what training code calls: a linear softmax classifier on two
     separable blobs gets every sample right after a few SGD steps."""
     mc.manual_seed(0)
-    x = np.concatenate([rng.standard_normal((20, 2)) + 3, rng.standard_normal((20, 2)) - 3])
+    x = np.concatenate([rng.standard_normal((20, 2)) + 3,
+                        rng.standard_normal((20, 2)) - 3]).astype(np.float32)
     y = np.array([0] * 20 + [1] * 20)
     model = nn.Linear(2, 2)
     optimizer = mc.optim.SGD(model.parameters(), lr=0.1)

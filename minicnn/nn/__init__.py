@@ -7,7 +7,12 @@ from .layers import (AvgPool2d, Conv2d, ConvTranspose2d, Dropout, Dropout2d, Fla
                      Unflatten, Upsample)
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss,
                    NLLLoss, SmoothL1Loss)
+from .activations import ELU, GELU, SiLU
+from .adaptive_pool import AdaptiveAvgPool2d
+from .conv1d import Conv1d
+from .embedding import Embedding
 from .module import Module, Parameter
+from .module_dict import ModuleDict
 from .normalization import (BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d,
                             LayerNorm)
 
@@ -18,4 +23,13 @@ __all__ = ["SyncBatchNorm", "Module", "Parameter", "Sequential", "ModuleList", "
            "InstanceNorm2d", "Dropout", "Dropout2d", "ReLU", "LeakyReLU", "Sigmoid", "Tanh",
            "Softplus", "Flatten", "Unflatten", "MaxPool2d", "AvgPool2d", "Upsample",
            "Identity", "init", "utils", "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss",
-           "NLLLoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss"]
+           "NLLLoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "ELU", "GELU",
+           "SiLU", "Embedding", "Conv1d", "AdaptiveAvgPool2d", "ModuleDict", "functional"]
+
+# ``import minicnn.nn.functional as F`` (PyTorch's spelling) is ``minicnn.functional``:
+# one module under two names, so patching one patches the other.
+import sys as _sys  # noqa: E402
+
+from .. import functional  # noqa: E402
+
+_sys.modules[__name__ + ".functional"] = functional

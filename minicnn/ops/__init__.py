@@ -86,6 +86,9 @@ _methods = {
 from .inplace import in_place_methods  # noqa: E402
 
 _methods.update(in_place_methods())
+from .tensor_methods import tensor_methods  # noqa: E402
+
+_methods.update(tensor_methods())
 from .extra_methods import extra_methods  # noqa: E402
 
 _methods.update(extra_methods())

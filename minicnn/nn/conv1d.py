@@ -1,0 +1,74 @@
+r"""``Conv1d``: 1-D convolution over signals (N, C, L), as ``torch.nn.Conv1d``.
+
+Weight (out_channels, in_channels / groups, kernel_size) and bias (out_channels,), both
+U(-1/\sqrt{fan_in}, 1/\sqrt{fan_in}) with fan_in = in_channels / groups * kernel_size
+(PyTorch's default). ``forward`` calls ``conv1d`` (``minicnn/ops/conv1d.py``: a
+height-1 ``conv2d``, so it has conv2d's gradients, to any order).
+
+Output length: L_out = floor((L + 2 padding - dilation (kernel_size - 1) - 1) / stride) + 1.
+"""
+from __future__ import annotations
+
+from ..autograd import Tensor
+from ..ops.conv1d import conv1d
+from .layers import _empty_parameter, _reset_weight_and_bias
+from .module import Module
+
+
+def _single(value, name: str) -> tuple:
+    value = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    if len(value) != 1 or not isinstance(value[0], int) or isinstance(value[0], bool):
+        raise ValueError(f"Conv1d: {name}: expected an int or a 1-tuple, got {value!r}")
+    return value
+
+
+class Conv1d(Module):
+    """``Conv1d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+    groups=1, bias=True)``; padding may be an int, 'valid' or 'same'."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 device=None, dtype=None):
+        super().__init__()
+        if groups <= 0 or in_channels % groups or out_channels % groups:
+            raise ValueError(f"Conv1d: in_channels ({in_channels}) and out_channels "
+                             f"({out_channels}) must be divisible by groups ({groups})")
+        if padding_mode != "zeros":
+            raise ValueError(f"Conv1d: padding_mode: only 'zeros' is supported, got "
+                             f"{padding_mode!r} (PyTorch also has 'reflect', 'replicate' and "
+                             "'circular': pad with F.pad(x, (p, p), mode=...) first)")
+        if isinstance(padding, str) and padding not in ("same", "valid"):
+            raise ValueError(f"Conv1d: padding: expected an int, 'same' or 'valid', got "
+                             f"{padding!r}")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = _single(kernel_size, "kernel_size")
+        self.stride, self.dilation = _single(stride, "stride"), _single(dilation, "dilation")
+        self.padding = padding if isinstance(padding, str) else _single(padding, "padding")
+        self.padding_mode = padding_mode
+        self.weight = _empty_parameter((out_channels, in_channels // groups) + self.kernel_size,
+                                       dtype, device)
+        if bias:
+            self.bias = _empty_parameter((out_channels,), dtype, device)
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _reset_weight_and_bias(self.weight, self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        padding = self.padding if isinstance(self.padding, str) else self.padding[0]
+        return conv1d(input, self.weight, self.bias, self.stride[0], padding, self.dilation[0],
+                      self.groups)
+
+    def extra_repr(self) -> str:
+        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}")
+        if self.padding != (0,):
+            text += f", padding={self.padding!r}" if isinstance(self.padding, str) else \
+                f", padding={self.padding}"
+        if self.dilation != (1,):
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        return text + (", bias=False" if self.bias is None else "")

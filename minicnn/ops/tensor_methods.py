@@ -1,0 +1,277 @@
+r"""The Tensor methods PyTorch code uses every day that are not one op of their own:
+``norm``, ``max``/``min`` with a dim (values and indices), ``argmin``, ``clone``,
+``contiguous``, ``eq``/``ne``/``lt``/``le``/``gt``/``ge``, ``new_zeros``/``new_ones``/
+``new_full``/``new_empty``/``new_tensor``, ``type(...)``, ``long()``/``int()``/``bool()``
+..., ``is_cuda``, ``grad_fn``.
+
+``tensor_methods()`` returns them by name; ``minicnn/ops/__init__.py`` binds them to
+``Tensor`` with the rest of the table.
+
+* ``norm(p=2, dim)``: :math:`\|x\|_2 = \sqrt{\sum x^2}`, with
+  :math:`\partial \|x\|_2 / \partial x = x / \|x\|_2` (0 where the norm is 0, as
+  PyTorch: no NaN for an all-zero row); other p as :math:`(\sum |x|^p)^{1/p}`,
+  p = inf as max |x|, p = 0 as the count of non-zeros (no gradient).
+* ``max(dim)``: the gradient goes to the element ``indices`` points at (the first maximum
+  on ties, as PyTorch), because the values are *gathered* at those indices (the gather's
+  backward is a scatter-add, whose backward is the gather again). ``max()`` over
+  everything is ``amax`` (the gradient is shared among ties, also as PyTorch).
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from ..autograd import Function, Tensor, tensor as _tensor
+from ..backend import DEFAULT_DTYPE, get_array_module
+from .math import abs as _abs, amax, amin, eq, ge, gt, le, lt, maximum, minimum, ne
+from .math import sum as _sum
+from .shape import GetItem, reshape, squeeze
+
+# What max/min with a dim return, as ``torch.return_types.max``: ``values, indices = ...``,
+# ``result.values``, ``result[0]``.
+max_result = namedtuple("max", ["values", "indices"])
+min_result = namedtuple("min", ["values", "indices"])
+
+
+def _dim(dim: int, ndim: int, op: str) -> int:
+    size = max(ndim, 1)
+    if not -size <= dim < size:
+        raise IndexError(f"{op}: dim: expected a dim in [{-size}, {size - 1}] for a tensor "
+                         f"with {ndim} dims, got {dim}")
+    return dim % size
+
+
+def _dims(dim, ndim: int, op: str) -> tuple:
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    return tuple(sorted({_dim(int(d), ndim, op) for d in dims}))
+
+
+# ---------------------------------------------------------------------------------------
+# norm
+# ---------------------------------------------------------------------------------------
+class Norm(Function):
+    r"""y = \sqrt{\sum_{axes} x^2};  dL/dx = g x / y, and 0 where y = 0.
+
+    The backward reads ``self.output`` (y), so differentiating it again goes through
+    this Function once more: second derivatives (WGAN-GP's penalty) come out right.
+    """
+
+    def forward(self, x, axes, keepdim):
+        self.axes, self.input_ndim = axes, x.ndim
+        xp = get_array_module(x)
+        return xp.sqrt((x * x).sum(axis=axes, keepdims=keepdim))
+
+    def backward(self, g):
+        (x,) = self.inputs
+        y = self.output
+        keep = tuple(1 if i in self.axes else s for i, s in enumerate(x.shape))
+        y, g = reshape(y, keep), reshape(g, keep)
+        zero = (y.array == 0).astype(y.dtype)
+        return x * (g / (y + Tensor(zero)))  # y = 0 only where x = 0 on the whole slice
+
+
+def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    r"""``torch.norm`` / ``Tensor.norm``: the p-norm over ``dim`` (all elements when None).
+
+    p: 'fro' or 2 (Euclidean), 1, any positive number, ``inf`` / ``-inf`` (max / min of
+    |x|), or 0 (number of non-zeros). ``dtype`` casts the input first.
+    """
+    if dtype is not None:
+        input = input.to(dtype)
+    if input.dtype.kind not in "fc":
+        raise TypeError(f"norm: input: expected a floating-point tensor, got dtype "
+                        f"{input.dtype} (PyTorch raises too; write x.float().norm(...))")
+    axes = _dims(dim, input.ndim, "norm")
+    if p == "fro" or p is None or p == 2:
+        return Norm.apply(input, axes=axes, keepdim=keepdim)
+    if isinstance(p, str):
+        raise ValueError(f"norm: p: expected 'fro' or a number, got {p!r} (the nuclear norm "
+                         "'nuc' needs an SVD, which minicnn does not have)")
+    if p == float("inf"):
+        return amax(_abs(input), axes, keepdim)
+    if p == float("-inf"):
+        return amin(_abs(input), axes, keepdim)
+    if p == 0:
+        count = (input.array != 0).sum(axis=axes, keepdims=keepdim)
+        return Tensor(count.astype(input.dtype))
+    if p == 1:
+        return _sum(_abs(input), axes, keepdim)
+    return _sum(_abs(input) ** p, axes, keepdim) ** (1.0 / p)
+
+
+# ---------------------------------------------------------------------------------------
+# max / min / argmin
+# ---------------------------------------------------------------------------------------
+def _gather_extremes(x: Tensor, dim: int, keepdim: bool, largest: bool):
+    """(values, indices) of the max (or min) along ``dim``: indices by argmax/argmin, the
+    values gathered at them (differentiable through GetItem)."""
+    xp = get_array_module(x.array)
+    if x.ndim == 0:
+        return x, Tensor(xp.zeros((), dtype=np.int64))
+    find = xp.argmax if largest else xp.argmin
+    indices = xp.expand_dims(find(x.array, axis=dim), dim).astype(np.int64)
+    index = tuple(indices if axis == dim else
+                  xp.arange(size).reshape((-1,) + (1,) * (x.ndim - 1 - axis))
+                  for axis, size in enumerate(x.shape))
+    values = GetItem.apply(x, index=index)
+    if not keepdim:
+        values, indices = squeeze(values, dim), indices.squeeze(dim)
+    return values, Tensor(indices)
+
+
+def _extreme(name, largest, result_type, pairwise, reduce_all):
+    def op(input: Tensor, dim=None, keepdim: bool = False):
+        if isinstance(dim, Tensor):  # torch.max(a, b): elementwise
+            return pairwise(input, dim)
+        if dim is None:
+            if keepdim:
+                raise TypeError(f"{name}(): keepdim needs a dim, as in PyTorch "
+                                f"(x.{name}(dim=1, keepdim=True))")
+            return reduce_all(input)
+        if isinstance(dim, (tuple, list)):
+            raise TypeError(f"{name}(): dim: expected one int, got {dim!r} (PyTorch takes one "
+                            f"dim too; for several, use x.a{name}(dim=(...)))")
+        values, indices = _gather_extremes(input, _dim(dim, input.ndim, name), keepdim, largest)
+        return result_type(values, indices)
+
+    op.__name__ = name
+    op.__doc__ = (f"``x.{name}()``: the {name}imum (a 0-d tensor); ``x.{name}(dim, keepdim)``: "
+                  f"a named pair (values, indices) along dim; ``x.{name}(other)``: the "
+                  f"elementwise {name}imum.")
+    return op
+
+
+tensor_max = _extreme("max", True, max_result, maximum, amax)
+tensor_min = _extreme("min", False, min_result, minimum, amin)
+
+
+def argmin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Indices of the minima (int64, no gradient); over the flattened tensor when dim is
+    None."""
+    xp = get_array_module(input.array)
+    if dim is None:
+        return Tensor(xp.asarray(input.array.argmin(), dtype=np.int64))
+    dim = _dim(dim, input.ndim, "argmin")
+    return Tensor(xp.argmin(input.array, axis=dim, keepdims=keepdim).astype(np.int64))
+
+
+# ---------------------------------------------------------------------------------------
+# clone and contiguous
+# ---------------------------------------------------------------------------------------
+class Clone(Function):
+    """y = a copy of x (its own memory);  dL/dx = g."""
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, g):
+        return g
+
+
+def clone(input: Tensor, memory_format=None) -> Tensor:
+    """A copy with its own memory that stays in the graph (``x.clone()``; use
+    ``x.detach().clone()`` for a copy outside it)."""
+    return Clone.apply(input)
+
+
+def contiguous(input: Tensor, memory_format=None) -> Tensor:
+    """``x`` itself when its array is C-contiguous, else a contiguous copy (in the graph)."""
+    return input if input.array.flags.c_contiguous else Clone.apply(input)
+
+
+# ---------------------------------------------------------------------------------------
+# new_* and dtype conversions
+# ---------------------------------------------------------------------------------------
+def _size(size) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        return tuple(size[0])
+    return tuple(size)
+
+
+def _new(self: Tensor, array, dtype, device, requires_grad) -> Tensor:
+    from .conversion import move
+
+    out = Tensor(array.astype(self.dtype if dtype is None else np.dtype(dtype), copy=False))
+    out = out if device is None else move(out, device)
+    return out.requires_grad_(True) if requires_grad else out
+
+
+def new_zeros(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Zeros of ``size`` with this tensor's dtype and device (unless given)."""
+    return _new(self, get_array_module(self.array).zeros(_size(size)), dtype, device,
+                requires_grad)
+
+
+def new_ones(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _new(self, get_array_module(self.array).ones(_size(size)), dtype, device,
+                requires_grad)
+
+
+def new_empty(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _new(self, get_array_module(self.array).empty(_size(size), dtype=self.dtype), dtype,
+                device, requires_grad)
+
+
+def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _new(self, get_array_module(self.array).full(tuple(size), fill_value), dtype, device,
+                requires_grad)
+
+
+def new_tensor(self, data, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A copy of ``data`` with this tensor's dtype and device (unless given)."""
+    copied = _tensor(data, dtype=self.dtype if dtype is None else dtype)
+    return _new(self, copied.array, None, device if device is not None else self.device,
+                requires_grad)
+
+
+# PyTorch's legacy type names, as ``x.type()`` prints them.
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+               "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
+               "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
+_DTYPES_BY_NAME = {name: dtype for dtype, name in _TYPE_NAMES.items()}
+
+
+def type_name(dtype) -> str:
+    """'torch.FloatTensor' for float32 ... (PyTorch's string, so scripts comparing
+    ``x.type() == 'torch.FloatTensor'`` behave the same)."""
+    return "torch." + _TYPE_NAMES.get(np.dtype(dtype).name, np.dtype(dtype).name)
+
+
+def tensor_type(self, dtype=None, non_blocking: bool = False):
+    """``x.type()``: the type name ('torch.FloatTensor'); ``x.type(mc.float64)``,
+    ``x.type(mc.LongTensor)`` or ``x.type('torch.LongTensor')``: the cast tensor."""
+    if dtype is None:
+        return type_name(self.dtype)
+    if isinstance(dtype, str) and dtype.rsplit(".", 1)[-1] in _DTYPES_BY_NAME:
+        dtype = _DTYPES_BY_NAME[dtype.rsplit(".", 1)[-1]]
+    dtype = getattr(dtype, "dtype", dtype)  # mc.FloatTensor and friends carry their dtype
+    return self.to(np.dtype(dtype))
+
+
+def _caster(dtype):
+    return lambda self, memory_format=None: self.to(dtype)
+
+
+def tensor_methods() -> dict:
+    """name -> function, for ``setattr(Tensor, name, function)``."""
+    return {
+        "norm": norm, "max": tensor_max, "min": tensor_min, "argmin": argmin,
+        "clone": clone, "contiguous": contiguous,
+        "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge,
+        "greater": gt, "less": lt, "greater_equal": ge, "less_equal": le, "not_equal": ne,
+        "new_zeros": new_zeros, "new_ones": new_ones, "new_full": new_full,
+        "new_empty": new_empty, "new_tensor": new_tensor, "type": tensor_type,
+        "long": _caster(np.int64), "int": _caster(np.int32), "short": _caster(np.int16),
+        "byte": _caster(np.uint8), "char": _caster(np.int8), "bool": _caster(np.bool_),
+        "half": _caster(np.float16), "float": _caster(DEFAULT_DTYPE),
+        "double": _caster(np.float64),
+        "is_cuda": property(lambda self: self.device != "cpu"),
+        "grad_fn": property(lambda self: self.creator),
+        "is_floating_point": lambda self: self.dtype.kind == "f",
+        "element_size": lambda self: int(self.array.itemsize),
+        "nelement": lambda self: int(self.array.size),
+        "ndimension": lambda self: self.ndim,
+    }
