@@ -11,6 +11,89 @@ import sys
 import numpy as np
 
 DEFAULT_DTYPE = np.float32
+_DEFAULT = np.dtype(DEFAULT_DTYPE)
+_BOOL, _INT64, _COMPLEX = np.dtype(np.bool_), np.dtype(np.int64), np.dtype(np.complex64)
+
+
+# -- dtype rules (PyTorch's type promotion) -----------------------------------------------
+def promote_types(a, b) -> np.dtype:
+    """The smallest dtype both ``a`` and ``b`` fit in, PyTorch's table (``torch.promote_types``).
+
+    Where it differs from NumPy's: an integer with a float is that float (int64 + float16
+    is float16; NumPy says float64), and bool joins anything as the other dtype.
+    """
+    a, b = np.dtype(a), np.dtype(b)
+    if a == b:
+        return a
+    if a.kind == "b":
+        return b
+    if b.kind == "b":
+        return a
+    if a.kind in "iu" and b.kind in "fc":
+        return b
+    if b.kind in "iu" and a.kind in "fc":
+        return a
+    return np.promote_types(a, b)
+
+
+def _combine(higher, lower):
+    """PyTorch's combine_categories: ``lower`` (0-d tensors, then Python numbers) decides
+    the dtype only when it is of a higher category (bool < integer < float < complex)."""
+    if higher is None:
+        return lower
+    if lower is None or higher.kind == "c":
+        return higher
+    if lower.kind == "c":
+        return np.promote_types(higher if higher.kind == "f" else _DEFAULT, lower)
+    if higher.kind == "f":
+        return higher
+    if higher.kind == "b" or lower.kind == "f":
+        return promote_types(higher, lower)
+    return higher
+
+
+def scalar_dtype(value) -> np.dtype:
+    """The dtype a Python (or NumPy) number takes in an op with tensors: bool, int64, the
+    default float dtype (float32) or complex64, whatever its own precision."""
+    if isinstance(value, (bool, np.bool_)):
+        return _BOOL
+    if isinstance(value, (int, np.integer)):
+        return _INT64
+    if isinstance(value, (float, np.floating)):
+        return _DEFAULT
+    if isinstance(value, (complex, np.complexfloating)):
+        return _COMPLEX
+    raise TypeError(f"expected a number or a tensor, got {type(value).__name__}")
+
+
+def result_type(*operands) -> np.dtype:
+    """The dtype of an elementwise op on ``operands`` (tensors, arrays or Python numbers),
+    PyTorch's rule (``torch.result_type``), which is not NumPy's:
+
+    * operands with dims decide, promoted among themselves (float32 + float64 -> float64);
+    * 0-d tensors, then Python numbers, count only when their category (bool < integer <
+      float < complex) is higher: float32 tensor + 0-d float64 tensor -> float32, int64
+      tensor + 0.5 -> float32 (a Python float is the default dtype), int8 tensor + 1000 -> int8.
+    """
+    dims = zeros = numbers = None
+    for operand in operands:
+        dtype = getattr(operand, "dtype", None)
+        if dtype is None or isinstance(operand, np.generic):
+            dtype = scalar_dtype(operand)
+            numbers = dtype if numbers is None else promote_types(numbers, dtype)
+        elif operand.ndim:
+            dims = dtype if dims is None else promote_types(dims, dtype)
+        else:
+            zeros = dtype if zeros is None else promote_types(zeros, dtype)
+    return _combine(dims, _combine(zeros, numbers))
+
+
+def float_type(dtype) -> np.dtype:
+    """The dtype of a floating op (exp, log, sqrt, true division ...) on ``dtype``: itself if
+    it is a float (or complex), else the default float dtype, as in PyTorch (exp of an
+    int64 tensor is float32)."""
+    dtype = np.dtype(dtype)
+    return dtype if dtype.kind in "fc" else _DEFAULT
 
 
 def _cupy_or_none():

@@ -127,3 +127,109 @@ def test_flatten_start_after_end_raises():
     with pytest.raises(ValueError, match="start_dim"):
         mc.nn.Flatten(2, 1)(x)
     assert x.flatten(-1, 2).shape == (2, 3, 4) and mc.tensor(1.0).flatten().shape == (1,)
+
+
+# -- type promotion -----------------------------------------------------------------------
+PROMOTION_OPERANDS = {
+    "int64": np.array([1, 2, 3]), "int32": np.array([1, 2, 3], dtype=np.int32),
+    "uint8": np.array([1, 2, 250], dtype=np.uint8), "bool": np.array([True, False, True]),
+    "float16": np.array([0.5, 2.0, 3.0], dtype=np.float16),
+    "float32": np.array([0.5, 2.0, 3.0], dtype=np.float32),
+    "float64": np.array([0.5, 2.0, 3.0]),
+    "0d-int64": np.array(2), "0d-float32": np.array(1.5, dtype=np.float32),
+    "0d-float64": np.array(1.5), "python-int": 2, "python-float": 0.5, "python-bool": True,
+}
+BINARY_OPS = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b,
+              "mul": lambda a, b: a * b, "div": lambda a, b: a / b,
+              "pow": lambda a, b: a ** b}
+
+
+def _operand(value, make):
+    return make(value) if isinstance(value, np.ndarray) else value
+
+
+def _dtype_name(dtype) -> str:
+    return str(dtype).replace("torch.", "")
+
+
+@pytest.fixture
+def torch32():
+    """torch with its default dtype float32 (minicnn's), restored to the oracle's float64."""
+    torch = torch_or_skip()
+    torch.set_default_dtype(torch.float32)
+    yield torch
+    torch.set_default_dtype(torch.float64)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("op", BINARY_OPS)
+def test_binary_promotion_matches_pytorch(op, torch32):
+    """Every pair of operands (tensors with dims, 0-d tensors, Python numbers): the same
+    result dtype and values as PyTorch, or an error where PyTorch raises."""
+    torch = torch32
+    fn = BINARY_OPS[op]
+    names = list(PROMOTION_OPERANDS)
+    for left in names:
+        for right in names:
+            if left.startswith("python") and right.startswith("python"):
+                continue
+            a, b = PROMOTION_OPERANDS[left], PROMOTION_OPERANDS[right]
+            context = f"{left} {op} {right}"
+            try:
+                expected = fn(_operand(a, torch.tensor), _operand(b, torch.tensor))
+            except (RuntimeError, NotImplementedError):
+                with pytest.raises((TypeError, ValueError)):
+                    fn(_operand(a, _mc_index), _operand(b, _mc_index))
+                continue
+            if expected.dtype == torch.bool and op == "pow":
+                continue  # torch's bool ** True is bool; minicnn refuses bool ** bool
+            got = fn(_operand(a, _mc_index), _operand(b, _mc_index))
+            assert _dtype_name(got.dtype) == _dtype_name(expected.dtype), context
+            np.testing.assert_allclose(got.numpy().astype(float),
+                                       expected.numpy().astype(float), rtol=2e-3,
+                                       err_msg=context)
+
+
+@pytest.mark.oracle
+def test_unary_and_creation_promotion_matches_pytorch(torch32):
+    torch = torch32
+    for name in ("int64", "uint8", "bool", "float16", "float64"):
+        value = PROMOTION_OPERANDS[name]
+        for op in ("exp", "log", "sqrt", "sigmoid", "tanh", "abs", "relu", "sum"):
+            if name == "bool" and op in ("abs", "relu"):
+                continue  # not implemented for bool in PyTorch
+            expected = getattr(torch, op)(torch.tensor(value))
+            got = getattr(mc, op)(_mc_index(value))
+            assert _dtype_name(got.dtype) == _dtype_name(expected.dtype), (op, name)
+    cond = np.array([True, False, True])
+    ints = PROMOTION_OPERANDS["int64"]
+    pairs = [((2, 3), 4), ((2, 3), 4.0), ((2,), True)]
+    for size, value in pairs:
+        assert _dtype_name(mc.full(size, value).dtype) == \
+            _dtype_name(torch.full(size, value).dtype), value
+    for a, b in [(1, 3), (1.0, 3), (ints, 0.5), (ints, 3), (0.5, ints)]:
+        expected = torch.where(torch.tensor(cond), _operand(a, torch.tensor),
+                               _operand(b, torch.tensor))
+        got = mc.where(mc.tensor(cond), _operand(a, _mc_index), _operand(b, _mc_index))
+        assert _dtype_name(got.dtype) == _dtype_name(expected.dtype), (a, b)
+        np.testing.assert_array_equal(got.numpy(), expected.numpy())
+    for low in (0.5, 1):
+        assert _dtype_name(mc.clamp(_mc_index(ints), low).dtype) == \
+            _dtype_name(torch.clamp(torch.tensor(ints), low).dtype)
+    assert _dtype_name(mc.maximum(_mc_index(ints), mc.tensor([0.5])).dtype) == "float32"
+
+
+def test_mixed_float_dtypes_give_each_input_its_own_gradient_dtype():
+    """float32 + float64 is float64 (PyTorch), and each input's gradient keeps its dtype."""
+    a = mc.tensor([1.0, 2.0], requires_grad=True)
+    b = mc.tensor(np.array([3.0, 4.0]), requires_grad=True)
+    y = (a * b).sum()
+    assert y.dtype == np.float64
+    y.backward()
+    assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
+    np.testing.assert_allclose(a.grad.numpy(), [3.0, 4.0])
+    assert (a * 0.5).dtype == np.float32 and (a * np.float64(0.5)).dtype == np.float32
+    assert (a + mc.tensor(np.array(1.5))).dtype == np.float32   # 0-d float64: a scalar
+    assert (mc.arange(3) / 2).dtype == np.float32 and (mc.arange(3) ** 0.5).dtype == np.float32
+    with pytest.raises(TypeError, match="bool"):
+        mc.tensor(np.array([True])) - 1

@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import random as _random
 from ..autograd import Tensor
-from ..backend import DEFAULT_DTYPE, to_device
+from ..backend import DEFAULT_DTYPE, scalar_dtype, to_device
 
 
 def _shape(size):
@@ -30,11 +30,33 @@ def ones(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None) -> Tensor:
+    """A tensor of ``size`` filled with ``fill_value``. Without ``dtype``, the value's kind
+    decides, as in PyTorch: full((2, 3), 4) is int64, 4.0 float32, True bool."""
+    if dtype is None:
+        dtype = (fill_value.dtype if isinstance(fill_value, Tensor)
+                 else scalar_dtype(fill_value))
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
     return _make(np.full(tuple(size), fill_value), dtype, requires_grad, device)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None) -> Tensor:
-    values = np.arange(start, end, step) if end is not None else np.arange(start)
+    """start, start + step, ... up to (not including) end; ``arange(n)`` is 0 .. n - 1.
+    int64 when start, end and step are all integers, else float32 (PyTorch's rule)."""
+    if end is None:
+        start, end = 0, start
+    start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
+    for name, value in (("start", start), ("end", end), ("step", step)):
+        if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
+            raise TypeError(f"arange: {name}: expected a number, got {type(value).__name__}")
+        if not np.isfinite(value):
+            raise ValueError(f"arange: {name}: expected a finite number, got {value}")
+    if step == 0:
+        raise ValueError("arange: step must be nonzero, got step=0")
+    if (end - start) * step < 0:
+        raise ValueError(f"arange: end ({end}) lies on the wrong side of start ({start}) for "
+                         f"step {step}: the bounds are inconsistent with the step's sign")
+    values = np.arange(start, end, step)
     dtype = dtype or (np.int64 if values.dtype.kind in "iu" else DEFAULT_DTYPE)
     return _make(values, dtype, False, device)
 

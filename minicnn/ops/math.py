@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function, Tensor, as_tensor
-from ..backend import get_array_module
+from ..backend import DEFAULT_DTYPE, float_type, get_array_module, result_type
+from .conversion import cast
 from .shape import _normalize_dim, broadcast_to, reshape, transpose, unsqueeze, squeeze
 
 
@@ -24,10 +25,49 @@ def _check_broadcast(name: str, a: Tensor, b: Tensor) -> None:
                          "(each dimension, aligned from the right, must be equal or 1)") from None
 
 
-def _binary(function, name):
+_NUMBERS = (bool, int, float, complex, np.generic)
+
+
+def _operands(a, b, floating: bool = False):
+    """``a`` and ``b`` as Tensors of one dtype, PyTorch's promotion (``backend.result_type``):
+    int64 tensor + 0.5 is float32, float32 + float64 tensors is float64, a float32 tensor
+    times a Python float stays float32. ``floating``: an integer result becomes the default
+    float dtype (true division). A tensor whose dtype changes goes through ``cast``, so its
+    gradient comes back in its own dtype. Same-dtype tensors (the hot path) pass untouched."""
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            a_dtype, b_dtype = a.array.dtype, b.array.dtype
+            if (a_dtype is b_dtype or a_dtype == b_dtype) and (
+                    not floating or a_dtype.kind in "fc"):
+                return a, b
+        elif type(b) in (float, int) and a.dtype.kind in "fc":  # x * 0.5: x's dtype
+            return a, Tensor(get_array_module(a.array).asarray(b, dtype=a.dtype))
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
+    if not isinstance(a, (Tensor,) + _NUMBERS):
+        a = as_tensor(a, like=like)
+    if not isinstance(b, (Tensor,) + _NUMBERS):
+        b = as_tensor(b, like=like)
+    dtype = result_type(a, b)
+    if floating:
+        dtype = float_type(dtype)
+    xp = get_array_module(like.array) if like is not None else np
+    return _as_dtype(a, dtype, xp), _as_dtype(b, dtype, xp)
+
+
+def _as_dtype(value, dtype, xp) -> Tensor:
+    if isinstance(value, Tensor):
+        return value if value.dtype == dtype else cast(value, dtype)
+    return Tensor(xp.asarray(np.asarray(value).astype(dtype)))  # uint8 + 1000 wraps, as in PyTorch
+
+
+def _floating(x: Tensor) -> Tensor:
+    """exp, log, sqrt ... of an integer or bool tensor compute in the default float dtype."""
+    return x if x.dtype.kind in "fc" else cast(x, DEFAULT_DTYPE)
+
+
+def _binary(function, name, floating=False):
     def op(a, b) -> Tensor:
-        a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
-        b = as_tensor(b, like=a)
+        a, b = _operands(a, b, floating)
         if a.shape != b.shape:
             _check_broadcast(name, a, b)
         return function.apply(a, b)
@@ -83,15 +123,31 @@ class Div(Function):
 
 
 class Pow(Function):
-    """y = a ** b;  dL/da = g b a^(b-1), dL/db = g y log(a)."""
+    """y = a ** b;  dL/da = g b a^(b-1), dL/db = g y log(a), with PyTorch's two exceptions:
+
+    * where b = 0, dL/da = 0 (y = 1 for every a; the formula would give 0 * a^-1, NaN at 0);
+    * where a = 0 and b >= 0, dL/db = 0 (y * log a would be 0 * -inf = NaN).
+
+    Both are ``where``s with constant masks, so second derivatives follow PyTorch's too.
+    """
 
     def forward(self, a, b):
         return a ** b
 
     def backward(self, g):
         a, b = self.inputs
-        grad_a = g * b * a ** (b - 1) if self.needs_input_grad[0] else None
-        grad_b = g * a ** b * log(a) if self.needs_input_grad[1] else None
+        grad_a = grad_b = None
+        if self.needs_input_grad[0]:
+            grad_a = g * (b * a ** (b - 1))
+            zero_exponent = b.array == 0
+            if zero_exponent.any():
+                grad_a = where(zero_exponent, 0, grad_a)
+        if self.needs_input_grad[1]:
+            zero_base = (a.array == 0) & (b.array >= 0)
+            dy_db = self.output * log(a)
+            if zero_base.any():
+                dy_db = where(zero_base, 0, dy_db)
+            grad_b = g * dy_db
         return grad_a, grad_b
 
 
@@ -105,8 +161,31 @@ class Neg(Function):
         return -g
 
 
-add, sub, mul, div, power = (_binary(Add, "add"), _binary(Sub, "sub"), _binary(Mul, "mul"),
-                             _binary(Div, "div"), _binary(Pow, "pow"))
+add, mul = _binary(Add, "add"), _binary(Mul, "mul")
+div = _binary(Div, "div", floating=True)
+div.__doc__ = "a / b, true division: integer tensors divide into the default float dtype."
+_sub, _power = _binary(Sub, "sub"), _binary(Pow, "pow")
+
+
+def _is_bool(value) -> bool:
+    return isinstance(value, (bool, np.bool_)) or (
+        isinstance(value, Tensor) and value.dtype.kind == "b")
+
+
+def sub(a, b) -> Tensor:
+    """a - b (bool operands raise, as in PyTorch)."""
+    if _is_bool(a) or _is_bool(b):
+        raise TypeError("sub: subtraction with a bool tensor or bool is not supported (as in "
+                        "PyTorch); to invert a mask use ~mask or mask.logical_not()")
+    return _sub(a, b)
+
+
+def power(a, b) -> Tensor:
+    """a ** b (bool ** bool raises, as in PyTorch; integers to negative integer powers too)."""
+    if _is_bool(a) and _is_bool(b):
+        raise TypeError("pow: not implemented for two bool operands (as in PyTorch); "
+                        "convert one (.int(), .float())")
+    return _power(a, b)
 
 
 def neg(x: Tensor) -> Tensor:
@@ -184,23 +263,23 @@ class MaskMul(Function):
 
 
 def exp(x):
-    return Exp.apply(x)
+    return Exp.apply(_floating(x))
 
 
 def log(x):
-    return Log.apply(x)
+    return Log.apply(_floating(x))
 
 
 def sqrt(x):
-    return Sqrt.apply(x)
+    return Sqrt.apply(_floating(x))
 
 
 def tanh(x):
-    return Tanh.apply(x)
+    return Tanh.apply(_floating(x))
 
 
 def sigmoid(x):
-    return Sigmoid.apply(x)
+    return Sigmoid.apply(_floating(x))
 
 
 def relu(x: Tensor) -> Tensor:
@@ -218,6 +297,8 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
     """y = min(max(x, min), max); gradient passes where min <= x <= max (PyTorch's rule)."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
+    dtype = result_type(x, *(v for v in (min, max) if v is not None))
+    x = x if x.dtype == dtype else cast(x, dtype)  # an int tensor clamped to 0.5 is float
     xp = get_array_module(x.array)
     low = -xp.inf if min is None else min
     high = xp.inf if max is None else max
@@ -229,8 +310,7 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
 def where(condition, a, b) -> Tensor:
     """y = a where condition else b;  dL/da = where(c, g, 0), dL/db = where(c, 0, g)."""
     condition = condition.array if isinstance(condition, Tensor) else condition
-    a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
-    b = as_tensor(b, like=a)
+    a, b = _operands(a, b)  # where(c, 1, 3) is int64, where(c, x, 0) has x's dtype
     return Where.apply(a, b, condition=get_array_module(a.array).asarray(condition, dtype=bool))
 
 
@@ -257,8 +337,7 @@ def minimum(a, b) -> Tensor:
 
 
 def _extremum(a, b, greater):
-    a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
-    b = as_tensor(b, like=a)
+    a, b = _operands(a, b)
     _check_broadcast("maximum" if greater else "minimum", a, b)
     wins = (a.array > b.array) if greater else (a.array < b.array)
     weight_a = wins + 0.5 * (a.array == b.array)
@@ -292,7 +371,8 @@ class Sum(Function):
 
     def forward(self, x, axes, keepdim):
         self.input_shape, self.axes = x.shape, axes
-        return x.sum(axis=axes, keepdims=keepdim)
+        # integer and bool sums are int64, as in PyTorch (NumPy: uint64 for unsigned)
+        return x.sum(axis=axes, keepdims=keepdim, dtype=np.int64 if x.dtype.kind in "biu" else None)
 
     def backward(self, g):
         g = reshape(g, _keepdim_shape(self.input_shape, self.axes))
@@ -383,6 +463,10 @@ def matmul(a, b) -> Tensor:
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes "
                          f"{a.shape} and {b.shape}")
+    if a.dtype != b.dtype:
+        raise TypeError(f"matmul: mat1 and mat2 must have the same dtype, got {a.dtype} and "
+                        f"{b.dtype} (PyTorch does not promote here either); convert one "
+                        "(.float(), .double())")
     if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not match: "
                          f"a's last dim ({a.shape[-1]}) must equal b's "
