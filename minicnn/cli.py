@@ -7,17 +7,20 @@
     minicnn gradcheck conv2d [--trials 3 --seed 0]      minicnn gradcheck --list
     minicnn info
 
-Every command has ``--help``. A bad argument prints one line, ``minicnn ...: error: ...``,
-and exits with status 2; a failed gradient check or a training run that diverges exits
-with status 1; Ctrl-C exits with 130 (a training run can be continued with ``--resume``).
+Every command has ``--help``. A mistake (a bad argument, a missing or damaged file, an
+output that cannot be written, a run that would be replaced) prints one line,
+``minicnn ...: error: ...``, and exits with status 2, before any work starts; a failed
+gradient check or a training run that diverges exits with status 1; Ctrl-C exits with 130
+(a training run can be continued with ``--resume``); ``--debug`` shows tracebacks.
 
 Adding a command is one function: write ``add_NAME(subparsers)`` that creates its parser
 with ``subparsers.add_parser(...)``, adds its arguments and sets ``handler=`` to a
-function ``(args) -> exit status``; then append it to ``COMMANDS`` (top level, e.g.
-``sample``, ``eval``) or ``TRAIN_COMMANDS`` (``train dcgan``, ``train wgan-gp``...), here
-or in a module listed in ``EXTENSIONS`` that has lists of the same names (the GAN
-commands live in ``minicnn/gan/commands.py``). Import heavy modules inside the handler so
-that ``minicnn --help`` stays instant.
+function ``(args) -> exit status``; then add it to the command table at the end of this
+file, ``COMMANDS`` (top level, e.g. ``sample``, ``eval``) or ``TRAIN_COMMANDS`` (``train
+dcgan``, ``train wgan-gp``...). The GAN commands live in ``minicnn/gan/commands.py``, the
+interop ones in ``minicnn/interop_commands.py``; what every command shares (one-line
+errors, argument types, checks of inputs and outputs, the training stops) in
+``minicnn/command_line.py``. Import heavy modules inside the handler.
 """
 from __future__ import annotations
 
@@ -77,12 +80,10 @@ def add_train_classifier(subparsers) -> None:
 
 def run_train_classifier(args) -> int:
     from . import viz
-    from .command_line import start_ranks
+    from .command_line import run_training, start_ranks
     from .models.classifier import train_classifier
-    from .training import NonFiniteLossError
 
     check_run_folder(args.out, "classifier", args.resume, args.overwrite)
-    checkpoint = os.path.join(args.out, "checkpoint.ckpt")
     options = {key: value for key, value in (("limit_train", args.limit_train),
                                              ("limit_test", args.limit_test))
                if value is not None}
@@ -90,24 +91,12 @@ def run_train_classifier(args) -> int:
     say = print if split.writes else (lambda *parts, **kwargs: None)
     if split.distributed:
         say(f"data parallel: {split.world_size} ranks share each global batch")
-    try:
-        result = train_classifier(
-            epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-            out_dir=args.out, resume=args.resume, checkpoint_every=args.checkpoint_every,
-            progress=not args.no_progress, log=say, split=split, **options)
-    except NonFiniteLossError as error:
-        if split.writes:
-            print(f"minicnn train classifier: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        where = (f"the last checkpoint is {checkpoint}; continue with: minicnn train "
-                 f"classifier --out {args.out} --resume" if os.path.exists(checkpoint)
-                 else "no checkpoint was written yet")
-        if split.writes:
-            print(f"\ninterrupted; {where}", file=sys.stderr)
-        return 130
-    if not split.writes:
-        return 0
+    result, status = run_training("classifier", args.out, split.writes, lambda: train_classifier(
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+        out_dir=args.out, resume=args.resume, checkpoint_every=args.checkpoint_every,
+        progress=not args.no_progress, log=say, split=split, **options))
+    if status or not split.writes:
+        return status
 
     run = result.run
     viz.plot_curves({"training loss (per step)": run.curve("loss")},
@@ -132,15 +121,12 @@ def run_train_classifier(args) -> int:
     return 0
 
 
-TRAIN_COMMANDS = [add_train_classifier]  # the GAN commands join in build_parser
-
-
 def add_train(subparsers) -> None:
     parser = subparsers.add_parser("train", help="train a model",
                                    description="Train a model; see 'minicnn train MODEL --help'.")
     models = parser.add_subparsers(dest="model", metavar="MODEL", required=True,
                                    parser_class=OneLineParser)
-    for add in _with_extensions(TRAIN_COMMANDS, "TRAIN_COMMANDS"):
+    for add in TRAIN_COMMANDS:
         add(models)
 
 
@@ -305,26 +291,15 @@ def run_info(args) -> int:
 # ---------------------------------------------------------------------------------------
 # The parser and main
 # ---------------------------------------------------------------------------------------
-COMMANDS = [add_train, add_gradcheck, add_info]  # + sample, eval from minicnn/gan/commands.py
+# The command table: every command of ``minicnn``, in the order --help lists them. The GAN
+# and interop commands are defined next to their code; their modules import only argparse
+# and command_line at the top (the work is imported inside each handler).
+from .gan.commands import COMMANDS as _GAN_COMMANDS  # noqa: E402
+from .gan.commands import TRAIN_COMMANDS as _GAN_TRAIN_COMMANDS  # noqa: E402
+from .interop_commands import COMMANDS as _INTEROP_COMMANDS  # noqa: E402
 
-# Modules that define their commands next to their code, with lists of the same names
-# (TRAIN_COMMANDS, COMMANDS); imported only when the parser is built.
-EXTENSIONS = ["minicnn.gan.commands", "minicnn.interop_commands"]
-
-
-def _with_extensions(commands: list, list_name: str) -> list:
-    import importlib
-
-    combined = list(commands)
-    for module_name in EXTENSIONS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:  # a part not written (or not installed) yet
-            if error.name is not None and module_name.startswith(error.name):
-                continue
-            raise
-        combined += [add for add in getattr(module, list_name, []) if add not in combined]
-    return combined
+TRAIN_COMMANDS = [add_train_classifier, *_GAN_TRAIN_COMMANDS]   # minicnn train MODEL
+COMMANDS = [add_train, add_gradcheck, add_info, *_GAN_COMMANDS, *_INTEROP_COMMANDS]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -339,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="show the full traceback of an error instead of one line")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
                                      parser_class=OneLineParser)
-    for add in _with_extensions(COMMANDS, "COMMANDS"):
+    for add in COMMANDS:
         add(commands)
     return parser
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 
 class CommandError(Exception):
@@ -210,3 +211,27 @@ def start_ranks():
             raise CommandError(f"started by mpiexec with {launched_world_size()} processes, "
                                "but mpi4py is missing: pip install 'minicnn[distributed]'")
     return BatchSplit.from_launcher()
+
+
+def run_training(command: str, out: str, writes: bool, train):
+    """Run ``train()`` (a training run writing into ``out``) for ``minicnn train COMMAND``,
+    with the two stops every training command shares: a NaN/inf loss (message, status 1;
+    the checkpoint on disk stays the last good one) and Ctrl-C (where the last checkpoint
+    is and the line that continues it, status 130). Returns ``(result, status)``; only the
+    rank that ``writes`` prints."""
+    from .training import NonFiniteLossError
+
+    checkpoint = os.path.join(out, RUN_CHECKPOINT)
+    try:
+        return train(), 0
+    except NonFiniteLossError as error:
+        if writes:
+            print(f"minicnn train {command}: {error}", file=sys.stderr)
+        return None, 1
+    except KeyboardInterrupt:
+        where = (f"the last checkpoint is {checkpoint}; continue with: minicnn train "
+                 f"{command} --out {out} --resume" if os.path.exists(checkpoint)
+                 else "no checkpoint was written yet")
+        if writes:
+            print(f"\ninterrupted; {where}", file=sys.stderr)
+        return None, 130

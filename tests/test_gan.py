@@ -332,7 +332,7 @@ def test_a_new_recipe_plugs_into_the_loop():
 # commands
 # ---------------------------------------------------------------------------------------
 def test_train_and_sample_commands(tmp_path, capsys):
-    from minicnn.gan.commands import main
+    from minicnn.cli import main
 
     out = tmp_path / "run"
     status = main(["train", "dcgan", "--steps", "2", "--width", "4", "--batch-size", "8",

@@ -9,19 +9,17 @@
     minicnn sample runs/dcgan/checkpoint.ckpt [--n 64] [--truncation PSI] --out grid.png
     minicnn eval runs/dcgan/checkpoint.ckpt [--n 1000]
 
-``minicnn.cli`` lists this module in ``EXTENSIONS`` and picks up ``TRAIN_COMMANDS`` (one
-``add_*`` per GAN under ``train``) and ``COMMANDS`` (``sample``, ``eval``);
-``register(subparsers)`` adds the top-level ones to any argparse sub-parser set.
+``minicnn.cli``'s command table takes ``TRAIN_COMMANDS`` (one ``add_*`` per GAN, under
+``train``) and ``COMMANDS`` (``sample``, ``eval``) from here.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 
 from ..command_line import (CommandError, check_device, check_image_output, check_run_folder,
                             non_negative_int, positive_float, positive_int, read_run,
-                            start_ranks)
+                            run_training, start_ranks)
 
 # name on the command line -> (recipe name, help line)
 GANS = {
@@ -118,7 +116,6 @@ def add_train_dcgan64(subparsers) -> None:
 
 def run_train_gan(args) -> int:
     from ..distributed.batch_split import launched_world_size
-    from ..training import NonFiniteLossError
     from .recipe import get_recipe
     from .train import train_gan
 
@@ -149,28 +146,15 @@ def run_train_gan(args) -> int:
         if batch % ranks:
             raise CommandError(f"--batch-size {batch} does not split evenly over {ranks} "
                                f"ranks (mpiexec -n {ranks}): use a multiple of {ranks}")
-    checkpoint = os.path.join(args.out, "checkpoint.ckpt")
     split = start_ranks()
-    try:
-        training = train_gan(args.recipe, args.steps, args.out, config, resume=args.resume,
-                             sample_every=args.sample_every,
-                             checkpoint_every=args.checkpoint_every, device=args.device,
-                             progress=not args.no_progress,
-                             max_seconds=None if args.max_minutes is None
-                             else 60.0 * args.max_minutes, split=split)
-    except NonFiniteLossError as error:
-        if split.writes:
-            print(f"minicnn train {args.recipe}: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        where = (f"the last checkpoint is {checkpoint}; continue with: minicnn train "
-                 f"{args.recipe} --out {args.out} --resume" if os.path.exists(checkpoint)
-                 else "no checkpoint was written yet")
-        if split.writes:
-            print(f"\ninterrupted; {where}", file=sys.stderr)
-        return 130
-    if not split.writes:
-        return 0
+    training, status = run_training(args.recipe, args.out, split.writes, lambda: train_gan(
+        args.recipe, args.steps, args.out, config, resume=args.resume,
+        sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
+        device=args.device, progress=not args.no_progress,
+        max_seconds=None if args.max_minutes is None else 60.0 * args.max_minutes,
+        split=split))
+    if status or not split.writes:
+        return status
     rate = training.seconds / max(training.steps_done_now, 1)
     across = f" on {split.world_size} ranks" if split.distributed else ""
     print(f"{training.steps_done_now} steps in {training.seconds / 60:.1f} min "
@@ -293,24 +277,3 @@ def run_eval(args) -> int:
 
 TRAIN_COMMANDS = [add_train_dcgan, add_train_wgan_gp, add_train_stylegan, add_train_dcgan64]
 COMMANDS = [add_sample, add_eval]
-
-
-def register(subparsers) -> None:
-    """Add ``sample`` and ``eval`` to a top-level sub-parser set (``train <gan>`` goes
-    through ``TRAIN_COMMANDS`` under ``train``)."""
-    for add in COMMANDS:
-        add(subparsers)
-
-
-def main(argv=None) -> int:
-    """The ``minicnn`` command (which lists these commands through ``cli.EXTENSIONS``)."""
-    from .. import cli
-
-    if "minicnn.gan.commands" not in getattr(cli, "EXTENSIONS", []):
-        for mine, theirs in ((TRAIN_COMMANDS, cli.TRAIN_COMMANDS), (COMMANDS, cli.COMMANDS)):
-            theirs.extend(add for add in mine if add not in theirs)
-    return cli.main(argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
