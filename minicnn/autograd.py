@@ -654,13 +654,33 @@ def _to_array(data, dtype=None):
         if isinstance(data, np.generic):
             data = np.asarray(data)
         else:
-            array = np.asarray(data)
+            try:
+                array = np.asarray(data)
+            except ValueError as error:  # ragged nesting
+                raise ValueError(f"tensor: expected a number or equally long nested lists of "
+                                 f"numbers, got ragged data {_preview(data)} ({error})") from None
+            _check_numeric(array, data)
             if array.dtype.kind in "biuf" and dtype is None and array.dtype != np.bool_:
                 array = array.astype(DEFAULT_DTYPE)
             data = array
+    _check_numeric(data, data)
     if dtype is not None:
         data = data.astype(dtype, copy=False)
     return data
+
+
+def _preview(data) -> str:
+    text = repr(data)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_numeric(array, data) -> None:
+    """No tensor ever holds Python objects or strings (PyTorch has no such dtype): None, a
+    string, a list with a None in it ... raise a TypeError naming what came."""
+    if array.dtype.kind in "OUSVMm":
+        raise TypeError(f"tensor: expected numbers (bool, int, float), got {_preview(data)} "
+                        f"of type {type(data).__name__}, which would make a NumPy array of "
+                        f"dtype {array.dtype}; tensors hold only numbers, as in PyTorch")
 
 
 def tensor(data, dtype=None, requires_grad: bool = False, device=None) -> Tensor:

@@ -233,3 +233,46 @@ def test_mixed_float_dtypes_give_each_input_its_own_gradient_dtype():
     assert (mc.arange(3) / 2).dtype == np.float32 and (mc.arange(3) ** 0.5).dtype == np.float32
     with pytest.raises(TypeError, match="bool"):
         mc.tensor(np.array([True])) - 1
+
+
+# -- argument errors (issue 13) -----------------------------------------------------------
+@pytest.mark.parametrize("data", [None, [1.0, None], "a", {"a": 1},
+                                  np.array([1, "a"], dtype=object)],
+                         ids=["none", "list-with-none", "str", "dict", "object-array"])
+def test_tensor_of_non_numbers_raises_type_error(data):
+    with pytest.raises(TypeError, match="expected numbers"):
+        mc.tensor(data)
+
+
+def test_tensor_of_ragged_lists_raises():
+    with pytest.raises(ValueError, match="ragged"):
+        mc.tensor([[1.0], [1.0, 2.0]])
+
+
+@pytest.mark.parametrize("dtype", ["float64", "int64"])
+def test_linear_refuses_another_dtype_as_pytorch(dtype):
+    layer = mc.nn.Linear(3, 2)
+    x = mc.tensor(np.ones((4, 3), dtype=dtype), dtype=dtype)
+    with pytest.raises(TypeError, match=f"input has dtype {dtype} but the layer's weight has "
+                                        "dtype float32"):
+        layer(x)
+    with pytest.raises(TypeError, match=f"same dtype, got {dtype} and float32"):
+        F.linear(x, layer.weight)
+    assert layer(x.float()).dtype == np.float32
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("dtype", ["float64", "int64"])
+def test_pytorch_linear_refuses_it_too(dtype, torch32):
+    torch = torch32
+    with pytest.raises(RuntimeError, match="same dtype"):
+        torch.nn.Linear(3, 2)(torch.ones(4, 3, dtype=getattr(torch, dtype)))
+
+
+def test_arange_step_zero_and_inconsistent_bounds_raise_value_error():
+    with pytest.raises(ValueError, match="step must be nonzero"):
+        mc.arange(0, 10, 0)
+    with pytest.raises(ValueError, match="step"):
+        mc.arange(10, 0)
+    assert mc.arange(5).dtype == np.int64 and mc.arange(0, 1, 0.25).dtype == np.float32
+    assert mc.arange(3, 0, -1).tolist() == [3, 2, 1]
