@@ -347,8 +347,9 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     if not isinstance(chunks, int) or chunks <= 0:
         raise ValueError(f"chunk: chunks: expected a positive int, got {chunks!r}")
     size = input.shape[_normalize_dim(dim, input.ndim)]
-    step = max(-(-size // chunks), 1)
-    return split(input, step, dim)
+    if size == 0:  # PyTorch: ``chunks`` empty pieces
+        return tuple(split(input, [0] * chunks, dim))
+    return split(input, -(-size // chunks), dim)
 
 
 # -- tril, triu ---------------------------------------------------------------------------
