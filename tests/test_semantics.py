@@ -276,3 +276,33 @@ def test_arange_step_zero_and_inconsistent_bounds_raise_value_error():
         mc.arange(10, 0)
     assert mc.arange(5).dtype == np.int64 and mc.arange(0, 1, 0.25).dtype == np.float32
     assert mc.arange(3, 0, -1).tolist() == [3, 2, 1]
+
+
+# -- pow's gradient at base 0 and exponent 0 ----------------------------------------------
+BASES = np.array([0.0, 0.0, 0.0, 0.0, 1.5, 0.7, 2.0, 0.0])
+EXPONENTS = np.array([0.0, 1.0, 2.0, 3.0, 0.0, 2.5, -1.0, 0.5])
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("name,mc_fn,torch_fn,arrays", [
+    ("tensor-tensor", lambda a, b: a ** b, lambda a, b: a ** b, [BASES, EXPONENTS]),
+    ("exponent-zero", lambda a: a ** 0, lambda a: a ** 0, [BASES]),
+    ("exponent-zero-float", lambda a: a ** 0.0, lambda a: a ** 0.0, [BASES]),
+    ("exponent-two", lambda a: a ** 2, lambda a: a ** 2, [BASES]),
+    ("exponent-three", lambda a: a ** 3, lambda a: a ** 3, [BASES]),
+    ("zero-base", lambda b: 0.0 ** b, lambda b: 0.0 ** b, [np.abs(EXPONENTS)]),
+    ("pow-function", lambda a, b: mc.ops.power(a, b), lambda a, b: a.pow(b),
+     [BASES[:5], np.abs(EXPONENTS[:5])]),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_pow_gradient_at_zero_matches_pytorch(name, mc_fn, torch_fn, arrays):
+    """First and second derivatives where the plain formulas give NaN or inf (0 * log 0,
+    0 * 0^-1): PyTorch's are 0 there, and minicnn's equal them."""
+    check_against_torch(mc_fn, torch_fn, arrays)
+
+
+def test_pow_gradient_values_at_zero():
+    a = mc.tensor(np.array([0.0, 0.0, 2.0]), requires_grad=True)
+    b = mc.tensor(np.array([0.0, 2.0, 0.0]), requires_grad=True)
+    grad_a, grad_b = mc.grad((a ** b).sum(), [a, b])
+    assert grad_a.tolist() == [0.0, 0.0, 0.0]           # 0 at b = 0; 2 * 0 at a = 0
+    assert grad_b.tolist() == [0.0, 0.0, np.log(2.0)]   # 0 where a = 0 and b >= 0

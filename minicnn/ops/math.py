@@ -138,10 +138,14 @@ class Pow(Function):
         a, b = self.inputs
         grad_a = grad_b = None
         if self.needs_input_grad[0]:
-            grad_a = g * (b * a ** (b - 1))
             zero_exponent = b.array == 0
-            if zero_exponent.any():
-                grad_a = where(zero_exponent, 0, grad_a)
+            if not self.needs_input_grad[1] and b.ndim == 0 and zero_exponent:
+                # a ** 0 is the constant 1: its gradient is a constant 0 (PyTorch's zeros_like)
+                grad_a = Tensor(get_array_module(g.array).zeros(g.shape, dtype=g.dtype))
+            else:
+                grad_a = g * (b * a ** (b - 1))
+                if zero_exponent.any():
+                    grad_a = where(zero_exponent, 0, grad_a)
         if self.needs_input_grad[1]:
             zero_base = (a.array == 0) & (b.array >= 0)
             dy_db = self.output * log(a)
