@@ -31,7 +31,8 @@ def _check(op: str, input) -> Tensor:
 
 
 # -- sorting ------------------------------------------------------------------------------
-def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, *,
+            stable: bool = False) -> Tensor:
     """int64 indices that sort ``input`` along ``dim`` (NaN counts as the largest value).
 
     Always stable: equal values keep their order (descending too)."""
@@ -51,9 +52,9 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool
     return Tensor(order.astype(np.int64, copy=False))
 
 
-def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
+def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False):
     """``(values, indices)`` sorted along ``dim``; values = gather(input, dim, indices)."""
-    indices = argsort(input, dim, descending, stable)
+    indices = argsort(input, dim, descending)
     if input.ndim == 0:
         return SortResult(input, indices)
     return SortResult(gather(input, dim, indices), indices)
