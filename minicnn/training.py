@@ -284,7 +284,8 @@ class TrainingRun:
                 try:
                     result = model.load_state_dict(saved_groups["models"][name], strict=strict)
                 except (RuntimeError, TypeError) as error:
-                    raise ValueError(f"models[{name!r}]: {error}") from error
+                    one_line = " ".join(str(error).split())  # Module's message has tabs
+                    raise ValueError(f"models[{name!r}]: {one_line}") from error
                 missing += [f"models.{name}.{key}" for key in result.missing_keys]
                 unexpected += [f"models.{name}.{key}" for key in result.unexpected_keys]
         for name, optimizer in self.optimizers.items():
