@@ -22,6 +22,8 @@ from .random import get_rng_state, manual_seed, set_rng_state
 from .serialization import load, save
 from . import functional, nn, optim  # noqa: E402  (layers build on the core above)
 from . import data, models, training, viz  # noqa: E402
+from . import backends, utils  # noqa: E402  (torch.backends, torch.utils.data names)
+from .random import Generator  # noqa: E402
 
 from .autograd import Variable  # noqa: E402  (PyTorch < 0.4 scripts)
 from .devices import device  # noqa: E402

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..backend import get_array_module, to_device
-from ..random import default_generator
+from ..random import numpy_generator
 
 
 @runtime_checkable
@@ -113,6 +113,13 @@ class DataLoader:
         sampler: an iterable of dataset indices with ``__len__`` that gives each epoch's
             order instead (e.g. ``DistributedSampler``: this rank's share); exclusive with
             ``shuffle``, as in PyTorch.
+        generator: a ``minicnn.Generator`` (or NumPy generator) that draws the loader's
+            seed when ``seed`` is None (PyTorch's way of fixing one loader's order).
+        num_workers, pin_memory, persistent_workers, prefetch_factor, timeout,
+        worker_init_fn: PyTorch's worker-process options, accepted so that scripts run
+            unchanged. minicnn loads every batch in the main process (what PyTorch does
+            with ``num_workers=0``): the batches are the same, only their loading is not
+            overlapped with training.
 
     Yields:
         a tuple of Tensors per batch, e.g. ``(images, labels)``; integer arrays stay
@@ -121,12 +128,17 @@ class DataLoader:
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False,
                  drop_last: bool = False, seed: int | None = None, device=None,
-                 collate_fn=None, sampler=None):
+                 collate_fn=None, sampler=None, generator=None, num_workers: int = 0,
+                 pin_memory: bool = False, persistent_workers: bool = False,
+                 prefetch_factor=None, timeout: float = 0, worker_init_fn=None):
         if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
             raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
         if not isinstance(dataset, Dataset):
             raise TypeError(f"dataset: expected an object with __len__ and __getitem__, "
                             f"got {type(dataset).__name__}")
+        if not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers: expected an int >= 0, got "
+                             f"{num_workers!r}")
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle "
                              "(the sampler decides the order: give it shuffle=True instead)")
@@ -142,7 +154,7 @@ class DataLoader:
         self.device = device
         self.collate_fn = collate_fn or default_collate
         if seed is None:
-            seed = int(default_generator().integers(2**63))
+            seed = int(numpy_generator(generator).integers(2**63))
         self.generator = np.random.default_rng(seed)
         self.epoch = 0  # epochs started so far (the current one included)
         self._epoch_start_state = None  # generator state before this epoch's permutation

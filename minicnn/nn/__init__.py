@@ -17,6 +17,7 @@ from .normalization import (BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d,
                             LayerNorm)
 
 from .sync_batchnorm import SyncBatchNorm
+from .parallel import DataParallel
 
 __all__ = ["SyncBatchNorm", "Module", "Parameter", "Sequential", "ModuleList", "Linear", "Conv2d",
            "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm",

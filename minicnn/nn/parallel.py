@@ -163,6 +163,32 @@ class DistributedDataParallel(Module):
         return f"world_size={self.world_size}, buckets={self.bucket_sizes}"
 
 
+class DataParallel(Module):
+    """PyTorch's ``nn.DataParallel``, for scripts that wrap their model in it.
+
+    PyTorch's splits each batch over the GPUs of one process; minicnn computes on one
+    device per process, so here (as in PyTorch with one device or none) the wrapper runs
+    the model on the whole batch. What carries over is the interface: ``.module``, and
+    ``state_dict`` keys with the ``module.`` prefix, so checkpoints load either way. For
+    several processes, and machines, use ``DistributedDataParallel`` under ``mpiexec``.
+    """
+
+    def __init__(self, module: Module, device_ids=None, output_device=None, dim: int = 0):
+        super().__init__()
+        if not isinstance(module, Module):
+            raise TypeError(f"DataParallel: module: expected a minicnn.nn.Module, got "
+                            f"{type(module).__name__}")
+        if dim != 0:
+            raise ValueError(f"DataParallel: dim: minicnn runs the whole batch on one device, "
+                             f"so only dim=0 has a meaning here, got {dim!r}")
+        self.module = module
+        self.device_ids = list(device_ids) if device_ids is not None else []
+        self.output_device = output_device
+
+    def forward(self, *inputs, **kwargs):
+        return self.module(*inputs, **kwargs)
+
+
 def _check_same_on_all_ranks(module: Module) -> float:
     """The largest difference of any parameter from rank 0's (0.0 when in sync): a check
     for tests and lessons."""
