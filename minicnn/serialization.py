@@ -32,8 +32,14 @@ array without minicnn.
 Atomic writes: ``save`` writes a temporary file in the target's folder, flushes it to disk
 (``fsync``) and renames it over the target (``os.replace``, atomic on POSIX and Windows).
 A crash at any moment leaves either the old checkpoint or the new one, never half of one.
-``load`` raises ``ValueError`` naming the file when it is truncated, corrupt, or not a
-minicnn checkpoint.
+The temporary name is cut to be no longer than the target's, so any name the folder
+accepts saves.
+
+Checked reads: ``load`` reads every member to its end (so its CRC-32 is compared), checks
+each ``.npy`` header's shape against its member's size before allocating (``npy.py``) and
+each manifest node's fields, and raises one ``ValueError`` (``CheckpointError``) naming the
+file and what is wrong when it is truncated, corrupt, or not a minicnn checkpoint: a
+damaged file never loads as something else.
 """
 from __future__ import annotations
 
@@ -250,8 +256,6 @@ _MEMBER_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplemen
 _NODE_TYPES = ("none", "bool", "int", "float", "str", "list", "tuple", "dict", "ndarray",
                "numpy_scalar", "tensor")
 _KEY_NODE_TYPES = ("none", "bool", "int", "float", "str")
-
-
 
 
 class _Reader:
