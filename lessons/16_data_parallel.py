@@ -19,6 +19,11 @@ three set-ups, with the all-reduce's share of the 2-process step. The printed ta
 the numbers. The same code trains on a cluster: ``mpiexec -n 8 -f hosts python ...``
 (a host file lists the machines), nothing else changes.
 
+The training commands do the same: ``mpiexec -n 2 minicnn train dcgan --batch-size 64``
+trains on the global batches of 64 that ``minicnn train dcgan --batch-size 64`` uses, 32
+per rank (``minicnn/distributed/batch_split.py`` shows how: the slice, the weighted
+gradient sum, the random numbers drawn for the global batch, rank 0 alone writing).
+
 Needs ``pip install "minicnn[distributed]"`` (mpi4py and MPICH: ``mpiexec``); without it
 parts 2 and 3 are skipped with a note. Time: about 10 seconds on a 2-core laptop CPU
 (``--fast``: about 5).
