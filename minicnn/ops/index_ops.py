@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function, Tensor, as_tensor
-from ..backend import get_array_module
+from ..backend import get_array_module, to_device
 from .math import MaskMul, where
 from .shape import _normalize_dim, broadcast_to, reshape, unsqueeze
 
@@ -304,15 +304,14 @@ def repeat_interleave(input: Tensor, repeats, dim=None, *, output_size=None) -> 
         x = broadcast_to(x, tuple(shape))
         merged = input.shape[:dim] + (size * count,) + input.shape[dim + 1:]
         return reshape(x, merged)
-    counts = repeats.array if isinstance(repeats, Tensor) else np.asarray(repeats)
+    counts = repeats.numpy() if isinstance(repeats, Tensor) else np.asarray(repeats)
     if counts.dtype.kind not in "iu" or counts.ndim != 1 or counts.shape[0] != size:
         raise ValueError(f"repeat_interleave: repeats: expected an int or a 1-d integer tensor "
                          f"of {size} counts (the size of dim {dim}), got shape {counts.shape} "
                          f"dtype {counts.dtype}")
     if counts.size and int(counts.min()) < 0:
         raise ValueError("repeat_interleave: repeats must be >= 0")
-    xp = get_array_module(input.array)
-    positions = xp.repeat(xp.arange(size), xp.asarray(counts))
+    positions = to_device(np.repeat(np.arange(size), counts), input.device)
     return Take.apply(input, index=(slice(None),) * dim + (positions,))
 
 

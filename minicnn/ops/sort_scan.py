@@ -42,13 +42,14 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, *,
     dim = _normalize_dim(dim, input.ndim)
     xp = get_array_module(input.array)
     x = input.array
+    kind = "stable" if xp is np else None  # CuPy's sort is always stable (kind=None only)
     if descending:
         # sort the reversed array ascending, then reverse: ties keep their original order
         n = x.shape[dim]
-        order = xp.flip(xp.argsort(xp.flip(x, axis=dim), axis=dim, kind="stable"), axis=dim)
+        order = xp.flip(xp.argsort(xp.flip(x, axis=dim), axis=dim, kind=kind), axis=dim)
         order = (n - 1) - order
     else:
-        order = xp.argsort(x, axis=dim, kind="stable")
+        order = xp.argsort(x, axis=dim, kind=kind)
     return Tensor(order.astype(np.int64, copy=False))
 
 
@@ -69,7 +70,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
         raise ValueError(f"topk: k: expected an int in [0, {size}] (the size of dim {dim}), "
                          f"got {k!r}")
     if input.ndim == 0:
-        return TopKResult(input, Tensor(np.zeros((), dtype=np.int64)))
+        return TopKResult(input, Tensor(get_array_module(input.array).zeros((), dtype=np.int64)))
     dim = _normalize_dim(dim, input.ndim)
     order = argsort(input, dim, descending=largest).array
     indices = Tensor(order[(slice(None),) * dim + (slice(0, int(k)),)])
