@@ -306,3 +306,71 @@ def test_pow_gradient_values_at_zero():
     grad_a, grad_b = mc.grad((a ** b).sum(), [a, b])
     assert grad_a.tolist() == [0.0, 0.0, 0.0]           # 0 at b = 0; 2 * 0 at a = 0
     assert grad_b.tolist() == [0.0, 0.0, np.log(2.0)]   # 0 where a = 0 and b >= 0
+
+
+# -- integer images: bilinear resizing of uint8, max pooling of integers -------------------
+def _uint8_resize_settings():
+    """(channels, input (H, W), interpolate keywords): sizes up and down, scale factors
+    (1.2 keeps a size of 4: that dim is copied), both align_corners."""
+    rng = np.random.default_rng(0)
+    settings = []
+    for _ in range(24):
+        channels = int(rng.choice([1, 3, 4, 6]))
+        h, w = (int(v) for v in rng.integers(1, 12, 2))
+        if rng.integers(2):
+            # PyTorch's generic uint8 kernel (> 4 channels) is wrong for an output width of
+            # 1 (every row gets the first row's value): not compared there
+            size = (int(rng.integers(1, 20)), int(rng.integers(2 if channels > 4 else 1, 20)))
+            keywords = {"size": size}
+        else:
+            factor = float(rng.choice([0.5, 0.75, 1.2, 1.5, 2.0, 3.0]))
+            if int(h * factor) < 1 or int(w * factor) < (2 if channels > 4 else 1):
+                continue
+            keywords = {"scale_factor": factor}
+        settings.append((channels, (h, w), dict(keywords, align_corners=bool(rng.integers(2)))))
+    return settings
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("channels,hw,keywords", _uint8_resize_settings())
+def test_uint8_bilinear_interpolate_equals_pytorch(channels, hw, keywords, torch32):
+    """PyTorch resizes uint8 with integer weights, rounding after each pass: the same bytes."""
+    torch = torch32
+    x = np.random.default_rng(channels * 100 + hw[0]).integers(0, 256, (2, channels) + hw)
+    x = x.astype(np.uint8)
+    expected = torch.nn.functional.interpolate(torch.tensor(x), mode="bilinear", **keywords)
+    got = F.interpolate(mc.tensor(x), mode="bilinear", **keywords)
+    assert got.dtype == np.uint8
+    np.testing.assert_array_equal(got.numpy(), expected.numpy())
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("factor", [1.2, 1.5, (1.2, 1.7)])
+def test_float_interpolate_with_a_size_keeping_scale_factor_equals_pytorch(mode, factor):
+    torch = torch_or_skip()
+    x = np.random.default_rng(1).standard_normal((1, 2, 4, 5))
+    expected = torch.nn.functional.interpolate(torch.tensor(x), scale_factor=factor, mode=mode)
+    got = F.interpolate(mc.tensor(x), scale_factor=factor, mode=mode)
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), atol=1e-12)
+
+
+def test_integer_resizing_that_pytorch_lacks_raises():
+    x = mc.tensor(np.ones((1, 1, 4, 4), dtype=np.int64), dtype="int64")
+    with pytest.raises(TypeError, match="bilinear.*int64"):
+        F.interpolate(x, size=3, mode="bilinear")
+    with pytest.raises(TypeError, match="int64"):
+        F.adaptive_avg_pool2d(mc.tensor(np.ones((1, 1, 4, 4), dtype=np.uint8)).long(), 2)
+    assert F.interpolate(x, scale_factor=2).dtype == np.int64       # nearest copies values
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint8"])
+def test_max_pool2d_on_integers_equals_pytorch(dtype, torch32):
+    torch = torch32
+    x = np.random.default_rng(0).integers(0, 200, (2, 3, 7, 6)).astype(dtype)
+    for keywords in ({"kernel_size": 2}, {"kernel_size": 3, "stride": 2, "padding": 1}):
+        expected = torch.nn.functional.max_pool2d(torch.tensor(x), **keywords)
+        got = F.max_pool2d(mc.tensor(x, dtype=dtype), **keywords)
+        assert got.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(got.numpy(), expected.numpy())

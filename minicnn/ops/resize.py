@@ -28,6 +28,46 @@ def _resize_rows_and_cols(x: Tensor, row_matrix: np.ndarray, col_matrix: np.ndar
     return matmul(matmul(rows, x), cols_t)
 
 
+def _integer_weights(matrix: np.ndarray):
+    """PyTorch's fixed-point weights for uint8 resizing: ``round(w 2^p)`` with the largest
+    precision p that keeps every weight below 2^15 (as Pillow-SIMD, which PyTorch ported)."""
+    largest = float(matrix.max())
+    precision = 0
+    while precision < 22 and int(0.5 + largest * (1 << (precision + 1))) < (1 << 15):
+        precision += 1
+    return np.floor(matrix * (1 << precision) + 0.5).astype(np.int64), precision
+
+
+def _resize_uint8_pass(x, matrix: np.ndarray, axis: int):
+    """One separable pass on uint8 images: integer weights, then round and saturate."""
+    xp = get_array_module(x)
+    weights, precision = _integer_weights(matrix)
+    weights = xp.asarray(weights)
+    total = xp.moveaxis(xp.tensordot(x.astype(np.int64), weights, axes=([axis], [1])), -1, axis)
+    rounded = (total + (1 << precision >> 1)) >> precision
+    return xp.clip(rounded, 0, 255).astype(np.uint8)
+
+
+def _resize_uint8(x: Tensor, row_matrix: np.ndarray, col_matrix: np.ndarray) -> Tensor:
+    """Bilinear resizing of uint8 images as PyTorch computes it: columns first, then rows,
+    each pass with integer weights and its result rounded to uint8 (so the values equal
+    PyTorch's, which can differ by 1 from rounding the exact float result). Not
+    differentiable (integer tensors have no gradient)."""
+    y = x.array
+    if col_matrix.shape[0] != col_matrix.shape[1]:
+        y = _resize_uint8_pass(y, col_matrix, 3)
+    if row_matrix.shape[0] != row_matrix.shape[1]:
+        y = _resize_uint8_pass(y, row_matrix, 2)
+    return Tensor(y)
+
+
+def _check_float_or_uint8(op: str, mode: str, x: Tensor) -> None:
+    if x.dtype.kind not in "fc" and (mode != "bilinear" or x.dtype != np.uint8):
+        allowed = "floating-point or uint8" if mode == "bilinear" else "floating-point"
+        raise TypeError(f"{op}: mode {mode!r} needs a {allowed} input, got dtype {x.dtype} "
+                        f"(PyTorch does not implement it either); convert it (x.float())")
+
+
 def adaptive_average_matrix(input_size: int, output_size: int) -> np.ndarray:
     """M (output_size, input_size): row i averages cells floor(i H / P) .. ceil((i+1) H / P) - 1
     (PyTorch's adaptive windows: they cover the input and may overlap by one cell)."""
@@ -57,6 +97,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     if len(sizes) != 2:
         raise ValueError(f"adaptive_avg_pool2d: output_size: expected an int or a pair, got "
                          f"{output_size!r}")
+    _check_float_or_uint8("adaptive_avg_pool2d", "average", x)
     P, Q = (x.shape[2 + i] if size is None else size for i, size in enumerate(sizes))
     if not all(isinstance(v, (int, np.integer)) and v >= 1 for v in (P, Q)):
         raise ValueError(f"adaptive_avg_pool2d: output_size: expected positive ints, got "
@@ -78,7 +119,9 @@ def interpolation_matrix(input_size: int, output_size: int, mode: str,
     * bilinear (per dimension, "linear"): with align_corners=False the pixel *centres*
       line up: src = max(scale (dst + 0.5) - 0.5, 0); with align_corners=True the corner
       pixels line up: src = dst (input - 1) / (output - 1). Then y = (1 - l) x[i0] + l x[i1]
-      with i0 = floor(src), i1 = min(i0 + 1, input - 1), l = src - i0.
+      with i0 = floor(src), i1 = min(i0 + 1, input - 1), l = src - i0. A dimension whose
+      size does not change is copied (PyTorch's shortcut, even when a scale_factor such as
+      1.2 would move the sample points: floor(4 * 1.2) = 4).
     """
     matrix = np.zeros((output_size, input_size))
     dst = np.arange(output_size)
@@ -95,6 +138,9 @@ def interpolation_matrix(input_size: int, output_size: int, mode: str,
         elif mode == "nearest" and output_size == 2 * input_size:
             source = dst // 2
         matrix[dst, source] = 1.0
+        return matrix
+    if output_size == input_size:  # PyTorch copies such a dimension, whatever scale_factor says
+        matrix[dst, dst] = 1.0
         return matrix
     if align_corners:
         scale = (input_size - 1) / (output_size - 1) if output_size > 1 else 0.0
@@ -163,10 +209,13 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         if recompute_scale_factor:
             scales = (None, None)
     align = bool(align_corners)
-    return _resize_rows_and_cols(
-        input,
-        interpolation_matrix(H, out[0], mode, align, scales[0]),
-        interpolation_matrix(W, out[1], mode, align, scales[1]))
+    rows = interpolation_matrix(H, out[0], mode, align, scales[0])
+    cols = interpolation_matrix(W, out[1], mode, align, scales[1])
+    if mode == "bilinear":
+        _check_float_or_uint8(op, mode, input)
+        if input.dtype == np.uint8:
+            return _resize_uint8(input, rows, cols)
+    return _resize_rows_and_cols(input, rows, cols)
 
 
 def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
