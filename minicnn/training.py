@@ -288,19 +288,24 @@ class TrainingRun:
                     raise ValueError(f"models[{name!r}]: {one_line}") from error
                 missing += [f"models.{name}.{key}" for key in result.missing_keys]
                 unexpected += [f"models.{name}.{key}" for key in result.unexpected_keys]
-        for name, optimizer in self.optimizers.items():
-            if name in saved_groups["optimizers"]:
-                optimizer.load_state_dict(saved_groups["optimizers"][name])
-        for name, scheduler in self.schedulers.items():
-            if name in saved_groups["schedulers"]:
-                scheduler.load_state_dict(_copy_tree(saved_groups["schedulers"][name]))
-        for name, loader in self.loaders.items():
-            if name in saved_groups["loaders"]:
-                loader.load_state_dict(saved_groups["loaders"][name])
-        for name, generator in self.generators.items():
-            if name in saved_groups["generators"]:
-                generator.bit_generator.state = copy.deepcopy(saved_groups["generators"][name])
-        _random.set_rng_state(copy.deepcopy(_entry(rng, "minicnn", where="rng")))
+        for kind, objects in groups[1:]:
+            for name, thing in objects.items():
+                if name not in saved_groups[kind]:
+                    continue
+                saved = saved_groups[kind][name]
+                try:
+                    if kind == "generators":
+                        thing.bit_generator.state = copy.deepcopy(saved)
+                    else:
+                        thing.load_state_dict(_copy_tree(saved) if kind == "schedulers"
+                                              else saved)
+                except Exception as error:  # garbage raises KeyError, TypeError...
+                    raise ValueError(f"{kind}[{name!r}]: {type(error).__name__}: "
+                                     f"{error}") from error
+        try:
+            _random.set_rng_state(copy.deepcopy(_entry(rng, "minicnn", where="rng")))
+        except (KeyError, TypeError, AttributeError) as error:
+            raise ValueError(f"rng.minicnn: {type(error).__name__}: {error}") from error
         self.step, self.epoch = step, epoch
         self.config = dict(state.get("config", {}))
         self.history = {name: {"step": [int(s) for s in np.asarray(entry["step"])],

@@ -374,6 +374,8 @@ def test_a_failed_load_leaves_the_run_as_it_was(tmp_path):
     (lambda s: s.update(version=2), "version 2"),
     (lambda s: s["models"].update(model={"weight": "text"}), r"models\['model'\]"),
     (lambda s: s.update(history={"loss": 3}), "TypeError"),
+    (lambda s: s["optimizers"].update(model=3), r"optimizers\['model'\]: TypeError"),
+    (lambda s: s["rng"].update(minicnn=5), "rng.minicnn: TypeError"),
 ])
 def test_garbage_inside_a_valid_file_is_one_value_error_naming_it(tmp_path, change, message):
     run = _run({"model": nn.Linear(3, 2)}, tmp_path)
