@@ -123,6 +123,8 @@ def test_floor_divide_and_remainder_follow_python_and_pytorch():
     f = np.array([0.3, 1.7, -2.2])
     np.testing.assert_allclose((2.5 % mc.tensor(f)).numpy(), (2.5 % torch.tensor(f)).numpy())
     assert (ours // 2).dtype == np.int64 and (ours % 2).dtype == np.int64
+    assert (ours % 0.5).dtype == np.float32 and (ours // mc.tensor([2.0])).dtype == np.float32
+    np.testing.assert_allclose((ours % 0.75).numpy(), (theirs % 0.75).numpy())
     f = np.array([5.5, -5.5])
     np.testing.assert_allclose((mc.tensor(f) // 2).numpy(), (torch.tensor(f) // 2).numpy())
     np.testing.assert_allclose((mc.tensor(f) % -2).numpy(), (torch.tensor(f) % -2).numpy())

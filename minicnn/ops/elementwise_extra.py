@@ -191,7 +191,9 @@ def _operands(op: str, a, b):
     if a.shape != b.shape:
         _check_broadcast(op, a, b)
     if a.dtype != b.dtype:
-        dtype = np.result_type(a.dtype, b.dtype)
+        # int with float takes the float's dtype (int64 % float32 is float32, as PyTorch)
+        floats = [t.dtype for t in (a, b) if t.dtype.kind == "f"]
+        dtype = floats[0] if len(floats) == 1 else np.result_type(a.dtype, b.dtype)
         a, b = a.to(dtype) if a.dtype != dtype else a, b.to(dtype) if b.dtype != dtype else b
     return a, b
 
