@@ -97,7 +97,11 @@ def read_idx(path) -> np.ndarray:
     if found > expected:
         raise ValueError(f"read_idx: {path} has {found - expected} unexpected bytes after the "
                          f"data of shape {shape} (corrupt file or wrong header dimensions)")
-    array = np.frombuffer(content, dtype=dtype, offset=header_length).reshape(shape)
+    try:
+        array = np.frombuffer(content, dtype=dtype, offset=header_length).reshape(shape)
+    except ValueError as error:  # e.g. more dimensions than NumPy's 64
+        raise ValueError(f"read_idx: {path}: dimensions {shape} cannot be a NumPy array "
+                         f"({error})") from error
     return array.astype(dtype.newbyteorder("="))  # native byte order, a writable copy
 
 
