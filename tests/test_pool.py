@@ -144,13 +144,16 @@ def test_overlapping_windows_add_up_at_a_shared_winner():
 
 
 def test_max_pool_backward_is_scatter_and_its_backward_a_gather():
+    from minicnn.ops.math import Connected
     from minicnn.ops.pool import MaxPoolGather, MaxPoolScatter
 
     x = mc.tensor(np.arange(16.0).reshape(1, 1, 4, 4), requires_grad=True)
     y = F.max_pool2d(x, 2)
     v = mc.tensor(np.ones((1, 1, 2, 2)), requires_grad=True)
     (g,) = mc.grad(y, x, v, create_graph=True)
-    assert isinstance(g.creator, MaxPoolScatter)
+    # the scatter, linked to x with a zero derivative (ops.math.Connected), as PyTorch's
+    assert isinstance(g.creator, Connected) and g.creator.inputs[1] is x
+    assert isinstance(g.creator.inputs[0].creator, MaxPoolScatter)
     w = mc.tensor(np.arange(16.0).reshape(1, 1, 4, 4), requires_grad=True)
     (gg,) = mc.grad((g * w).sum(), v, create_graph=True)
     assert isinstance(gg.creator, MaxPoolGather)

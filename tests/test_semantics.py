@@ -374,3 +374,52 @@ def test_max_pool2d_on_integers_equals_pytorch(dtype, torch32):
         got = F.max_pool2d(mc.tensor(x, dtype=dtype), **keywords)
         assert got.dtype == np.dtype(dtype)
         np.testing.assert_array_equal(got.numpy(), expected.numpy())
+
+
+# -- create_graph gradients stay connected to the graph -----------------------------------
+PIECEWISE_LINEAR = [
+    ("relu", lambda x: mc.relu(x), lambda x: x.relu(), (2, 5)),
+    ("abs", lambda x: mc.abs(x), lambda x: x.abs(), (2, 5)),
+    ("leaky_relu", lambda x: F.leaky_relu(x, 0.2),
+     lambda x: __import__("torch").nn.functional.leaky_relu(x, 0.2), (2, 5)),
+    ("max_pool2d", lambda x: F.max_pool2d(x, 2),
+     lambda x: __import__("torch").nn.functional.max_pool2d(x, 2), (1, 2, 4, 4)),
+    ("avg_pool2d", lambda x: F.avg_pool2d(x, 2),
+     lambda x: __import__("torch").nn.functional.avg_pool2d(x, 2), (1, 2, 4, 4)),
+]
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("name,mc_fn,torch_fn,shape", PIECEWISE_LINEAR,
+                         ids=[row[0] for row in PIECEWISE_LINEAR])
+def test_second_grad_of_piecewise_linear_is_zeros_as_pytorch(name, mc_fn, torch_fn, shape):
+    torch = torch_or_skip()
+    x = np.random.default_rng(0).standard_normal(shape)
+    ours, theirs = mc.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    (g_ours,) = mc.grad(mc_fn(ours).sum(), ours, create_graph=True)
+    (g_theirs,) = torch.autograd.grad(torch_fn(theirs).sum(), theirs, create_graph=True)
+    assert g_ours.requires_grad and g_theirs.requires_grad
+    np.testing.assert_allclose(g_ours.numpy(), g_theirs.detach().numpy())
+    (gg_ours,) = mc.grad((g_ours * g_ours).sum(), ours)
+    (gg_theirs,) = torch.autograd.grad((g_theirs * g_theirs).sum(), theirs)
+    np.testing.assert_array_equal(gg_ours.numpy(), gg_theirs.numpy(force=True))
+    assert not gg_ours.numpy().any()
+
+
+def test_gradient_penalty_through_relu_network_reaches_the_weights():
+    """WGAN-GP's penalty through a piecewise-linear critic: d/dw of |dD/dx|^2 is nonzero
+    (the gradient depends on w), and d/dx of it is zero, without errors."""
+    rng = np.random.default_rng(0)
+    x = mc.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    w = mc.tensor(rng.standard_normal((3, 5)), requires_grad=True)
+    (g,) = mc.grad(mc.relu(x @ w).sum(), x, create_graph=True)
+    penalty = (g * g).sum()
+    grad_x, grad_w = mc.grad(penalty, [x, w])
+    assert not grad_x.numpy().any() and grad_w.numpy().any()
+
+
+def test_linear_functions_still_give_constant_gradients():
+    """As in PyTorch: the gradient of 2 x does not depend on x and does not require grad."""
+    x = mc.tensor([1.0, 2.0], requires_grad=True)
+    (g,) = mc.grad((2 * x).sum(), x, create_graph=True)
+    assert not g.requires_grad

@@ -18,7 +18,7 @@ from .. import registry
 from ..kernels import cpu_elementwise
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
-from .math import MaskMul, exp, sigmoid as _sigmoid, tanh as _tanh, where
+from .math import MaskMul, connected, exp, sigmoid as _sigmoid, tanh as _tanh, where
 from .math import relu as _relu
 from .shape import _normalize_dim
 
@@ -70,8 +70,9 @@ class LeakyReLU(Function):
         return registry.run("leaky_relu", x, negative_slope)
 
     def backward(self, g):
-        return LeakyReLUBackward.apply(g, x=self.inputs[0].array,
+        grad = LeakyReLUBackward.apply(g, x=self.inputs[0].array,
                                        negative_slope=self.negative_slope)
+        return connected(grad, self.inputs[0])  # a function of x too, as PyTorch's
 
 
 class LeakyReLUBackward(Function):

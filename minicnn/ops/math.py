@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Function, Tensor, as_tensor
+from ..autograd import Function, Tensor, as_tensor, is_grad_enabled
 from ..backend import DEFAULT_DTYPE, float_type, get_array_module, result_type
 from .conversion import cast
 from .shape import _normalize_dim, broadcast_to, reshape, transpose, unsqueeze, squeeze
@@ -255,15 +255,46 @@ class MaskMul(Function):
     """y = x * mask with a constant mask (relu, abs, clamp use it);  dL/dx = g * mask.
 
     ``rule`` names the function the mask came from (``("relu",)``, ``("abs",)``,
-    ``("clamp", min, max)``); it changes nothing here, but an exporter (``minicnn.onnx``)
-    needs it, since the mask itself depends on this call's data."""
+    ``("clamp", min, max)``); it changes nothing in the values, but an exporter
+    (``minicnn.onnx``) needs it, since the mask itself depends on this call's data. For
+    relu and abs the gradient also stays connected to x (``connected``), as PyTorch's."""
 
     def forward(self, x, mask, rule=None):
-        self.mask = mask
+        self.mask, self.rule = mask, rule
         return x * mask
 
     def backward(self, g):
-        return MaskMul.apply(g, mask=self.mask, rule=("mask",))
+        grad = MaskMul.apply(g, mask=self.mask, rule=("mask",))
+        if self.rule is not None and self.rule[0] in ("relu", "abs"):
+            grad = connected(grad, self.inputs[0])
+        return grad
+
+
+class Connected(Function):
+    """y = g, as a function of g and of x with dy/dx = 0.
+
+    PyTorch's first-order gradient of relu, abs, leaky_relu, max and average pooling is a
+    function of the input x too (``threshold_backward(g, x)``...), with a zero derivative
+    in x almost everywhere. So, with ``create_graph=True``, the gradient requires grad and
+    a second ``grad`` of a piecewise-linear network returns zeros instead of raising "does
+    not require grad". minicnn's masks are constants, so this op adds the link to x.
+    """
+
+    def forward(self, g, x):
+        return g
+
+    def backward(self, gg):
+        x = self.inputs[1]
+        zeros = Tensor(get_array_module(x.array).zeros(x.shape, dtype=x.dtype))
+        return gg, (zeros if self.needs_input_grad[1] else None)
+
+
+def connected(grad: Tensor, x: Tensor) -> Tensor:
+    """``grad`` linked to ``x`` with zero derivative (see ``Connected``) while a graph of the
+    backward pass is being recorded (``create_graph=True``); else ``grad`` itself."""
+    if is_grad_enabled() and x.requires_grad:
+        return Connected.apply(grad, x)
+    return grad
 
 
 def exp(x):

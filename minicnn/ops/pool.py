@@ -43,6 +43,7 @@ from .. import registry
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
 from ..geometry import pair, pool_output_size
+from .math import connected
 from .shape import reshape
 
 
@@ -276,8 +277,9 @@ class MaxPool2d(Function):
         return y
 
     def backward(self, g):
-        return MaxPoolScatter.apply(g, indices=self.indices, input_shape=self.input_shape,
+        grad = MaxPoolScatter.apply(g, indices=self.indices, input_shape=self.input_shape,
                                     window=self.window)
+        return connected(grad, self.inputs[0])  # a function of x too, as PyTorch's
 
 
 class MaxPoolScatter(Function):
@@ -369,7 +371,8 @@ class AvgPool2d(Function):
         return _run_average("avg_pool2d", x, **self.settings)
 
     def backward(self, g):
-        return AvgPool2dTranspose.apply(g, input_shape=self.input_shape, **self.settings)
+        grad = AvgPool2dTranspose.apply(g, input_shape=self.input_shape, **self.settings)
+        return connected(grad, self.inputs[0])  # PyTorch's avg_pool2d_backward takes x
 
 
 class AvgPool2dTranspose(Function):
