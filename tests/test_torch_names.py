@@ -461,3 +461,42 @@ def test_module_dict_registers_its_modules_as_pytorch():
     with pytest.raises(TypeError, match="keys must be strings"):
         ours[3] = nn.ReLU()
 
+
+
+# ---------------------------------------------------------------------------------------
+# Errors where minicnn differs on purpose (item 7): say what PyTorch does, what to write
+# ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name,advice", [
+    ("retain_grad", r"mc.grad\(loss, \[y\]\)"), ("register_hook", "mc.grad"),
+    ("storage", "x.array"), ("pin_memory", r"leave .pin_memory\(\) out"),
+    ("bfloat16", r"\.half\(\)")])
+def test_absent_pytorch_attributes_say_what_to_write(name, advice):
+    x = mc.ones(2, requires_grad=True) * 2
+    with pytest.raises(AttributeError, match=f"no attribute '{name}' \\(PyTorch's Tensor has "
+                                             f"it; .*{advice}"):
+        getattr(x, name)
+
+
+def test_other_missing_attributes_are_plain_attribute_errors():
+    x = mc.ones(2)
+    with pytest.raises(AttributeError, match=r"^'Tensor' object has no attribute 'nonsense'$"):
+        x.nonsense
+    assert getattr(x, "_private_missing", None) is None and not hasattr(x, "nonsense")
+    with pytest.raises(AttributeError, match="'Parameter' object"):
+        Parameter(mc.ones(1)).nonsense
+
+
+def test_memory_layout_methods_as_pytorch():
+    torch = torch_or_skip()
+    a = np.arange(12.0).reshape(3, 4)
+    ours, theirs = mc.from_numpy(a), torch.from_numpy(a)
+    assert ours.stride() == theirs.stride() and ours.T.stride() == theirs.T.stride()
+    assert ours.stride(1) == theirs.stride(1) == 1
+    assert ours.is_contiguous() and not ours.T.is_contiguous()
+    assert ours.data_ptr() == ours.data.data_ptr() == theirs.data_ptr()
+    assert ours.get_device() == theirs.get_device() == -1
+
+
+def test_data_is_a_tensor_so_the_pytorch_idioms_of_issue_12_work():
+    x = mc.ones(4, 3)
+    assert x.data.size(0) == 4 and x.data.numpy().shape == (4, 3)

@@ -5,7 +5,7 @@ gradients and the argument checks live in ``minicnn/ops/loss.py``): ``__init__``
 the options, ``forward(input, target)`` calls the function. So::
 
     criterion = nn.CrossEntropyLoss(label_smoothing=0.1)
-    loss = criterion(logits, labels)        # == F.cross_entropy(logits, labels, label_smoothing=0.1)
+    loss = criterion(logits, labels)  # F.cross_entropy(logits, labels, label_smoothing=0.1)
 
 ``reduction`` is 'mean' (default), 'sum' or 'none' (one loss per element or sample).
 Class weights (``weight``) and BCEWithLogitsLoss's ``pos_weight`` are registered as

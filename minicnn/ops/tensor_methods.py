@@ -2,7 +2,9 @@ r"""The Tensor methods PyTorch code uses every day that are not one op of their 
 ``norm``, ``max``/``min`` with a dim (values and indices), ``argmin``, ``clone``,
 ``contiguous``, ``eq``/``ne``/``lt``/``le``/``gt``/``ge``, ``new_zeros``/``new_ones``/
 ``new_full``/``new_empty``/``new_tensor``, ``type(...)``, ``long()``/``int()``/``bool()``
-..., ``is_cuda``, ``grad_fn``.
+..., ``is_cuda``, ``grad_fn``, ``stride``, ``is_contiguous``, ``data_ptr``; and
+``__getattr__``, which says what to write instead of the PyTorch attributes minicnn leaves
+out on purpose (``retain_grad``, ``storage``, ``pin_memory`` ...).
 
 ``tensor_methods()`` returns them by name; ``minicnn/ops/__init__.py`` binds them to
 ``Tensor`` with the rest of the table.
@@ -255,6 +257,49 @@ def _caster(dtype):
     return lambda self, memory_format=None: self.to(dtype)
 
 
+# ---------------------------------------------------------------------------------------
+# Memory layout, and the PyTorch attributes minicnn does not have on purpose
+# ---------------------------------------------------------------------------------------
+def stride(self, dim=None):
+    """Steps between neighbours, in elements (PyTorch's unit; NumPy's strides are bytes)."""
+    steps = tuple(step // self.array.itemsize for step in self.array.strides)
+    return steps if dim is None else steps[_dim(dim, self.ndim, "stride")]
+
+
+def data_ptr(self) -> int:
+    """The address of the first element (to check whether two tensors share memory)."""
+    if self.device == "cpu":
+        return int(self.array.__array_interface__["data"][0])
+    return int(self.array.data.ptr)
+
+
+_SAME_MEMORY = "a minicnn Tensor wraps one NumPy (or CuPy) array: use x.array"
+_ABSENT = {
+    "retain_grad": "minicnn keeps .grad for leaf tensors only; read a computed tensor's "
+                   "gradient with mc.grad(loss, [y])[0] instead",
+    "register_hook": "minicnn has no tensor hooks; mc.grad(loss, [t])[0] is the gradient "
+                     "reaching t, and a leaf has register_post_accumulate_grad_hook",
+    "storage": _SAME_MEMORY, "untyped_storage": _SAME_MEMORY, "storage_offset": _SAME_MEMORY,
+    "pin_memory": "minicnn has no pinned memory (CPU arrays are NumPy's): leave "
+                  ".pin_memory() out", "is_pinned": "minicnn has no pinned memory",
+    "share_memory_": "minicnn has no shared-memory tensors; processes exchange arrays "
+                     "through minicnn.distributed",
+    "bfloat16": "NumPy has no bfloat16: use .half() (float16) or .float()",
+    "to_sparse": "minicnn has dense tensors only",
+}
+
+
+def missing_attribute(self, name: str):
+    """``Tensor.__getattr__`` (runs only when normal lookup fails): the usual
+    AttributeError, plus what to write instead for PyTorch attributes minicnn leaves out
+    on purpose."""
+    message = f"'{self.__class__.__name__}' object has no attribute '{name}'"
+    advice = None if name.startswith("_") else _ABSENT.get(name)
+    if advice is not None:
+        message += f" (PyTorch's Tensor has it; {advice})"
+    raise AttributeError(message)
+
+
 def tensor_methods() -> dict:
     """name -> function, for ``setattr(Tensor, name, function)``."""
     return {
@@ -274,4 +319,8 @@ def tensor_methods() -> dict:
         "element_size": lambda self: int(self.array.itemsize),
         "nelement": lambda self: int(self.array.size),
         "ndimension": lambda self: self.ndim,
+        "is_contiguous": lambda self, memory_format=None: bool(self.array.flags.c_contiguous),
+        "stride": stride, "data_ptr": data_ptr,
+        "get_device": lambda self: -1 if self.device == "cpu" else 0,
+        "__getattr__": missing_attribute,
     }

@@ -5,10 +5,10 @@ For each parameter (PyTorch's exact order), with decay ``rho``:
 
 .. math::
 
-    g &\leftarrow g + \lambda \theta                          && \text{weight\_decay } \lambda \\
-    s &\leftarrow \rho s + (1 - \rho) g^2                       && \text{running mean of } g^2 \\
-    \Delta &= \frac{\sqrt{u + \epsilon}}{\sqrt{s + \epsilon}}\, g && \text{the update} \\
-    u &\leftarrow \rho u + (1 - \rho) \Delta^2                  && \text{running mean of } \Delta^2 \\
+    g &\leftarrow g + \lambda \theta                    && \text{weight\_decay } \lambda \\
+    s &\leftarrow \rho s + (1 - \rho) g^2                 && \text{mean of } g^2 \\
+    \Delta &= \sqrt{u + \epsilon} / \sqrt{s + \epsilon}\, g && \text{the update} \\
+    u &\leftarrow \rho u + (1 - \rho) \Delta^2            && \text{mean of } \Delta^2 \\
     \theta &\leftarrow \theta - \eta \Delta
 
 The ratio :math:`\sqrt{u} / \sqrt{s}` is a per-coordinate step size learned from the

@@ -7,7 +7,7 @@ For each parameter at step :math:`t = 1, 2, ...` (PyTorch's exact order):
 
     g &\leftarrow g + \lambda \theta                     && \text{weight\_decay } \lambda \\
     \tilde\eta &= \eta / (1 + (t - 1)\, \text{lr\_decay}) && \\
-    S &\leftarrow S + g^2                                  && \text{starts at initial\_accumulator\_value} \\
+    S &\leftarrow S + g^2       && S_0 = \text{initial\_accumulator\_value} \\
     \theta &\leftarrow \theta - \tilde\eta\, g / (\sqrt{S} + \epsilon)
 
 Rare features (small accumulated S) keep large steps; frequent ones slow down. Because S

@@ -1,0 +1,260 @@
+"""PyTorch training scripts, written once for ``torch``, run on minicnn with only their
+imports changed (issue 12's promise), and against PyTorch from identical weights.
+
+Each script (tests/torch_scripts/) is PyTorch source in the style of a well-known public
+program, at toy size:
+
+* ``DCGAN_TUTORIAL``: the official DCGAN tutorial (weights_init with
+  ``nn.init.normal_(m.weight.data, 0.0, 0.02)``, ``nn.BCELoss``, ``torch.full`` labels
+  refilled in place, ``fake.detach()``, Adam with betas, ``torch.device``);
+* ``MNIST_EXAMPLE``: pytorch/examples' MNIST classifier (``F.log_softmax`` + ``F.nll_loss``,
+  ``optim.Adadelta`` + ``StepLR``, the accuracy idiom ``pred.eq(target.view_as(pred))``);
+* ``WGAN_GP_COLLECTION``: the WGAN-GP of a popular GAN collection (``Tensor =
+  torch.FloatTensor``, ``Variable``, ``autograd.grad(create_graph=True, retain_graph=True,
+  only_inputs=True)``, ``gradients.norm(2, dim=1)``, ``imgs.type(Tensor)``);
+* ``WGAN_GP_AUTHORS``: the older style of the WGAN-GP authors' PyTorch MNIST port
+  (``Variable(..., volatile=True)``, ``backward(mone)``, ``p.requires_grad = False`` to
+  freeze the critic, ``netG(noisev).data``).
+
+The dataset is the only other change: small random batches the harness hands over as
+``dataloader`` / ``train_batches``. Random draws inside the scripts come from NumPy's
+global generator, seeded the same for both runs. Each script is split in two parts: the
+harness copies PyTorch's initial weights into the minicnn models between them. After one
+or two float32 iterations, losses and outputs agree within 1e-5 and every parameter, its
+gradient and every buffer within 5e-5.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import minicnn as mc
+from oracle import torch_or_skip
+
+# ---------------------------------------------------------------------------------------
+# The scripts: PyTorch source in tests/torch_scripts/; "# --- train ---" separates
+# building the models from training them.
+# ---------------------------------------------------------------------------------------
+def _script(name: str) -> str:
+    return (Path(__file__).parent / "torch_scripts" / name).read_text()
+
+
+DCGAN_TUTORIAL = _script("dcgan_tutorial.py")
+MNIST_EXAMPLE = _script("mnist_example.py")
+WGAN_GP_COLLECTION = _script("wgan_gp_collection.py")
+WGAN_GP_AUTHORS = _script("wgan_gp_authors.py")
+
+
+# ---------------------------------------------------------------------------------------
+# The harness
+# ---------------------------------------------------------------------------------------
+def port(source: str) -> str:
+    """The script with its imports changed to minicnn's and nothing else:
+    ``import torch`` -> ``import minicnn as torch``, ``import torch.nn as nn`` ->
+    ``import minicnn.nn as nn``, ``from torch.x import y`` -> ``from minicnn.x import y``."""
+    lines = []
+    for line in source.splitlines():
+        if re.fullmatch(r"\s*import torch\s*", line):
+            line = line.replace("import torch", "import minicnn as torch")
+        elif re.match(r"\s*(import|from) torch[. ]", line):
+            line = re.sub(r"^(\s*(?:import|from) )torch", r"\1minicnn", line)
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _images(rng, count, shape):
+    return [rng.uniform(-1, 1, (count,) + shape).astype(np.float32) for _ in range(2)]
+
+
+def _run(source, data, sync_from=None, models=(), patch=None, seed=0):
+    """Execute the script's two parts in a fresh namespace (PyTorch's or minicnn's, by
+    its imports); between them, copy the initial weights of the run ``sync_from`` into
+    ``models`` and keep a copy of them (``namespace["initial"]``)."""
+    build, train = source.split("# --- train ---")
+    namespace = dict(data)
+    np.random.seed(seed + 1)
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        exec(compile(build, "<script: build>", "exec"), namespace)
+        namespace["initial"] = {}
+        for name in models:
+            if sync_from is not None:
+                _copy_state(sync_from["initial"][name], namespace[name])
+            if patch is not None:
+                patch(namespace[name])
+            namespace["initial"][name] = _state(namespace[name])
+        np.random.seed(seed)
+        exec(compile(train, "<script: train>", "exec"), namespace)
+    namespace["printed"] = printed.getvalue()
+    return namespace
+
+
+def _state(model) -> dict:
+    """name -> a NumPy copy of every parameter and buffer."""
+    tensors = dict(model.named_parameters())
+    tensors.update(dict(model.named_buffers()))
+    return {name: np.array(value.detach().numpy()) for name, value in tensors.items()}
+
+
+def _copy_state(state: dict, mc_model) -> None:
+    ours = dict(mc_model.named_parameters())
+    ours.update(dict(mc_model.named_buffers()))
+    assert sorted(ours) == sorted(state)
+    for name, value in state.items():
+        ours[name].array[...] = value
+
+
+def _array(value):
+    if hasattr(value, "detach"):
+        value = value.detach()
+    return np.asarray(value.numpy() if hasattr(value, "numpy") else value, dtype=np.float64)
+
+
+def _compare_run(source, data, models, compare, patch=None, zero_gradient=None):
+    """Run ``source`` under PyTorch and, ported, under minicnn from PyTorch's initial
+    weights; compare the namespace values ``compare``, every parameter (after the steps),
+    its gradient and every buffer.
+
+    ``zero_gradient``: parameters whose gradient is zero in exact arithmetic (a bias right
+    before a BatchNorm). Adam turns their round-off-sized gradients into steps of up to lr
+    in either direction in *both* libraries, so for these (``{"model.name": bound}``, the
+    bound lr times the steps taken) only the distance moved is checked."""
+    zero_gradient = zero_gradient or {}
+    torch = torch_or_skip()
+    torch.set_default_dtype(torch.float32)  # the scripts' world: float32 throughout
+    try:
+        theirs = _run(source, data(torch), models=models, patch=patch)
+    finally:
+        torch.set_default_dtype(torch.float64)
+    ported = port(source)
+    ours = _run(ported, data(mc), sync_from=theirs, models=models, patch=patch)
+    assert not re.search(r"^\s*(import|from) minicnn", source, re.M) and ours["torch"] is mc
+    for name in compare:
+        np.testing.assert_allclose(_array(ours[name]), _array(theirs[name]), rtol=1e-5,
+                                   atol=1e-5, err_msg=f"{name} differs from PyTorch's")
+    for model in models:
+        mc_model, torch_model = ours[model], theirs[model]
+        torch_params = dict(torch_model.named_parameters())
+        for name, p in mc_model.named_parameters():
+            q = torch_params[name]
+            if f"{model}.{name}" in zero_gradient:
+                moved = np.abs(p.numpy() - ours["initial"][model][name]).max()
+                assert moved <= zero_gradient[f"{model}.{name}"] * 1.0001, name
+            else:
+                np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=5e-5, atol=5e-5,
+                                           err_msg=f"{model}.{name} after the steps")
+            assert (p.grad is None) == (q.grad is None), f"{model}.{name}.grad"
+            if p.grad is not None:
+                np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=5e-5,
+                                           atol=5e-5, err_msg=f"{model}.{name}.grad")
+        torch_buffers = dict(torch_model.named_buffers())
+        for name, b in mc_model.named_buffers():
+            np.testing.assert_allclose(_array(b), _array(torch_buffers[name]), rtol=5e-5,
+                                       atol=5e-5, err_msg=f"{model}.{name} (buffer)")
+    return ours, theirs
+
+
+def test_port_changes_only_the_import_lines():
+    for source in (DCGAN_TUTORIAL, MNIST_EXAMPLE, WGAN_GP_COLLECTION, WGAN_GP_AUTHORS):
+        before, after = source.splitlines(), port(source).splitlines()
+        changed = [a for a, b in zip(before, after) if a != b]
+        assert changed and all(re.match(r"(import|from) torch", line) for line in changed)
+        assert len(before) == len(after)
+
+
+# ---------------------------------------------------------------------------------------
+# The scripts against PyTorch
+# ---------------------------------------------------------------------------------------
+def test_dcgan_tutorial_matches_pytorch():
+    rng = np.random.default_rng(0)
+    images = _images(rng, 8, (1, 16, 16))
+
+    def data(lib):
+        return {"dataloader": [(lib.from_numpy(x), lib.zeros(8)) for x in images]}
+
+    ours, theirs = _compare_run(DCGAN_TUTORIAL, data, ("netG", "netD"),
+                                ("G_losses", "D_losses", "D_x", "D_G_z1", "D_G_z2", "fake",
+                                 "output"))
+    assert len(ours["G_losses"]) == 2 and ours["samples"].shape == (8, 1, 16, 16)
+    assert "Loss_D" in ours["printed"] and "ConvTranspose2d" in ours["printed"]
+    # weights_init ran on minicnn's models (before the harness copied PyTorch's in):
+    fresh = _run(port(DCGAN_TUTORIAL).split("# --- train ---")[0] + "# --- train ---", {})
+    conv = fresh["netD"].main[0].weight.numpy()
+    assert abs(conv.std() - 0.02) < 0.005 and fresh["netD"].main[3].bias.numpy().max() == 0
+
+
+def _labelled_batches(rng, batches, size):
+    """Digits-like data: class k has a bright 6x6 patch at its own place."""
+    out = []
+    for _ in range(batches):
+        labels = rng.integers(0, 10, size)
+        x = rng.normal(0, 0.3, (size, 1, 28, 28)).astype(np.float32)
+        for n, k in enumerate(labels):
+            row, col = divmod(int(k), 5)
+            x[n, 0, 4 + 12 * row: 10 + 12 * row, 2 + 5 * col: 8 + 5 * col] += 2.0
+        out.append((x, labels.astype(np.int64)))
+    return out
+
+
+def _no_dropout(model):
+    for module in model.modules():
+        if type(module).__name__ == "Dropout":
+            module.p = 0.0
+
+
+def test_mnist_example_matches_pytorch():
+    rng = np.random.default_rng(1)
+    batches = _labelled_batches(rng, 2, 8)
+
+    def data(lib):
+        loader = [(lib.from_numpy(x), lib.from_numpy(y)) for x, y in batches]
+        return {"dataloader": loader, "test_loader": loader, "epochs": 1}
+
+    # dropout draws differ between the libraries: compare with p = 0 (train mode otherwise)
+    ours, theirs = _compare_run(MNIST_EXAMPLE, data, ("model",),
+                                ("train_losses", "test_loss", "correct", "final_lr"),
+                                patch=_no_dropout)
+    assert ours["correct"] == theirs["correct"] and ours["final_lr"] == pytest.approx(0.7)
+    assert "Test set: Average loss" in ours["printed"]
+
+
+def test_mnist_example_learns_on_minicnn_with_dropout():
+    rng = np.random.default_rng(2)
+    train = _labelled_batches(rng, 12, 16)
+    test = _labelled_batches(rng, 2, 16)
+    mc.manual_seed(0)
+    namespace = {"dataloader": [(mc.from_numpy(x), mc.from_numpy(y)) for x, y in train],
+                 "test_loader": [(mc.from_numpy(x), mc.from_numpy(y)) for x, y in test],
+                 "epochs": 3}
+    ours = _run(port(MNIST_EXAMPLE), namespace)
+    assert ours["correct"] >= 28, ours["printed"]  # of 32 held-out samples (chance: ~3)
+    assert ours["train_losses"][-1] < ours["train_losses"][0] / 2
+
+
+def test_wgan_gp_of_the_gan_collection_matches_pytorch():
+    rng = np.random.default_rng(3)
+    images = _images(rng, 6, (1, 8, 8))
+
+    def data(lib):
+        return {"dataloader": [(lib.from_numpy(x), lib.zeros(6)) for x in images]}
+
+    ours, _ = _compare_run(WGAN_GP_COLLECTION, data, ("generator", "discriminator"),
+                           ("d_losses", "g_losses", "gradient_penalty", "fake_validity"),
+                           zero_gradient={"generator.model.2.bias": 0.0002})  # one G step
+    assert len(ours["d_losses"]) == 2 and len(ours["g_losses"]) == 1
+    assert ours["gradient_penalty"].item() > 0
+
+
+def test_wgan_gp_authors_script_matches_pytorch():
+    rng = np.random.default_rng(4)
+    batches = [rng.uniform(0, 1, (4, 784)).astype(np.float32) for _ in range(2)]
+    with pytest.warns(UserWarning, match="volatile"):
+        ours, _ = _compare_run(WGAN_GP_AUTHORS, lambda lib: {"train_batches": batches},
+                               ("netG", "netD"),
+                               ("D_costs", "G_costs", "gradient_penalty", "Wasserstein_D"))
+    assert len(ours["D_costs"]) == 2 and not any(p.requires_grad
+                                                 for p in ours["netD"].parameters())
