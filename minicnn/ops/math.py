@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function, Tensor, as_tensor, is_grad_enabled
-from ..backend import DEFAULT_DTYPE, float_type, get_array_module, result_type
+from ..backend import get_array_module, result_type
 from .conversion import cast
+from .promotion import operands as _operands, to_floating as _floating
 from .shape import _normalize_dim, broadcast_to, reshape, transpose, unsqueeze, squeeze
 
 
@@ -23,46 +24,6 @@ def _check_broadcast(name: str, a: Tensor, b: Tensor) -> None:
     except ValueError:
         raise ValueError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together "
                          "(each dimension, aligned from the right, must be equal or 1)") from None
-
-
-_NUMBERS = (bool, int, float, complex, np.generic)
-
-
-def _operands(a, b, floating: bool = False):
-    """``a`` and ``b`` as Tensors of one dtype, PyTorch's promotion (``backend.result_type``):
-    int64 tensor + 0.5 is float32, float32 + float64 tensors is float64, a float32 tensor
-    times a Python float stays float32. ``floating``: an integer result becomes the default
-    float dtype (true division). A tensor whose dtype changes goes through ``cast``, so its
-    gradient comes back in its own dtype. Same-dtype tensors (the hot path) pass untouched."""
-    if isinstance(a, Tensor):
-        if isinstance(b, Tensor):
-            a_dtype, b_dtype = a.array.dtype, b.array.dtype
-            if (a_dtype is b_dtype or a_dtype == b_dtype) and (
-                    not floating or a_dtype.kind in "fc"):
-                return a, b
-        elif type(b) in (float, int) and a.dtype.kind in "fc":  # x * 0.5: x's dtype
-            return a, Tensor(get_array_module(a.array).asarray(b, dtype=a.dtype))
-    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
-    if not isinstance(a, (Tensor,) + _NUMBERS):
-        a = as_tensor(a, like=like)
-    if not isinstance(b, (Tensor,) + _NUMBERS):
-        b = as_tensor(b, like=like)
-    dtype = result_type(a, b)
-    if floating:
-        dtype = float_type(dtype)
-    xp = get_array_module(like.array) if like is not None else np
-    return _as_dtype(a, dtype, xp), _as_dtype(b, dtype, xp)
-
-
-def _as_dtype(value, dtype, xp) -> Tensor:
-    if isinstance(value, Tensor):
-        return value if value.dtype == dtype else cast(value, dtype)
-    return Tensor(xp.asarray(np.asarray(value).astype(dtype)))  # uint8 + 1000 wraps, as in PyTorch
-
-
-def _floating(x: Tensor) -> Tensor:
-    """exp, log, sqrt ... of an integer or bool tensor compute in the default float dtype."""
-    return x if x.dtype.kind in "fc" else cast(x, DEFAULT_DTYPE)
 
 
 def _binary(function, name, floating=False):
