@@ -31,3 +31,29 @@ def check(condition: bool, message: str) -> None:
     print(("  ok    " if condition else "  FAIL  ") + message)
     if not condition:
         raise SystemExit(f"check failed: {message}")
+
+
+def check_gan_samples(title: str, sample_fn, fast: bool, seed: int = 0, **thresholds):
+    """Check a lesson's GAN samples with the frozen digit classifier; stop if they fail.
+
+    ``sample_fn(count, rng)`` gives images (count, 1, 28, 28) in [-1, 1] (for a trained
+    recipe: ``minicnn.metrics.generator_sampler(recipe, parts)``). Full mode uses
+    ``minicnn.metrics.FULL`` (at least 90% legible, Fréchet distance, at least 8 digits,
+    not collapsed) with the lesson's ``thresholds`` changes (e.g. ``max_frechet=60``);
+    ``--fast`` trains for seconds and draws noise, so it uses the lenient ``FAST`` (the
+    figures are still computed and printed, and a collapsed grid still fails). Returns
+    the ``SampleReport``.
+    """
+    from .metrics.sample_check import FAST, FULL, check_samples
+
+    limits = FAST if fast else FULL.but(**thresholds)
+    report = check_samples(sample_fn, limits, seed=seed)
+    r = report.results
+    print(f"   {title}: through the frozen classifier at N = {limits.n}: legible "
+          f"{100 * r['legible_share']:.0f}% (real {100 * r['real_legible_share']:.0f}%), "
+          f"Fréchet {r['frechet_distance']:.1f} (floor {r['frechet_floor']:.1f}), "
+          f"{r['classes_drawn']} digits, spread {r['pixel_spread']:.2f}"
+          + ("  [--fast: lenient thresholds]" if fast else ""))
+    for ok, message in report.checks:
+        check(ok, f"{title}: {message}")
+    return report

@@ -46,6 +46,12 @@ One training step (the order PyTorch's DCGAN example uses; the twin in
 3. G update: ``L_G = bce(D(fake), 1)`` with the **updated** D (same fake, same graph
    through G); zero G's grads, backward, step. D's gradients from this backward are
    discarded by the next step's zero_grad.
+
+Options (defaults: today's recipe): ``lr_d`` gives D its own learning rate (TTUR);
+``label_smoothing`` s > 0 is *one-sided* label smoothing (Salimans et al. 2016): D's target
+for real images becomes 1 - s, so D is never rewarded for unbounded confidence on real
+data; fakes keep target 0 (smoothing them too would reward D for calling fakes a bit
+real). The generator's target stays 1.
 """
 from __future__ import annotations
 
@@ -140,7 +146,8 @@ class DCGAN(GANRecipe):
     name = "dcgan"
     latent_dim = 100
     image_size = 28
-    defaults = dict(GANRecipe.defaults, width=64, lr=2e-4, betas=(0.5, 0.999))
+    defaults = dict(GANRecipe.defaults, width=64, lr=2e-4, betas=(0.5, 0.999),
+                    label_smoothing=0.0)
 
     def make_models(self, config: dict):
         return (dcgan28_generator(self.latent_dim, config["width"]),
@@ -159,13 +166,17 @@ class DCGAN(GANRecipe):
         n = real.shape[0]
         ones = parts.tensor(np.ones((n, 1), dtype=np.float32))
         zeros = parts.tensor(np.zeros((n, 1), dtype=np.float32))
+        # one-sided label smoothing: D's target for real images is 1 - s (fakes stay 0)
+        smoothing = float(parts.config.get("label_smoothing") or 0.0)
+        real_targets = ones if smoothing == 0 else parts.tensor(
+            np.full((n, 1), 1.0 - smoothing, dtype=np.float32))
 
         fake = G(self.noise(n, rng, parts))
 
         # 1. the discriminator: real -> 1, fake -> 0 (fake detached: G is not updated here)
         logits_real = D(real)
         logits_fake = D(fake.detach())
-        loss_d = (F.binary_cross_entropy_with_logits(logits_real, ones)
+        loss_d = (F.binary_cross_entropy_with_logits(logits_real, real_targets)
                   + F.binary_cross_entropy_with_logits(logits_fake, zeros))
         parts.check_finite("loss_d", loss_d)   # NaN guard: stop before a broken update
         self.update(parts, "discriminator", loss_d)

@@ -127,8 +127,11 @@ class GANRecipe:
     splits_batches_not_why: str = ""
     channels: int = 1
     # settings every recipe understands (the command line fills them); subclasses extend
+    # ``lr`` is the generator's learning rate and, while ``lr_d`` is None, the
+    # discriminator's too; a number in ``lr_d`` gives D its own (TTUR, Heusel et al. 2017:
+    # two time-scale updates, usually a faster D)
     defaults: dict = {
-        "width": 64, "batch_size": 64, "lr": 2e-4, "betas": (0.5, 0.999),
+        "width": 64, "batch_size": 64, "lr": 2e-4, "lr_d": None, "betas": (0.5, 0.999),
         "spectral_norm": False, "historical_averaging": 0.0, "ema": 0.0,
     }
 
@@ -194,7 +197,8 @@ class GANRecipe:
     def finish_with_adam(self, config: dict, generator: nn.Module,
                          discriminator: nn.Module) -> GANParts:
         """The usual ``build`` ending: spectral norm on the discriminator when asked (before
-        its optimizer exists), one Adam(lr, betas) per player, then ``finish_build``."""
+        its optimizer exists), one Adam per player (G: ``lr``, D: ``discriminator_lr``; both
+        with ``betas``), then ``finish_build``."""
         from . import tricks
         from .. import optim
 
@@ -204,8 +208,15 @@ class GANRecipe:
         return self.finish_build(
             config, generator, discriminator,
             optim.Adam(generator.parameters(), lr=config["lr"], betas=betas),
-            optim.Adam(discriminator.parameters(), lr=config["lr"], betas=betas),
+            optim.Adam(discriminator.parameters(), lr=self.discriminator_lr(config),
+                       betas=betas),
             spectral_norm_applied=bool(config.get("spectral_norm")))
+
+    @staticmethod
+    def discriminator_lr(config: dict) -> float:
+        """D's learning rate: ``lr_d`` when set (TTUR), else the shared ``lr``."""
+        lr_d = config.get("lr_d")
+        return float(config["lr"] if lr_d is None else lr_d)
 
     def finish_build(self, config: dict, generator: nn.Module, discriminator: nn.Module,
                      generator_optimizer, discriminator_optimizer,

@@ -77,7 +77,8 @@ class StyleGANLite(GANRecipe):
         return self.finish_build(
             config, generator, discriminator,
             optim.Adam(generator.parameters(), lr=config["lr"], betas=betas),
-            optim.Adam(discriminator.parameters(), lr=config["lr"], betas=betas))
+            optim.Adam(discriminator.parameters(), lr=self.discriminator_lr(config),
+                       betas=betas))
 
     def styles(self, parts: GANParts, n: int, rng: np.random.Generator):
         """The styles of one training batch: (list of L tensors (N, w_dim), crossover or
