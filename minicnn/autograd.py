@@ -243,7 +243,7 @@ class Tensor:
             if not create_graph:
                 grad = Tensor(_own_writable(grad.array, stored))
             leaf.grad = grad if leaf.grad is None else _accumulate(leaf.grad, grad, create_graph)
-            for hook in list(getattr(leaf, "_post_accumulate_grad_hooks", {}).values()):
+            for hook in list(leaf.__dict__.get("_post_accumulate_grad_hooks", {}).values()):
                 hook(leaf)
 
         _walk([self], [gradient], retain, create_graph, targets=None,
@@ -441,7 +441,7 @@ def _resolve_inputs(fn: Function) -> None:
     resolved = list(fn.inputs)
     for position, (tensor, version) in enumerate(zip(fn.inputs, versions)):
         if tensor._version_box[0] != version:
-            snapshot = getattr(tensor, "_snapshots", {}).get(version)
+            snapshot = tensor.__dict__.get("_snapshots", {}).get(version)
             snapshot = snapshot() if snapshot is not None else None
             if snapshot is not None:
                 resolved[position] = snapshot
