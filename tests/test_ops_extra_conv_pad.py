@@ -20,11 +20,12 @@ def _tf():
 
 def conv1d_inputs(data):
     groups = data.draw(st.sampled_from([1, 2]))
-    n, length = data.draw(st.integers(1, 2)), data.draw(st.integers(4, 7))
     c_in, c_out = groups * data.draw(st.integers(1, 2)), groups * data.draw(st.integers(1, 2))
     kernel = data.draw(st.integers(1, 3))
     kwargs = {"stride": data.draw(st.integers(1, 2)), "padding": data.draw(st.integers(0, 2)),
               "dilation": data.draw(st.integers(1, 2)), "groups": groups}
+    span = kwargs["dilation"] * (kernel - 1) + 1
+    n, length = data.draw(st.integers(1, 2)), data.draw(st.integers(span, span + 4))
     if data.draw(st.booleans()) and kwargs["stride"] == 1:
         kwargs["padding"] = data.draw(st.sampled_from(["same", "valid"]))
     x = data.draw(arrays((n, c_in, length)))
@@ -41,7 +42,8 @@ def conv_transpose1d_inputs(data):
     c_in, c_out = groups * data.draw(st.integers(1, 2)), groups * data.draw(st.integers(1, 2))
     kernel, stride = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
     dilation = data.draw(st.integers(1, 2))
-    kwargs = {"stride": stride, "padding": data.draw(st.integers(0, 1)),
+    positive = length > 2 or kernel > 1 or stride > 1  # else padding 1 leaves no output
+    kwargs = {"stride": stride, "padding": data.draw(st.integers(0, 1)) if positive else 0,
               "output_padding": data.draw(st.integers(0, max(stride, dilation) - 1)),
               "dilation": dilation, "groups": groups}
     x = data.draw(arrays((n, c_in, length)))
@@ -128,3 +130,7 @@ def test_conv1d_errors():
         F.conv1d(mc.zeros(1, 1, 3), mc.zeros(1, 1, 1), stride=(1, 2))
     with pytest.raises(ValueError, match="channels"):
         F.conv1d(mc.zeros(1, 2, 3), mc.zeros(1, 1, 1))
+    with pytest.raises(ValueError, match="conv1d: kernel size 3 .* larger than the padded"):
+        F.conv1d(mc.zeros(1, 1, 4), mc.zeros(1, 1, 3), dilation=2)
+    with pytest.raises(ValueError, match="conv_transpose1d: the output length 0"):
+        F.conv_transpose1d(mc.zeros(1, 1, 2), mc.zeros(1, 1, 1), padding=1)

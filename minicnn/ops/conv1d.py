@@ -53,7 +53,13 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     stride = _single(stride, "stride", op)
     dilation = _single(dilation, "dilation", op)
     if not isinstance(padding, str):
-        padding = (0, _single(padding, "padding", op))
+        pad = _single(padding, "padding", op)
+        span = dilation * (weight.shape[-1] - 1) + 1
+        if input.shape[-1] + 2 * pad < span:
+            raise ValueError(f"{op}: kernel size {weight.shape[-1]} (dilation {dilation}, "
+                             f"span {span}) is larger than the padded input: length "
+                             f"{input.shape[-1]} + 2 x padding {pad}")
+        padding = (0, pad)
     y = conv2d(input.unsqueeze(2), weight.unsqueeze(2), bias, stride=(1, stride),
                padding=padding, dilation=(1, dilation), groups=groups)
     return y.squeeze(2)
@@ -74,11 +80,18 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     if isinstance(padding, str):
         raise ValueError(f"{op}: padding: expected an int, got {padding!r} (string padding "
                          "exists only for conv1d)")
-    z = conv_transpose2d(input.unsqueeze(2), weight.unsqueeze(2), bias,
-                         stride=(1, _single(stride, "stride", op)),
-                         padding=(0, _single(padding, "padding", op)),
-                         output_padding=(0, _single(output_padding, "output_padding", op)),
-                         groups=groups, dilation=(1, _single(dilation, "dilation", op)))
+    stride, padding = _single(stride, "stride", op), _single(padding, "padding", op)
+    output_padding = _single(output_padding, "output_padding", op)
+    dilation = _single(dilation, "dilation", op)
+    length = ((input.shape[-1] - 1) * stride - 2 * padding + dilation * (weight.shape[-1] - 1)
+              + output_padding + 1)
+    if length < 1:
+        raise ValueError(f"{op}: the output length {length} is not positive (input length "
+                         f"{input.shape[-1]}, kernel {weight.shape[-1]}, stride {stride}, "
+                         f"padding {padding}, dilation {dilation})")
+    z = conv_transpose2d(input.unsqueeze(2), weight.unsqueeze(2), bias, stride=(1, stride),
+                         padding=(0, padding), output_padding=(0, output_padding),
+                         groups=groups, dilation=(1, dilation))
     return z.squeeze(2)
 
 
