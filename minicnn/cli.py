@@ -297,9 +297,10 @@ def run_info(args) -> int:
 from .gan.commands import COMMANDS as _GAN_COMMANDS  # noqa: E402
 from .gan.commands import TRAIN_COMMANDS as _GAN_TRAIN_COMMANDS  # noqa: E402
 from .interop_commands import COMMANDS as _INTEROP_COMMANDS  # noqa: E402
+from .tune.commands import add_tune  # noqa: E402
 
 TRAIN_COMMANDS = [add_train_classifier, *_GAN_TRAIN_COMMANDS]   # minicnn train MODEL
-COMMANDS = [add_train, add_gradcheck, add_info, *_GAN_COMMANDS, *_INTEROP_COMMANDS]
+COMMANDS = [add_train, add_gradcheck, add_info, *_GAN_COMMANDS, add_tune, *_INTEROP_COMMANDS]
 
 
 def build_parser() -> argparse.ArgumentParser:
