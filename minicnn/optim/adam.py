@@ -33,12 +33,13 @@ class Adam(Optimizer):
     arguments as ``torch.optim.Adam``, including ``decoupled_weight_decay`` (= AdamW).
 
     State per parameter: ``step``, ``exp_avg`` (m), ``exp_avg_sq`` (v), and
-    ``max_exp_avg_sq`` with amsgrad.
+    ``max_exp_avg_sq`` with amsgrad. ``foreach`` (default True): the fused step over flat
+    buffers (``Optimizer``'s docstring), the same numbers as the per-parameter ``_update``.
     """
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False,
-                 decoupled_weight_decay: bool = False):
+                 decoupled_weight_decay: bool = False, foreach: bool | None = None):
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if eps < 0.0:
@@ -51,7 +52,8 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize,
-                                      decoupled_weight_decay=decoupled_weight_decay))
+                                      decoupled_weight_decay=decoupled_weight_decay),
+                         foreach=foreach)
 
     def _update(self, param, grad, group, state):
         xp = get_array_module(param.array)
@@ -87,11 +89,57 @@ class Adam(Optimizer):
         denominator = xp.sqrt(second_moment) / bias_correction2_sqrt + group["eps"]
         param.array -= step_size * (exp_avg / denominator)
 
+    # the fused step: _update's operations in its order, on flat buffers (t: one temporary)
+    def _state_keys(self, group):
+        return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group["amsgrad"] else ())
+
+    def _phase(self, state, group):
+        return state.get("step", 0)
+
+    def _new_state(self, state, group):
+        state["step"] = 0
+
+    def _fused_update(self, param, grad, buffers, group, states, phase):
+        xp = get_array_module(param)
+        beta1, beta2 = group["betas"]
+        lr, weight_decay = group["lr"], group["weight_decay"]
+        step = phase + 1
+        for state in states:
+            state["step"] = step
+        if group["maximize"]:
+            xp.negative(grad, out=grad)
+        if weight_decay != 0:
+            if group["decoupled_weight_decay"]:
+                param *= 1 - lr * weight_decay
+            else:
+                grad += weight_decay * param
+        exp_avg, exp_avg_sq = buffers["exp_avg"], buffers["exp_avg_sq"]
+        t = xp.subtract(grad, exp_avg)
+        t *= 1 - beta1
+        exp_avg += t
+        exp_avg_sq *= beta2
+        xp.multiply(grad, 1 - beta2, out=t)
+        t *= grad
+        exp_avg_sq += t
+        step_size = lr / (1 - beta1 ** step)
+        bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
+        second_moment = exp_avg_sq
+        if group["amsgrad"]:
+            second_moment = buffers["max_exp_avg_sq"]
+            xp.maximum(second_moment, exp_avg_sq, out=second_moment)
+        xp.sqrt(second_moment, out=t)
+        t /= bias_correction2_sqrt
+        t += group["eps"]
+        xp.divide(exp_avg, t, out=t)
+        t *= step_size
+        param -= t
+
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (default 0.01): see the module docstring."""
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False):
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
-                         decoupled_weight_decay=True)
+                         decoupled_weight_decay=True, foreach=foreach)

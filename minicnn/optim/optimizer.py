@@ -12,6 +12,28 @@ Subclasses write one method, ``step``: for each parameter with a gradient, read
 built, and a parameter stays the same object), with ``xp = get_array_module(p.array)`` so it
 runs on CuPy too; Python-float hyperparameters keep float32 arrays float32.
 
+**Fused steps** (``foreach=True``, the default; PyTorch's ``foreach`` semantics): a
+subclass that writes ``_fused_update`` updates all the parameters of a group that share a
+dtype and device (a *bucket*) at once. The bucket keeps one flat parameter buffer and
+one flat buffer per state entry (``exp_avg`` ...); each parameter's array, and each of its
+state tensors, is a view into them, so a step is one ``concatenate`` of the gradients
+plus a handful of whole-buffer operations, whatever the number of parameters, and
+nothing is copied back. The numbers are the per-parameter loop's, bit for bit: the same
+elementwise operations in the same order, on the same scalars.
+
+* At the first fused step each parameter's ``array`` is replaced (once) by a view of the
+  flat buffer holding the same values; an array taken from a parameter before then no
+  longer follows its updates (take it after, or read ``p.array`` when you need it).
+* Whatever replaces a parameter's array or a state tensor later (``Module.to``,
+  ``load_state_dict``, ``p.data = ...``) is noticed at the next step (identity, then
+  address checks) and the bucket is rebuilt from the current values.
+* A bucket whose parameters do not all have a gradient, or whose states disagree (a
+  different step count, a missing momentum buffer), takes the per-parameter loop for
+  that step (through the same views, so the state stays shared).
+
+``foreach=False`` always runs ``_update``, the per-parameter reference (the readable one,
+and the tests' oracle for the fused path).
+
 ``state_dict()`` is PyTorch's format: ``{"state": {index: {...}}, "param_groups":
 [{"lr": ..., "params": [index, ...]}]}``, parameters replaced by their position across
 all groups, so it can be saved and loaded into an optimizer built on a fresh model.
@@ -31,7 +53,11 @@ class Optimizer:
     with a "params" entry and optional hyperparameter overrides. ``defaults``: the
     hyperparameters a group gets when it does not set them."""
 
-    def __init__(self, params, defaults: dict):
+    def __init__(self, params, defaults: dict, foreach: bool | None = None):
+        if foreach is not None and not isinstance(foreach, bool):
+            raise TypeError(f"foreach: expected True, False or None, got {foreach!r}")
+        self.foreach = True if foreach is None else foreach
+        self._buckets: dict[int, list[_Bucket]] = {}
         self.defaults = defaults
         self.state: dict = {}
         self.param_groups: list[dict] = []
@@ -87,13 +113,71 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        fused = self.foreach and type(self)._fused_update is not Optimizer._fused_update
         with no_grad():
-            for group in self.param_groups:
-                for param in group["params"]:
+            for index, group in enumerate(self.param_groups):
+                rest = self._step_fused(index, group) if fused else group["params"]
+                for param in rest:
                     if param.grad is not None:
                         self._update(param, param.grad.array, group,
                                      self.state.setdefault(param, {}))
         return loss
+
+    # -- the fused path ----------------------------------------------------------------
+    def _step_fused(self, index: int, group: dict) -> list:
+        """Update every bucket of ``group`` that can take the fused step; returns the
+        parameters left to the per-parameter loop."""
+        buckets = self._buckets.get(index)
+        if buckets is None or not _same_params(buckets, group["params"]):
+            buckets = self._buckets[index] = _partition(group["params"])
+        rest = []
+        for bucket in buckets:
+            params = bucket.params
+            xp = get_array_module(params[0].array)
+            if not all(_grad_fits(p, xp) for p in params):
+                rest += params
+                continue
+            states = [self.state.get(p, _EMPTY) for p in params]
+            phase = self._phase(states[0], group)
+            if any(self._phase(s, group) != phase for s in states[1:]):
+                rest += params
+                continue
+            keys = self._state_keys(group)
+            if not bucket.valid(self.state, keys):
+                bucket.rebuild(self, keys, group)
+            states = [self.state[p] for p in params]
+            grad = xp.concatenate([p.grad.array.reshape(-1) for p in params])
+            self._fused_update(bucket.flat, grad, bucket.buffers, group, states, phase)
+        return rest
+
+    def _fused_update(self, param, grad, buffers: dict, group: dict, states: list,
+                      phase) -> None:
+        """The fused step on one bucket: ``param`` (the flat parameter buffer, updated in
+        place), ``grad`` (the flat gradients, a fresh array the step may overwrite),
+        ``buffers`` (key -> flat state buffer), ``states`` (the per-parameter state
+        dicts, for the step counts), ``phase`` (what ``_phase`` said, the same for all).
+        Subclasses that write it get the fused path; it must compute exactly ``_update``."""
+        raise NotImplementedError
+
+    def _state_keys(self, group: dict) -> tuple:
+        """The state entries that are arrays of the parameter's shape (fused buffers)."""
+        return ()
+
+    def _phase(self, state: dict, group: dict):
+        """What must be the same for every parameter of a bucket to update them at once
+        (the step count, whether a momentum buffer exists ...)."""
+        return None
+
+    def _new_state(self, state: dict, group: dict) -> None:
+        """Fill the non-array entries of a parameter's empty state (the step count)."""
+
+    def _view_buffers(self, convert) -> None:
+        """Replace every flat buffer by ``convert(buffer)`` (a view of the same memory:
+        how ``minicnn.profiling`` counts the fused step's operations)."""
+        for buckets in self._buckets.values():
+            for bucket in buckets:
+                bucket.flat = convert(bucket.flat)
+                bucket.buffers = {k: convert(v) for k, v in bucket.buffers.items()}
 
     def _update(self, param: Tensor, grad, group: dict, state: dict) -> None:
         """Update ``param.array`` in place from ``grad`` (an array); ``state`` is this
@@ -172,3 +256,128 @@ def _state_value(key: str, value, param: Tensor):
         return copy.deepcopy(value)
     array = to_device(array, device_of(param.array)).astype(param.dtype, copy=True)
     return Tensor(array)
+
+
+# ---------------------------------------------------------------------------------------
+# Buckets: flat buffers of one group's parameters of one dtype and device
+# ---------------------------------------------------------------------------------------
+_EMPTY: dict = {}
+
+
+def _address(array) -> int:
+    if isinstance(array, np.ndarray):
+        return array.__array_interface__["data"][0]
+    return array.data.ptr      # a CuPy array
+
+
+def _same_memory(a, b) -> bool:
+    """Whether ``a`` is ``b`` or a view of exactly the same memory."""
+    return a is b or (a.shape == b.shape and a.dtype == b.dtype
+                      and a.strides == b.strides and device_of(a) == device_of(b)
+                      and _address(a) == _address(b))
+
+
+def _plain(array):
+    """A NumPy array as a plain ndarray (not a subclass's view); CuPy arrays as they are."""
+    return array.view(np.ndarray) if isinstance(array, np.ndarray) else array
+
+
+def _grad_fits(param: Tensor, xp) -> bool:
+    grad = param.grad
+    return (grad is not None and grad.array.dtype == param.array.dtype
+            and grad.array.shape == param.array.shape
+            and get_array_module(grad.array) is xp)
+
+
+def _same_params(buckets: list, params: list) -> bool:
+    count = sum(len(b.params) for b in buckets)
+    if count != len(params):
+        return False
+    ids = {id(p) for b in buckets for p in b.params}
+    return all(id(p) in ids for p in params)
+
+
+def _partition(params: list) -> list:
+    """One bucket per (dtype, device) among ``params``, in their order."""
+    groups: dict = {}
+    for param in params:
+        groups.setdefault((param.array.dtype, device_of(param.array)), []).append(param)
+    return [_Bucket(members) for members in groups.values()]
+
+
+class _Bucket:
+    """Parameters of one dtype and device: their flat buffer ``flat`` (parameters'
+    arrays are views of it), the flat state buffers, and what was handed out (to notice
+    when something replaced a parameter's array or a state tensor)."""
+
+    def __init__(self, params: list):
+        self.params = params
+        self.flat = None
+        self.buffers: dict = {}
+        self.views: list = []
+        self.states: list = []
+        self.tensors: dict = {}     # key -> the state Tensors made (one per parameter)
+        self.arrays: dict = {}      # key -> their arrays as made
+
+    def valid(self, state: dict, keys: tuple) -> bool:
+        """Whether every parameter's array and state tensor is still the one handed out
+        (or a view of the same memory, adopted then)."""
+        if self.flat is None or tuple(self.buffers) != tuple(keys):
+            return False
+        for i, param in enumerate(self.params):
+            if param.array is not self.views[i]:
+                if not _same_memory(param.array, self.views[i]):
+                    return False
+                self.views[i] = param.array
+            own = state.get(param)
+            if own is not self.states[i]:
+                return False
+            for key in keys:
+                tensor = own.get(key)
+                if tensor is not self.tensors[key][i]:
+                    return False
+                if tensor.array is not self.arrays[key][i]:
+                    if not _same_memory(tensor.array, self.arrays[key][i]):
+                        return False
+                    self.arrays[key][i] = tensor.array
+        return True
+
+    def rebuild(self, optimizer: Optimizer, keys: tuple, group: dict) -> None:
+        """New flat buffers holding the current values: parameters' arrays and state
+        tensors become views of them (missing state entries start at zero)."""
+        params = self.params
+        first = params[0].array
+        xp = get_array_module(first)
+        sizes = [p.array.size for p in params]
+        offsets = np.concatenate([[0], np.cumsum(sizes)]).tolist()
+
+        def views_of(flat):
+            return [flat[offsets[i]:offsets[i + 1]].reshape(p.array.shape)
+                    for i, p in enumerate(params)]
+
+        self.flat = _plain(xp.concatenate([p.array.reshape(-1) for p in params]))
+        self.views = views_of(self.flat)
+        for param, view in zip(params, self.views):
+            param.array = view
+        self.states, self.buffers, self.tensors, self.arrays = [], {}, {}, {}
+        for param in params:
+            own = optimizer.state.setdefault(param, {})
+            if not own:
+                optimizer._new_state(own, group)
+            self.states.append(own)
+        device = device_of(first)
+        for key in keys:
+            parts = []
+            for param, own in zip(params, self.states):
+                old = own.get(key)
+                if old is None:
+                    parts.append(xp.zeros(param.array.size, dtype=first.dtype))
+                else:
+                    array = to_device(old.array, device).astype(first.dtype, copy=False)
+                    parts.append(array.reshape(-1))
+            flat = _plain(xp.concatenate(parts))
+            self.buffers[key] = flat
+            self.arrays[key] = views_of(flat)
+            self.tensors[key] = [Tensor(a) for a in self.arrays[key]]
+            for own, tensor in zip(self.states, self.tensors[key]):
+                own[key] = tensor

@@ -26,19 +26,21 @@ class RMSprop(Optimizer):
     """``RMSprop(model.parameters(), lr=0.01)``; arguments as ``torch.optim.RMSprop``.
 
     State per parameter: ``step``, ``square_avg``, plus ``momentum_buffer`` (momentum > 0)
-    and ``grad_avg`` (centered).
+    and ``grad_avg`` (centered). ``foreach`` (default True): the fused step over flat
+    buffers (``Optimizer``'s docstring), the same numbers as the per-parameter ``_update``.
     """
 
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
-                 *, maximize: bool = False):
+                 *, maximize: bool = False, foreach: bool | None = None):
         for name, value in (("learning rate", lr), ("epsilon value", eps),
                             ("momentum value", momentum), ("weight_decay value", weight_decay),
                             ("alpha value", alpha)):
             if value < 0.0:
                 raise ValueError(f"Invalid {name}: {value}")
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                                      momentum=momentum, centered=centered, maximize=maximize))
+                                      momentum=momentum, centered=centered, maximize=maximize),
+                         foreach=foreach)
 
     def _update(self, param, grad, group, state):
         xp = get_array_module(param.array)
@@ -72,3 +74,49 @@ class RMSprop(Optimizer):
             param.array -= group["lr"] * buffer
         else:
             param.array -= group["lr"] * (grad / denominator)
+
+    # the fused step: _update's operations in its order, on flat buffers (t: one temporary)
+    def _state_keys(self, group):
+        return (("square_avg",) + (("momentum_buffer",) if group["momentum"] > 0 else ())
+                + (("grad_avg",) if group["centered"] else ()))
+
+    def _phase(self, state, group):
+        return state.get("step", 0)
+
+    def _new_state(self, state, group):
+        state["step"] = 0
+
+    def _fused_update(self, param, grad, buffers, group, states, phase):
+        xp = get_array_module(param)
+        alpha = group["alpha"]
+        for state in states:
+            state["step"] = phase + 1
+        if group["maximize"]:
+            xp.negative(grad, out=grad)
+        if group["weight_decay"] != 0:
+            grad += group["weight_decay"] * param
+        square_avg = buffers["square_avg"]
+        square_avg *= alpha
+        t = xp.multiply(grad, 1 - alpha)
+        t *= grad
+        square_avg += t
+        if group["centered"]:
+            grad_avg = buffers["grad_avg"]
+            xp.subtract(grad, grad_avg, out=t)
+            t *= 1 - alpha
+            grad_avg += t
+            xp.multiply(grad_avg, grad_avg, out=t)
+            xp.subtract(square_avg, t, out=t)
+            xp.sqrt(t, out=t)
+        else:
+            xp.sqrt(square_avg, out=t)
+        t += group["eps"]
+        xp.divide(grad, t, out=t)
+        if group["momentum"] > 0:
+            buffer = buffers["momentum_buffer"]
+            buffer *= group["momentum"]
+            buffer += t
+            xp.multiply(buffer, group["lr"], out=t)
+        else:
+            t *= group["lr"]
+        param -= t

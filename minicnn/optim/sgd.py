@@ -20,17 +20,21 @@ the learning rate sits; with a constant lr the trajectories are identical.
 """
 from __future__ import annotations
 
+from ..backend import get_array_module
 from .optimizer import Optimizer
 
 
 class SGD(Optimizer):
     """``SGD(model.parameters(), lr=0.1, momentum=0.9)``; arguments as ``torch.optim.SGD``.
 
-    State per parameter: ``momentum_buffer`` (only when momentum != 0).
+    State per parameter: ``momentum_buffer`` (only when momentum != 0). ``foreach``
+    (default True): the fused step over flat buffers (``Optimizer``'s docstring), the same
+    numbers as the per-parameter ``_update``.
     """
 
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False):
+                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None):
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if momentum < 0.0:
@@ -41,7 +45,7 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
-                                      maximize=maximize))
+                                      maximize=maximize), foreach=foreach)
 
     def _update(self, param, grad, group, state):
         momentum = group["momentum"]
@@ -60,3 +64,30 @@ class SGD(Optimizer):
             buffer = state["momentum_buffer"].array
             grad = grad + momentum * buffer if group["nesterov"] else buffer
         param.array -= group["lr"] * grad
+
+    # the fused step: _update's operations in its order, on flat buffers
+    def _state_keys(self, group):
+        return ("momentum_buffer",) if group["momentum"] != 0 else ()
+
+    def _phase(self, state, group):
+        return "momentum_buffer" in state
+
+    def _fused_update(self, param, grad, buffers, group, states, phase):
+        xp = get_array_module(param)
+        momentum = group["momentum"]
+        if group["maximize"]:
+            xp.negative(grad, out=grad)
+        if group["weight_decay"] != 0:
+            grad += group["weight_decay"] * param
+        if momentum != 0:
+            buffer = buffers["momentum_buffer"]
+            if not phase:                       # the first step: the buffer is the gradient
+                xp.copyto(buffer, grad)
+            else:
+                buffer *= momentum
+                buffer += (1 - group["dampening"]) * grad
+            if group["nesterov"]:
+                grad += momentum * buffer
+            else:
+                grad = buffer
+        param -= group["lr"] * grad
