@@ -27,12 +27,17 @@ from .random import Generator  # noqa: E402
 
 from .autograd import Variable  # noqa: E402  (PyTorch < 0.4 scripts)
 from .devices import device  # noqa: E402
-from .ops.tensor_methods import argmin, clone, norm  # noqa: E402
+from .ops.tensor_methods import (add, argmin, bmm, clone, div, index_select, mm,  # noqa: E402
+                                 mul, narrow, norm, square, sub, unbind)
+from .ops.math import power as pow  # noqa: E402, A001
+from .ops.activation import log_softmax, softmax  # noqa: E402
 from .ops.tensor_methods import tensor_max as max, tensor_min as min  # noqa: E402, A001
 from .ops.math import eq, ge, gt, le, lt, ne  # noqa: E402
 from .torch_compat import (BoolTensor, ByteTensor, CharTensor, DoubleTensor,  # noqa: E402
                            FloatTensor, HalfTensor, IntTensor, LongTensor, ShortTensor,
-                           from_numpy, is_floating_point, is_tensor, numel)
+                           Size, bernoulli, empty, empty_like, from_numpy, full_like,
+                           get_default_dtype, inference_mode, is_floating_point, is_tensor,
+                           numel, randperm)
 from .torch_compat import (bool, cdouble, cfloat, complex64, complex128, double,  # noqa: E402
                            float, float16, float32, float64, half, int, int8, int16, int32,
                            int64, long, short, uint8)

@@ -7,9 +7,13 @@ because minicnn's arrays are NumPy (or CuPy) arrays.
 """
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
-from .autograd import Tensor, _legacy_constructor_array
+from . import random as _random
+from .autograd import Tensor, _legacy_constructor_array, set_grad_enabled
+from .backend import get_array_module
 
 # -- dtypes (PyTorch's names and aliases) -----------------------------------------------
 float32 = float = np.dtype(np.float32)  # noqa: A001 - PyTorch's names
@@ -49,6 +53,71 @@ def is_floating_point(input: Tensor) -> bool:
 
 def numel(input: Tensor) -> int:
     return input.numel()
+
+
+def get_default_dtype() -> np.dtype:
+    """float32: what lists, numbers and ``mc.zeros(...)`` become (fixed in minicnn)."""
+    return float32
+
+
+class Size(tuple):
+    """``torch.Size``: a tuple of sizes (``mc.Size([2, 3]) == (2, 3)``) with ``numel()``."""
+
+    def numel(self) -> int:
+        return builtins.int(np.prod(self, dtype=np.int64))  # `int` here is mc.int (int32)
+
+
+def inference_mode(mode: bool = True):
+    """``with mc.inference_mode():`` is ``with mc.no_grad():`` (minicnn has no separate
+    inference tensors); also a decorator."""
+    return set_grad_enabled(not mode)
+
+
+def _make(array, dtype, device, requires_grad) -> Tensor:
+    out = Tensor(array.astype(float32 if dtype is None else np.dtype(dtype), copy=False))
+    out = out if device is None else out.to(device)
+    return out.requires_grad_(True) if requires_grad else out
+
+
+def _sizes(size) -> tuple:
+    return tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+
+
+def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Uninitialised memory of that size (float32 unless told)."""
+    return _make(np.empty(_sizes(size), dtype=float32 if dtype is None else dtype), dtype,
+                 device, requires_grad)
+
+
+def empty_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    xp = get_array_module(input.array)
+    return _make(xp.empty(input.shape, dtype=input.dtype if dtype is None else dtype),
+                 input.dtype if dtype is None else dtype, device, requires_grad)
+
+
+def full_like(input: Tensor, fill_value, dtype=None, device=None,
+              requires_grad: bool = False) -> Tensor:
+    """``input``'s shape (and dtype, device, unless told) filled with ``fill_value``."""
+    xp = get_array_module(input.array)
+    dtype = input.dtype if dtype is None else dtype
+    return _make(xp.full(input.shape, fill_value, dtype=dtype), dtype, device, requires_grad)
+
+
+def randperm(n: int, dtype=None, device=None, generator=None, requires_grad=False) -> Tensor:
+    """A random permutation of 0 .. n-1 (int64), from minicnn's generator."""
+    rng = generator or _random.default_generator()
+    return _make(rng.permutation(n), int64 if dtype is None else dtype, device, requires_grad)
+
+
+def bernoulli(input: Tensor, p=None, generator=None) -> Tensor:
+    """0/1 draws, 1 with probability ``input`` (elementwise; or ``p`` for all), in input's
+    dtype. Not differentiable (PyTorch's has no gradient either)."""
+    rng = generator or _random.default_generator()
+    probability = input.numpy() if p is None else np.full(input.shape, p)
+    if probability.size and (probability.min() < 0 or probability.max() > 1):
+        raise ValueError("bernoulli: probabilities must be in [0, 1]")
+    draws = (rng.random(input.shape) < probability).astype(input.dtype)
+    return Tensor(draws).to(input.device)
 
 
 # -- legacy typed constructors ----------------------------------------------------------

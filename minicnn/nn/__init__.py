@@ -7,9 +7,14 @@ from .layers import (AvgPool2d, Conv2d, ConvTranspose2d, Dropout, Dropout2d, Fla
                      Unflatten, Upsample)
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss,
                    NLLLoss, SmoothL1Loss)
-from .activations import ELU, GELU, SiLU
+from .activations import (CELU, ELU, GELU, SELU, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid,
+                          LogSoftmax, Mish, PReLU, ReLU6, SiLU, Softmax)
 from .adaptive_pool import AdaptiveAvgPool2d
-from .conv1d import Conv1d
+from .conv1d import Conv1d, ConvTranspose1d
+from .padding import (ConstantPad1d, ConstantPad2d, ReflectionPad1d, ReflectionPad2d,
+                      ReplicationPad1d, ReplicationPad2d, ZeroPad1d, ZeroPad2d)
+from .parameter_list import ParameterList
+from .pooling1d import AdaptiveAvgPool1d, AvgPool1d, MaxPool1d
 from .embedding import Embedding
 from .module import Module, Parameter
 from .module_dict import ModuleDict
@@ -25,7 +30,12 @@ __all__ = ["SyncBatchNorm", "Module", "Parameter", "Sequential", "ModuleList", "
            "Softplus", "Flatten", "Unflatten", "MaxPool2d", "AvgPool2d", "Upsample",
            "Identity", "init", "utils", "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss",
            "NLLLoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "ELU", "GELU",
-           "SiLU", "Embedding", "Conv1d", "AdaptiveAvgPool2d", "ModuleDict", "functional"]
+           "SiLU", "Embedding", "Conv1d", "AdaptiveAvgPool2d", "ModuleDict", "functional",
+           "CELU", "SELU", "Hardsigmoid", "Hardswish", "Hardtanh", "LogSigmoid", "LogSoftmax",
+           "Mish", "PReLU", "ReLU6", "Softmax", "ConvTranspose1d", "ConstantPad1d",
+           "ConstantPad2d", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d",
+           "ReplicationPad2d", "ZeroPad1d", "ZeroPad2d", "ParameterList", "AdaptiveAvgPool1d",
+           "AvgPool1d", "MaxPool1d"]
 
 # ``import minicnn.nn.functional as F`` (PyTorch's spelling) is ``minicnn.functional``:
 # one module under two names, so patching one patches the other.

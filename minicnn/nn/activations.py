@@ -1,4 +1,6 @@
-r"""Activation layers added for PyTorch scripts: ``ELU``, ``GELU``, ``SiLU``.
+r"""Activation layers added for PyTorch scripts: ``ELU``, ``GELU``, ``SiLU``, ``Softmax``,
+``LogSoftmax``, ``ReLU6``, ``Hardtanh``, ``Mish``, ``SELU``, ``CELU``, ``LogSigmoid``,
+``Hardsigmoid``, ``Hardswish``, ``PReLU``.
 
 Each calls its function (the math and both derivatives are in ``minicnn/ops/activation.py``
 and ``minicnn/ops/activation_extra.py``)::
@@ -6,15 +8,21 @@ and ``minicnn/ops/activation_extra.py``)::
     ELU:  y = x if x > 0 else \alpha (e^x - 1)
     GELU: y = x \Phi(x) (exact, with erf), or the tanh approximation (approximate='tanh')
     SiLU: y = x \sigma(x)   (also called swish)
+    PReLU: y = x if x > 0 else a x, with a learned a (one, or one per channel)
 
 ``inplace`` is accepted for PyTorch compatibility and ignored, as for ``ReLU``.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd import Tensor
-from ..ops.activation import elu
-from ..ops.activation_extra import gelu, silu
-from .module import Module
+from ..ops.activation import elu, log_softmax, softmax
+from ..ops.activation_extra import (celu, gelu, hardsigmoid, hardswish, hardtanh, logsigmoid,
+                                    mish, relu6, selu, silu)
+from ..ops.math import where
+from ..ops.shape import reshape
+from .module import Module, Parameter
 
 
 class ELU(Module):
@@ -60,3 +68,131 @@ class SiLU(Module):
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
+
+
+class _Elementwise(Module):
+    """An activation without settings (``inplace`` accepted and ignored)."""
+
+    function = None
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return type(self).function(input)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class ReLU6(_Elementwise):
+    """y = min(max(x, 0), 6)."""
+    function = staticmethod(relu6)
+
+
+class Mish(_Elementwise):
+    """y = x tanh(softplus(x))."""
+    function = staticmethod(mish)
+
+
+class SELU(_Elementwise):
+    """y = scale elu(x, alpha) with the self-normalising constants."""
+    function = staticmethod(selu)
+
+
+class Hardsigmoid(_Elementwise):
+    """y = clip(x / 6 + 1/2, 0, 1)."""
+    function = staticmethod(hardsigmoid)
+
+
+class Hardswish(_Elementwise):
+    """y = x hardsigmoid(x)."""
+    function = staticmethod(hardswish)
+
+
+class LogSigmoid(Module):
+    """y = log sigmoid(x) = -softplus(-x), stable for any x."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return logsigmoid(input)
+
+
+class CELU(Module):
+    r"""y = max(0, x) + min(0, \alpha (e^{x/\alpha} - 1))."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
+        super().__init__()
+        self.alpha, self.inplace = alpha, inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return celu(input, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class Hardtanh(Module):
+    """y = clip(x, min_val, max_val)."""
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+        super().__init__()
+        if max_val <= min_val:
+            raise ValueError(f"Hardtanh: max_val ({max_val}) must be greater than min_val "
+                             f"({min_val})")
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return hardtanh(input, self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return (f"min_val={self.min_val}, max_val={self.max_val}"
+                + (", inplace=True" if self.inplace else ""))
+
+
+class Softmax(Module):
+    """Probabilities along ``dim``: e^{x_i} / sum_j e^{x_j} (pass dim, as PyTorch asks)."""
+
+    def __init__(self, dim: int | None = None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return softmax(input, dim=self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Softmax):
+    """log softmax along ``dim`` (stable); pairs with ``NLLLoss``."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return log_softmax(input, dim=self.dim)
+
+
+class PReLU(Module):
+    r"""y = x for x > 0, a x otherwise, with a learned slope a: one for all channels
+    (``num_parameters=1``) or one per channel (dim 1 of the input). Initialised to ``init``.
+
+    dL/dx = g (x > 0) + a g (x <= 0) (PyTorch's side at 0: the slope a);
+    dL/da = \sum g x over x <= 0.
+    """
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None, dtype=None):
+        super().__init__()
+        self.num_parameters = num_parameters
+        weight = Tensor(np.full(num_parameters, init, dtype=dtype or np.float32))
+        self.weight = Parameter(weight.to(device) if device else weight)
+
+    def forward(self, input: Tensor) -> Tensor:
+        slope = self.weight
+        if self.num_parameters > 1:
+            if input.ndim < 2 or input.shape[1] != self.num_parameters:
+                raise ValueError(f"PReLU: input: expected {self.num_parameters} channels in "
+                                 f"dim 1, got shape {input.shape}")
+            slope = reshape(slope, (1, -1) + (1,) * (input.ndim - 2))
+        return where(input.array > 0, input, slope * input)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"

@@ -1,4 +1,5 @@
-r"""``Conv1d``: 1-D convolution over signals (N, C, L), as ``torch.nn.Conv1d``.
+r"""``Conv1d`` and ``ConvTranspose1d``: 1-D convolutions over signals (N, C, L), as
+``torch.nn``'s.
 
 Weight (out_channels, in_channels / groups, kernel_size) and bias (out_channels,), both
 U(-1/\sqrt{fan_in}, 1/\sqrt{fan_in}) with fan_in = in_channels / groups * kernel_size
@@ -10,7 +11,7 @@ Output length: L_out = floor((L + 2 padding - dilation (kernel_size - 1) - 1) / 
 from __future__ import annotations
 
 from ..autograd import Tensor
-from ..ops.conv1d import conv1d
+from ..ops.conv1d import conv1d, conv_transpose1d
 from .layers import _empty_parameter, _reset_weight_and_bias
 from .module import Module
 
@@ -68,6 +69,55 @@ class Conv1d(Module):
             text += f", padding={self.padding}"  # 'same' unquoted, as PyTorch prints it
         if self.dilation != (1,):
             text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        return text + (", bias=False" if self.bias is None else "")
+
+
+class ConvTranspose1d(Module):
+    """``ConvTranspose1d(in_channels, out_channels, kernel_size, stride=1, padding=0,
+    output_padding=0, groups=1, bias=True, dilation=1)``: the gradient of Conv1d with
+    respect to its input, as a layer (upsampling signals). Weight (in_channels,
+    out_channels / groups, kernel_size); L_out = (L - 1) s - 2 p + d (k - 1) +
+    output_padding + 1."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
+                 padding_mode: str = "zeros", device=None, dtype=None):
+        super().__init__()
+        if groups <= 0 or in_channels % groups or out_channels % groups:
+            raise ValueError(f"ConvTranspose1d: in_channels ({in_channels}) and out_channels "
+                             f"({out_channels}) must be divisible by groups ({groups})")
+        if padding_mode != "zeros":
+            raise ValueError(f"ConvTranspose1d: padding_mode: only 'zeros' is supported (as "
+                             f"in PyTorch), got {padding_mode!r}")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = _single(kernel_size, "kernel_size")
+        self.stride, self.padding = _single(stride, "stride"), _single(padding, "padding")
+        self.output_padding = _single(output_padding, "output_padding")
+        self.dilation, self.padding_mode = _single(dilation, "dilation"), padding_mode
+        self.weight = _empty_parameter((in_channels, out_channels // groups) + self.kernel_size,
+                                       dtype, device)
+        if bias:
+            self.bias = _empty_parameter((out_channels,), dtype, device)
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _reset_weight_and_bias(self.weight, self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return conv_transpose1d(input, self.weight, self.bias, self.stride[0], self.padding[0],
+                                self.output_padding[0], self.groups, self.dilation[0])
+
+    def extra_repr(self) -> str:
+        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}")
+        for name, default in (("padding", (0,)), ("dilation", (1,)),
+                              ("output_padding", (0,))):
+            if getattr(self, name) != default:
+                text += f", {name}={getattr(self, name)}"
         if self.groups != 1:
             text += f", groups={self.groups}"
         return text + (", bias=False" if self.bias is None else "")

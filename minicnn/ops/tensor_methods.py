@@ -258,6 +258,101 @@ def _caster(dtype):
 
 
 # ---------------------------------------------------------------------------------------
+# Named spellings of operators and a few compositions (all differentiable through the ops
+# they are made of)
+# ---------------------------------------------------------------------------------------
+def add(input, other, *, alpha=1) -> Tensor:
+    """``input + alpha * other`` (``torch.add``, ``x.add(y, alpha=2)``)."""
+    return input + (other if alpha == 1 else alpha * other)
+
+
+def sub(input, other, *, alpha=1) -> Tensor:
+    """``input - alpha * other``."""
+    return input - (other if alpha == 1 else alpha * other)
+
+
+def mul(input, other) -> Tensor:
+    return input * other
+
+
+def div(input, other, *, rounding_mode=None) -> Tensor:
+    """``input / other``; ``rounding_mode='floor'`` is ``//``, ``'trunc'`` rounds toward 0
+    (and keeps an integer dtype when both operands are integers, as PyTorch)."""
+    if rounding_mode is None:
+        return input / other
+    if rounding_mode == "floor":
+        return input // other
+    if rounding_mode == "trunc":
+        from .elementwise_extra import trunc
+
+        result = trunc(input / other)
+        kinds = {getattr(v, "dtype", np.asarray(v).dtype).kind for v in (input, other)}
+        return result.to(input.dtype) if kinds <= set("iu") else result
+    raise ValueError(f"div: rounding_mode: expected None, 'trunc' or 'floor', got "
+                     f"{rounding_mode!r}")
+
+
+def square(input: Tensor) -> Tensor:
+    return input * input
+
+
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
+    """Matrix product of two 2-D tensors (``torch.mm``; ``matmul`` also broadcasts)."""
+    if input.ndim != 2 or mat2.ndim != 2:
+        raise ValueError(f"mm: expected two 2-D tensors, got shapes {input.shape} and "
+                         f"{mat2.shape} (torch.matmul / @ handles other ranks)")
+    return input @ mat2
+
+
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    """Batched matrix product of (B, n, k) and (B, k, m) (``torch.bmm``)."""
+    if input.ndim != 3 or mat2.ndim != 3 or input.shape[0] != mat2.shape[0]:
+        raise ValueError(f"bmm: expected (B, n, k) and (B, k, m) with the same B, got "
+                         f"{input.shape} and {mat2.shape}")
+    return input @ mat2
+
+
+def index_select(input: Tensor, dim: int, index) -> Tensor:
+    """The slices ``index`` (1-D integers) along ``dim``, in that order (repeats allowed)."""
+    indices = index.array if isinstance(index, Tensor) else np.asarray(index)
+    if indices.ndim > 1 or indices.dtype.kind not in "iu":
+        raise ValueError(f"index_select: index: expected a 1-D integer tensor, got dtype "
+                         f"{indices.dtype} and shape {tuple(indices.shape)}")
+    dim = _dim(dim, input.ndim, "index_select")
+    xp = get_array_module(input.array)
+    key = (slice(None),) * dim + (xp.asarray(indices.reshape(-1)),)
+    return GetItem.apply(input, index=key)
+
+
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """Elements start .. start + length - 1 along ``dim`` (a view in PyTorch)."""
+    dim = _dim(dim, input.ndim, "narrow")
+    size = input.shape[dim]
+    start = start + size if start < 0 else start
+    if not (0 <= start and length >= 0 and start + length <= size):
+        raise IndexError(f"narrow: start ({start}) + length ({length}) exceeds dim {dim} of "
+                         f"size {size}")
+    return GetItem.apply(input, index=(slice(None),) * dim + (slice(start, start + length),))
+
+
+def unbind(input: Tensor, dim: int = 0) -> tuple:
+    """The slices along ``dim`` with that dim removed: ``x.unbind(0) == tuple(x)``."""
+    dim = _dim(dim, input.ndim, "unbind")
+    return tuple(GetItem.apply(input, index=(slice(None),) * dim + (i,))
+                 for i in range(input.shape[dim]))
+
+
+def _softmax_method(name):
+    def method(self, dim=None, dtype=None):
+        from . import activation
+
+        return getattr(activation, name)(self, dim=dim, dtype=dtype)
+
+    method.__name__ = name
+    return method
+
+
+# ---------------------------------------------------------------------------------------
 # Memory layout, and the PyTorch attributes minicnn does not have on purpose
 # ---------------------------------------------------------------------------------------
 def stride(self, dim=None):
@@ -323,4 +418,9 @@ def tensor_methods() -> dict:
         "stride": stride, "data_ptr": data_ptr,
         "get_device": lambda self: -1 if self.device == "cpu" else 0,
         "__getattr__": missing_attribute,
+        "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div,
+        "divide": div, "true_divide": lambda self, other: self / other, "square": square,
+        "mm": mm, "bmm": bmm, "index_select": index_select, "narrow": narrow,
+        "unbind": unbind, "softmax": _softmax_method("softmax"),
+        "log_softmax": _softmax_method("log_softmax"),
     }

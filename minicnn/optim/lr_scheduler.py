@@ -11,6 +11,8 @@ Call ``scheduler.step()`` once per epoch, after the optimizer's steps::
 StepLR              lr = base_lr * gamma ** (epoch // step_size)
 ExponentialLR       lr = base_lr * gamma ** epoch
 CosineAnnealingLR   lr = eta_min + (base_lr - eta_min) (1 + cos(pi epoch / T_max)) / 2
+MultiStepLR         lr = base_lr * gamma ** (number of milestones <= epoch)
+LambdaLR            lr = base_lr * lr_lambda(epoch)
 =================== ==========================================================
 
 As in PyTorch, each schedule is computed *recursively* from the current lr (so schedules
@@ -125,3 +127,45 @@ class CosineAnnealingLR(LRScheduler):
                     for base, lr in zip(self.base_lrs, self._current_lrs())]
         return [(1 + math.cos(math.pi * t / period)) / (1 + math.cos(math.pi * (t - 1) / period))
                 * (lr - eta_min) + eta_min for lr in self._current_lrs()]
+
+
+class MultiStepLR(LRScheduler):
+    """Multiply the lr by ``gamma`` at each epoch listed in ``milestones`` (a milestone
+    listed twice multiplies twice, as PyTorch)."""
+
+    def __init__(self, optimizer: Optimizer, milestones, gamma: float = 0.1,
+                 last_epoch: int = -1):
+        self.milestones = {}
+        for milestone in milestones:
+            self.milestones[int(milestone)] = self.milestones.get(int(milestone), 0) + 1
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list:
+        if self.last_epoch not in self.milestones:
+            return self._current_lrs()
+        factor = self.gamma ** self.milestones[self.last_epoch]
+        return [lr * factor for lr in self._current_lrs()]
+
+
+class LambdaLR(LRScheduler):
+    """lr = base_lr * lr_lambda(epoch); ``lr_lambda`` a function of the epoch, or one per
+    parameter group. (Its state_dict leaves the functions out, as PyTorch's.)"""
+
+    def __init__(self, optimizer: Optimizer, lr_lambda, last_epoch: int = -1):
+        groups = len(optimizer.param_groups)
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != groups:
+                raise ValueError(f"Expected {groups} lr_lambdas, but got {len(lr_lambda)}")
+            self.lr_lambdas = list(lr_lambda)
+        else:
+            self.lr_lambdas = [lr_lambda] * groups
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list:
+        return [base * rule(self.last_epoch) for base, rule in zip(self.base_lrs,
+                                                                   self.lr_lambdas)]
+
+    def state_dict(self) -> dict:
+        return {key: value for key, value in self.__dict__.items()
+                if key not in ("optimizer", "lr_lambdas")}
