@@ -33,6 +33,43 @@ def check(condition: bool, message: str) -> None:
         raise SystemExit(f"check failed: {message}")
 
 
+def prepare_run(folder, recipe: str, config: dict, fast: bool) -> bool:
+    """Decide whether a lesson's GAN run in ``folder`` resumes; returns ``resume``.
+
+    ``--fast`` always starts over (the folder is removed: fast runs live in their own
+    ``*_fast`` folders, so this never touches a full run). A full run resumes only a run of
+    the same recipe and settings (every key of ``config``); a run with other settings (an
+    older lesson's, say) is removed and a new one started. It prints which it does.
+    """
+    import shutil
+
+    folder = Path(folder)
+    checkpoint = folder / "checkpoint.ckpt"
+    if fast or not checkpoint.exists():
+        if folder.exists():
+            shutil.rmtree(folder)
+        return False
+    from .training import read_checkpoint
+
+    try:
+        state = read_checkpoint(checkpoint)
+    except ValueError as error:
+        print(f"   {checkpoint} cannot be read ({error}): starting a new run")
+        shutil.rmtree(folder)
+        return False
+    saved = dict(state.get("config", {}), step=state.get("step", 0))
+    wanted = dict(config, recipe=recipe)
+    different = {k: (saved.get(k), v) for k, v in wanted.items() if saved.get(k) != v}
+    if different:
+        print(f"   {folder} holds a run with other settings ("
+              + ", ".join(f"{k}: {a!r} there, {b!r} here" for k, (a, b) in different.items())
+              + "): starting a new run")
+        shutil.rmtree(folder)
+        return False
+    print(f"   continuing the run in {folder} (same settings) from step {saved['step']}")
+    return True
+
+
 def check_gan_samples(title: str, sample_fn, fast: bool, seed: int = 0, **thresholds):
     """Check a lesson's GAN samples with the frozen digit classifier; stop if they fail.
 
@@ -52,7 +89,7 @@ def check_gan_samples(title: str, sample_fn, fast: bool, seed: int = 0, **thresh
     print(f"   {title}: through the frozen classifier at N = {limits.n}: legible "
           f"{100 * r['legible_share']:.0f}% (real {100 * r['real_legible_share']:.0f}%), "
           f"Fréchet {r['frechet_distance']:.1f} (floor {r['frechet_floor']:.1f}), "
-          f"{r['classes_drawn']} digits, spread {r['pixel_spread']:.2f}"
+          f"{r['classes_drawn']} digits, spread {r['pixel_spread']:.3g}"
           + ("  [--fast: lenient thresholds]" if fast else ""))
     for ok, message in report.checks:
         check(ok, f"{title}: {message}")

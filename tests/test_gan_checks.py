@@ -147,3 +147,23 @@ def test_one_sided_label_smoothing_changes_only_the_real_target():
     with pytest.raises(ValueError, match="label_smoothing"):
         from minicnn.gan.recipe import get_recipe
         get_recipe("wgan-gp").config(label_smoothing=0.1)   # WGAN-GP has no labels
+
+
+def test_a_lessons_full_run_resumes_only_its_own_settings(tmp_path, capsys):
+    from minicnn.gan.train import train_gan
+    from minicnn.lesson import prepare_run
+
+    images = np.random.default_rng(0).uniform(-1, 1, (16, 1, 28, 28)).astype(np.float32)
+    folder = tmp_path / "run"
+    config = dict(width=4, batch_size=8, seed=0)
+    train_gan("dcgan", 1, folder, config, images=images, progress=False)
+    assert prepare_run(folder, "dcgan", config, fast=False)              # same: resume
+    assert "continuing" in capsys.readouterr().out and folder.exists()
+    assert not prepare_run(folder, "dcgan", dict(config, width=8), fast=False)
+    assert "other settings" in capsys.readouterr().out and not folder.exists()
+    train_gan("dcgan", 1, folder, config, images=images, progress=False)
+    assert not prepare_run(folder, "wgan-gp", config, fast=False)        # another recipe
+    assert not folder.exists()
+    train_gan("dcgan", 1, folder, config, images=images, progress=False)
+    assert not prepare_run(folder, "dcgan", config, fast=True) and not folder.exists()
+    assert not prepare_run(folder, "dcgan", config, fast=False)          # nothing there
