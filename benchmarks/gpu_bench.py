@@ -2,7 +2,7 @@
 
 For every layer of the DCGAN-64 generator (transposed convs) and discriminator (convs),
 forward and backward (input gradient + weight gradient) time of each implementation in
-``kernels/cuda_launch.py`` — Numba tiled, CUDA C (the launcher's default tile, then each tile),
+``kernels/`` — Numba tiled, CUDA C (the launcher's default tile, then each tile),
 im2col + cuBLAS, and the naive Numba conv (forward of the discriminator only) — next to
 PyTorch/cuDNN with ``cudnn.benchmark`` on and TF32 off. Device events, warm-up, median.
 Then one DCGAN-64 training step (D step + G step, Adam, BCE with logits) of minicnn on the
@@ -50,18 +50,21 @@ def log(*parts):
 
 
 def import_launchers():
-    try:
-        from minicnn.kernels import cuda_launch
-    except ImportError:
-        from kernels import cuda_launch
-    return cuda_launch
+    """The CUDA C / cuBLAS launchers (kernels/cuda_c_host.py) and the availability checks
+    (kernels/cuda_runtime.py) by name; the Numba ones are added by ``implementations``."""
+    from types import SimpleNamespace
+
+    from minicnn.kernels import cuda_c_host, cuda_runtime
+    return SimpleNamespace(**{**vars(cuda_runtime), **vars(cuda_c_host)})
 
 
 def implementations(L, numba_ok):
     """name -> (conv2d, input_grad, weight_grad), each taking CuPy arrays."""
     table = {}
     if numba_ok:
-        table["numba"] = (L.conv2d_numba, L.conv2d_input_grad_numba, L.conv2d_weight_grad_numba)
+        from minicnn.kernels import cuda_conv_naive, cuda_conv_tiled
+        T = cuda_conv_tiled
+        table["numba"] = (T.conv2d_numba, T.conv2d_input_grad_numba, T.conv2d_weight_grad_numba)
     table["cuda_c"] = (L.conv2d_cuda_c, L.conv2d_input_grad_cuda_c, L.conv2d_weight_grad_cuda_c)
     for tile in ("64x64", "128x128", "128x64", "64x128"):
         table[f"cuda_c[{tile}]"] = tuple(
@@ -70,7 +73,7 @@ def implementations(L, numba_ok):
     table["im2col_cublas"] = (L.conv2d_im2col_cublas, L.conv2d_input_grad_im2col_cublas,
                               L.conv2d_weight_grad_im2col_cublas)
     if numba_ok:
-        table["naive"] = (L.conv2d_naive_numba, None, None)
+        table["naive"] = (cuda_conv_naive.conv2d_naive_numba, None, None)
     return table
 
 
@@ -136,9 +139,10 @@ def layer_case(layer, batch, torch, cupy):
 def our_passes(case, functions):
     """(forward, backward) closures of one implementation for one layer."""
     conv, input_grad, weight_grad = functions
-    x, w, dy, s, p = case["x"], case["w"], case["dy"], case["stride"], case["padding"]
+    x, w, dy = case["x"], case["w"], case["dy"]
+    s, p = (case["stride"],) * 2, (case["padding"],) * 4    # the references' convention
     if case["kind"] == "conv":
-        forward = lambda: conv(x, w, None, s, p)                               # noqa: E731
+        forward = lambda: conv(x, w, s, p)                                     # noqa: E731
         if input_grad is None:
             return forward, None
         backward = lambda: (input_grad(dy, w, x.shape, s, p),                  # noqa: E731
@@ -149,7 +153,7 @@ def our_passes(case, functions):
         if input_grad is None:
             return None, None
         forward = lambda: input_grad(x, w, dy.shape, s, p)                     # noqa: E731
-        backward = lambda: (conv(dy, w, None, s, p),                           # noqa: E731
+        backward = lambda: (conv(dy, w, s, p),                                 # noqa: E731
                             weight_grad(dy, x, w.shape, s, p))
     return forward, backward
 

@@ -2,8 +2,8 @@ r"""Numba CPU kernels for convolution: im2col/col2im in NHWC, by blocks of image
 worker threads, reused buffers.
 
 Arrays in, arrays out (no Tensor). The three public functions have exactly the
-signatures of the NumPy reference in ``minicnn/ops/conv.py`` and register there under
-the name "numba":
+signatures of the NumPy references in ``minicnn/ops/conv.py`` and are registered as
+"numba" for device "cpu" (``registrations.py``; no float16: Numba has no such type):
 
 * ``conv2d(x, weight, stride, padding, dilation, groups, output_hw=None)``
 * ``conv2d_input_grad(grad_output, weight, input_hw, stride, padding, dilation, groups)``
@@ -29,93 +29,29 @@ What makes them faster than the reference (same math: im2col + one matrix produc
    still in the cache when the matrix product reads it), multiplies it with a
    single-threaded BLAS call and writes its own slice of the result. The threads
    never wait for each other until the last block, and a thread that finds its core
-   taken by another process simply takes fewer blocks (see ``_run``). col2im is
+   taken by another process simply takes fewer blocks (``cpu_runtime.run_tasks``). col2im is
    written as a *gather* (each input row sums the patch entries that read it), so
    blocks write disjoint memory and need no atomics.
 3. **Reused buffers.** Asking the OS for fresh pages on every call (page faults,
    zeroing) costs as much as filling them: scratch buffers live per thread and only
-   grow; ``release_buffers()`` frees them.
+   grow (``cpu_runtime.scratch``; ``cpu_runtime.release_buffers()`` frees them).
 
 All kernels are compiled for float32 and float64 on first use (``cache=True`` keeps the
 machine code on disk, so later processes start fast).
 """
 from __future__ import annotations
 
-import os
-import threading
-import types
-from concurrent.futures import ThreadPoolExecutor
-
 import numba
 import numpy as np
 from numba import njit, prange, uint64
-from threadpoolctl import ThreadpoolController
 
 from minicnn.geometry import conv2d_output_hw
 
-# ---------------------------------------------------------------------------------------
-# Two compiled versions of every loop nest: parallel and serial.
-# ---------------------------------------------------------------------------------------
-PARALLEL_MIN_WORK = 1 << 16
-"""Below this many elements a kernel runs on one thread: waking the thread pool costs
-tens of microseconds on a quiet machine (milliseconds on a busy one), more than the work."""
-
-
-class Kernel:
-    """A loop nest compiled twice: ``prange`` loops split over threads, or run as ``range``.
-
-    ``kernel(*arrays, work=n)`` picks the parallel version when ``n`` (the number of
-    elements the call touches) is at least ``PARALLEL_MIN_WORK``. Both versions are
-    cached on disk; the serial one is a renamed copy of the function so that the two
-    cache entries do not collide.
-    """
-
-    def __init__(self, function, fastmath=False):
-        self.__doc__ = function.__doc__
-        self.__name__ = function.__name__
-        self.parallel = njit(parallel=True, cache=True, fastmath=fastmath)(function)
-        serial = types.FunctionType(function.__code__, function.__globals__,
-                                    function.__name__ + "_serial")
-        serial.__qualname__ = function.__qualname__ + "_serial"
-        self.serial = njit(cache=True, fastmath=fastmath)(serial)
-
-    def __call__(self, *arrays, work: int):
-        version = self.parallel if work >= PARALLEL_MIN_WORK else self.serial
-        return version(*arrays)
-
+from .cpu_runtime import Kernel, run_tasks, scratch
 
 # ---------------------------------------------------------------------------------------
-# Scratch buffers: one grow-only flat array per (thread, name, dtype).
+# Blocks of images
 # ---------------------------------------------------------------------------------------
-_buffers: dict = {}
-
-
-def _scratch(name: str, shape: tuple, dtype) -> np.ndarray:
-    """An uninitialised C-contiguous array of ``shape`` backed by a reused buffer of the
-    calling thread.
-
-    Only for values that die inside one call: the next call with the same ``name`` on
-    the same thread overwrites it.
-    """
-    size = int(np.prod(shape))
-    key = (threading.get_ident(), name, np.dtype(dtype).str)
-    buffer = _buffers.get(key)
-    if buffer is None or buffer.size < size:
-        buffer = _buffers[key] = np.empty(max(size, 1), dtype=dtype)
-    return buffer[:size].reshape(shape)
-
-
-def release_buffers() -> None:
-    """Free every thread's scratch buffers (they are rebuilt on the next call)."""
-    _buffers.clear()
-
-
-# ---------------------------------------------------------------------------------------
-# Worker threads: blocks of images, each with a single-threaded BLAS
-# ---------------------------------------------------------------------------------------
-PARALLEL_MIN_FLOPS = 1 << 24
-"""Below this many multiply-adds an op runs its blocks on the calling thread."""
-
 BLOCKS_PER_WORKER = 2
 """At least this many blocks per worker thread (when there are enough images): more
 balance the load when another process takes a core for a while."""
@@ -128,18 +64,6 @@ MIN_BLOCK_ROWS = 256
 """The fewest im2col rows (output pixels) per block: fewer make products so small that
 BLAS spends more time packing the weight matrix than multiplying."""
 
-_blas = ThreadpoolController()  # NumPy's BLAS, to make it single-threaded in the workers
-_pool: ThreadPoolExecutor | None = None
-
-
-def _forget_pool() -> None:
-    global _pool
-    _pool = None
-
-
-if hasattr(os, "register_at_fork"):  # POSIX: a forked child has none of the threads
-    os.register_at_fork(after_in_child=_forget_pool)
-
 
 def _image_blocks(N: int, pixels_per_image: int, row_bytes: int) -> list[tuple[int, int]]:
     """[n0, n1) ranges covering the N images, sized by ``BLOCK_BYTES``, ``MIN_BLOCK_ROWS``
@@ -148,28 +72,6 @@ def _image_blocks(N: int, pixels_per_image: int, row_bytes: int) -> list[tuple[i
     most = -(-N // (numba.get_num_threads() * BLOCKS_PER_WORKER))  # ceil
     images = max(1, min(rows // max(pixels_per_image, 1), most))
     return [(n0, min(n0 + images, N)) for n0 in range(0, N, images)]
-
-
-def _run(tasks, multiply_adds: int) -> None:
-    """Run ``tasks`` (functions of no argument, one per block): on
-    ``numba.get_num_threads()`` worker threads, or here when the op is small.
-
-    Why not let BLAS use its own threads on one big product: OpenBLAS splits a product
-    over its threads in small steps, and between two steps a thread busy-waits for the
-    other. When another process holds one of the two cores even briefly, that waiting
-    made the DCGAN layers' products 2-4x slower than on one thread. Here each worker
-    takes whole blocks from a queue and never waits for the other until the last one.
-    """
-    if multiply_adds < PARALLEL_MIN_FLOPS or len(tasks) == 1:
-        for task in tasks:
-            task()
-        return
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(numba.get_num_threads(), thread_name_prefix="minicnn-conv")
-    with _blas.limit(limits=1, user_api="blas"):
-        for future in [_pool.submit(task) for task in tasks]:
-            future.result()
 
 
 # ---------------------------------------------------------------------------------------
@@ -254,7 +156,7 @@ def is_channels_last(x: np.ndarray) -> bool:
 def _weight_rows(weight: np.ndarray, groups: int) -> np.ndarray:
     """weight (K, C/G, R, S) -> (G, K/G, R S C/G): each filter in im2col's column order."""
     K, C_per_group, R, S = weight.shape
-    rows = _scratch("weight_rows", (K, R * S, C_per_group), weight.dtype)
+    rows = scratch("weight_rows", (K, R * S, C_per_group), weight.dtype)
     transpose_last_two(np.ascontiguousarray(weight).reshape(K, C_per_group, R * S), rows,
                        work=weight.size)
     return rows.reshape(groups, K // groups, R * S * C_per_group)
@@ -440,8 +342,8 @@ def _columns(kernel, source, n0, n1, hyper, groups, C):
     """The im2col matrix (G, (n1 - n0) P Q, R S C/G) of images n0..n1, in a buffer of
     the calling thread."""
     R, S, P, Q = hyper[:4]
-    columns = _scratch("columns", (groups, (n1 - n0) * P * Q, R * S * (C // groups)),
-                       source.dtype)
+    columns = scratch("columns", (groups, (n1 - n0) * P * Q, R * S * (C // groups)),
+                      source.dtype)
     kernel(source[n0:n1], *hyper, columns)
     return columns
 
@@ -456,14 +358,9 @@ def _by_filter(y: np.ndarray, n0: int, n1: int) -> np.ndarray:
     _, K, P, Q = y.shape
     if is_channels_last(y):
         return y[n0:n1].transpose(0, 2, 3, 1).reshape((n1 - n0) * P * Q, K).T
-    matrix = _scratch("by_filter", (K, n1 - n0, P * Q), y.dtype)
+    matrix = scratch("by_filter", (K, n1 - n0, P * Q), y.dtype)
     swap_leading_axes(np.ascontiguousarray(y[n0:n1]).reshape(n1 - n0, K, P * Q), matrix)
     return matrix.reshape(K, (n1 - n0) * P * Q)
-
-
-def supports_no_float16(first, second, *args, **kwargs) -> bool:
-    """no float16 array (Numba has no float16 type)."""
-    return np.float16 not in (first.dtype, second.dtype)
 
 
 def conv2d(x, weight, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1,
@@ -497,7 +394,7 @@ def conv2d(x, weight, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), grou
                 np.matmul(columns[g], weight_rows[g].T,
                           out=block_rows[:, g * K_per_group:(g + 1) * K_per_group])
             return
-        by_filter = _scratch("by_filter", (K, (n1 - n0) * P * Q), x.dtype)
+        by_filter = scratch("by_filter", (K, (n1 - n0) * P * Q), x.dtype)
         for g in range(groups):
             np.matmul(weight_rows[g], columns[g].T,
                       out=by_filter[g * K_per_group:(g + 1) * K_per_group])
@@ -505,7 +402,7 @@ def conv2d(x, weight, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), grou
                           y[n0:n1].reshape(n1 - n0, K, P * Q))
 
     blocks = _image_blocks(N, P * Q, R * S * C * x.itemsize)
-    _run([lambda b=b: block(*b) for b in blocks], N * P * Q * K * R * S * C // groups)
+    run_tasks([lambda b=b: block(*b) for b in blocks], N * P * Q * K * R * S * C // groups)
     return rows.reshape(N, P, Q, K).transpose(0, 3, 1, 2) if channels_last else y
 
 
@@ -531,15 +428,15 @@ def conv2d_input_grad(grad_output, weight, input_hw, stride=(1, 1), padding=(0, 
 
     def block(n0, n1):
         grad_by_filter = _by_filter(grad_output, n0, n1)    # (K, n P Q)
-        grad_columns = _scratch("columns", (groups, (n1 - n0) * P * Q, R * S * C_per_group),
-                                dtype)
+        grad_columns = scratch("columns", (groups, (n1 - n0) * P * Q, R * S * C_per_group),
+                               dtype)
         for g in range(groups):
             np.matmul(grad_by_filter[g * K_per_group:(g + 1) * K_per_group].T, weight_rows[g],
                       out=grad_columns[g])
         col2im(grad_columns, *hyper, grad_x[n0:n1])
 
     blocks = _image_blocks(N, P * Q, R * S * C * grad_output.itemsize)
-    _run([lambda b=b: block(*b) for b in blocks], N * P * Q * K * R * S * C_per_group)
+    run_tasks([lambda b=b: block(*b) for b in blocks], N * P * Q * K * R * S * C_per_group)
     return grad_x.reshape(N, H, W, C).transpose(0, 3, 1, 2) if channels_last else grad_x
 
 
@@ -559,8 +456,8 @@ def conv2d_weight_grad(x, grad_output, kernel_hw, stride=(1, 1), padding=(0, 0, 
     grad_output = grad_output.astype(x.dtype, copy=False)
     K_per_group, C_per_group = K // groups, C // groups
     blocks = _image_blocks(N, P * Q, R * S * C * x.itemsize)
-    partials = _scratch("partials", (len(blocks), groups, K_per_group, R * S * C_per_group),
-                        x.dtype)
+    partials = scratch("partials", (len(blocks), groups, K_per_group, R * S * C_per_group),
+                       x.dtype)
 
     def block(i, n0, n1):
         columns = _columns(kernel, source, n0, n1, hyper, groups, C)
@@ -569,7 +466,7 @@ def conv2d_weight_grad(x, grad_output, kernel_hw, stride=(1, 1), padding=(0, 0, 
             np.matmul(grad_by_filter[g * K_per_group:(g + 1) * K_per_group], columns[g],
                       out=partials[i, g])
 
-    _run([lambda i=i, b=b: block(i, *b) for i, b in enumerate(blocks)],
+    run_tasks([lambda i=i, b=b: block(i, *b) for i, b in enumerate(blocks)],
          N * P * Q * K * R * S * C_per_group)
     grad_rows = partials[0] if len(blocks) == 1 else partials.sum(axis=0)
     grad_weight = np.empty((K, C_per_group, R, S), dtype=x.dtype)

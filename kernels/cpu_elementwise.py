@@ -11,8 +11,9 @@ except through the sign, so leaky ReLU's second derivative is 0 almost everywher
 
 * ``leaky_relu(x, a)`` -> y
 * ``leaky_relu_backward(grad_output, x, a)`` -> grad_output * mask, recomputing the
-  mask from the sign of x instead of storing it (registered for slopes >= 0 only:
-  ``supports_leaky_relu_backward``)
+  mask from the sign of x instead of storing it (so registered for slopes >= 0 only,
+  ``registrations.py``: callers may pass the output for x, which has the sign of the
+  input only then)
 
 Batch norm over (N, H, W) for each channel c of x (N, C, H, W):
 
@@ -25,7 +26,7 @@ Batch norm over (N, H, W) for each channel c of x (N, C, H, W):
 Every function keeps the dtype of its input. The leaky-ReLU functions also keep its
 memory layout (NCHW, channels-last, any dense layout: they walk memory in order); the
 batch-norm helpers work in NCHW and return NCHW (other layouts are copied first). Small
-arrays run on one thread (see ``cpu_conv.Kernel``). Only C-contiguous arrays reach the
+arrays run on one thread (see ``cpu_runtime.Kernel``). Only C-contiguous arrays reach the
 compiled loops, so each loop compiles once per dtype.
 """
 from __future__ import annotations
@@ -33,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from .cpu_conv import Kernel
+from .cpu_runtime import Kernel
 
 
 def reduction_kernel(function) -> Kernel:
@@ -106,11 +107,6 @@ def leaky_relu_backward(grad_output: np.ndarray, x: np.ndarray,
     _leaky_relu_backward(flat_grad, flat_x, _slope(grad_output, negative_slope), flat_out,
                          work=x.size)
     return grad_input
-
-
-def supports_leaky_relu_backward(grad_output, x, negative_slope=0.01) -> bool:
-    """negative_slope >= 0 (callers may pass the output for x: same sign only then)."""
-    return negative_slope >= 0
 
 
 # ---------------------------------------------------------------------------------------

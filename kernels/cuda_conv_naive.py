@@ -29,10 +29,21 @@ reads C_g*R*S weights and as many input pixels straight from global memory: no
 data is shared between threads, which is why this kernel is simple and slow.
 ``cuda_conv_tiled.py`` is the same sum reorganised so that a block of threads
 shares every value it loads. Accumulation is in float32, as cuDNN's fp32 path.
+
+The launcher ``conv2d_naive_numba`` (after the kernel) takes the NumPy reference's
+signature (``conv2d(x, weight, stride, padding, dilation, groups, output_hw)``, no bias:
+the op adds it), so it passes ``has_bias=False``. Not registered: it is for reading.
 """
 from __future__ import annotations
 
+import math
+
 from numba import cuda, float32
+
+from minicnn.backend import get_array_module
+from minicnn.geometry import conv_geometry
+
+from .cuda_runtime import THREADS_PER_BLOCK, contiguous, launch
 
 
 @cuda.jit(cache=True)
@@ -68,3 +79,19 @@ def conv2d_naive_kernel(x, w, bias, y, has_bias, stride_h, stride_w, pad_h, pad_
                 if 0 <= col < W:
                     total += w[k, c, r, s] * x[n, g * C_g + c, h, col]
     y[n, k, p, q] = total
+
+
+def conv2d_naive_numba(x, weight, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1),
+                       groups=1, output_hw=None):
+    """conv2d with one thread per output element; ``padding`` (top, bottom, left, right)."""
+    xp = get_array_module(x)
+    x, weight = contiguous(x), contiguous(weight)
+    (sh, sw), (ph, pw), (dh, dw), (P, Q) = conv_geometry(x.shape, weight.shape, stride, padding,
+                                                         dilation, groups, output_hw)
+    N, K = x.shape[0], weight.shape[0]
+    y = xp.empty((N, K, P, Q), x.dtype)
+    no_bias = xp.zeros(1, x.dtype)
+    blocks = math.ceil(y.size / THREADS_PER_BLOCK)
+    launch(conv2d_naive_kernel, blocks, THREADS_PER_BLOCK, xp,
+           x, weight, no_bias, y, False, sh, sw, ph, pw, dh, dw, groups)
+    return y

@@ -67,14 +67,30 @@ Two refinements
 Tile sizes are compile-time constants (shared and local arrays need fixed shapes), so
 ``tiled_kernels(tile, dtype)`` builds and caches one set of kernels per configuration;
 tests use a small one to cover many tiles on tiny shapes.
+
+Launchers
+---------
+``conv2d_numba``, ``conv2d_input_grad_numba`` and ``conv2d_weight_grad_numba`` (at the end)
+take the signatures of the NumPy references in ``minicnn/ops/conv.py`` (stride and
+dilation pairs, padding (top, bottom, left, right); no bias: the op adds it), plus the
+keyword-only tuning knobs ``tile`` (and ``splits``); they are registered as "numba" for
+device "cuda" (``registrations.py``). Float32 and float64.
 """
 from __future__ import annotations
 
 import functools
+import math
 from typing import NamedTuple
 
 import numpy as np
 from numba import cuda, float32, float64
+
+from minicnn.backend import get_array_module
+from minicnn.geometry import (conv_geometry, conv_grad_geometry, conv_input_shape,
+                              conv_weight_shape)
+
+from .cuda_runtime import (choose_splits, contiguous, float_dtype, launch,
+                           multiprocessor_count)
 
 
 class TileConfig(NamedTuple):
@@ -359,3 +375,73 @@ def tiled_kernels(tile: TileConfig = DEFAULT_TILE, dtype: str = "float32") -> Ti
                         partial[split, g * K_g + row, c, r, s] = acc[i, j]
 
     return TiledKernels(conv2d_forward, conv2d_input_grad, conv2d_weight_grad)
+
+
+# ----------------------------------------------------------------------------- launchers
+
+
+def conv2d_numba(x, weight, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1,
+                 output_hw=None, *, tile=None):
+    """conv2d by the tiled implicit-GEMM kernel; grid (columns/BLOCK_N, K_g/BLOCK_M, groups)."""
+    xp = get_array_module(x)
+    x, weight = contiguous(x), contiguous(weight)
+    dtype = float_dtype(x, weight)
+    tile = DEFAULT_TILE if tile is None else tile
+    (sh, sw), (ph, pw), (dh, dw), (P, Q) = conv_geometry(x.shape, weight.shape, stride, padding,
+                                                         dilation, groups, output_hw)
+    N, K = x.shape[0], weight.shape[0]
+    y = xp.empty((N, K, P, Q), dtype)
+    no_bias = xp.zeros(1, dtype)
+    grid = (math.ceil(N * P * Q / tile.block_n), math.ceil(K // groups / tile.block_m), groups)
+    kernel = tiled_kernels(tile, dtype.name).forward
+    launch(kernel, grid, (tile.threads_n, tile.threads_m), xp,
+           x, weight, no_bias, y, False, sh, sw, ph, pw, dh, dw, groups)
+    return y
+
+
+def conv2d_input_grad_numba(grad_output, weight, input_hw, stride=(1, 1), padding=(0, 0, 0, 0),
+                            dilation=(1, 1), groups=1, *, tile=None):
+    """dx of conv2d (= conv_transpose2d of grad_output); grid z = groups * stride phases.
+    ``input_hw`` is (H, W) or the whole input shape."""
+    xp = get_array_module(grad_output)
+    grad_output, weight = contiguous(grad_output), contiguous(weight)
+    dtype = float_dtype(grad_output, weight)
+    tile = DEFAULT_TILE if tile is None else tile
+    input_shape = conv_input_shape(grad_output.shape, weight.shape, input_hw, groups)
+    (sh, sw), (ph, pw), (dh, dw), _ = conv_grad_geometry(input_shape, weight.shape,
+                                                         grad_output.shape, stride, padding,
+                                                         dilation, groups)
+    N, C, H, W = input_shape
+    grad_x = xp.empty(input_shape, dtype)
+    step_r, step_s = sh // math.gcd(sh, dh), sw // math.gcd(sw, dw)
+    largest_phase = N * math.ceil(H / sh) * math.ceil(W / sw)
+    grid = (math.ceil(largest_phase / tile.block_n), math.ceil(C // groups / tile.block_m),
+            groups * sh * sw)
+    kernel = tiled_kernels(tile, dtype.name).input_grad
+    launch(kernel, grid, (tile.threads_n, tile.threads_m), xp,
+           grad_output, weight, grad_x, sh, sw, ph, pw, dh, dw, groups, step_r, step_s)
+    return grad_x
+
+
+def conv2d_weight_grad_numba(x, grad_output, kernel_hw, stride=(1, 1), padding=(0, 0, 0, 0),
+                             dilation=(1, 1), groups=1, *, tile=None, splits=None):
+    """dw of conv2d by split-K implicit GEMM; grid z = groups * splits, partial sums added here.
+    ``kernel_hw`` is (R, S) or the whole weight shape."""
+    xp = get_array_module(x)
+    x, grad_output = contiguous(x), contiguous(grad_output)
+    dtype = float_dtype(x, grad_output)
+    tile = DEFAULT_TILE if tile is None else tile
+    weight_shape = conv_weight_shape(x.shape, grad_output.shape, kernel_hw, groups)
+    (sh, sw), (ph, pw), (dh, dw), (P, Q) = conv_grad_geometry(x.shape, weight_shape,
+                                                              grad_output.shape, stride, padding,
+                                                              dilation, groups)
+    K, C_g, R, S = weight_shape
+    rows, columns, depth = K // groups, C_g * R * S, x.shape[0] * P * Q
+    tiles = math.ceil(rows / tile.block_m) * math.ceil(columns / tile.block_n) * groups
+    splits, chunk = choose_splits(tiles, depth, tile.block_k, multiprocessor_count(xp), splits)
+    partial = xp.empty((splits,) + weight_shape, dtype)
+    grid = (math.ceil(columns / tile.block_n), math.ceil(rows / tile.block_m), groups * splits)
+    kernel = tiled_kernels(tile, dtype.name).weight_grad
+    launch(kernel, grid, (tile.threads_n, tile.threads_m), xp,
+           x, grad_output, partial, sh, sw, ph, pw, dh, dw, groups, splits, chunk)
+    return partial[0] if splits == 1 else partial.sum(axis=0)

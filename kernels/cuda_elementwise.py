@@ -1,40 +1,41 @@
-"""Fused bias + leaky ReLU (forward) and its backward, as Numba CUDA kernels.
+"""Leaky ReLU (forward) and its backward, as Numba CUDA kernels, with their launchers.
 
 What they compute
 -----------------
-After a convolution, adding the per-channel bias and applying the activation are
-two passes over memory in NumPy/CuPy (``y = x + b[:, None, None]`` then
-``where(y > 0, y, slope*y)``); elementwise kernels are limited by memory traffic, so
-doing both in one pass halves the time::
+One pass over memory each (elementwise kernels are limited by memory traffic)::
 
-    forward     y[i]  = z       if z > 0 else negative_slope * z,   z = x[i] + bias[c(i)]
+    forward     y[i]  = x[i]    if x[i] > 0 else negative_slope * x[i]
     backward    dx[i] = dy[i]   if x[i] > 0 else negative_slope * dy[i]
-                dbias[c] = sum over n, h, w of dx   (reduced by the host)
 
-The backward's mask is the sign of ``x``, which may be the pre-activation z or the
-output y: for ``negative_slope >= 0`` (checked by the host) ``y > 0`` exactly when
-``z > 0``, so after the fused forward the pre-activation need not be kept.
+The backward's mask is the sign of ``x``, which may be the input or the output: for
+``negative_slope >= 0`` ``y > 0`` exactly when ``x > 0``. The registry only sends slopes
+>= 0 here (``registrations.py``); the launchers refuse the others.
 
-Thread/block mapping and index math
------------------------------------
-The arrays are passed flat (contiguous NCHW, ``size = N*C*H*W``); a 1-D grid of 1-D
-blocks with a grid-stride loop, one element per thread per iteration. The channel of
-flat element ``i`` is ``c(i) = (i // (H*W)) % C``: ``plane = H*W`` is the distance between
-channels. Consecutive threads touch consecutive addresses: coalesced.
+Thread/block mapping
+--------------------
+The arrays are passed flat (contiguous, ``size = N*C*H*W``); a 1-D grid of 1-D blocks
+with a grid-stride loop, one element per thread per iteration. Consecutive threads touch
+consecutive addresses: coalesced.
+
+Launchers: ``leaky_relu_numba(x, negative_slope)`` and
+``leaky_relu_backward_numba(grad_output, x, negative_slope)``, the signatures of the NumPy
+references in ``minicnn/ops/activation.py``.
 """
 from __future__ import annotations
 
 from numba import cuda
 
+from minicnn.backend import get_array_module
+
+from .cuda_runtime import THREADS_PER_BLOCK, contiguous, grid_1d, launch, scalar
+
 
 @cuda.jit(cache=True)
-def bias_leaky_relu_kernel(x, bias, y, has_bias, negative_slope, channels, plane):
-    """y = leaky_relu(x + bias[channel]) over flat arrays."""
+def leaky_relu_kernel(x, y, negative_slope):
+    """y = x where x > 0, negative_slope * x elsewhere, over flat arrays."""
     start, step = cuda.grid(1), cuda.gridsize(1)
     for i in range(start, x.size, step):
         z = x[i]
-        if has_bias:
-            z += bias[(i // plane) % channels]
         y[i] = z if z > 0 else negative_slope * z
 
 
@@ -45,3 +46,39 @@ def leaky_relu_backward_kernel(grad_y, x, grad_x, negative_slope):
     for i in range(start, x.size, step):
         g = grad_y[i]
         grad_x[i] = g if x[i] > 0 else negative_slope * g
+
+
+# ----------------------------------------------------------------------------- launchers
+
+
+def _check_slope(negative_slope):
+    if negative_slope < 0:
+        raise ValueError(f"negative_slope: the fused kernels need a value >= 0 (the backward "
+                         f"reads the sign of the output), got {negative_slope}")
+
+
+def leaky_relu_numba(x, negative_slope=0.01):
+    """y = leaky_relu(x) in one pass (x's dtype)."""
+    _check_slope(negative_slope)
+    xp = get_array_module(x)
+    x = contiguous(x)
+    y = xp.empty_like(x)
+    launch(leaky_relu_kernel, grid_1d(x.size), THREADS_PER_BLOCK, xp,
+           x.reshape(-1), y.reshape(-1), scalar(x.dtype, negative_slope))
+    return y
+
+
+def leaky_relu_backward_numba(grad_output, x, negative_slope=0.01):
+    """dx = dy * (1 if x > 0 else negative_slope); ``x`` may be the input or the output (same
+    sign for a slope >= 0)."""
+    _check_slope(negative_slope)
+    xp = get_array_module(x)
+    grad_output, x = contiguous(grad_output), contiguous(x)
+    if grad_output.shape != x.shape:
+        raise ValueError(f"grad_output: expected shape {tuple(x.shape)}, got "
+                         f"{tuple(grad_output.shape)}")
+    grad_x = xp.empty_like(grad_output)
+    launch(leaky_relu_backward_kernel, grid_1d(x.size), THREADS_PER_BLOCK, xp,
+           grad_output.reshape(-1), x.reshape(-1), grad_x.reshape(-1),
+           scalar(grad_output.dtype, negative_slope))
+    return grad_x

@@ -41,10 +41,22 @@ Index math of the gather
 For a pixel row ``h`` and kernel row ``r``, the output row that copied it would be
 ``p = (h + pad_h - r*dil_h) / stride_h``; it exists only when that division is
 exact and ``0 <= p < P``. Same for columns. That is the whole of col2im.
+
+Launchers
+---------
+``im2col_numba(x, kernel_size, stride, padding, dilation, output_hw=None)`` and
+``col2im_numba(cols, input_shape, kernel_size, ...)`` check the geometry, allocate the
+output and launch (CuPy arrays, or NumPy arrays under the simulator). They are not
+registered ops: ``cuda_c_host.py``'s im2col + cuBLAS path uses them under the simulator.
 """
 from __future__ import annotations
 
 from numba import cuda
+
+from minicnn.backend import get_array_module
+from minicnn.geometry import conv_geometry, pair
+
+from .cuda_runtime import THREADS_PER_BLOCK, contiguous, grid_1d, launch
 
 
 @cuda.jit(cache=True)
@@ -103,3 +115,37 @@ def col2im_kernel(cols, x, kernel_h, kernel_w, P, Q, stride_h, stride_w, pad_h, 
                     continue
                 acc += cols[n, (c * R + r) * S + s, p * Q + q]
         x[n, c, h, w] = acc
+
+
+# ----------------------------------------------------------------------------- launchers
+
+
+def im2col_numba(x, kernel_size, stride=1, padding=0, dilation=1, output_hw=None):
+    """cols (N, C*R*S, P*Q) of x (N, C, H, W), as torch.nn.functional.unfold."""
+    xp = get_array_module(x)
+    x = contiguous(x)
+    R, S = pair(kernel_size, "kernel_size", 1)
+    N, C, H, W = x.shape
+    (sh, sw), (ph, pw), (dh, dw), (P, Q) = conv_geometry(x.shape, (C, C, R, S), stride,
+                                                         padding, dilation, 1, output_hw)
+    cols = xp.empty((N, C * R * S, P * Q), x.dtype)
+    launch(im2col_kernel, grid_1d(cols.size), THREADS_PER_BLOCK, xp,
+           x, cols, R, S, P, Q, sh, sw, ph, pw, dh, dw)
+    return cols
+
+
+def col2im_numba(cols, input_shape, kernel_size, stride=1, padding=0, dilation=1,
+                 output_hw=None):
+    """x (N, C, H, W) = the adjoint of im2col: column entries summed back onto their pixels."""
+    xp = get_array_module(cols)
+    cols = contiguous(cols)
+    N, C, H, W = (int(v) for v in input_shape)
+    R, S = pair(kernel_size, "kernel_size", 1)
+    (sh, sw), (ph, pw), (dh, dw), (P, Q) = conv_geometry((N, C, H, W), (C, C, R, S), stride,
+                                                         padding, dilation, 1, output_hw)
+    if tuple(cols.shape) != (N, C * R * S, P * Q):
+        raise ValueError(f"cols: expected shape {(N, C * R * S, P * Q)}, got {tuple(cols.shape)}")
+    x = xp.empty((N, C, H, W), cols.dtype)
+    launch(col2im_kernel, grid_1d(x.size), THREADS_PER_BLOCK, xp,
+           cols, x, R, S, P, Q, sh, sw, ph, pw, dh, dw)
+    return x

@@ -29,12 +29,28 @@ Index math of the gather: tap ``r`` of output row ``p`` lands on pixel row
 ``h = p*stride_h - pad_h + r*dil_h``, so for a given ``h`` and ``r`` the only candidate is
 ``p = (h + pad_h - r*dil_h) / stride_h``, valid when the division is exact and
 ``0 <= p < P`` (the same arithmetic as col2im in ``cuda_im2col.py``).
+
+Launchers
+---------
+``max_pool2d_numba``, ``max_pool2d_backward_numba``, ``avg_pool2d_numba`` and
+``avg_pool2d_backward_numba`` (at the end) take the signatures of the NumPy references in
+``minicnn/ops/pool.py``. Two limits, declared to the registry (``registrations.py``) so
+that it runs the reference instead: no ``divisor_override``, and the max backward needs
+the window (``kernel_size``) because it gathers. A max window lying entirely in the
+padding (possible only with dilation) gets the reference's index (the nearest pixel)
+forward, but its gradient is dropped backward.
 """
 from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import cuda
+
+from minicnn.backend import get_array_module
+from minicnn.geometry import pool_geometry
+
+from .cuda_runtime import THREADS_PER_BLOCK, contiguous, grid_1d, launch
 
 
 @cuda.jit(device=True)
@@ -188,3 +204,74 @@ def avg_pool2d_backward_kernel(grad_y, grad_x, kernel_h, kernel_w, stride_h, str
                                               stride_w, pad_h, pad_w, count_include_pad)
                     total += grad_y[n, c, p, q] / divisor
         grad_x[n, c, h, v] = total
+
+
+# ----------------------------------------------------------------------------- launchers
+
+
+def max_pool2d_numba(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """(y, indices) of max pooling; indices hold h*W + w of each maximum (int64)."""
+    xp = get_array_module(x)
+    x = contiguous(x)
+    (R, S), (sh, sw), (ph, pw), (dh, dw), (P, Q) = pool_geometry(
+        x.shape, kernel_size, stride, padding, dilation, ceil_mode)
+    y = xp.empty(x.shape[:2] + (P, Q), x.dtype)
+    indices = xp.empty(y.shape, np.int64)
+    launch(max_pool2d_forward_kernel, grid_1d(y.size), THREADS_PER_BLOCK, xp,
+           x, y, indices, R, S, sh, sw, ph, pw, dh, dw)
+    return y, indices
+
+
+def max_pool2d_backward_numba(grad_output, indices, input_shape, kernel_size=None, stride=None,
+                              padding=0, dilation=1):
+    """dx: each dy goes to the argmax of its window (gathered per input pixel, no atomics)."""
+    if kernel_size is None:
+        raise ValueError("kernel_size: the Numba max-pooling backward gathers over the windows "
+                         "and needs them, got None (the registry runs the reference for it)")
+    xp = get_array_module(grad_output)
+    grad_output, indices = contiguous(grad_output), contiguous(indices)
+    input_shape = tuple(int(v) for v in input_shape)
+    (R, S), (sh, sw), (ph, pw), (dh, dw), _ = pool_geometry(
+        input_shape, kernel_size, stride, padding, dilation, False)
+    grad_x = xp.empty(input_shape, grad_output.dtype)
+    launch(max_pool2d_backward_kernel, grid_1d(grad_x.size), THREADS_PER_BLOCK, xp,
+           grad_output, indices, grad_x, R, S, sh, sw, ph, pw, dh, dw)
+    return grad_x
+
+
+def _check_no_divisor_override(divisor_override):
+    if divisor_override is not None:
+        raise ValueError(f"divisor_override: the Numba pooling kernels need None, got "
+                         f"{divisor_override!r} (the registry runs the reference for it)")
+
+
+def avg_pool2d_numba(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                     count_include_pad=True, divisor_override=None):
+    """Average pooling with PyTorch's divisor rules (no ``divisor_override``)."""
+    _check_no_divisor_override(divisor_override)
+    xp = get_array_module(x)
+    x = contiguous(x)
+    (R, S), (sh, sw), (ph, pw), _, (P, Q) = pool_geometry(
+        x.shape, kernel_size, stride, padding, 1, ceil_mode)
+    y = xp.empty(x.shape[:2] + (P, Q), x.dtype)
+    launch(avg_pool2d_forward_kernel, grid_1d(y.size), THREADS_PER_BLOCK, xp,
+           x, y, R, S, sh, sw, ph, pw, bool(count_include_pad))
+    return y
+
+
+def avg_pool2d_backward_numba(grad_output, input_shape, kernel_size, stride=None, padding=0,
+                              ceil_mode=False, count_include_pad=True, divisor_override=None):
+    """dx of average pooling: dy / divisor spread over each window (gathered per pixel)."""
+    _check_no_divisor_override(divisor_override)
+    xp = get_array_module(grad_output)
+    grad_output = contiguous(grad_output)
+    input_shape = tuple(int(v) for v in input_shape)
+    (R, S), (sh, sw), (ph, pw), _, (P, Q) = pool_geometry(
+        input_shape, kernel_size, stride, padding, 1, ceil_mode)
+    if tuple(grad_output.shape) != input_shape[:2] + (P, Q):
+        raise ValueError(f"grad_output: expected shape {input_shape[:2] + (P, Q)}, got "
+                         f"{tuple(grad_output.shape)}")
+    grad_x = xp.empty(input_shape, grad_output.dtype)
+    launch(avg_pool2d_backward_kernel, grid_1d(grad_x.size), THREADS_PER_BLOCK, xp,
+           grad_output, grad_x, R, S, sh, sw, ph, pw, bool(count_include_pad))
+    return grad_x

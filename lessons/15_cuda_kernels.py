@@ -51,7 +51,8 @@ if SIMULATOR:
 import numpy as np  # noqa: E402
 from numba import cuda, float32  # noqa: E402
 
-from minicnn.kernels import cuda_launch  # noqa: E402
+from minicnn.kernels import cuda_c_host, cuda_conv_naive, cuda_conv_tiled  # noqa: E402
+from minicnn.kernels.cuda_runtime import THREADS_PER_BLOCK  # noqa: E402
 from minicnn.kernels.cuda_conv_tiled import DEFAULT_TILE, SMALL_TILE  # noqa: E402
 from minicnn.lesson import check, parse_args  # noqa: E402
 from minicnn.ops.conv import conv2d_reference  # noqa: E402
@@ -248,8 +249,8 @@ def part_convolution():
           f"-> y {expected.shape}")
 
     print("   naive kernel: one thread per output, "
-          f"{N * K * P * P} threads in blocks of {cuda_launch.THREADS_PER_BLOCK}")
-    y = cuda_launch.conv2d_naive_numba(xd, wd, None, stride, padding)
+          f"{N * K * P * P} threads in blocks of {THREADS_PER_BLOCK}")
+    y = cuda_conv_naive.conv2d_naive_numba(xd, wd, stride, padding)
     error = relative_error(y, expected)
     check(error < 1e-4, f"naive kernel matches NumPy (relative error {error:.1e})")
 
@@ -259,13 +260,13 @@ def part_convolution():
           f"B ({depth} x {cols});")
     print(f"   tiles of {tile.block_m} x {tile.block_n} -> a grid of {grid[0]} x {grid[1]} "
           f"blocks of {tile.threads_m * tile.threads_n} threads, {tile.block_k} deep per step")
-    y = cuda_launch.conv2d_numba(xd, wd, None, stride, padding, tile=tile)
+    y = cuda_conv_tiled.conv2d_numba(xd, wd, stride, padding, tile=tile)
     error = relative_error(y, expected)
     check(error < 1e-4, f"tiled kernel matches NumPy (relative error {error:.1e})")
 
     dy = rng.standard_normal(expected.shape).astype(np.float32)
-    dx = cuda_launch.conv2d_input_grad_numba(to_device(dy), wd, x.shape, stride, padding,
-                                             tile=tile)
+    dx = cuda_conv_tiled.conv2d_input_grad_numba(to_device(dy), wd, x.shape, stride, padding,
+                                                 tile=tile)
     from minicnn.ops.conv import conv2d_input_grad_reference
     dx_expected = conv2d_input_grad_reference(dy.astype(np.float64), w.astype(np.float64),
                                               (H, H), (stride,) * 2, (padding,) * 4, (1, 1), 1)
@@ -278,12 +279,11 @@ def part_convolution():
     flops = 2.0 * rows * cols * depth
     print("\n   timings on the GPU (median of 10, CUDA events):")
     for name, function in [
-            ("naive (Numba)", lambda: cuda_launch.conv2d_naive_numba(xd, wd, None, stride,
-                                                                     padding)),
-            ("tiled (Numba)", lambda: cuda_launch.conv2d_numba(xd, wd, None, stride, padding)),
-            ("tiled (CUDA C)", lambda: cuda_launch.conv2d_cuda_c(xd, wd, None, stride,
-                                                                 padding)),
-            ("im2col + cuBLAS", lambda: cuda_launch.conv2d_im2col_cublas(xd, wd, None, stride,
+            ("naive (Numba)", lambda: cuda_conv_naive.conv2d_naive_numba(xd, wd, stride,
+                                                                         padding)),
+            ("tiled (Numba)", lambda: cuda_conv_tiled.conv2d_numba(xd, wd, stride, padding)),
+            ("tiled (CUDA C)", lambda: cuda_c_host.conv2d_cuda_c(xd, wd, stride, padding)),
+            ("im2col + cuBLAS", lambda: cuda_c_host.conv2d_im2col_cublas(xd, wd, stride,
                                                                          padding))]:
         try:
             ms = time_ms(function)

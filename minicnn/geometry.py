@@ -15,9 +15,15 @@ tuples and computes output sizes, one formula each:
 * pooling (padding on both sides, PyTorch's ``ceil_mode``: round up, but the last window
   must start inside the input or the top/left padding).
 
+The second half checks the arguments of one kernel call against its arrays' shapes
+(``conv_geometry``, ``conv_grad_geometry``, ``pool_geometry`` ...): the kernels take every
+size from the arrays, so the host checks them first, with errors that name the argument.
+
 Imports nothing but the standard library, so the kernels (kernels/) can use it too.
 """
 from __future__ import annotations
+
+from typing import NamedTuple
 
 
 def pair(value, name: str, minimum: int = 0, op: str | None = None) -> tuple[int, int]:
@@ -103,3 +109,119 @@ def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation
     if ceil_mode and (out - 1) * stride >= size + padding:
         out -= 1  # the last window would start inside the bottom/right padding
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# Checked geometry of one call, for the kernels (they take every size from the arrays)
+# ---------------------------------------------------------------------------------------
+class ConvGeometry(NamedTuple):
+    """What a conv kernel needs: stride, top/left padding, dilation, output size (P, Q)."""
+    stride: tuple
+    padding: tuple      # (top, left)
+    dilation: tuple
+    output_hw: tuple
+
+
+def check_conv_shapes(x_shape, weight_shape, groups, x_name="input") -> None:
+    """x (N, C, H, W) and weight (K, C/groups, R, S) fit together; ValueError otherwise."""
+    if len(x_shape) != 4:
+        raise ValueError(f"{x_name}: expected a 4-D (N, C, H, W) array, got shape {tuple(x_shape)}")
+    if len(weight_shape) != 4:
+        raise ValueError(f"weight: expected a 4-D (K, C/groups, R, S) array, got shape "
+                         f"{tuple(weight_shape)}")
+    if groups <= 0 or x_shape[1] % groups or weight_shape[0] % groups:
+        raise ValueError(f"groups: expected a positive divisor of the {x_shape[1]} input and "
+                         f"{weight_shape[0]} output channels, got {groups}")
+    if weight_shape[1] * groups != x_shape[1]:
+        raise ValueError(f"weight: expected {x_shape[1] // groups} input channels per group "
+                         f"({x_name} has {x_shape[1]}, groups={groups}), got {weight_shape[1]}")
+
+
+def conv_geometry(x_shape, weight_shape, stride, padding, dilation, groups,
+                  output_hw=None) -> ConvGeometry:
+    """Check a conv2d's arguments; P, Q as many as fit unless ``output_hw`` asks for fewer.
+    ``stride``/``dilation`` an int or a pair, ``padding`` an int, a pair or a 4-tuple."""
+    stride = pair(stride, "stride", 1)
+    dilation = pair(dilation, "dilation", 1)
+    top, bottom, left, right = padding4(padding)
+    check_conv_shapes(x_shape, weight_shape, groups)
+    P = conv_output_size(x_shape[2], weight_shape[2], stride[0], top + bottom, dilation[0])
+    Q = conv_output_size(x_shape[3], weight_shape[3], stride[1], left + right, dilation[1])
+    if P <= 0 or Q <= 0:
+        raise ValueError(f"weight: kernel {tuple(weight_shape[2:])} with dilation {dilation} is "
+                         f"larger than the padded input {x_shape[2] + top + bottom}x"
+                         f"{x_shape[3] + left + right}")
+    if output_hw is not None:
+        if not (0 < output_hw[0] <= P and 0 < output_hw[1] <= Q):
+            raise ValueError(f"output_hw: expected at most {(P, Q)} outputs, got "
+                             f"{tuple(output_hw)}")
+        P, Q = int(output_hw[0]), int(output_hw[1])
+    return ConvGeometry(stride, (top, left), dilation, (P, Q))
+
+
+def conv_grad_geometry(x_shape, weight_shape, grad_shape, stride, padding, dilation,
+                       groups) -> ConvGeometry:
+    """Geometry of a conv2d gradient: P, Q are grad_output's (at most as many as fit)."""
+    N, K = x_shape[0], weight_shape[0]
+    geometry = conv_geometry(x_shape, weight_shape, stride, padding, dilation, groups)
+    P, Q = geometry.output_hw
+    if (len(grad_shape) != 4 or tuple(grad_shape[:2]) != (N, K)
+            or not (0 < grad_shape[2] <= P and 0 < grad_shape[3] <= Q)):
+        raise ValueError(f"grad_output: expected shape {(N, K, P, Q)} (or fewer outputs) for "
+                         f"input {tuple(x_shape)} and weight {tuple(weight_shape)}, got "
+                         f"{tuple(grad_shape)}")
+    return geometry._replace(output_hw=(int(grad_shape[2]), int(grad_shape[3])))
+
+
+def conv_input_shape(grad_shape, weight_shape, input_hw, groups) -> tuple:
+    """(N, C, H, W) of conv2d's input, from (H, W) or from a whole shape."""
+    if len(input_hw) == 4:
+        return tuple(int(v) for v in input_hw)
+    return (grad_shape[0], weight_shape[1] * groups, int(input_hw[0]), int(input_hw[1]))
+
+
+def conv_weight_shape(x_shape, grad_shape, kernel_hw, groups) -> tuple:
+    """(K, C/groups, R, S) of conv2d's weight, from (R, S) or from a whole shape."""
+    if len(kernel_hw) == 4:
+        return tuple(int(v) for v in kernel_hw)
+    return (grad_shape[1], x_shape[1] // groups, int(kernel_hw[0]), int(kernel_hw[1]))
+
+
+def conv_transpose_output_shape(x_shape, weight_shape, stride, padding, output_padding, groups,
+                                dilation) -> tuple:
+    """(N, C_out, H_out, W_out) of conv_transpose2d, weight (C_in, C_out/groups, R, S) as
+    PyTorch's ConvTranspose2d; H_out by ``conv_transpose_output_size``."""
+    if len(x_shape) != 4 or len(weight_shape) != 4:
+        raise ValueError(f"conv_transpose2d: expected 4-D input and weight, got shapes "
+                         f"{tuple(x_shape)} and {tuple(weight_shape)}")
+    if weight_shape[0] != x_shape[1]:
+        raise ValueError(f"weight: expected {x_shape[1]} input channels (dim 0) to match the "
+                         f"input, got {weight_shape[0]}")
+    (sh, sw), (dh, dw) = pair(stride, "stride", 1), pair(dilation, "dilation", 1)
+    top, bottom, left, right = padding4(padding)
+    oph, opw = pair(output_padding, "output_padding")
+    if not (0 <= oph < max(sh, dh) and 0 <= opw < max(sw, dw)):
+        raise ValueError(f"output_padding: expected values smaller than stride or dilation, got "
+                         f"{(oph, opw)}")
+    H = conv_transpose_output_size(x_shape[2], weight_shape[2], sh, top + bottom, dh, oph)
+    W = conv_transpose_output_size(x_shape[3], weight_shape[3], sw, left + right, dw, opw)
+    return (x_shape[0], weight_shape[1] * groups, H, W)
+
+
+def pool_geometry(shape, kernel_size, stride, padding, dilation, ceil_mode):
+    """Checked (kernel, stride, padding, dilation, (P, Q)) pairs of a pooling call on an
+    (N, C, H, W) input; stride None (or ()) means the kernel size, as in PyTorch."""
+    if len(shape) != 4:
+        raise ValueError(f"input: expected a 4-D (N, C, H, W) array, got shape {tuple(shape)}")
+    R, S = pair(kernel_size, "kernel_size", 1)
+    sh, sw = (R, S) if stride is None or stride == () else pair(stride, "stride", 1)
+    ph, pw = pair(padding, "padding")
+    dh, dw = pair(dilation, "dilation", 1)
+    if not (0 <= ph <= R // 2 and 0 <= pw <= S // 2):
+        raise ValueError(f"padding: expected at most half the kernel size {(R, S)}, got {(ph, pw)}")
+    P = pool_output_size(shape[2], R, sh, ph, dh, ceil_mode)
+    Q = pool_output_size(shape[3], S, sw, pw, dw, ceil_mode)
+    if P <= 0 or Q <= 0:
+        raise ValueError(f"kernel_size: window {(R, S)} larger than the padded input "
+                         f"{tuple(shape[2:])}")
+    return (R, S), (sh, sw), (ph, pw), (dh, dw), (P, Q)

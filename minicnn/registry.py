@@ -21,11 +21,16 @@ Tests and benchmarks prefer one implementation, for one op or for a whole family
     with registry.use("numba"):                 # every op that has a "numba" implementation
         y = F.conv2d(x, w)
 
-``table()`` lists every registered implementation (``minicnn info`` prints it).
+``table()`` lists every registered implementation (``minicnn info`` prints it). The
+NumPy references register next to their ops (``minicnn/ops``); every accelerated kernel
+registers from one table, ``kernels/registrations.py``. A kernel may be registered by
+name, ``"package.module:function"``: its module is imported the first time the kernel
+runs, so registering the GPU kernels imports neither CuPy nor ``numba.cuda``.
 """
 from __future__ import annotations
 
 import contextlib
+import importlib
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -36,15 +41,34 @@ def _always(*args, **kwargs) -> bool:
     return True
 
 
+def resolve(target: Callable | str) -> Callable:
+    """``target`` itself, or the function a ``"package.module:function"`` string names."""
+    if callable(target):
+        return target
+    module, _, name = target.partition(":")
+    if not name:
+        raise ValueError(f"function: expected a callable or 'package.module:function', "
+                         f"got {target!r}")
+    return getattr(importlib.import_module(module), name)
+
+
 @dataclass
 class Implementation:
     op: str
     device: str
     name: str
-    function: Callable
+    target: Callable | str      # the function, or where to import it from on first use
     priority: int = 0
     available: Callable[[], bool] = field(default=_always)
     supports: Callable[..., bool] = field(default=_always)
+    _function: Callable | None = field(default=None, repr=False)
+
+    @property
+    def function(self) -> Callable:
+        """The function itself (imported now if it was registered by name)."""
+        if self._function is None:
+            self._function = resolve(self.target)
+        return self._function
 
 
 _implementations: dict[tuple[str, str], dict[str, Implementation]] = {}
@@ -52,14 +76,15 @@ _selected: dict[tuple[str, str], str] = {}
 _last_used: dict[str, str] = {}
 
 
-def register(op: str, name: str, function: Callable, device: str = "cpu", priority: int = 0,
-             available: Callable[[], bool] | None = None,
+def register(op: str, name: str, function: Callable | str, device: str = "cpu",
+             priority: int = 0, available: Callable[[], bool] | None = None,
              supports: Callable[..., bool] | None = None) -> None:
     """Register ``function`` as implementation ``name`` of ``op`` on ``device``.
 
-    ``available()`` says whether it can run on this machine at all (checked at dispatch
-    time); ``supports(*args, **kwargs)``, called with the arguments of a call, whether it
-    computes that call. Both default to "always".
+    ``function`` is a callable or ``"package.module:function"`` (imported on its first
+    run). ``available()`` says whether it can run on this machine at all (checked at
+    dispatch time); ``supports(*args, **kwargs)``, called with the arguments of a call,
+    whether it computes that call. Both default to "always".
     """
     impl = Implementation(op, device, name, function, priority, available or _always,
                           supports or _always)

@@ -380,8 +380,9 @@ class TrainingRun:
 @contextlib.contextmanager
 def blas_threads(count: int | None):
     """Run the block with the BLAS library (OpenBLAS, MKL...) limited to ``count``
-    threads; ``None`` leaves it alone. Needs ``threadpoolctl`` (installed with
-    scikit-learn); without it, a no-op.
+    threads; ``None`` leaves it alone. The one BLAS-thread switch of minicnn
+    (``minicnn.kernels.cpu_runtime.blas_threads``, which the CPU conv kernels' worker
+    threads use too).
 
     Why a training run may want this:
 
@@ -395,15 +396,9 @@ def blas_threads(count: int | None):
       epoch of the digit classifier took 11-12 s with one OpenBLAS thread, 51-95 s with
       two.)
     """
-    if count is None:
-        yield
-        return
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        yield
-        return
-    with threadpool_limits(limits=int(count), user_api="blas"):
+    from .kernels.cpu_runtime import blas_threads as limit_blas_threads
+
+    with limit_blas_threads(count):
         yield
 
 

@@ -1,9 +1,9 @@
-"""References for the kernel tests: the project's NumPy references, and a second set here.
+"""A second set of references for the kernel tests, independent of the project's.
 
-``project_references()`` wraps the NumPy references the ops use (``minicnn/ops/conv.py``,
-``pool.py``) in the call style of the kernel tests: those are what the GPU kernels replace,
-so the kernels are tested against them. The functions below are an independent second
-set, written from the definitions (PyTorch's conv2d / max_pool2d / avg_pool2d) as a loop
+The kernels take exactly the signatures of the project's NumPy references
+(``minicnn/ops/conv.py``, ``pool.py``), and ``tests/cudasim_cases.py`` compares them with
+those directly. The functions here are an independent second set, written from the
+definitions (PyTorch's conv2d / max_pool2d / avg_pool2d) as a loop
 over kernel taps + einsum, nothing clever; ``tests/test_cuda_kernels.py`` checks both sets
 against PyTorch and against each other. They also provide im2col/col2im in unfold's layout,
 which the project's references do not expose. Shapes: x (N, C, H, W), w (K, C/groups, R, S),
@@ -219,37 +219,3 @@ def avg_pool2d_backward_reference(dy, input_shape, kernel_size, stride=None, pad
             dx[:, :, max(h0, 0):min(h0 + R, H), max(v0, 0):min(v0 + S, W)] += (
                 dy[:, :, p, q][:, :, None, None] / divisor)
     return dx
-
-
-def project_references():
-    """The references of ``minicnn.ops`` with this module's signatures (padding may be a
-    4-tuple, ``output_hw`` may crop). Raises ImportError where minicnn is not importable."""
-    from types import SimpleNamespace
-
-    from minicnn.ops import conv, pool
-
-    def geometry(stride, padding, dilation):
-        return _pair(stride), _padding4(padding), _pair(dilation)
-
-    def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, output_hw=None):
-        y = conv.conv2d_reference(x, w, *geometry(stride, padding, dilation), groups,
-                                  output_hw=output_hw)
-        return y if b is None else y + b.reshape(1, -1, 1, 1)
-
-    def input_grad(dy, w, input_shape, stride=1, padding=0, dilation=1, groups=1):
-        return conv.conv2d_input_grad_reference(dy, w, tuple(input_shape)[-2:],
-                                                *geometry(stride, padding, dilation), groups)
-
-    def weight_grad(x, dy, weight_shape, stride=1, padding=0, dilation=1, groups=1):
-        return conv.conv2d_weight_grad_reference(x, dy, tuple(weight_shape)[-2:],
-                                                 *geometry(stride, padding, dilation), groups)
-
-    return SimpleNamespace(
-        conv2d_reference=conv2d, conv2d_input_grad_reference=input_grad,
-        conv2d_weight_grad_reference=weight_grad,
-        max_pool2d_reference=pool.max_pool2d_reference,
-        max_pool2d_backward_reference=lambda dy, indices, shape: (
-            pool.max_pool2d_backward_reference(dy, indices, shape)),
-        avg_pool2d_reference=pool.avg_pool2d_reference,
-        avg_pool2d_backward_reference=pool.avg_pool2d_backward_reference,
-        im2col_reference=im2col_reference, col2im_reference=col2im_reference)

@@ -8,10 +8,12 @@ process, and reads one JSON line per case::
     python tests/cudasim_cases.py conv_forward      # one family
     python tests/cudasim_cases.py --list            # the families
 
-Every case runs a Numba CUDA kernel (through its launcher in ``kernels/cuda_launch.py``)
+Every case runs a Numba CUDA kernel (through its launcher, beside it in ``kernels/cuda_*.py``)
 on tiny float32 shapes that do not divide the tile sizes, with stride, padding, dilation
-and groups, and compares it with a float64 NumPy reference. The simulator runs each
-CUDA thread as a Python thread: it checks indexing, bounds and barriers, not speed.
+and groups, and compares it with the project's NumPy reference (``minicnn/ops``) in
+float64: the launchers take exactly the references' signatures, so both are called with
+the same arguments. The simulator runs each CUDA thread as a Python thread: it checks
+indexing, bounds and barriers, not speed.
 """
 from __future__ import annotations
 
@@ -30,20 +32,13 @@ if REPO not in sys.path:
 import numpy as np  # noqa: E402
 
 import conv_reference  # noqa: E402  (this script's folder, tests/, is on sys.path)
+from minicnn.geometry import conv_transpose_output_shape, padding4, pair  # noqa: E402
+from minicnn.ops.conv import (conv2d_input_grad_reference, conv2d_reference,  # noqa: E402
+                              conv2d_weight_grad_reference)
+from minicnn.ops.pool import (avg_pool2d_backward_reference, avg_pool2d_reference,  # noqa: E402
+                              max_pool2d_backward_reference, max_pool2d_reference)
 
-# The NumPy references the ops use (minicnn/ops), which these kernels replace on the GPU;
-# tests/conv_reference.py's own set where minicnn cannot be imported.
-try:
-    REFERENCE = conv_reference.project_references()
-except ImportError:
-    REFERENCE = conv_reference
-conv2d_reference = REFERENCE.conv2d_reference
-conv2d_input_grad_reference = REFERENCE.conv2d_input_grad_reference
-conv2d_weight_grad_reference = REFERENCE.conv2d_weight_grad_reference
-max_pool2d_reference = REFERENCE.max_pool2d_reference
-max_pool2d_backward_reference = REFERENCE.max_pool2d_backward_reference
-avg_pool2d_reference = REFERENCE.avg_pool2d_reference
-avg_pool2d_backward_reference = REFERENCE.avg_pool2d_backward_reference
+# im2col/col2im in unfold's layout: the project has no reference by that name
 im2col_reference = conv_reference.im2col_reference
 col2im_reference = conv_reference.col2im_reference
 
@@ -82,17 +77,22 @@ def check(actual, expected, what, rtol=2e-5, atol=2e-5):
                              f"{actual[worst]!r}, expected {expected[worst]!r}")
 
 
-def conv_arrays(config, seed=0, bias=True):
+def conv_arrays(config, seed=0):
+    """x, w and the geometry in the references' (and kernels') convention."""
     N, C, H, W, K, R, S, stride, padding, dilation, groups = config
     x = random((N, C, H, W), seed)
     w = random((K, C // groups, R, S), seed + 1)
-    b = random((K,), seed + 2) if bias else None
-    return x, w, b, dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    return x, w, dict(stride=pair(stride, "stride"), padding=padding4(padding),
+                      dilation=pair(dilation, "dilation"), groups=groups)
 
 
-def launch():
-    from minicnn.kernels import cuda_launch
-    return cuda_launch
+def f64(*arrays):
+    return [a.astype(np.float64) for a in arrays]
+
+
+def launchers(module):
+    import importlib
+    return importlib.import_module(f"minicnn.kernels.{module}")
 
 
 def tiles():
@@ -104,9 +104,9 @@ def tiles():
 
 
 def family_im2col():
-    L = launch()
+    L = launchers("cuda_im2col")
     for i, config in enumerate(CONV_CONFIGS):
-        x, w, _, p = conv_arrays(config, seed=10 * i, bias=False)
+        x, w, p = conv_arrays(config, seed=10 * i)
         kernel = w.shape[2:]
         geometry = dict(stride=p["stride"], padding=p["padding"], dilation=p["dilation"])
         expected = im2col_reference(x.astype(np.float64), kernel, **geometry)
@@ -125,140 +125,130 @@ def family_im2col():
 
 
 def family_conv_naive():
-    L = launch()
+    L = launchers("cuda_conv_naive")
     for i, config in enumerate(CONV_CONFIGS[:4]):
-        x, w, b, p = conv_arrays(config, seed=20 * i)
-        expected = conv2d_reference(x.astype(np.float64), w.astype(np.float64),
-                                    b.astype(np.float64), **p)
-        yield f"conv2d_naive[{i}]", (lambda x=x, w=w, b=b, p=p, e=expected:
-                                     check(L.conv2d_naive_numba(x, w, b, **p), e, "naive conv2d"))
+        x, w, p = conv_arrays(config, seed=20 * i)
+        expected = conv2d_reference(*f64(x, w), **p)
+        yield f"conv2d_naive[{i}]", (lambda x=x, w=w, p=p, e=expected:
+                                     check(L.conv2d_naive_numba(x, w, **p), e, "naive conv2d"))
 
 
 def family_conv_forward():
-    L = launch()
+    L = launchers("cuda_conv_tiled")
     small, default = tiles()
     for i, config in enumerate(CONV_CONFIGS):
-        x, w, b, p = conv_arrays(config, seed=30 * i, bias=i % 2 == 0)
-        expected = conv2d_reference(x.astype(np.float64), w.astype(np.float64),
-                                    None if b is None else b.astype(np.float64), **p)
-        yield f"conv2d_tiled_small[{i}]", (lambda x=x, w=w, b=b, p=p, e=expected: check(
-            L.conv2d_numba(x, w, b, tile=small, **p), e, "tiled conv2d (small tile)"))
-    x, w, b, p = conv_arrays(DEFAULT_TILE_CONFIG, seed=7)
-    expected = conv2d_reference(x.astype(np.float64), w.astype(np.float64),
-                                b.astype(np.float64), **p)
-    yield "conv2d_tiled_default", lambda: check(L.conv2d_numba(x, w, b, tile=default, **p),
+        x, w, p = conv_arrays(config, seed=30 * i)
+        expected = conv2d_reference(*f64(x, w), **p)
+        yield f"conv2d_tiled_small[{i}]", (lambda x=x, w=w, p=p, e=expected: check(
+            L.conv2d_numba(x, w, tile=small, **p), e, "tiled conv2d (small tile)"))
+    x, w, p = conv_arrays(DEFAULT_TILE_CONFIG, seed=7)
+    expected = conv2d_reference(*f64(x, w), **p)
+    yield "conv2d_tiled_default", lambda: check(L.conv2d_numba(x, w, tile=default, **p),
                                                 expected, "tiled conv2d (default tile)")
-    x64, w64, b64 = x.astype(np.float64), w.astype(np.float64), b.astype(np.float64)
-    yield "conv2d_tiled_float64", lambda: check(L.conv2d_numba(x64, w64, b64, tile=small, **p),
+    x64, w64 = f64(x, w)
+    yield "conv2d_tiled_float64", lambda: check(L.conv2d_numba(x64, w64, tile=small, **p),
                                                 expected, "float64", rtol=1e-12, atol=1e-12)
     # fewer outputs than fit (the adjoint of conv_transpose2d with output_padding needs it)
-    x, w, b, p = conv_arrays(CONV_CONFIGS[1], seed=12)
-    full = conv2d_reference(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64),
-                            **p)
+    x, w, p = conv_arrays(CONV_CONFIGS[1], seed=12)
+    full = conv2d_reference(*f64(x, w), **p)
     P, Q = full.shape[2] - 1, full.shape[3] - 2
+    cropped = conv2d_reference(*f64(x, w), output_hw=(P, Q), **p)
     yield "conv2d_tiled_output_hw", lambda: check(
-        L.conv2d_numba(x, w, b, tile=small, output_hw=(P, Q), **p), full[:, :, :P, :Q],
+        L.conv2d_numba(x, w, output_hw=(P, Q), tile=small, **p), cropped,
         "tiled conv2d with output_hw")
 
 
 def family_conv_input_grad():
-    L = launch()
+    L = launchers("cuda_conv_tiled")
     small, default = tiles()
     for i, config in enumerate(CONV_CONFIGS):
-        x, w, _, p = conv_arrays(config, seed=40 * i, bias=False)
-        y_shape = conv2d_reference(x.astype(np.float64), w.astype(np.float64), None, **p).shape
-        dy = random(y_shape, 41 * i + 1)
-        expected = conv2d_input_grad_reference(dy.astype(np.float64), w.astype(np.float64),
-                                               x.shape, **p)
-        yield f"input_grad_small[{i}]", (lambda dy=dy, w=w, s=x.shape, p=p, e=expected: check(
+        x, w, p = conv_arrays(config, seed=40 * i)
+        dy = random(conv2d_reference(x, w, **p).shape, 41 * i + 1)
+        expected = conv2d_input_grad_reference(*f64(dy, w), x.shape[2:], **p)
+        yield f"input_grad_small[{i}]", (lambda dy=dy, w=w, s=x.shape[2:], p=p, e=expected: check(
             L.conv2d_input_grad_numba(dy, w, s, tile=small, **p), e, "input grad (small tile)"))
-    x, w, _, p = conv_arrays(DEFAULT_TILE_CONFIG, seed=8, bias=False)
-    dy = random(conv2d_reference(x, w, None, **p).shape, 9)
-    expected = conv2d_input_grad_reference(dy.astype(np.float64), w.astype(np.float64),
-                                           x.shape, **p)
+    x, w, p = conv_arrays(DEFAULT_TILE_CONFIG, seed=8)
+    dy = random(conv2d_reference(x, w, **p).shape, 9)
+    expected = conv2d_input_grad_reference(*f64(dy, w), x.shape[2:], **p)
     yield "input_grad_default", lambda: check(
-        L.conv2d_input_grad_numba(dy, w, x.shape, tile=default, **p), expected,
+        L.conv2d_input_grad_numba(dy, w, x.shape[2:], tile=default, **p), expected,
         "input grad (default tile)")
 
-    # conv_transpose2d: input (N, C_in, H, W), weight (C_in, C_out/groups, R, S), output_padding
+    # conv_transpose2d = the input gradient, on an output_padding-enlarged shape: input
+    # (N, C_in, H, W), weight (C_in, C_out/groups, R, S)
     def transpose_case(seed, N, C_in, H, W, C_out, R, S, stride, padding, output_padding,
-                       groups, dilation, bias):
+                       groups, dilation):
         x = random((N, C_in, H, W), seed)
         w = random((C_in, C_out // groups, R, S), seed + 1)
-        b = random((C_out,), seed + 2) if bias else None
-        shape = L.conv_transpose_output_shape(x.shape, w.shape, stride, padding,
-                                              output_padding, groups, dilation)
-        expected = conv2d_input_grad_reference(x.astype(np.float64), w.astype(np.float64),
-                                               shape, stride, padding, dilation, groups)
-        if bias:
-            expected = expected + b.astype(np.float64).reshape(1, -1, 1, 1)
-        actual = L.conv_transpose2d_numba(x, w, b, stride, padding, output_padding, groups,
-                                          dilation, tile=small)
-        check(actual, expected, "conv_transpose2d")
+        shape = conv_transpose_output_shape(x.shape, w.shape, stride, padding,
+                                            output_padding, groups, dilation)
+        p = dict(stride=stride, padding=padding4(padding), dilation=dilation, groups=groups)
+        expected = conv2d_input_grad_reference(*f64(x, w), shape[2:], **p)
+        check(L.conv2d_input_grad_numba(x, w, shape[2:], tile=small, **p), expected,
+              "conv_transpose2d")
 
     # a grad_output with fewer rows/columns than fit (conv_transpose2d with output_padding)
-    x, w, _, p = conv_arrays(CONV_CONFIGS[2], seed=13, bias=False)
-    P, Q = conv2d_reference(x, w, None, **p).shape[2:]
+    x, w, p = conv_arrays(CONV_CONFIGS[2], seed=13)
+    P, Q = conv2d_reference(x, w, **p).shape[2:]
     dy = random((x.shape[0], w.shape[0], P - 1, Q), 14)
-    expected_cropped = conv2d_input_grad_reference(dy.astype(np.float64), w.astype(np.float64),
-                                                   x.shape, **p)
+    expected_cropped = conv2d_input_grad_reference(*f64(dy, w), x.shape[2:], **p)
     yield "input_grad_fewer_outputs", lambda: check(
         L.conv2d_input_grad_numba(dy, w, x.shape[2:], tile=small, **p), expected_cropped,
         "input grad from a cropped grad_output")
 
     yield "conv_transpose2d[0]", lambda: transpose_case(50, 2, 4, 3, 4, 6, 4, 4, (2, 2),
-                                                        (1, 1), (1, 0), 2, (1, 1), True)
+                                                        (1, 1), (1, 0), 2, (1, 1))
     yield "conv_transpose2d[1]", lambda: transpose_case(51, 1, 3, 4, 3, 5, 3, 2, (3, 2),
-                                                        (1, 0), (2, 1), 1, (1, 2), False)
+                                                        (1, 0), (2, 1), 1, (1, 2))
 
 
 def family_conv_weight_grad():
-    L = launch()
+    L = launchers("cuda_conv_tiled")
     small, default = tiles()
     for i, config in enumerate(CONV_CONFIGS):
-        x, w, _, p = conv_arrays(config, seed=60 * i, bias=False)
-        y_shape = conv2d_reference(x.astype(np.float64), w.astype(np.float64), None, **p).shape
-        dy = random(y_shape, 61 * i + 1)
-        expected = conv2d_weight_grad_reference(x.astype(np.float64), dy.astype(np.float64),
-                                                w.shape, **p)
+        x, w, p = conv_arrays(config, seed=60 * i)
+        dy = random(conv2d_reference(x, w, **p).shape, 61 * i + 1)
+        expected = conv2d_weight_grad_reference(*f64(x, dy), w.shape[2:], **p)
         splits = (1, 3, None)[i % 3]      # one slice, three slices, the launcher's choice
         yield f"weight_grad_small[{i}]_splits={splits}", (
-            lambda x=x, dy=dy, s=w.shape, p=p, e=expected, splits=splits: check(
+            lambda x=x, dy=dy, s=w.shape[2:], p=p, e=expected, splits=splits: check(
                 L.conv2d_weight_grad_numba(x, dy, s, tile=small, splits=splits, **p), e,
                 "weight grad (small tile)", rtol=5e-5, atol=5e-5))
-    x, w, _, p = conv_arrays(CONV_CONFIGS[1], seed=15, bias=False)
-    P, Q = conv2d_reference(x, w, None, **p).shape[2:]
+    x, w, p = conv_arrays(CONV_CONFIGS[1], seed=15)
+    P, Q = conv2d_reference(x, w, **p).shape[2:]
     dy_cropped = random((x.shape[0], w.shape[0], P, Q - 1), 16)
-    expected_cropped = conv2d_weight_grad_reference(x.astype(np.float64),
-                                                    dy_cropped.astype(np.float64), w.shape, **p)
+    expected_cropped = conv2d_weight_grad_reference(*f64(x, dy_cropped), w.shape[2:], **p)
     yield "weight_grad_fewer_outputs", lambda: check(
         L.conv2d_weight_grad_numba(x, dy_cropped, w.shape[2:], tile=small, splits=2, **p),
         expected_cropped, "weight grad from a cropped grad_output", rtol=5e-5, atol=5e-5)
-    x, w, _, p = conv_arrays(DEFAULT_TILE_CONFIG, seed=10, bias=False)
-    dy = random(conv2d_reference(x, w, None, **p).shape, 11)
-    expected = conv2d_weight_grad_reference(x.astype(np.float64), dy.astype(np.float64),
-                                            w.shape, **p)
+    x, w, p = conv_arrays(DEFAULT_TILE_CONFIG, seed=10)
+    dy = random(conv2d_reference(x, w, **p).shape, 11)
+    expected = conv2d_weight_grad_reference(*f64(x, dy), w.shape[2:], **p)
     yield "weight_grad_default", lambda: check(
-        L.conv2d_weight_grad_numba(x, dy, w.shape, tile=default, splits=2, **p), expected,
+        L.conv2d_weight_grad_numba(x, dy, w.shape[2:], tile=default, splits=2, **p), expected,
         "weight grad (default tile)", rtol=5e-5, atol=5e-5)
 
 
 def family_im2col_cublas():
     """The im2col + matmul path on NumPy arrays: Numba im2col/col2im into the GEMM layout."""
-    L = launch()
+    L = launchers("cuda_c_host")
     for i in (1, 2, 4):
-        x, w, b, p = conv_arrays(CONV_CONFIGS[i], seed=70 * i)
-        x64, w64 = x.astype(np.float64), w.astype(np.float64)
-        y = conv2d_reference(x64, w64, b.astype(np.float64), **p)
+        x, w, p = conv_arrays(CONV_CONFIGS[i], seed=70 * i)
+        x64, w64 = f64(x, w)
+        y = conv2d_reference(x64, w64, **p)
         dy = random(y.shape, 71 * i)
-        dx = conv2d_input_grad_reference(dy.astype(np.float64), w64, x.shape, **p)
-        dw = conv2d_weight_grad_reference(x64, dy.astype(np.float64), w.shape, **p)
-        yield f"im2col_cublas_forward[{i}]", (lambda x=x, w=w, b=b, p=p, e=y: check(
-            L.conv2d_im2col_cublas(x, w, b, **p), e, "im2col+GEMM conv2d"))
-        yield f"im2col_cublas_input_grad[{i}]", (lambda dy=dy, w=w, s=x.shape, p=p, e=dx: check(
-            L.conv2d_input_grad_im2col_cublas(dy, w, s, **p), e, "im2col+GEMM input grad"))
-        yield f"im2col_cublas_weight_grad[{i}]", (lambda x=x, dy=dy, s=w.shape, p=p, e=dw: check(
-            L.conv2d_weight_grad_im2col_cublas(x, dy, s, **p), e, "im2col+GEMM weight grad"))
+        dx = conv2d_input_grad_reference(dy.astype(np.float64), w64, x.shape[2:], **p)
+        dw = conv2d_weight_grad_reference(x64, dy.astype(np.float64), w.shape[2:], **p)
+        yield f"im2col_cublas_forward[{i}]", (lambda x=x, w=w, p=p, e=y: check(
+            L.conv2d_im2col_cublas(x, w, **p), e, "im2col+GEMM conv2d"))
+        yield f"im2col_cublas_input_grad[{i}]", (lambda dy=dy, w=w, s=x.shape[2:], p=p, e=dx:
+                                                 check(L.conv2d_input_grad_im2col_cublas(
+                                                     dy, w, s, **p), e,
+                                                     "im2col+GEMM input grad"))
+        yield f"im2col_cublas_weight_grad[{i}]", (lambda x=x, dy=dy, s=w.shape[2:], p=p, e=dw:
+                                                  check(L.conv2d_weight_grad_im2col_cublas(
+                                                      x, dy, s, **p), e,
+                                                      "im2col+GEMM weight grad"))
 
 
 # (N, C, H, W, kernel, stride, padding, dilation, ceil_mode)
@@ -270,7 +260,7 @@ POOL_CONFIGS = [
 
 
 def family_pool():
-    L = launch()
+    L = launchers("cuda_pool")
     for i, (N, C, H, W, kernel, stride, padding, dilation, ceil_mode) in enumerate(POOL_CONFIGS):
         # tie-free values: a permutation, so every window has one maximum
         x = (np.random.default_rng(80 + i).permutation(N * C * H * W)
@@ -311,21 +301,19 @@ def family_pool():
 
 
 def family_elementwise():
-    L = launch()
+    L = launchers("cuda_elementwise")
     x = random((2, 3, 5, 7), 90)
-    b = random((3,), 91)
     slope = 0.2
-    z = x.astype(np.float64) + b.astype(np.float64).reshape(1, 3, 1, 1)
-    y_ref = np.where(z > 0, z, slope * z)
+    x64 = x.astype(np.float64)
+    y_ref = np.where(x64 > 0, x64, slope * x64)
     dy = random(x.shape, 92)
-    dx_ref = np.where(z > 0, dy, slope * dy)
-    yield "bias_leaky_relu", lambda: check(L.bias_leaky_relu_numba(x, b, slope), y_ref,
-                                           "bias + leaky relu")
-    yield "leaky_relu", lambda: check(L.leaky_relu_numba(x, slope), np.where(x > 0, x, slope * x)
-                                      .astype(np.float64), "leaky relu")
-    yield "leaky_relu_backward", lambda: check(
+    dx_ref = np.where(x64 > 0, dy, slope * dy)
+    yield "leaky_relu", lambda: check(L.leaky_relu_numba(x, slope), y_ref, "leaky relu")
+    yield "leaky_relu_backward", lambda: check(L.leaky_relu_backward_numba(dy, x, slope), dx_ref,
+                                               "leaky relu backward (mask from the input)")
+    yield "leaky_relu_backward_from_output", lambda: check(
         L.leaky_relu_backward_numba(dy, y_ref.astype(np.float32), slope), dx_ref,
-        "leaky relu backward")
+        "leaky relu backward (mask from the output)")
 
 
 FAMILIES = {name[len("family_"):]: function for name, function in globals().items()

@@ -1,6 +1,6 @@
-"""The Numba CPU kernels (kernels/cpu_conv.py, kernels/cpu_elementwise.py) against the NumPy
-reference, on random configurations, in float32 and float64, serial and parallel, in
-NCHW, channels-last and non-contiguous memory."""
+"""The Numba CPU kernels (kernels/cpu_conv.py, kernels/cpu_elementwise.py, on the runtime
+of kernels/cpu_runtime.py) against the NumPy reference, on random configurations, in
+float32 and float64, serial and parallel, in NCHW, channels-last and non-contiguous memory."""
 from __future__ import annotations
 
 import contextlib
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from minicnn.kernels import cpu_conv, cpu_elementwise
+from minicnn.kernels import cpu_conv, cpu_elementwise, cpu_runtime
 from minicnn.ops import conv as reference
 
 DTYPES = [np.float32, np.float64]
@@ -39,16 +39,17 @@ def parallel(enabled: bool):
     """Run every op as blocks of one image each on the worker threads (or all blocks on
     the calling thread), and every Kernel in its parallel (or serial) version, whatever
     the size."""
-    names = ("PARALLEL_MIN_WORK", "PARALLEL_MIN_FLOPS", "MIN_BLOCK_ROWS", "BLOCK_BYTES")
-    saved = [getattr(cpu_conv, name) for name in names]
+    settings = ((cpu_runtime, "PARALLEL_MIN_WORK"), (cpu_runtime, "PARALLEL_MIN_FLOPS"),
+                (cpu_conv, "MIN_BLOCK_ROWS"), (cpu_conv, "BLOCK_BYTES"))
+    saved = [getattr(module, name) for module, name in settings]
     values = (0, 0, 1, 1) if enabled else (1 << 62, 1 << 62) + tuple(saved[2:])
-    for name, value in zip(names, values):
-        setattr(cpu_conv, name, value)
+    for (module, name), value in zip(settings, values):
+        setattr(module, name, value)
     try:
         yield
     finally:
-        for name, value in zip(names, saved):
-            setattr(cpu_conv, name, value)
+        for (module, name), value in zip(settings, saved):
+            setattr(module, name, value)
 
 
 def _layout(array, layout):
@@ -139,7 +140,7 @@ def test_dcgan_sized_layer_runs_parallel_and_matches():
     w = rng.standard_normal((32, 16, 4, 4)).astype(dtype)
     g = rng.standard_normal((4, 32, 8, 8)).astype(dtype)
     params = dict(stride=(2, 2), padding=(1, 1, 1, 1), dilation=(1, 1), groups=1)
-    assert 4 * 8 * 8 * 16 * 16 >= cpu_conv.PARALLEL_MIN_WORK
+    assert 4 * 8 * 8 * 16 * 16 >= cpu_runtime.PARALLEL_MIN_WORK
     tol = _tolerance(dtype, 256)
     np.testing.assert_allclose(cpu_conv.conv2d(x, w, **params),
                                reference.conv2d_reference(x, w, **params), **tol)
@@ -167,7 +168,7 @@ def test_results_do_not_alias_the_reused_buffers():
         cpu_conv.conv2d_input_grad(cpu_conv.conv2d(x2, w, **params), w, (5, 5), **params)
         np.testing.assert_array_equal(y1, kept)
         np.testing.assert_array_equal(g1, kept_g)
-    cpu_conv.release_buffers()
+    cpu_runtime.release_buffers()
     np.testing.assert_allclose(cpu_conv.conv2d(x1, w, **params),
                                reference.conv2d_reference(x1, w, **params))
 
@@ -221,16 +222,16 @@ def test_blocks_on_two_worker_threads(layout):
     w = rng.standard_normal((6, 5, 4, 4)).astype(np.float32)
     params = dict(stride=(2, 2), padding=(1, 1, 1, 1), dilation=(1, 1), groups=1)
     g = _layout(rng.standard_normal((6, 6, 4, 4)).astype(np.float32), layout)
-    saved = cpu_conv._pool
-    cpu_conv._pool = ThreadPoolExecutor(2)
+    saved = cpu_runtime._pool
+    cpu_runtime._pool = ThreadPoolExecutor(2)
     try:
         with parallel(True):
             runs = [(cpu_conv.conv2d(x, w, **params),
                      cpu_conv.conv2d_input_grad(g, w, (9, 8), **params),
                      cpu_conv.conv2d_weight_grad(x, g, (4, 4), **params)) for _ in range(3)]
     finally:
-        cpu_conv._pool.shutdown()
-        cpu_conv._pool = saved
+        cpu_runtime._pool.shutdown()
+        cpu_runtime._pool = saved
     expected = (reference.conv2d_reference(x, w, **params),
                 reference.conv2d_input_grad_reference(g, w, (9, 8), **params),
                 reference.conv2d_weight_grad_reference(x, g, (4, 4), **params))
@@ -330,3 +331,26 @@ def test_leaky_relu_kernels_match_the_registered_reference():
                                       leaky_relu_reference(x, 0.2))
         np.testing.assert_array_equal(cpu_elementwise.leaky_relu_backward(g, x, 0.2),
                                       leaky_relu_backward_reference(g, x, 0.2))
+
+
+def test_blas_threads_is_the_one_switch():
+    """cpu_runtime.blas_threads limits every BLAS library and restores it; the training
+    runs' switch (minicnn.training.blas_threads) is the same mechanism."""
+    import threadpoolctl
+
+    from minicnn.training import blas_threads as training_blas_threads
+
+    def counts():
+        return [p["num_threads"] for p in threadpoolctl.threadpool_info()
+                if p["user_api"] == "blas"]
+
+    before = counts()
+    for switch in (cpu_runtime.blas_threads, training_blas_threads):
+        with switch(1):
+            assert counts() and set(counts()) == {1}
+        assert counts() == before
+    with cpu_runtime.blas_threads(1, relist=False):
+        assert set(counts()) == {1}
+    with cpu_runtime.blas_threads(None):
+        assert counts() == before
+    assert counts() == before

@@ -6,7 +6,7 @@
    keywords for g++ — each block runs on its own, its threads are ``std::thread``s,
    ``__syncthreads()`` is a ``std::barrier`` and ``__shared__`` arrays are ``static`` (one copy,
    shared by the block's threads; blocks run one after another). The kernels then run
-   unchanged with the grid, block and int arguments that ``kernels/cuda_launch.py``'s
+   unchanged with the grid, block and int arguments that ``kernels/cuda_c_host.py``'s
    launch plans compute, on tiny shapes that do not divide the tiles, and are compared with
    the float64 references of ``tests/conv_reference.py``. This checks the CUDA C index math,
    bounds, and the launch plans; it cannot check speed, memory coalescing or races that only
@@ -31,9 +31,10 @@ if HERE not in sys.path:
 
 import conv_reference as ref  # noqa: E402
 
-from minicnn.kernels import cuda_launch  # noqa: E402
+from minicnn.geometry import conv_transpose_output_shape  # noqa: E402
+from minicnn.kernels import cuda_c_host  # noqa: E402
 
-KERNELS = cuda_launch.KERNEL_DIR
+KERNELS = cuda_c_host.KERNEL_DIR
 
 NVCC = shutil.which("nvcc")
 
@@ -56,7 +57,7 @@ ARCH = "sm_90"   # H100 / H200
 def _compile_variants():
     for source in SOURCES:
         if source == TILED_SOURCE:
-            for tile in cuda_launch.CUDA_C_TILES:
+            for tile in cuda_c_host.CUDA_C_TILES:
                 yield source, tile
         else:
             yield source, None
@@ -69,7 +70,7 @@ def test_every_cu_file_is_checked():
 @pytest.mark.skipif(NVCC is None, reason="nvcc not installed")
 @pytest.mark.parametrize("source, tile", list(_compile_variants()))
 def test_nvcc_ptx(source, tile, tmp_path):
-    options = cuda_launch.tile_options(tile) if tile else []
+    options = cuda_c_host.tile_options(tile) if tile else []
     command = [NVCC, "-ptx", f"-arch={ARCH}", "--std=c++17", *options,
                os.path.join(KERNELS, source), "-o", str(tmp_path / "out.ptx")]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
@@ -84,7 +85,7 @@ def test_nvcc_ptx(source, tile, tmp_path):
 def test_tiled_kernels_do_not_spill_registers(tile, tmp_path):
     """Register blocking only pays if the accumulators stay in registers (ptxas report)."""
     command = [NVCC, "-cubin", f"-arch={ARCH}", "--std=c++17", "-Xptxas", "-v",
-               *cuda_launch.tile_options(tile), os.path.join(KERNELS, TILED_SOURCE),
+               *cuda_c_host.tile_options(tile), os.path.join(KERNELS, TILED_SOURCE),
                "-o", str(tmp_path / "out.cubin")]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
@@ -226,7 +227,7 @@ def _emulator(source, tile, build_dir):
     with open(driver, "w") as file:
         file.write(DRIVER.replace("KERNEL_CALLS", _calls(source)))
     program = os.path.join(build_dir, f"{source}.{tile or 'plain'}.bin")
-    options = cuda_launch.tile_options(tile) if tile else []
+    options = cuda_c_host.tile_options(tile) if tile else []
     command = [GXX, "-std=c++20", "-O1", "-pthread", "-w", f"-I{build_dir}",
                f'-DKERNEL_SOURCE="{os.path.join(KERNELS, source)}"', *options, driver,
                "-o", program]
@@ -238,8 +239,8 @@ def _emulator(source, tile, build_dir):
 def _run(program, plan, arrays, tmp_path):
     paths = []
     if plan.kernel in ("conv2d_forward", "conv2d_input_grad", "conv2d_weight_grad"):
-        # the offset table goes before the output, as cuda_launch._run_plan passes it
-        table = cuda_launch.launch_table(plan.kernel, plan.ints).view(np.float32)
+        # the offset table goes before the output, as cuda_c_host._run_plan passes it
+        table = cuda_c_host.launch_table(plan.kernel, plan.ints).view(np.float32)
         arrays = list(arrays[:-1]) + [table, arrays[-1]]
     for i, array in enumerate(arrays):
         path = tmp_path / f"array{i}.bin"
@@ -297,7 +298,7 @@ def test_emulated_implicit_gemm(tile, index, tmp_path):
     args = (g["stride"], g["padding"], g["dilation"], g["groups"])
 
     for splits in (1, 3):
-        plan = cuda_launch.forward_plan(x.shape, w.shape, *args, has_bias=True, tile=tile,
+        plan = cuda_c_host.forward_plan(x.shape, w.shape, *args, has_bias=True, tile=tile,
                                         splits=splits)
         partial = np.full(plan.out_shape, np.nan, np.float32)
         *_, partial = _run(program, plan, [x, w, b, partial], tmp_path)
@@ -305,13 +306,13 @@ def test_emulated_implicit_gemm(tile, index, tmp_path):
                ref.conv2d_reference(x64, w64, b.astype(np.float64), **geometry),
                f"forward, {splits} splits")
 
-    plan = cuda_launch.input_grad_plan(dy.shape, w.shape, x.shape, *args, tile=tile)
+    plan = cuda_c_host.input_grad_plan(dy.shape, w.shape, x.shape, *args, tile=tile)
     dx = np.full(plan.out_shape, np.nan, np.float32)
     *_, dx = _run(program, plan, [dy, w, dx], tmp_path)
     _close(dx, ref.conv2d_input_grad_reference(dy64, w64, x.shape, **geometry), "input grad")
 
     for splits in (1, 3):
-        plan = cuda_launch.weight_grad_plan(x.shape, dy.shape, w.shape, *args, tile=tile,
+        plan = cuda_c_host.weight_grad_plan(x.shape, dy.shape, w.shape, *args, tile=tile,
                                             splits=splits, multiprocessors=4)
         partial = np.full(plan.out_shape, np.nan, np.float32)
         *_, partial = _run(program, plan, [x, dy, partial], tmp_path)
@@ -328,9 +329,9 @@ def test_emulated_conv_transpose_with_output_padding(tmp_path):
     x = rng.standard_normal((2, 4, 3, 4)).astype(np.float32)            # (N, C_in, H, W)
     w = rng.standard_normal((4, 3, 4, 4)).astype(np.float32)            # (C_in, C_out/g, R, S)
     stride, padding, output_padding, groups, dilation = (2, 2), (1, 1), (1, 0), 2, (1, 1)
-    shape = cuda_launch.conv_transpose_output_shape(x.shape, w.shape, stride, padding,
-                                                    output_padding, groups, dilation)
-    plan = cuda_launch.input_grad_plan(x.shape, w.shape, shape, stride, padding, dilation,
+    shape = conv_transpose_output_shape(x.shape, w.shape, stride, padding, output_padding,
+                                        groups, dilation)
+    plan = cuda_c_host.input_grad_plan(x.shape, w.shape, shape, stride, padding, dilation,
                                        groups, tile="16x16")
     *_, y = _run(program, plan, [x, w, np.full(shape, np.nan, np.float32)], tmp_path)
     _close(y, ref.conv2d_input_grad_reference(x.astype(np.float64), w.astype(np.float64),
@@ -350,12 +351,12 @@ def test_emulated_im2col_col2im(index, tmp_path):
     unfolded = ref.im2col_reference(x.astype(np.float64), kernel, **g)     # (N, CRS, PQ)
     expected = unfolded.transpose(1, 0, 2).reshape(unfolded.shape[1], -1)
 
-    plan = cuda_launch.im2col_plan(x.shape, kernel, g["stride"], g["padding"], g["dilation"])
+    plan = cuda_c_host.im2col_plan(x.shape, kernel, g["stride"], g["padding"], g["dilation"])
     *_, cols = _run(program, plan, [x, np.full(plan.out_shape, np.nan, np.float32)], tmp_path)
     _close(cols, expected, "im2col")
 
     gemm_cols = np.random.default_rng(index).standard_normal(expected.shape).astype(np.float32)
-    plan = cuda_launch.im2col_plan(x.shape, kernel, g["stride"], g["padding"], g["dilation"],
+    plan = cuda_c_host.im2col_plan(x.shape, kernel, g["stride"], g["padding"], g["dilation"],
                                    kernel="col2im")
     *_, back = _run(program, plan, [gemm_cols, np.full(x.shape, np.nan, np.float32)], tmp_path)
     N, CRS, PQ = unfolded.shape
@@ -403,8 +404,7 @@ def _numba_signatures():
          (f4, f4) + (int64,) * 6 + (boolean,), False),
         ("avg_pool2d_backward", cuda_pool.avg_pool2d_backward_kernel,
          (f4, f4) + (int64,) * 6 + (boolean,), False),
-        ("bias_leaky_relu", cuda_elementwise.bias_leaky_relu_kernel,
-         (f1, f1, f1, boolean, float32, int64, int64), True),
+        ("leaky_relu", cuda_elementwise.leaky_relu_kernel, (f1, f1, float32), True),
         ("leaky_relu_backward", cuda_elementwise.leaky_relu_backward_kernel,
          (f1, f1, f1, float32), True),
     ]
@@ -414,8 +414,7 @@ def _numba_signatures():
 NUMBA_KERNELS = ["tiled_forward_float32", "tiled_input_grad_float32", "tiled_weight_grad_float32",
                  "tiled_forward_float64", "tiled_input_grad_float64", "tiled_weight_grad_float64",
                  "naive_conv2d", "im2col", "col2im", "max_pool2d_forward", "max_pool2d_backward",
-                 "avg_pool2d_forward", "avg_pool2d_backward", "bias_leaky_relu",
-                 "leaky_relu_backward"]
+                 "avg_pool2d_forward", "avg_pool2d_backward", "leaky_relu", "leaky_relu_backward"]
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,8 @@ needed in CI: ``python -m pytest tests/test_cuda_kernels.py`` runs them (marker
 
 Never import ``cudasim_cases`` in this process: it sets the variable for everything after it.
 The other tests here need no simulator: the float64 references against PyTorch, the
-launch plans and argument checks, and that ``kernels.cuda_launch`` imports lazily.
+launch plans and argument checks (``kernels/cuda_c_host.py``), the registrations
+(``kernels/registrations.py``), and that the host modules import lazily.
 """
 from __future__ import annotations
 
@@ -33,7 +34,9 @@ if HERE not in sys.path:
 
 import conv_reference as ref  # noqa: E402
 
-from minicnn.kernels import cuda_launch  # noqa: E402
+from minicnn.geometry import (conv_transpose_output_shape, padding4, pair,  # noqa: E402
+                              pool_output_size)
+from minicnn.kernels import cuda_c_host, cuda_runtime, registrations  # noqa: E402
 
 FAMILIES = ["im2col", "conv_naive", "conv_forward", "conv_input_grad", "conv_weight_grad",
             "im2col_cublas", "pool", "elementwise"]
@@ -75,10 +78,11 @@ def test_simulator(family):
 
 
 def test_import_is_lazy():
-    """Importing minicnn and the launchers imports neither CuPy nor numba.cuda."""
+    """Importing minicnn, the registrations and the CUDA C host side imports neither CuPy
+    nor numba.cuda."""
     code = ("import sys\n"
             "import minicnn\n"
-            "import minicnn.kernels.cuda_launch\n"
+            "import minicnn.kernels.registrations, minicnn.kernels.cuda_c_host\n"
             "heavy = [m for m in ('cupy', 'numba.cuda') if m in sys.modules]\n"
             "assert not heavy, heavy\n")
     env = dict(os.environ, PYTHONPATH=REPO)
@@ -100,13 +104,14 @@ class _FakeRegistry:
 def test_numba_cuda_gets_the_row_stack_alias_numpy_2_5_removed(monkeypatch):
     """numba-cuda's first compile looks up np.row_stack (gone in NumPy 2.5): seen on the GPU."""
     monkeypatch.delattr(np, "row_stack", raising=False)
-    cuda_launch._numpy_compat_for_numba_cuda()
+    cuda_runtime.numpy_compat_for_numba_cuda()
     assert np.row_stack is np.vstack
 
 
 def test_register_names_and_devices():
     fake = _FakeRegistry()
-    cuda_launch.register(fake)
+    registrations.register(fake)
+    fake.calls = [call for call in fake.calls if call[2] == "cuda"]
     names = {(op, name) for op, name, *_ in fake.calls}
     for op in ("conv2d", "conv2d_input_grad", "conv2d_weight_grad"):
         assert {(op, "numba"), (op, "cuda_c"), (op, "im2col_cublas")} <= names
@@ -116,31 +121,9 @@ def test_register_names_and_devices():
     assert all(device == "cuda" for _, _, device, *_ in fake.calls)
     limited = {(op, name) for op, name, *_, supports in fake.calls if supports is not None}
     assert limited == {(op, name) for op in ("conv2d", "conv2d_input_grad", "conv2d_weight_grad")
-                       for name in ("cuda_c", "im2col_cublas")} | {
-        (op, "numba") for op in ("avg_pool2d", "avg_pool2d_backward", "leaky_relu",
-                                 "leaky_relu_backward")}
-
-
-def test_registered_functions_take_the_reference_signatures():
-    """The GPU functions must accept exactly what the ops pass to the NumPy references."""
-    import inspect
-    conv = pytest.importorskip("minicnn.ops.conv")
-    pool = pytest.importorskip("minicnn.ops.pool")
-    activation = pytest.importorskip("minicnn.ops.activation")
-    references = {
-        "conv2d": conv.conv2d_reference, "conv2d_input_grad": conv.conv2d_input_grad_reference,
-        "conv2d_weight_grad": conv.conv2d_weight_grad_reference,
-        "max_pool2d": pool.max_pool2d_reference,
-        "max_pool2d_backward": pool.max_pool2d_backward_reference,
-        "avg_pool2d": pool.avg_pool2d_reference,
-        "avg_pool2d_backward": pool.avg_pool2d_backward_reference,
-        "leaky_relu": activation.leaky_relu_reference,
-        "leaky_relu_backward": activation.leaky_relu_backward_reference}
-    for op, functions in cuda_launch.IMPLEMENTATIONS.items():
-        wanted = list(inspect.signature(references[op]).parameters)
-        for name, function in functions.items():
-            have = list(inspect.signature(function).parameters)
-            assert have[:len(wanted)] == wanted, (op, name, have, wanted)  # then tuning knobs
+                       for name in ("cuda_c", "im2col_cublas", "numba")} | {
+        (op, "numba") for op in ("max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
+                                 "leaky_relu", "leaky_relu_backward")}
 
 
 def test_cuda_c_declares_float32_only_and_numpy_arrays_get_a_clear_error():
@@ -149,17 +132,18 @@ def test_cuda_c_declares_float32_only_and_numpy_arrays_get_a_clear_error():
     rng = np.random.default_rng(3)
     x, w = rng.standard_normal((2, 4, 7, 6)), rng.standard_normal((6, 2, 3, 3))
     params = dict(stride=(2, 1), padding=(1, 0, 1, 1), dilation=(1, 1), groups=2)
-    assert not cuda_launch.SUPPORTS["conv2d"]["cuda_c"](x, w, **params)
-    assert cuda_launch.SUPPORTS["conv2d"]["cuda_c"](x.astype(np.float32), w, **params)
+    (row,) = [r for r in registrations.IMPLEMENTATIONS
+              if (r.op, r.device, r.name) == ("conv2d", "cuda", "cuda_c")]
+    assert not row.supports(x, w, **params)
+    assert row.supports(x.astype(np.float32), w, **params)
     with pytest.raises(TypeError, match="need CuPy arrays on a GPU"):
-        cuda_launch.IMPLEMENTATIONS["conv2d"]["cuda_c"](x.astype(np.float32),
-                                                        w.astype(np.float32), **params)
+        cuda_c_host.conv2d_cuda_c(x.astype(np.float32), w.astype(np.float32), **params)
 
 
 def test_registered_into_minicnn_registry_but_unavailable_without_gpu():
     registry = pytest.importorskip("minicnn.registry")
-    cuda_launch.register(registry)
-    if cuda_launch.cupy_available():
+    registrations.register(registry)
+    if cuda_runtime.cupy_available():
         pytest.skip("this machine has a GPU")
     for op in ("conv2d", "conv2d_weight_grad", "max_pool2d"):
         assert not {"numba", "cuda_c", "im2col_cublas"} & set(registry.implementations(op, "cuda"))
@@ -169,9 +153,9 @@ def test_registered_into_minicnn_registry_but_unavailable_without_gpu():
 
 
 def test_forward_plan_grid_covers_the_output():
-    plan = cuda_launch.forward_plan((64, 64, 32, 32), (128, 64, 4, 4), 2, 1, 1, 1, True,
+    plan = cuda_c_host.forward_plan((64, 64, 32, 32), (128, 64, 4, 4), 2, 1, 1, 1, True,
                                     multiprocessors=132)
-    block_m, block_n, *_ = cuda_launch.CUDA_C_TILES[plan.tile]
+    block_m, block_n, *_ = cuda_c_host.CUDA_C_TILES[plan.tile]
     assert plan.grid[0] * block_n >= 64 * 16 * 16 and plan.grid[1] * block_m >= 128
     assert plan.ints[15:17] == (1, 1)         # groups, has_bias
     splits, chunk = plan.ints[17:]
@@ -181,14 +165,14 @@ def test_forward_plan_grid_covers_the_output():
 
 def test_forward_plan_splits_the_depth_only_when_the_output_is_small():
     """A 4x4 -> 1x1 head (one output tile) is cut into depth slices; a wide layer is not."""
-    head = cuda_launch.forward_plan((64, 512, 4, 4), (1, 512, 4, 4), 1, 0, multiprocessors=132)
+    head = cuda_c_host.forward_plan((64, 512, 4, 4), (1, 512, 4, 4), 1, 0, multiprocessors=132)
     assert head.grid[2] > 1 and head.out_shape[0] == head.grid[2]
-    wide = cuda_launch.forward_plan((64, 64, 32, 32), (128, 64, 4, 4), 2, 1, multiprocessors=132)
+    wide = cuda_c_host.forward_plan((64, 64, 32, 32), (128, 64, 4, 4), 2, 1, multiprocessors=132)
     assert wide.grid[2] == 1 and wide.out_shape[0] == 1
 
 
 def test_input_grad_plan_has_one_grid_layer_per_group_and_phase():
-    plan = cuda_launch.input_grad_plan((2, 6, 4, 4), (6, 2, 4, 4), (2, 6, 8, 8), 2, 1, 1, 3,
+    plan = cuda_c_host.input_grad_plan((2, 6, 4, 4), (6, 2, 4, 4), (2, 6, 8, 8), 2, 1, 1, 3,
                                        tile="16x16")
     assert plan.grid[2] == 3 * 2 * 2
     assert plan.ints[16:18] == (2, 2)         # step_r, step_s: stride / gcd(stride, dilation)
@@ -197,28 +181,38 @@ def test_input_grad_plan_has_one_grid_layer_per_group_and_phase():
 @pytest.mark.parametrize("depth, tiles, sms", [(65536, 8, 132), (100, 1, 132), (4096, 512, 132),
                                                (17, 1, 4)])
 def test_choose_splits_covers_the_depth_exactly_once(depth, tiles, sms):
-    splits, chunk = cuda_launch.choose_splits(tiles, depth, 8, sms)
+    splits, chunk = cuda_runtime.choose_splits(tiles, depth, 8, sms)
     assert chunk % 8 == 0 and splits >= 1
     assert (splits - 1) * chunk < depth <= splits * chunk
 
 
+def _numba_launchers(module):
+    """A Numba CUDA kernel module (it imports numba.cuda; its checks run before any launch)."""
+    pytest.importorskip("numba.cuda")
+    import importlib
+    return importlib.import_module(f"minicnn.kernels.{module}")
+
+
 @pytest.mark.parametrize("call, message", [
-    (lambda: cuda_launch.forward_plan((1, 4, 8, 8), (2, 3, 3, 3), 1, 0, 1, 1, False),
+    (lambda: cuda_c_host.forward_plan((1, 4, 8, 8), (2, 3, 3, 3), 1, 0, 1, 1, False),
      "weight: expected 4 input channels"),
-    (lambda: cuda_launch.forward_plan((1, 4, 8, 8), (3, 2, 3, 3), 1, 0, 1, 2, False),
+    (lambda: cuda_c_host.forward_plan((1, 4, 8, 8), (3, 2, 3, 3), 1, 0, 1, 2, False),
      "groups: expected a positive divisor"),
-    (lambda: cuda_launch.forward_plan((1, 4, 3, 3), (2, 4, 5, 5), 1, 0, 1, 1, False),
+    (lambda: cuda_c_host.forward_plan((1, 4, 3, 3), (2, 4, 5, 5), 1, 0, 1, 1, False),
      "larger than the padded input"),
-    (lambda: cuda_launch.forward_plan((1, 4, 8, 8), (2, 4, 3, 3), 0, 0, 1, 1, False),
+    (lambda: cuda_c_host.forward_plan((1, 4, 8, 8), (2, 4, 3, 3), 0, 0, 1, 1, False),
      "stride: expected positive"),
-    (lambda: cuda_launch.input_grad_plan((1, 2, 7, 6), (2, 4, 3, 3), (1, 4, 8, 8), 1, 0, 1, 1),
+    (lambda: cuda_c_host.input_grad_plan((1, 2, 7, 6), (2, 4, 3, 3), (1, 4, 8, 8), 1, 0, 1, 1),
      "grad_output: expected shape (1, 2, 6, 6)"),
-    (lambda: cuda_launch.forward_plan((1, 4, 8, 8), (2, 4, 3, 3), 1, 0, 1, 1, output_hw=(7, 6)),
+    (lambda: cuda_c_host.forward_plan((1, 4, 8, 8), (2, 4, 3, 3), 1, 0, 1, 1, output_hw=(7, 6)),
      "output_hw: expected at most (6, 6)"),
-    (lambda: cuda_launch.conv_transpose_output_shape((1, 4, 3, 3), (4, 2, 3, 3), 2, 0, 2, 1, 1),
+    (lambda: conv_transpose_output_shape((1, 4, 3, 3), (4, 2, 3, 3), 2, 0, 2, 1, 1),
      "output_padding"),
-    (lambda: cuda_launch.bias_leaky_relu_numba(np.zeros((1, 1)), None, -0.1),
+    (lambda: _numba_launchers("cuda_elementwise").leaky_relu_numba(np.zeros((1, 1)), -0.1),
      "negative_slope"),
+    (lambda: _numba_launchers("cuda_pool").max_pool2d_backward_numba(
+        np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 2, 2), np.int64), (1, 1, 4, 4)),
+     "kernel_size"),
 ])
 def test_clear_errors(call, message):
     with pytest.raises((ValueError, TypeError)) as error:
@@ -228,9 +222,9 @@ def test_clear_errors(call, message):
 
 def test_pool_output_size_matches_pytorch_ceil_mode_rule():
     # 5 wide, kernel 2, stride 2, ceil_mode: the last window would start at 4 < 5 -> 3 outputs
-    assert cuda_launch.pool_output_size(5, 2, 2, 0, 1, True) == 3
+    assert pool_output_size(5, 2, 2, 0, 1, True) == 3
     # padding 1: a window starting in the right padding is dropped
-    assert cuda_launch.pool_output_size(4, 2, 2, 1, 1, True) == 3
+    assert pool_output_size(4, 2, 2, 1, 1, True) == 3
 
 
 # ----------------------------------------------------------------------------- the references
@@ -251,21 +245,24 @@ CONFIGS = [
 @pytest.mark.parametrize("config", CONFIGS + [(2, 3, 6, 7, 4, 3, 2, (2, 1), (0, 1, 2, 0),
                                                 (1, 2), 1)])
 def test_own_references_agree_with_the_projects(config):
-    """tests/conv_reference.py's loops against minicnn/ops' im2col references (padding may
-    be uneven: (top, bottom, left, right))."""
-    project = ref.project_references()
+    """tests/conv_reference.py's loops against minicnn/ops' im2col references, which take
+    the kernels' convention (stride and dilation pairs, padding (top, bottom, left, right):
+    uneven here too)."""
+    conv = pytest.importorskip("minicnn.ops.conv")
     N, C, H, W, K, R, S, stride, padding, dilation, groups = config
     rng = np.random.default_rng(2)
     x, w = rng.standard_normal((N, C, H, W)), rng.standard_normal((K, C // groups, R, S))
     g = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    exact = dict(stride=pair(stride, "stride"), padding=padding4(padding),
+                 dilation=pair(dilation, "dilation"), groups=groups)
     y = ref.conv2d_reference(x, w, None, **g)
-    np.testing.assert_allclose(y, project.conv2d_reference(x, w, None, **g), atol=1e-12)
+    np.testing.assert_allclose(y, conv.conv2d_reference(x, w, **exact), atol=1e-12)
     dy = rng.standard_normal(y.shape)
     np.testing.assert_allclose(ref.conv2d_input_grad_reference(dy, w, x.shape, **g),
-                               project.conv2d_input_grad_reference(dy, w, x.shape, **g),
+                               conv.conv2d_input_grad_reference(dy, w, (H, W), **exact),
                                atol=1e-12)
     np.testing.assert_allclose(ref.conv2d_weight_grad_reference(x, dy, w.shape, **g),
-                               project.conv2d_weight_grad_reference(x, dy, w.shape, **g),
+                               conv.conv2d_weight_grad_reference(x, dy, (R, S), **exact),
                                atol=1e-12)
 
 

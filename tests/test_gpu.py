@@ -6,8 +6,10 @@ below 1e-4 in float32. ``benchmarks/gpu_check.sh`` runs this file first.
 
 * kernels: each implementation ("numba", "cuda_c" in both tile sizes, "im2col_cublas") of
   conv2d, its input and weight gradients and conv_transpose2d, on DCGAN-64 layers and on
-  odd shapes with stride, padding, dilation and groups; pooling, im2col/col2im and the
-  fused bias + leaky ReLU; compared with float64 references (``tests/conv_reference.py``).
+  odd shapes with stride, padding, dilation and groups; pooling, im2col/col2im and leaky
+  ReLU; compared with float64 references (``tests/conv_reference.py``). The launchers take
+  the NumPy references' signatures (stride/dilation pairs, padding (top, bottom, left,
+  right), no bias): ``kernels/cuda_conv_tiled.py``, ``cuda_c_host.py``, ``cuda_pool.py`` ...
 * ops: every ``minicnn.functional`` op of DESIGN §4 on ``Tensor.to("cuda")`` against the same
   op on the CPU, forward and input gradients; and conv2d, conv_transpose2d, max/avg pooling
   and leaky ReLU once with each GPU implementation selected (``registry.use``). What is not
@@ -27,11 +29,13 @@ if HERE not in sys.path:
 
 import conv_reference as ref  # noqa: E402
 
-from minicnn.kernels import cuda_launch  # noqa: E402
+from minicnn.geometry import (conv_geometry, conv_transpose_output_shape, padding4,  # noqa: E402
+                              pair)
+from minicnn.kernels import cuda_c_host, cuda_runtime  # noqa: E402
 
 pytestmark = pytest.mark.gpu
 
-if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" or not cuda_launch.cupy_available():
+if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" or not cuda_runtime.cupy_available():
     pytest.skip("needs a CUDA GPU with CuPy (none here)", allow_module_level=True)
 
 import cupy  # noqa: E402
@@ -54,7 +58,7 @@ def assert_close(actual, expected, what):
 
 @pytest.fixture(scope="module")
 def numba_ready():
-    if not cuda_launch.numba_cuda_available():
+    if not cuda_runtime.numba_cuda_available():
         try:
             from numba import cuda
             cuda.detect()
@@ -62,6 +66,12 @@ def numba_ready():
             pytest.skip(f"numba.cuda cannot launch on this GPU: {error!r} (pip install "
                         "numba-cuda[cu12] may be needed)")
         pytest.skip("numba.cuda cannot launch on this GPU (pip install numba-cuda[cu12]?)")
+
+
+def _numba(module):
+    """A Numba CUDA kernel module with its launchers (importing it imports numba.cuda)."""
+    import importlib
+    return importlib.import_module(f"minicnn.kernels.{module}")
 
 
 # (name, N, C, H, W, K, R, S, stride, padding, dilation, groups)
@@ -80,12 +90,12 @@ IMPLEMENTATIONS = [("numba", None), ("cuda_c", "64x64"), ("cuda_c", "128x128"),
 _REFERENCES = {}
 
 
-def _references(case, x, w, b, dy, g):
+def _references(case, x, w, dy, g):
     """float64 forward, input grad and weight grad of a case, computed once per case."""
     if case[0] not in _REFERENCES:
         x64, w64, dy64 = x.astype(np.float64), w.astype(np.float64), dy.astype(np.float64)
         _REFERENCES[case[0]] = (
-            ref.conv2d_reference(x64, w64, b.astype(np.float64), **g),
+            ref.conv2d_reference(x64, w64, None, **g),
             ref.conv2d_input_grad_reference(dy64, w64, x.shape, **g),
             ref.conv2d_weight_grad_reference(x64, dy64, w.shape, **g))
     return _REFERENCES[case[0]]
@@ -97,23 +107,23 @@ def _conv_data(case, seed=0):
     x = rng.standard_normal((N, C, H, W)).astype(np.float32)
     w = (rng.standard_normal((K, C // groups, R, S)) / np.sqrt(C // groups * R * S)).astype(
         np.float32)
-    b = rng.standard_normal(K).astype(np.float32)
-    geometry = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
-    return x, w, b, geometry
+    geometry = dict(stride=pair(stride, "stride"), padding=padding4(padding),
+                    dilation=pair(dilation, "dilation"), groups=groups)
+    return x, w, geometry
 
 
 def _functions(name, tile):
-    L = cuda_launch
     options = {} if tile is None else {"tile": tile}
-    table = {
-        "numba": (L.conv2d_numba, L.conv2d_input_grad_numba, L.conv2d_weight_grad_numba,
-                  L.conv_transpose2d_numba),
-        "cuda_c": (L.conv2d_cuda_c, L.conv2d_input_grad_cuda_c, L.conv2d_weight_grad_cuda_c,
-                   L.conv_transpose2d_cuda_c),
-        "im2col_cublas": (L.conv2d_im2col_cublas, L.conv2d_input_grad_im2col_cublas,
-                          L.conv2d_weight_grad_im2col_cublas, L.conv_transpose2d_im2col_cublas),
-    }
-    return [lambda *a, f=f, **k: f(*a, **k, **options) for f in table[name]]
+    if name == "numba":
+        T = _numba("cuda_conv_tiled")
+        functions = (T.conv2d_numba, T.conv2d_input_grad_numba, T.conv2d_weight_grad_numba)
+    else:
+        H = cuda_c_host
+        functions = {"cuda_c": (H.conv2d_cuda_c, H.conv2d_input_grad_cuda_c,
+                                H.conv2d_weight_grad_cuda_c),
+                     "im2col_cublas": (H.conv2d_im2col_cublas, H.conv2d_input_grad_im2col_cublas,
+                                       H.conv2d_weight_grad_im2col_cublas)}[name]
+    return [lambda *a, f=f, **k: f(*a, **k, **options) for f in functions]
 
 
 @pytest.mark.parametrize("implementation, tile", IMPLEMENTATIONS,
@@ -122,42 +132,40 @@ def _functions(name, tile):
 def test_conv_kernels(case, implementation, tile, request):
     if implementation == "numba":
         request.getfixturevalue("numba_ready")
-    forward, input_grad, weight_grad, transpose = _functions(implementation, tile)
-    x, w, b, g = _conv_data(case)
+    forward, input_grad, weight_grad = _functions(implementation, tile)
+    x, w, g = _conv_data(case)
     _, N, C, H, W, K, R, S, *_ = case
-    P = cuda_launch.conv_output_size(H, R, *(cuda_launch.pair(g[k], k)[0]
-                                             for k in ("stride", "padding", "dilation")))
-    Q = cuda_launch.conv_output_size(W, S, *(cuda_launch.pair(g[k], k)[1]
-                                             for k in ("stride", "padding", "dilation")))
+    P, Q = conv_geometry(x.shape, w.shape, **g).output_hw
     dy = np.random.default_rng(1).standard_normal((N, K, P, Q)).astype(np.float32)
-    y_ref, dx_ref, dw_ref = _references(case, x, w, b, dy, g)
-    xd, wd, bd, dyd = (cupy.asarray(a) for a in (x, w, b, dy))
+    y_ref, dx_ref, dw_ref = _references(case, x, w, dy, g)
+    xd, wd, dyd = (cupy.asarray(a) for a in (x, w, dy))
 
-    assert_close(forward(xd, wd, bd, **g), y_ref, "conv2d")
-    assert_close(input_grad(dyd, wd, x.shape, **g), dx_ref, "input grad")
-    assert_close(weight_grad(xd, dyd, w.shape, **g), dw_ref, "weight grad")
-    # conv_transpose2d(dy, w) (weight layout (C_in = K, C_out/groups, R, S)) is the input
-    # gradient again, when output_padding restores x's size
-    s, p, d = (cuda_launch.pair(g[k], k) for k in ("stride", "padding", "dilation"))
-    output_padding = tuple(size - ((out - 1) * s_ - 2 * p_ + d_ * (k_ - 1) + 1)
-                           for size, out, s_, p_, d_, k_ in zip((H, W), (P, Q), s, p, d, (R, S)))
+    assert_close(forward(xd, wd, **g), y_ref, "conv2d")
+    assert_close(input_grad(dyd, wd, (H, W), **g), dx_ref, "input grad")
+    assert_close(weight_grad(xd, dyd, (R, S), **g), dw_ref, "weight grad")
+    # conv_transpose2d(dy, w) (weight layout (C_in = K, C_out/groups, R, S)) is this input
+    # gradient when output_padding restores x's size: the op computes it with input_grad
+    s, d, (top, bottom, left, right) = g["stride"], g["dilation"], g["padding"]
+    output_padding = tuple(size - ((out - 1) * s_ - pad + d_ * (k_ - 1) + 1) for size, out, s_,
+                           pad, d_, k_ in zip((H, W), (P, Q), s, (top + bottom, left + right),
+                                              d, (R, S)))
     if all(0 <= o < max(s_, d_) for o, s_, d_ in zip(output_padding, s, d)):
-        out = transpose(dyd, wd, None, g["stride"], g["padding"], output_padding, g["groups"],
-                        g["dilation"])
-        assert_close(out, dx_ref, "conv_transpose2d")
+        assert conv_transpose_output_shape(dy.shape, w.shape, s, g["padding"], output_padding,
+                                           g["groups"], d) == x.shape
 
 
 def test_naive_conv_and_im2col(numba_ready):
-    x, w, b, g = _conv_data(CONV_CASES[4])
+    x, w, g = _conv_data(CONV_CASES[4])
     x64, w64 = x.astype(np.float64), w.astype(np.float64)
     xd = cupy.asarray(x)
-    assert_close(cuda_launch.conv2d_naive_numba(xd, cupy.asarray(w), cupy.asarray(b), **g),
-                 ref.conv2d_reference(x64, w64, b.astype(np.float64), **g), "naive conv2d")
+    assert_close(_numba("cuda_conv_naive").conv2d_naive_numba(xd, cupy.asarray(w), **g),
+                 ref.conv2d_reference(x64, w64, None, **g), "naive conv2d")
     u = dict(stride=g["stride"], padding=g["padding"], dilation=g["dilation"])
     cols = ref.im2col_reference(x64, w.shape[2:], **u)
-    assert_close(cuda_launch.im2col_numba(xd, w.shape[2:], **u), cols, "im2col")
-    back = cuda_launch.col2im_numba(cupy.asarray(cols.astype(np.float32)), x.shape, w.shape[2:],
-                                    **u)
+    im2col = _numba("cuda_im2col")
+    assert_close(im2col.im2col_numba(xd, w.shape[2:], **u), cols, "im2col")
+    back = im2col.col2im_numba(cupy.asarray(cols.astype(np.float32)), x.shape, w.shape[2:],
+                               **u)
     assert_close(back, ref.col2im_reference(cols, x.shape, w.shape[2:], **u), "col2im")
 
 
@@ -173,12 +181,13 @@ def test_pool_kernels(numba_ready, kernel, stride, padding, dilation, ceil_mode)
     xd = cupy.asarray(x)
     y_ref, idx_ref = ref.max_pool2d_reference(x.astype(np.float64), kernel, stride, padding,
                                               dilation, ceil_mode)
-    y, indices = cuda_launch.max_pool2d_numba(xd, kernel, stride, padding, dilation, ceil_mode)
+    L = _numba("cuda_pool")
+    y, indices = L.max_pool2d_numba(xd, kernel, stride, padding, dilation, ceil_mode)
     assert_close(y, y_ref, "max_pool2d")
     assert np.array_equal(cupy.asnumpy(indices), idx_ref)
     dy = rng.standard_normal(y_ref.shape).astype(np.float32)
-    assert_close(cuda_launch.max_pool2d_backward_numba(cupy.asarray(dy), indices, shape, kernel,
-                                                       stride, padding, dilation),
+    assert_close(L.max_pool2d_backward_numba(cupy.asarray(dy), indices, shape, kernel, stride,
+                                             padding, dilation),
                  ref.max_pool2d_backward_reference(dy.astype(np.float64), idx_ref, shape),
                  "max_pool2d backward")
     if dilation != (1, 1):
@@ -186,22 +195,22 @@ def test_pool_kernels(numba_ready, kernel, stride, padding, dilation, ceil_mode)
     for include in (True, False):
         a = (kernel, stride, padding, ceil_mode, include)
         y_ref = ref.avg_pool2d_reference(x.astype(np.float64), *a)
-        assert_close(cuda_launch.avg_pool2d_numba(xd, *a), y_ref, "avg_pool2d")
+        assert_close(L.avg_pool2d_numba(xd, *a), y_ref, "avg_pool2d")
         dy = rng.standard_normal(y_ref.shape).astype(np.float32)
-        assert_close(cuda_launch.avg_pool2d_backward_numba(cupy.asarray(dy), shape, *a),
+        assert_close(L.avg_pool2d_backward_numba(cupy.asarray(dy), shape, *a),
                      ref.avg_pool2d_backward_reference(dy.astype(np.float64), shape, *a),
                      "avg_pool2d backward")
 
 
-def test_fused_bias_leaky_relu(numba_ready):
+def test_leaky_relu_kernels(numba_ready):
     rng = np.random.default_rng(3)
     x = rng.standard_normal((64, 128, 16, 16)).astype(np.float32)
-    b = rng.standard_normal(128).astype(np.float32)
-    z = x.astype(np.float64) + b.astype(np.float64).reshape(1, -1, 1, 1)
-    y = cuda_launch.bias_leaky_relu_numba(cupy.asarray(x), cupy.asarray(b), 0.2)
-    assert_close(y, np.where(z > 0, z, 0.2 * z), "bias + leaky relu")
+    z = x.astype(np.float64)
+    L = _numba("cuda_elementwise")
+    y = L.leaky_relu_numba(cupy.asarray(x), 0.2)
+    assert_close(y, np.where(z > 0, z, 0.2 * z), "leaky relu")
     dy = rng.standard_normal(x.shape).astype(np.float32)
-    dx = cuda_launch.leaky_relu_backward_numba(cupy.asarray(dy), y, 0.2)
+    dx = L.leaky_relu_backward_numba(cupy.asarray(dy), y, 0.2)     # the mask from the output
     assert_close(dx, np.where(z > 0, dy, 0.2 * dy), "leaky relu backward")
 
 
@@ -313,8 +322,8 @@ def test_op_with_each_gpu_kernel(op, implementation):
     missing = [r for r in registry_ops if implementation not in registry.implementations(r, "cuda")]
     if len(missing) == len(registry_ops):
         pytest.skip(f"no {implementation!r} kernel registered for {op} "
-                    "(kernels.cuda_launch.register() not called, or unavailable here)")
-    if implementation == "numba" and not cuda_launch.numba_cuda_available():
+                    "(kernels/registrations.py not registered, or unavailable here)")
+    if implementation == "numba" and not cuda_runtime.numba_cuda_available():
         pytest.skip("numba.cuda cannot launch on this GPU")
     case = {c[0]: c for c in OP_CASES}[op]
     out_cpu, grads_cpu = _run_op(mc, F, case, "cpu")

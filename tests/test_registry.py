@@ -4,15 +4,17 @@ Every case that used to fall back behind the registry's back (a negative leaky-R
 in the fused kernels, ``divisor_override`` in the Numba pooling kernels, float64 on the
 CUDA C and im2col + cuBLAS paths) is checked here without a GPU: a fake device is
 registered whose "kernels" record that they ran and compute with the reference, and which
-declare the real kernels' ``supports`` predicates (kernels/cuda_launch.py).
+declare the real kernels' ``supports`` predicates (kernels/registrations.py).
 """
+import inspect
+
 import numpy as np
 import pytest
 
 import minicnn as mc
 import minicnn.functional as F
-from kernels import cuda_launch
 from minicnn import registry
+from minicnn.kernels import registrations
 from minicnn.ops import activation, conv, pool
 
 FAKE = "fake-gpu"
@@ -26,11 +28,14 @@ REFERENCES = {
     "conv2d": conv.conv2d_reference,
     "conv2d_input_grad": conv.conv2d_input_grad_reference,
     "conv2d_weight_grad": conv.conv2d_weight_grad_reference,
+    "max_pool2d": pool.max_pool2d_reference,
+    "max_pool2d_backward": pool.max_pool2d_backward_reference,
     "avg_pool2d": pool.avg_pool2d_reference,
     "avg_pool2d_backward": pool.avg_pool2d_backward_reference,
     "leaky_relu": activation.leaky_relu_reference,
     "leaky_relu_backward": activation.leaky_relu_backward_reference,
 }
+CUDA_ROWS = [row for row in registrations.IMPLEMENTATIONS if row.device == "cuda"]
 
 
 @pytest.fixture
@@ -49,13 +54,16 @@ def fake_device(monkeypatch):
             return REFERENCES[op](*args, **kwargs)
         return function
 
-    for op, reference in REFERENCES.items():
+    for op in REFERENCES:
         registry.register(op, "reference", stand_in(op, "reference"), device=FAKE)
-        for name in cuda_launch.IMPLEMENTATIONS[op]:
-            registry.register(op, name, stand_in(op, name), device=FAKE,
-                              priority=cuda_launch.PRIORITY[name],
-                              supports=cuda_launch.SUPPORTS.get(op, {}).get(name))
+    for row in CUDA_ROWS:
+        registry.register(row.op, row.name, stand_in(row.op, row.name), device=FAKE,
+                          priority=registrations.PRIORITY[row.name], supports=row.supports)
     return ran
+
+
+def test_every_gpu_op_has_a_reference_here():
+    assert {row.op for row in CUDA_ROWS} == set(REFERENCES)
 
 
 def _on_fake(array):
@@ -141,3 +149,66 @@ def test_table_lists_every_implementation():
         assert op in table
     assert "negative_slope >= 0." in table and "float32 arrays only" in table
     assert "divisor_override is None." in table
+
+
+@pytest.mark.parametrize("op, call", [
+    ("conv2d", lambda: F.conv2d(mc.tensor(np.ones((1, 1, 3, 3), np.float16)),
+                                mc.tensor(np.ones((1, 1, 2, 2), np.float16)))),
+    ("leaky_relu", lambda: F.leaky_relu(mc.tensor(np.ones(3, np.float16)), 0.1)),
+    ("batch_norm_stats", lambda: F.batch_norm(mc.tensor(np.ones((2, 3, 2, 2), np.float16)),
+                                              None, None, training=True)),
+])
+def test_float16_on_the_cpu_runs_and_names_the_reference(op, call):
+    """Numba has no float16: the CPU kernels say so, and the reference computes it."""
+    assert call().dtype == np.float16
+    assert registry.last_used(op) == "reference"
+
+
+@pytest.mark.parametrize("slope_or_window, expected", [(2, "numba"), (None, "reference")])
+def test_max_pool_backward_without_a_window_runs_the_reference(fake_device, slope_or_window,
+                                                               expected):
+    x = _on_fake(np.arange(16.0).reshape(1, 1, 4, 4))
+    y, indices = registry.run("max_pool2d", x, 2)
+    registry.run("max_pool2d_backward", _on_fake(np.ones_like(y)), indices, x.shape,
+                 kernel_size=slope_or_window)
+    assert registry.last_used("max_pool2d_backward") == expected
+
+
+def test_kernels_are_registered_by_name_and_imported_on_first_use():
+    """Registering imports no kernel module, and every name points at a real function."""
+    import subprocess
+    import sys
+    code = ("import sys, minicnn\n"
+            "loaded = sorted(m for m in sys.modules if m.startswith('minicnn.kernels.'))\n"
+            "assert loaded == ['minicnn.kernels.cuda_runtime', 'minicnn.kernels.registrations']"
+            ", loaded\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    cpu_rows = [row for row in registrations.IMPLEMENTATIONS if row.device == "cpu"]
+    for row in cpu_rows:
+        assert callable(registry.resolve(registrations.target(row))), row
+
+
+def _reference_of(op):
+    return registry._implementations[(op, "cpu")]["reference"].function
+
+
+@pytest.mark.parametrize("row", registrations.IMPLEMENTATIONS,
+                         ids=[f"{r.op}-{r.device}-{r.name}" for r in registrations.IMPLEMENTATIONS])
+def test_kernels_take_exactly_the_reference_signatures(row):
+    """One calling convention: every kernel takes the reference's parameters (names, kinds,
+    defaults); keyword-only tuning knobs with defaults (``tile``, ``splits``) may follow."""
+    if row.device == "cuda" and row.name == "numba":
+        pytest.importorskip("numba.cuda")
+    assert_same_signature(registry.resolve(registrations.target(row)), _reference_of(row.op),
+                          row)
+
+
+def assert_same_signature(function, reference, what):
+    have = list(inspect.signature(function).parameters.values())
+    wanted = list(inspect.signature(reference).parameters.values())
+    assert [(p.name, p.kind, p.default) for p in have[:len(wanted)]] == \
+        [(p.name, p.kind, p.default) for p in wanted], what
+    extra = have[len(wanted):]
+    assert all(p.kind == p.KEYWORD_ONLY and p.default is not p.empty for p in extra), what

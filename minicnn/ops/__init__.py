@@ -96,8 +96,8 @@ for _name, _function in _methods.items():
     setattr(Tensor, _name, _function)
 Tensor.T = property(lambda self: permute(self, tuple(reversed(range(self.ndim)))))
 
-# The GPU kernels register under device "cuda" (kernels/cuda_launch.py); registering imports
-# neither CuPy nor numba.cuda: they load on first use on a CuPy array.
-from ..kernels import cuda_launch as _cuda_launch  # noqa: E402
+# Every accelerated kernel (Numba CPU, Numba CUDA, CUDA C) registers from one table,
+# kernels/registrations.py; registering imports no kernel module: each loads on first use.
+from ..kernels import registrations as _kernel_registrations  # noqa: E402
 
-_cuda_launch.register()
+_kernel_registrations.register()

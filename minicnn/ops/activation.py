@@ -15,7 +15,6 @@ leaky_relu's array functions are registered in ``minicnn.registry`` (``leaky_rel
 from __future__ import annotations
 
 from .. import registry
-from ..kernels import cpu_elementwise
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
 from .math import MaskMul, connected, exp, sigmoid as _sigmoid, tanh as _tanh, where
@@ -52,13 +51,10 @@ for _op, _function in (("leaky_relu", leaky_relu_reference),
                        ("leaky_relu_backward", leaky_relu_backward_reference)):
     registry.register(_op, "reference", _function, device="cpu")
     registry.register(_op, "reference", _function, device="cuda")
-# The fused Numba loops: one pass over memory instead of NumPy's four (kernels/cpu_elementwise.py).
-# Its backward may be handed the output instead of the input (same sign for a slope >= 0),
-# so it declares it supports slopes >= 0 only; the registry runs the reference for the rest.
-registry.register("leaky_relu", "numba", cpu_elementwise.leaky_relu, device="cpu", priority=10)
-registry.register("leaky_relu_backward", "numba", cpu_elementwise.leaky_relu_backward,
-                  device="cpu", priority=10,
-                  supports=cpu_elementwise.supports_leaky_relu_backward)
+# The fused kernels (Numba CPU and CUDA: one pass over memory instead of NumPy's four)
+# register from kernels/registrations.py. Their backward may be handed the output instead
+# of the input (same sign for a slope >= 0), so they support slopes >= 0 only; the
+# registry runs the reference for the rest.
 
 
 class LeakyReLU(Function):

@@ -36,8 +36,9 @@ gradient goes the other way: a matrix product, then **col2im**, which adds each 
 offset's slice back into the input, a loop over the R x S offsets. ``lessons/03_convolution.py``
 builds this step by step from plain loops.
 
-Faster implementations (Numba, ``kernels/cpu_conv.py``) register under the same op names
-("conv2d", "conv2d_input_grad", "conv2d_weight_grad") in ``minicnn.registry``; the
+Faster implementations (``kernels/``, listed in ``kernels/registrations.py``) register
+under the same op names ("conv2d", "conv2d_input_grad", "conv2d_weight_grad") in
+``minicnn.registry``; the
 ``Function`` classes call whichever is chosen, and the tests run all of them against the
 reference.
 """
@@ -186,19 +187,8 @@ registry.register("conv2d_input_grad", "reference", conv2d_input_grad_reference,
 registry.register("conv2d_weight_grad", "reference", conv2d_weight_grad_reference, device="cpu")
 registry.register("conv2d_weight_grad", "reference", conv2d_weight_grad_reference, device="cuda")
 
-
-# ---------------------------------------------------------------------------------------
-# The fast CPU kernels (Numba) register under the same op names, with a higher priority.
-# ---------------------------------------------------------------------------------------
-from ..kernels import cpu_conv  # noqa: E402  (installed as minicnn.kernels)
-
-# Numba has no float16: those calls run the reference (NumPy computes float16 products).
-registry.register("conv2d", "numba", cpu_conv.conv2d, device="cpu", priority=10,
-                  supports=cpu_conv.supports_no_float16)
-registry.register("conv2d_input_grad", "numba", cpu_conv.conv2d_input_grad, device="cpu",
-                  priority=10, supports=cpu_conv.supports_no_float16)
-registry.register("conv2d_weight_grad", "numba", cpu_conv.conv2d_weight_grad, device="cpu",
-                  priority=10, supports=cpu_conv.supports_no_float16)
+# The fast kernels (Numba CPU, Numba CUDA, CUDA C) register under the same op names, with a
+# higher priority, from one table: kernels/registrations.py.
 
 
 # ---------------------------------------------------------------------------------------

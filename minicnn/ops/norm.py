@@ -37,7 +37,6 @@ import numpy as np
 from .. import registry
 from ..autograd import Function, Tensor, is_grad_enabled, no_grad
 from ..backend import get_array_module
-from ..kernels import cpu_elementwise
 from .math import mean
 from .math import sum as sum_
 from .shape import reshape
@@ -184,14 +183,13 @@ def _combine_reference(g, x, a, b, d):
     return a.reshape(shape) * g + b.reshape(shape) * x + d.reshape(shape)
 
 
-for _op, _reference, _fast in (
-        ("batch_norm_stats", _stats_reference, cpu_elementwise.channel_mean_var),
-        ("channel_affine", _affine_reference, cpu_elementwise.scale_shift),
-        ("batch_norm_grad_sums", _grad_sums_reference, cpu_elementwise.channel_grad_sums),
-        ("batch_norm_combine", _combine_reference, cpu_elementwise.channel_combine)):
+# The fused Numba loops (kernels/cpu_elementwise.py) register from kernels/registrations.py.
+for _op, _reference in (("batch_norm_stats", _stats_reference),
+                        ("channel_affine", _affine_reference),
+                        ("batch_norm_grad_sums", _grad_sums_reference),
+                        ("batch_norm_combine", _combine_reference)):
     registry.register(_op, "reference", _reference, device="cpu")
     registry.register(_op, "reference", _reference, device="cuda")
-    registry.register(_op, "numba", _fast, device="cpu", priority=10)
 
 
 class BatchNormTraining(Function):
