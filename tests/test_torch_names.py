@@ -500,3 +500,13 @@ def test_memory_layout_methods_as_pytorch():
 def test_data_is_a_tensor_so_the_pytorch_idioms_of_issue_12_work():
     x = mc.ones(4, 3)
     assert x.data.size(0) == 4 and x.data.numpy().shape == (4, 3)
+
+
+def test_iteration_gives_rows_and_refuses_a_0d_tensor():
+    x = mc.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    rows = list(x)
+    assert [r.tolist() for r in rows] == [[1.0, 2.0], [3.0, 4.0]]
+    (rows[1] * 2).sum().backward()
+    assert x.grad.tolist() == [[0.0, 0.0], [2.0, 2.0]]
+    with pytest.raises(TypeError, match="iteration over a 0-d tensor"):
+        list(mc.tensor(3.0))

@@ -384,6 +384,15 @@ _ABSENT = {
 }
 
 
+def iterate(self):
+    """``for row in x``: the slices along dim 0 (differentiable, as ``x[i]``); a 0-d tensor
+    raises as in PyTorch (without this, Python's fallback would silently yield nothing)."""
+    if self.ndim == 0:
+        raise TypeError("iteration over a 0-d tensor (PyTorch raises too; use x.item() for "
+                        "its value)")
+    return (GetItem.apply(self, index=i) for i in range(self.shape[0]))
+
+
 def missing_attribute(self, name: str):
     """``Tensor.__getattr__`` (runs only when normal lookup fails): the usual
     AttributeError, plus what to write instead for PyTorch attributes minicnn leaves out
@@ -417,7 +426,7 @@ def tensor_methods() -> dict:
         "is_contiguous": lambda self, memory_format=None: bool(self.array.flags.c_contiguous),
         "stride": stride, "data_ptr": data_ptr,
         "get_device": lambda self: -1 if self.device == "cpu" else 0,
-        "__getattr__": missing_attribute,
+        "__getattr__": missing_attribute, "__iter__": iterate,
         "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div,
         "divide": div, "true_divide": lambda self, other: self / other, "square": square,
         "mm": mm, "bmm": bmm, "index_select": index_select, "narrow": narrow,
