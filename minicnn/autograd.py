@@ -82,7 +82,8 @@ class Tensor:
         requires_grad: whether gradients should flow to this tensor.
         creator: the ``Function`` whose output this is (None for leaves).
 
-    The math ops (``+``, ``exp``, ``sum`` ...) are attached in ``minicnn/ops/math.py``.
+    The math ops (``+``, ``exp``, ``sum`` ...) and the other methods are defined in
+    ``minicnn/ops/`` and attached to Tensor in ``minicnn/ops/__init__.py``.
 
     ``Tensor(array)`` wraps the array as it is (no copy, no cast): every op makes its
     result that way. The other calls are PyTorch's legacy constructor: ``Tensor(2, 3)``

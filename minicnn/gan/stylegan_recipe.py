@@ -19,12 +19,10 @@ pads the 28x28 digits with 2 black pixels a side. 1,500 steps take about 15 minu
 CPU core and give digits whose mixing grid keeps the coarse source's digit
 (benchmarks/RESULTS.md, issue 5).
 
-What was wrong before (every setting collapsed to one or two shapes, and mixing grids
-followed the *fine* source), each explained where it was fixed: the single to-RGB after
-the last layer (``SynthesisNetwork``: skip output), the linear output against digits' -1
-backgrounds (``SynthesisNetwork.forward``: tanh; with the skips alone loss_g stayed at 5.6,
-with tanh and R1 gamma 1 the losses balanced from the start), and too few channels at 16
-and 32 px (``stylegan_channels``).
+Three choices make it work, each explained where it is made: a to-RGB output per
+resolution (``SynthesisNetwork``: skip output), tanh at the end (``SynthesisNetwork.forward``)
+and at least 16 channels at 16 and 32 px (``stylegan_channels``); the runs that showed why
+are in benchmarks/RESULTS.md (StyleGAN-lite style mixing).
 ``r1`` (gamma, 0 = off) adds the paper's R1 penalty on real images every ``r1_every``
 steps. Spectral norm is not offered (the equalized layers are not ``nn.Conv2d``/``nn.Linear``);
 historical averaging and ``--ema`` work as for every recipe.

@@ -169,10 +169,7 @@ class IndexAdd(Function):
         self.index = index
         xp = get_array_module(g)
         y = xp.zeros(shape, dtype=g.dtype)
-        if xp is np:
-            np.add.at(y, index, g)
-        else:
-            xp.add.at(y, index, g)
+        xp.add.at(y, index, g)        # numpy.add.at or cupy.add.at: repeats add up
         return y
 
     def backward(self, grad_output):
