@@ -367,6 +367,10 @@ class _Bucket:
             self.states.append(own)
         device = device_of(first)
         for key in keys:
+            if all(own.get(key) is None for own in self.states):     # fresh: one fill
+                flat = _plain(xp.zeros(offsets[-1], dtype=first.dtype))
+                self._hand_out(key, flat, views_of)
+                continue
             parts = []
             for param, own in zip(params, self.states):
                 old = own.get(key)
@@ -375,9 +379,13 @@ class _Bucket:
                 else:
                     array = to_device(old.array, device).astype(first.dtype, copy=False)
                     parts.append(array.reshape(-1))
-            flat = _plain(xp.concatenate(parts))
-            self.buffers[key] = flat
-            self.arrays[key] = views_of(flat)
-            self.tensors[key] = [Tensor(a) for a in self.arrays[key]]
-            for own, tensor in zip(self.states, self.tensors[key]):
-                own[key] = tensor
+            self._hand_out(key, _plain(xp.concatenate(parts)), views_of)
+
+    def _hand_out(self, key: str, flat, views_of) -> None:
+        """Make ``flat`` the buffer of state entry ``key``: each parameter's entry becomes
+        a Tensor viewing its slice."""
+        self.buffers[key] = flat
+        self.arrays[key] = views_of(flat)
+        self.tensors[key] = [Tensor(a) for a in self.arrays[key]]
+        for own, tensor in zip(self.states, self.tensors[key]):
+            own[key] = tensor
