@@ -13,11 +13,10 @@ WGAN_WIDTH=${WGAN_WIDTH:-64}
   python -c "import cupy; print('cupy', cupy.__version__, cupy.cuda.runtime.getDeviceCount(), 'devices')" 2>&1 | tail -1; } > "$OUT/env.txt" 2>&1
 cat "$OUT/env.txt"
 DEVICE=cuda
-# the GPU kernels register themselves once kernels.cuda_launch.register() runs
-RUN="python -c 'import sys; from kernels import cuda_launch; cuda_launch.register(); from minicnn.gan.commands import main; sys.exit(main(sys.argv[1:]))'"
+# the GPU kernels register at `import minicnn` (kernels/registrations.py)
+RUN="python -c 'import sys; from minicnn.cli import main; sys.exit(main(sys.argv[1:]))'"
 timeout 240 python - > "$OUT/smoke.txt" 2>&1 <<'PY'
 import time, numpy as np, minicnn as mc
-from kernels import cuda_launch; cuda_launch.register()
 from minicnn.gan import get_recipe
 for name in ("dcgan", "wgan-gp"):
     recipe = get_recipe(name); config = recipe.config(width=64, batch_size=64)
