@@ -255,6 +255,8 @@ def test_errors_name_the_argument():
     x = mc.zeros(2, 3)
     with pytest.raises(IndexError, match=r"index: values must be in \[0, 2\]"):
         x.gather(1, mc.Tensor(np.array([[3]])))
+    with pytest.raises(IndexError, match=r"got values in \[-1, 0\]"):
+        x.gather(1, mc.Tensor(np.array([[-1], [0]])))  # PyTorch refuses negative indices too
     with pytest.raises(ValueError, match="index: expected 2 dims"):
         x.gather(1, mc.Tensor(np.array([0])))
     with pytest.raises(TypeError, match="index: expected an integer"):

@@ -75,14 +75,14 @@ def _gather_index(op: str, x: Tensor, dim: int, index: Tensor):
                              f"input's {x.shape[d]} (index shape {index.shape}, input shape "
                              f"{x.shape})")
     idx = index.array
-    if idx.size and (int(idx.min()) < -x.shape[dim] or int(idx.max()) >= x.shape[dim]):
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= x.shape[dim]):
         raise IndexError(f"{op}: index: values must be in [0, {x.shape[dim] - 1}] for dim {dim} "
                          f"of size {x.shape[dim]}, got values in [{int(idx.min())}, "
                          f"{int(idx.max())}]")
     parts = []
     for d in range(x.ndim):
         if d == dim:
-            parts.append(idx.astype(np.int64, copy=False) % x.shape[dim])
+            parts.append(idx.astype(np.int64, copy=False))
         else:
             shape = [1] * x.ndim
             shape[d] = index.shape[d]
