@@ -283,3 +283,27 @@ def test_errors_name_the_argument():
         x.chunk(0)
     with pytest.raises(ValueError, match="at least 2 dims"):
         mc.zeros(3).tril()
+
+
+def test_in_place_forms_follow_pytorch():
+    """The conditional-GAN one-hot idiom, and in-place ops inside a graph."""
+    torch = torch_or_skip()
+    labels = np.array([2, 0, 1])
+    ours = mc.zeros(3, 4).scatter_(1, mc.Tensor(labels).reshape(-1, 1), 1)
+    theirs = torch.zeros(3, 4).scatter_(1, torch.tensor(labels).view(-1, 1), 1)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    x = np.arange(6.0).reshape(2, 3)
+    mask = np.array([[True, False, False], [False, True, True]])
+    results = []
+    for lib, make in ((mc, mc.tensor), (torch, torch.tensor)):
+        leaf = make(x, requires_grad=True)
+        y = leaf * 2
+        y.masked_fill_(make(mask), -1.0).tril_()
+        y.scatter_add_(0, make(np.array([[1, 0, 1]])), leaf[:1] * leaf[:1])
+        (grad,) = lib.autograd.grad((y * y).sum(), leaf)
+        results.append((y.detach().numpy(), grad.numpy()))
+    np.testing.assert_allclose(results[0][0], results[1][0])
+    np.testing.assert_allclose(results[0][1], results[1][1])
+    leaf = mc.tensor(x, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        leaf.masked_fill_(mc.Tensor(mask), 0.0)
