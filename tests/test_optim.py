@@ -196,16 +196,115 @@ def test_float32_stays_float32(name):
                if isinstance(v, mc.Tensor))
 
 
-def test_update_is_in_place_and_skips_parameters_without_grad():
+@pytest.mark.parametrize("foreach", [False, True])
+def test_update_is_in_place_and_skips_parameters_without_grad(foreach):
     used, unused = Parameter(np.ones(3)), Parameter(np.ones(3))
     array = used.array
-    opt = SGD([used, unused], lr=0.5)
+    opt = SGD([used, unused], lr=0.5, foreach=foreach)
     (used * 2.0).sum().backward()
     opt.step()
     assert used.array is array  # same array: state_dict views stay valid
     np.testing.assert_allclose(used.numpy(), np.zeros(3))
     np.testing.assert_allclose(unused.numpy(), np.ones(3))
     assert unused not in opt.state
+
+
+# ---------------------------------------------------------------------------------------
+# The fused step (foreach=True) against the per-parameter loop (foreach=False)
+# ---------------------------------------------------------------------------------------
+def _mixed_run(name, options, dtype, foreach, steps=6, skip=None):
+    """Parameters of several shapes (a 0-d one too) in two groups, ``steps`` steps; at step
+    ``skip`` the first parameter gets no gradient. Returns parameters and state arrays."""
+    rng = np.random.default_rng(7)
+    params = [Parameter(rng.standard_normal(shape).astype(dtype))
+              for shape in [(3, 4), (5,), (2, 3, 2), ()]]
+    opt = getattr(mc.optim, name)([{"params": params[:3]},
+                                   {"params": params[3:], "lr": options["lr"] / 2}],
+                                  foreach=foreach, **options)
+    for step in range(steps):
+        opt.zero_grad()
+        used = params[1:] if step == skip else params
+        sum(((p * p).tanh() * (i + 1.5)).sum() for i, p in enumerate(used)).backward()
+        opt.step()
+    state = [v.numpy().copy() for s in opt.state.values() for v in s.values()
+             if isinstance(v, mc.Tensor)]
+    return [p.numpy().copy() for p in params] + state, opt
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name,options", CONFIGS, ids=[f"{n}-{o}" for n, o in CONFIGS])
+def test_fused_step_is_the_per_parameter_loop_bit_for_bit(name, options, dtype):
+    for skip in (None, 2):
+        fused, opt = _mixed_run(name, options, dtype, True, skip=skip)
+        loop, _ = _mixed_run(name, options, dtype, False, skip=skip)
+        assert len(fused) == len(loop)
+        for a, b in zip(fused, loop):
+            assert a.dtype == dtype
+            np.testing.assert_array_equal(a, b)
+    if name != "SGD" or options.get("momentum"):
+        assert opt._buckets, "the fused path did not run"
+
+
+def test_fused_parameters_and_state_are_views_of_flat_buffers():
+    data = _start()
+    params, opt = _mc_setup("Adam", dict(lr=0.05), data)
+    _run(mc.tensor, opt, params, data, 2)
+    (bucket,) = opt._buckets[0]
+    arrays = [p.array for p in params]
+    for p in params:
+        assert np.shares_memory(p.array, bucket.flat)
+        for key in ("exp_avg", "exp_avg_sq"):
+            assert np.shares_memory(opt.state[p][key].array, bucket.buffers[key])
+    _run(mc.tensor, opt, params, data, 2)
+    assert all(p.array is a for p, a in zip(params, arrays))  # handed out once, then kept
+    assert set(opt.state_dict()["state"][0]) == {"step", "exp_avg", "exp_avg_sq"}
+
+
+def test_fused_step_notices_replaced_arrays_and_state(monkeypatch):
+    """Module.to, p.data = ..., Module.load_state_dict and optimizer.load_state_dict between
+    steps: the fused path keeps giving the per-parameter loop's numbers (rebuilding its
+    buffers when an array was replaced; loading a model's state copies in place)."""
+    from minicnn.optim import optimizer as base
+    rebuilds = []
+    rebuild = base._Bucket.rebuild
+    monkeypatch.setattr(base._Bucket, "rebuild",
+                        lambda self, *a: rebuilds.append(1) or rebuild(self, *a))
+
+    def run(foreach):
+        mc.manual_seed(3)
+        model = mc.nn.Sequential(mc.nn.Linear(4, 3), mc.nn.Tanh(), mc.nn.Linear(3, 2))
+        opt = Adam(model.parameters(), lr=0.05, foreach=foreach)
+        x = mc.tensor(np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32))
+        path = []
+        for step in range(8):
+            if step == 2:   # new arrays, same values (float32 -> float64 -> float32 is exact)
+                model.to(np.float64).to(np.float32)
+            if step == 3:
+                first = model[0].weight
+                first.data = mc.tensor(first.numpy() * 0.5)
+            if step == 4:
+                model.load_state_dict({k: v.numpy() + 0.01 for k, v in
+                                       model.state_dict().items()})
+            if step == 5:
+                opt.load_state_dict(copy.deepcopy(opt.state_dict()))
+            opt.zero_grad()
+            model(x).pow(2).mean().backward()
+            opt.step()
+            path.append([p.numpy().copy() for p in model.parameters()])
+        return path
+    fused = run(True)
+    assert len(rebuilds) == 4       # the first step, after to(), after p.data =, after loading
+    for a, b in zip(fused, run(False)):
+        for p, q in zip(a, b):
+            np.testing.assert_array_equal(p, q)
+
+
+def test_foreach_argument():
+    param = Parameter(np.ones(2))
+    assert SGD([param], lr=0.1).foreach is True
+    assert Adam([param], foreach=False).foreach is False
+    with pytest.raises(TypeError, match="foreach"):
+        RMSprop([param], foreach="yes")
 
 
 def test_zero_grad_set_to_none_or_zeros():
