@@ -9,7 +9,8 @@ picks a side at a kink, the comment says which (we pick the same).
     gelu(x)        = x Phi(x),  Phi(x) = (1 + erf(x / sqrt 2)) / 2
         gelu'      = Phi(x) + x phi(x),  phi(x) = e^{-x^2/2} / sqrt(2 pi)
     gelu_tanh(x)   = x (1 + tanh u) / 2,  u = sqrt(2/pi) (x + 0.044715 x^3)
-        gelu_tanh' = (1 + tanh u) / 2 + x (1 - tanh^2 u) u' / 2,  u' = sqrt(2/pi)(1 + 3 0.044715 x^2)
+        gelu_tanh' = (1 + tanh u) / 2 + x (1 - tanh^2 u) u' / 2,
+                     u' = sqrt(2/pi) (1 + 3 0.044715 x^2)
     silu(x)        = x sigmoid(x);  silu' = s (1 + x (1 - s)),  s = sigmoid(x)
     selu(x)        = scale elu(x, alpha), alpha = 1.6732..., scale = 1.0507...
     mish(x)        = x tanh(softplus(x))

@@ -93,7 +93,8 @@ def erf_array(x):
 
 
 class Erf(Function):
-    r"""y = erf x = \frac{2}{\sqrt\pi} \int_0^x e^{-t^2} dt;  dL/dx = g \frac{2}{\sqrt\pi} e^{-x^2}."""
+    r"""y = erf x = \frac{2}{\sqrt\pi} \int_0^x e^{-t^2} dt;
+    dL/dx = g \frac{2}{\sqrt\pi} e^{-x^2}."""
 
     def forward(self, x):
         return erf_array(x)
