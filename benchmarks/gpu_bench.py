@@ -6,9 +6,13 @@ forward and backward (input gradient + weight gradient) time of each implementat
 im2col + cuBLAS, and the naive Numba conv (forward of the discriminator only) — next to
 PyTorch/cuDNN with ``cudnn.benchmark`` on and TF32 off. Device events, warm-up, median.
 Then one DCGAN-64 training step (D step + G step, Adam, BCE with logits) of minicnn on the
-GPU against the same model in PyTorch eager, if minicnn can run it yet.
+GPU against the same model in PyTorch eager, if minicnn can run it yet, with the step's
+host (Python) time unsynchronised and what ``minicnn.profiling.count_launches`` sees of it
+on the GPU (Function applications, registered kernel runs, host syncs); ``--launch-count``
+adds the full launch count of the step, counted on the CPU.
 
     python benchmarks/gpu_bench.py [--reps 15] [--batch 64] [--out table.md] [--budget 300]
+                                   [--step-only] [--launch-count] [--profile-step]
 
 Prints the table last. Each figure is a ratio "ours / PyTorch" measured in this process
 (lower is better; <= 2.0 means at least half of cuDNN's throughput). Installs nothing.
@@ -377,6 +381,25 @@ def dcgan_step_comparison(args, torch, cupy):
             synchronize()
         return step
 
+    def host_and_counts(synchronize):
+        """Host (Python) time of an unsynchronised step (median of 5, the device drained
+        between steps) and the launch counter's view of one more step."""
+        from minicnn.profiling import count_launches
+        step = make_step(mc, lambda a: mc.tensor(a).to("cuda"), F, lambda: None)
+        for _ in range(3):
+            step()
+            synchronize()
+        host = []
+        for _ in range(5):
+            start = time.perf_counter()
+            step()
+            host.append(time.perf_counter() - start)
+            synchronize()
+        with count_launches() as counts:
+            step()
+            synchronize()
+        return statistics.median(host), counts
+
     def median_seconds(step, reps=10, warmup=3):
         for _ in range(warmup):
             step()
@@ -407,6 +430,9 @@ def dcgan_step_comparison(args, torch, cupy):
                     median_seconds(ours_step)
                 if args.profile_step and name == "cuda_c":
                     profile_step(ours_step)
+                if name is None:
+                    host_seconds, counts = host_and_counts(
+                        lambda: cupy.cuda.Device().synchronize())
     except Exception as error:
         traceback.print_exc()
         return f"failed: {type(error).__name__}: {error}"[:300]
@@ -415,7 +441,26 @@ def dcgan_step_comparison(args, torch, cupy):
     for name, seconds in ours.items():
         lines.append(f"  {name}: {seconds * 1e3:.1f} ms, ratio {seconds / torch_seconds:.2f}x "
                      "(target <= 1.5x)")
+    lines.append(f"  default, per step: host (Python) time {host_seconds * 1e3:.1f} ms "
+                 f"unsynchronised; {counts.applications} Function applications, "
+                 f"{counts.kernels()} registered kernel runs, {sum(counts.syncs.values())} "
+                 "host syncs counted (CuPy's own launches are counted on the CPU: "
+                 "--launch-count, benchmarks/launch_count.py)")
     return "\n".join(lines)
+
+
+def cpu_launch_count(batch: int) -> str:
+    """The host-side launch count of a DCGAN-64 step, counted on the CPU (the same code
+    through NumPy; ``benchmarks/launch_count.py``)."""
+    try:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from launch_count import count_training_steps, dcgan64_training
+        counts = count_training_steps(dcgan64_training(batch, 64))
+    except Exception as error:
+        traceback.print_exc()
+        return f"launch count failed: {type(error).__name__}: {error}"[:300]
+    return (f"DCGAN-64 step launches, counted on the CPU (batch {batch}, Adam foreach):\n"
+            + counts.report(15))
 
 
 # ----------------------------------------------------------------------------- main
@@ -429,6 +474,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", help="also write the report (markdown) to this file")
     parser.add_argument("--step-only", action="store_true",
                         help="skip the per-layer table: only the DCGAN-64 training step")
+    parser.add_argument("--launch-count", action="store_true",
+                        help="also count a DCGAN-64 step's launches on the CPU "
+                        "(benchmarks/launch_count.py; numba compiles its CPU kernels first)")
     parser.add_argument("--profile-step", action="store_true",
                         help="also profile minicnn's step (cuda_c convolutions) with cProfile")
     args = parser.parse_args(argv)
@@ -484,7 +532,10 @@ def main(argv=None) -> int:
 
     report("DCGAN-64 training step: not finished (the time limit hit it?)")
     log("DCGAN-64 training step ...")
-    log("\n" + report(dcgan_step_comparison(args, torch, cupy)))
+    step_line = dcgan_step_comparison(args, torch, cupy)
+    if args.launch_count:
+        step_line += "\n\n" + cpu_launch_count(args.batch)
+    log("\n" + report(step_line))
     return 1 if problems else 0
 
 
