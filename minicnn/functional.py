@@ -21,12 +21,14 @@ from .ops.activation_extra import (celu, gelu, hardsigmoid, hardswish, hardtanh,
                                    mish, relu6, rms_norm, selu, silu)
 from .ops.conv import conv2d, conv_transpose2d
 from .ops.conv1d import conv1d, conv_transpose1d
+from .ops.embedding import embedding
 from .ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
                        dropout, dropout2d, huber_loss, l1_loss, mse_loss, nll_loss,
                        smooth_l1_loss)
 from .ops.math import matmul
 from .ops.norm import batch_norm, group_norm, instance_norm, layer_norm
 from .ops.pool import avg_pool2d, max_pool2d
+from .ops.pool1d import adaptive_avg_pool1d, avg_pool1d, max_pool1d
 from .ops.resize import adaptive_avg_pool2d, interpolate, upsample
 from .ops.pad_modes import pad as _pad_modes
 from .ops.shape import pad as _pad
@@ -99,5 +101,6 @@ __all__ = [
     "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "cross_entropy", "nll_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "dropout", "dropout2d",
     "gelu", "silu", "selu", "celu", "mish", "hardtanh", "relu6", "logsigmoid", "hardsigmoid",
-    "hardswish", "rms_norm", "conv1d", "conv_transpose1d",
+    "hardswish", "rms_norm", "conv1d", "conv_transpose1d", "embedding", "max_pool1d",
+    "avg_pool1d", "adaptive_avg_pool1d",
 ]

@@ -11,9 +11,13 @@ import numpy as np
 import pytest
 
 import minicnn as mc
+from hypothesis import strategies as st
+
 from minicnn import nn
 from minicnn.optim.lr_scheduler import LambdaLR, MultiStepLR
+from cases import Case, case_tests
 from oracle import check_against_torch, torch_or_skip
+from strategies import arrays, tie_free
 
 rng = np.random.default_rng(0)
 A = rng.uniform(0.5, 2.0, (3, 4)) * np.where(rng.random((3, 4)) < 0.5, -1, 1)
@@ -122,6 +126,51 @@ def test_inference_mode_builds_no_graph_and_decorates():
         return x * 3
 
     assert not evaluate().requires_grad
+
+
+# ---------------------------------------------------------------------------------------
+# The new functionals: gradcheck + gradgradcheck and the PyTorch oracle (tests/cases.py)
+# ---------------------------------------------------------------------------------------
+def _tf():
+    return torch_or_skip().nn.functional
+
+
+def _embedding_draw(data):
+    rows, dim = data.draw(st.integers(2, 5)), data.draw(st.integers(1, 3))
+    index_shape = data.draw(st.sampled_from([(3,), (2, 3)]))
+    seed = data.draw(st.integers(0, 2**16))
+    indices = np.random.default_rng(seed).integers(0, rows, index_shape)
+    # padding_idx is left out here: its "gradient" (zero for that row, by PyTorch's rule)
+    # is not the derivative, so no gradcheck can pass; test_torch_names.py checks it
+    # against PyTorch.
+    return [data.draw(arrays((rows, dim))), indices]
+
+
+def _signal_draw(values, options):
+    def draw(data):
+        shape = (data.draw(st.integers(1, 2)), data.draw(st.integers(1, 3)),
+                 data.draw(st.integers(5, 9)))
+        return [data.draw(values(shape))], {k: data.draw(v) for k, v in options.items()}
+    return draw
+
+
+POOL_OPTIONS = {"kernel_size": st.integers(1, 3), "stride": st.integers(1, 2),
+                "padding": st.just(0)}
+FUNCTIONAL_CASES = [
+    Case("embedding", _embedding_draw,
+         lambda w, i: mc.functional.embedding(i, w), lambda w, i: _tf().embedding(i, w)),
+    Case("max_pool1d", _signal_draw(tie_free, dict(POOL_OPTIONS, padding=st.integers(0, 1))),
+         lambda x, **k: mc.functional.max_pool1d(x, **k),
+         lambda x, **k: _tf().max_pool1d(x, **k)),
+    Case("avg_pool1d", _signal_draw(arrays, dict(POOL_OPTIONS, ceil_mode=st.booleans())),
+         lambda x, **k: mc.functional.avg_pool1d(x, **k),
+         lambda x, **k: _tf().avg_pool1d(x, **k)),
+    Case("adaptive_avg_pool1d", _signal_draw(arrays, {"output_size": st.integers(1, 4)}),
+         lambda x, **k: mc.functional.adaptive_avg_pool1d(x, **k),
+         lambda x, **k: _tf().adaptive_avg_pool1d(x, **k)),
+]
+
+test_gradcheck_and_gradgradcheck, test_matches_pytorch = case_tests(FUNCTIONAL_CASES)
 
 
 # ---------------------------------------------------------------------------------------
