@@ -16,9 +16,10 @@ What counts as one **launch** (what a CuPy step would launch for the same call):
   ``where``, ``copyto``, ``zeros_like`` ...), once, not what it does inside; functions that
   only make views or read metadata (``reshape``, ``transpose``, ``result_type`` ...) are
   tallied apart as ``free`` calls;
-* the array methods that copy: ``copy``, ``astype`` (when it copies), item assignment
-  (``a[i] = v``), indexing with arrays or masks;
-* ``np.zeros/ones/full`` (and their ``*_like``) while counting;
+* the array methods that copy: ``copy``, ``astype`` (when it copies), ``reshape`` (when
+  it copies), item assignment (``a[i] = v``), indexing with arrays or masks;
+* ``np.zeros/ones/full`` (and their ``*_like``) while counting, and ``np.asarray``,
+  ``np.ascontiguousarray`` and ``np.array`` of a counted array when they copy (a cast);
 * each run of a registered kernel (``minicnn.registry``), once: the kernel sees plain
   arrays and what it does inside is not counted. The NumPy ``reference`` implementation
   is not one kernel: its array operations are counted one by one, as on a GPU.
@@ -41,6 +42,8 @@ are counted (``benchmarks/launch_count.py`` counts the rest on the CPU).
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 import time
 from collections import Counter
 
@@ -59,13 +62,19 @@ shape ndim size may_share_memory shares_memory real imag diagonal split array_sp
 
 _CREATORS = ("zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like",
              "empty_like")
+_CONVERTERS = ("asarray", "ascontiguousarray", "array")
+
+
+def _data(array) -> int:
+    return array.__array_interface__["data"][0]
 
 
 class LaunchCounts:
     """What ``count_launches`` counted. ``launches``: launch kind -> count; ``functions``:
     Function class -> applications; ``syncs``: host synchronisations; ``free``: view and
-    metadata calls (not launches); ``seconds``: kind -> time inside its calls; times in
-    seconds."""
+    metadata calls (not launches); ``seconds``: kind -> time inside its calls;
+    ``sources``: the line that made each launch (``path:line (function)``) -> launches;
+    times in seconds."""
 
     def __init__(self):
         self.launches: Counter = Counter()
@@ -73,6 +82,7 @@ class LaunchCounts:
         self.syncs: Counter = Counter()
         self.free: Counter = Counter()
         self.seconds: Counter = Counter()   # time inside the counted calls, by kind
+        self.sources: Counter = Counter()   # "path:line (function)" -> launches made there
         self.wall_s = 0.0
         self.array_s = 0.0
         self._suspended = 0
@@ -110,6 +120,9 @@ class LaunchCounts:
                  f"top {top} launch kinds:"]
         for kind, n in self.launches.most_common(top):
             lines.append(f"  {each(n):>6}  {kind}")
+        lines.append(f"top {top} sources (the line making the launches):")
+        for where, n in self.sources.most_common(top):
+            lines.append(f"  {each(n):>6}  {where}")
         return "\n".join(lines)
 
 
@@ -148,7 +161,11 @@ def _call(kind: str, function, args, kwargs, free: bool = False):
     args, kwargs = _plain(args), {k: _plain(v) for k, v in kwargs.items()}
     if counts is None or counts._suspended:
         return function(*args, **kwargs)
-    (counts.free if free else counts.launches)[kind] += 1
+    if free:
+        counts.free[kind] += 1
+    else:
+        counts.launches[kind] += 1
+        counts.sources[_source()] += 1
     counts._suspended += 1
     start = time.perf_counter()
     try:
@@ -159,6 +176,24 @@ def _call(kind: str, function, args, kwargs, free: bool = False):
         counts.seconds[kind] += spent
         counts._suspended -= 1
     return _counted(result)
+
+
+_HERE = os.path.abspath(__file__)
+_NUMPY = os.path.dirname(os.path.abspath(np.__file__))
+_ROOT = os.path.dirname(os.path.dirname(_HERE))
+
+
+def _source() -> str:
+    """Where a launch comes from: the first frame outside this file and NumPy, as
+    ``path:line (function)`` relative to the repository."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if name != _HERE and not name.startswith(_NUMPY):
+            path = os.path.relpath(name, _ROOT) if name.startswith(_ROOT) else name
+            return f"{path}:{frame.f_lineno} ({frame.f_code.co_name})"
+        frame = frame.f_back
+    return "?"
 
 
 class CountingArray(np.ndarray):
@@ -198,6 +233,14 @@ class CountingArray(np.ndarray):
         if _advanced(key):
             return _call("getitem (gather)", np.ndarray.__getitem__, (self, key), {})
         return super().__getitem__(key)
+
+    def reshape(self, *shape, **kwargs):
+        result = super().reshape(*shape, **kwargs)
+        if self.size and _active is not None and not _active._suspended \
+                and _data(result) != _data(self):      # not a view: it copied
+            _active.launches["reshape (copy)"] += 1
+            _active.sources[_source()] += 1
+        return result
 
     def fill(self, value):
         _call("fill", np.ndarray.fill, (self, value), {})
@@ -302,11 +345,27 @@ def _patched(counts: LaunchCounts):
             return _call(name, function, args, kwargs, free=name.startswith("empty"))
         return create
 
-    originals = {name: getattr(np, name) for name in _CREATORS}
+    def converter(name, function):
+        """np.asarray & co. (not dispatched to subclasses): a counted array in, a counted
+        array out; a launch when it copied (a cast, a contiguous copy)."""
+        def convert(value, *args, **kwargs):
+            if counts._suspended or not isinstance(value, CountingArray):
+                return function(value, *args, **kwargs)
+            plain = value.view(np.ndarray)
+            result = function(plain, *args, **kwargs)
+            if result is plain or (isinstance(result, np.ndarray) and result.dtype == plain.dtype
+                                   and _data(result) == _data(plain) and name != "array"):
+                return value if result is plain else _counted(result)
+            counts.launches[f"{name} (copy)"] += 1
+            counts.sources[_source()] += 1
+            return _counted(result)
+        return convert
+
+    originals = {name: getattr(np, name) for name in _CREATORS + _CONVERTERS}
     Function.apply = classmethod(counting_apply)
     registry.run = counting_run
     for name, function in originals.items():
-        setattr(np, name, creator(name, function))
+        setattr(np, name, (converter if name in _CONVERTERS else creator)(name, function))
     try:
         yield
     finally:
