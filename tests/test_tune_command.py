@@ -156,9 +156,14 @@ def test_bad_arguments_are_one_line_errors(tmp_path, capsys):
     for args, words in ((["dcgan", "--fix", "foo=1"], "no knob foo"),
                         (["stylegan", "--fix", "spectral_norm=true"], "no knob spectral_norm"),
                         (["dcgan", "--fix", "width"], "NAME=VALUE"),
+                        (["dcgan", "--fix", "spectral_norm=maybe"], "true or false"),
+                        (["dcgan", "--fix", "width=-3"], "positive"),
+                        (["dcgan", "--fix", "batch_size=7.5"], "whole number"),
+                        (["wgan-gp", "--fix", "lr=fast"], "expected a number"),
                         (["dcgan", "--n", "600"], "--n"),
                         (["dcgan", "--trials", "0"], "positive")):
-        status, _, err = tune(capsys, *args, "--out", str(tmp_path / "x"))
+        cheap = ["--images", "32", "--max-steps", "1", "--n", "20"]   # if a check slipped
+        status, _, err = tune(capsys, args[0], *cheap, *args[1:], "--out", str(tmp_path / "x"))
         assert status == 2 and words in err, (args, err)
     assert not (tmp_path / "x" / "study.jsonl").exists()
 
@@ -183,3 +188,12 @@ def test_the_space_holds_the_issues_knobs_and_todays_defaults(kind):
     for params in Space(space).sample(5, rng):   # every point is a valid recipe config
         config = recipe.config(**trial_config(params))
         assert config["betas"] == (params["beta1"], params["beta2"])
+
+
+def test_fixed_values_are_read_as_python_and_json_write_them():
+    from minicnn.tune.commands import _setting
+
+    assert _setting("spectral_norm=False") == ("spectral_norm", False)
+    assert _setting("spectral-norm=true") == ("spectral_norm", True)
+    assert _setting("lr=2e-4") == ("lr", 2e-4) and _setting("width=8") == ("width", 8)
+    assert _setting("betas=[0.5, 0.9]") == ("betas", (0.5, 0.9))

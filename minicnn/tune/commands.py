@@ -23,14 +23,17 @@ from ..command_line import (CommandError, check_device, non_negative_int, positi
 
 
 def _setting(text: str) -> tuple[str, object]:
-    """``NAME=VALUE`` -> (name, value); values read as JSON (8, 2e-4, true) else text."""
+    """``NAME=VALUE`` -> (name, value): numbers and lists as JSON (8, 2e-4, [0.5, 0.9]),
+    true/false/none in any case (False, None: as Python prints them), else the text."""
     import json
 
     name, sep, value = text.partition("=")
     if not sep or not name:
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE (e.g. width=32), got {text!r}")
+    words = {"true": True, "false": False, "none": None, "null": None}
     try:
-        parsed = json.loads(value)
+        parsed = words[value.strip().lower()] if value.strip().lower() in words \
+            else json.loads(value)
     except json.JSONDecodeError:
         parsed = value
     if isinstance(parsed, list):

@@ -124,7 +124,11 @@ class GANStudy:
         self.kind, self.out, self.method = kind, Path(out), method
         self.recipe = get_recipe(kind)
         self.fixed = {k: _plain(v) for k, v in (fixed or {}).items()}
-        dimensions = {k: v for k, v in recipe_space(kind).items() if k not in self.fixed}
+        full_space = recipe_space(kind)
+        for name, value in self.fixed.items():
+            if name in full_space:
+                _check_fixed(name, value, full_space[name])
+        dimensions = {k: v for k, v in full_space.items() if k not in self.fixed}
         if not dimensions:
             raise ValueError("fixed: every knob of the space is fixed; nothing to search")
         self.space = Space(dimensions)
@@ -350,6 +354,26 @@ class GANStudy:
                     ylabel=f"Fréchet distance (N = {self.n})", log_y=True,
                     title=f"minicnn tune {self.kind} ({self.method})")
         return path
+
+
+def _check_fixed(name: str, value, dimension) -> None:
+    """A pinned knob must have the kind of value its dimension holds (any value of that
+    kind, also outside the searched range): a bool for on/off knobs, else a number."""
+    switch = isinstance(dimension, Choice) and all(isinstance(o, bool)
+                                                   for o in dimension.options)
+    if switch:
+        if not isinstance(value, bool):
+            raise ValueError(f"{name}: expected true or false, got {value!r}")
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name}: expected a number, got {value!r}")
+    if (isinstance(dimension, Integer) or name in ("width", "batch_size")) and \
+            int(value) != value:
+        raise ValueError(f"{name}: expected a whole number, got {value!r}")
+    if (getattr(dimension, "log", False) or name in ("width", "batch_size")) and value <= 0:
+        raise ValueError(f"{name}: expected a positive number, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{name}: expected a number >= 0, got {value!r}")
 
 
 def _gp_value(value: float) -> float:
