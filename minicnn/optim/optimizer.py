@@ -27,9 +27,11 @@ elementwise operations in the same order, on the same scalars.
 * Whatever replaces a parameter's array or a state tensor later (``Module.to``,
   ``load_state_dict``, ``p.data = ...``) is noticed at the next step (identity, then
   address checks) and the bucket is rebuilt from the current values.
-* A bucket whose parameters do not all have a gradient, or whose states disagree (a
-  different step count, a missing momentum buffer), takes the per-parameter loop for
-  that step (through the same views, so the state stays shared).
+* Only the parameters with a gradient are updated (as in PyTorch); parameters whose
+  states disagree (a different step count, a missing momentum buffer) go to different
+  buckets. When the set changes, the buckets are rebuilt (a copy of the values).
+* A gradient of another dtype, shape or device than its parameter sends its bucket to
+  the per-parameter loop for that step (through the same views: the state stays shared).
 
 ``foreach=False`` always runs ``_update``, the per-parameter reference (the readable one,
 and the tests' oracle for the fused path).
@@ -125,28 +127,32 @@ class Optimizer:
 
     # -- the fused path ----------------------------------------------------------------
     def _step_fused(self, index: int, group: dict) -> list:
-        """Update every bucket of ``group`` that can take the fused step; returns the
-        parameters left to the per-parameter loop."""
+        """Update the parameters of ``group`` that have a gradient, one fused step per
+        bucket (same dtype, device and ``_phase``); returns the parameters left to the
+        per-parameter loop (a gradient of another dtype, shape or device)."""
+        params = [p for p in group["params"] if p.grad is not None]
+        if not params:
+            return []
+
+        def key_of(param):
+            return (param.array.dtype, device_of(param.array),
+                    self._phase(self.state.get(param, _EMPTY), group))
         buckets = self._buckets.get(index)
-        if buckets is None or not _same_params(buckets, group["params"]):
-            buckets = self._buckets[index] = _partition(group["params"])
+        if buckets is None or not _same_partition(buckets, params, key_of):
+            buckets = self._buckets[index] = _partition(params, key_of)
+        keys = self._state_keys(group)
         rest = []
         for bucket in buckets:
-            params = bucket.params
-            xp = get_array_module(params[0].array)
-            if not all(_grad_fits(p, xp) for p in params):
-                rest += params
+            members = bucket.params
+            xp = get_array_module(members[0].array)
+            if not all(_grad_fits(p, xp) for p in members):
+                rest += members
                 continue
-            states = [self.state.get(p, _EMPTY) for p in params]
-            phase = self._phase(states[0], group)
-            if any(self._phase(s, group) != phase for s in states[1:]):
-                rest += params
-                continue
-            keys = self._state_keys(group)
+            phase = key_of(members[0])[2]
             if not bucket.valid(self.state, keys):
                 bucket.rebuild(self, keys, group)
-            states = [self.state[p] for p in params]
-            grad = xp.concatenate([p.grad.array.reshape(-1) for p in params])
+            states = [self.state[p] for p in members]
+            grad = xp.concatenate([p.grad.array.reshape(-1) for p in members])
             self._fused_update(bucket.flat, grad, bucket.buffers, group, states, phase)
         return rest
 
@@ -289,19 +295,23 @@ def _grad_fits(param: Tensor, xp) -> bool:
             and get_array_module(grad.array) is xp)
 
 
-def _same_params(buckets: list, params: list) -> bool:
-    count = sum(len(b.params) for b in buckets)
-    if count != len(params):
+def _same_partition(buckets: list, params: list, key_of) -> bool:
+    """Whether ``buckets`` hold exactly ``params``, each bucket's members with one key."""
+    if sum(len(b.params) for b in buckets) != len(params):
         return False
-    ids = {id(p) for b in buckets for p in b.params}
-    return all(id(p) in ids for p in params)
+    ids = {id(p) for p in params}
+    for bucket in buckets:
+        key = key_of(bucket.params[0])
+        if any(id(p) not in ids or key_of(p) != key for p in bucket.params):
+            return False
+    return True
 
 
-def _partition(params: list) -> list:
-    """One bucket per (dtype, device) among ``params``, in their order."""
+def _partition(params: list, key_of) -> list:
+    """One bucket per key (dtype, device, phase) among ``params``, in their order."""
     groups: dict = {}
     for param in params:
-        groups.setdefault((param.array.dtype, device_of(param.array)), []).append(param)
+        groups.setdefault(key_of(param), []).append(param)
     return [_Bucket(members) for members in groups.values()]
 
 
