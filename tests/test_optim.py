@@ -305,6 +305,18 @@ def test_fused_step_notices_replaced_arrays_and_state(monkeypatch):
             np.testing.assert_array_equal(p, q)
 
 
+def test_subclass_with_its_own_update_takes_its_own_loop():
+    class Halved(SGD):
+        def _update(self, param, grad, group, state):
+            param.array -= 0.5 * group["lr"] * grad
+    param = Parameter(np.ones(2))
+    opt = Halved([param], lr=1.0)
+    (param * 2.0).sum().backward()
+    opt.step()
+    np.testing.assert_array_equal(param.numpy(), [0.0, 0.0])
+    assert not opt._buckets
+
+
 def test_foreach_argument():
     param = Parameter(np.ones(2))
     assert SGD([param], lr=0.1).foreach is True

@@ -115,7 +115,7 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        fused = self.foreach and type(self)._fused_update is not Optimizer._fused_update
+        fused = self.foreach and _has_fused_step(type(self))
         with no_grad():
             for index, group in enumerate(self.param_groups):
                 rest = self._step_fused(index, group) if fused else group["params"]
@@ -268,6 +268,19 @@ def _state_value(key: str, value, param: Tensor):
 # Buckets: flat buffers of one group's parameters of one dtype and device
 # ---------------------------------------------------------------------------------------
 _EMPTY: dict = {}
+_FUSED: dict = {}
+
+
+def _has_fused_step(cls) -> bool:
+    """Whether ``cls`` has a fused step that computes its ``_update``: one written by the
+    class that wrote ``_update`` or by a subclass of it (a user's subclass that overrides
+    ``_update`` alone gets the per-parameter loop, its own math)."""
+    if cls not in _FUSED:
+        def owner(name):
+            return next(c for c in cls.__mro__ if name in c.__dict__)
+        fused, update = owner("_fused_update"), owner("_update")
+        _FUSED[cls] = fused is not Optimizer and issubclass(fused, update)
+    return _FUSED[cls]
 
 
 def _address(array) -> int:
