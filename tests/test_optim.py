@@ -89,6 +89,24 @@ def test_trajectory_matches_torch(name, options):
     assert not np.allclose(ours[-1][0], data["w"])  # it moved
 
 
+@pytest.mark.parametrize("name,options", [CONFIGS[3], CONFIGS[10], CONFIGS[16], CONFIGS[18]],
+                         ids=lambda v: str(v))
+def test_fused_float32_trajectory_matches_torch(name, options):
+    """The fused step in float32 against torch.optim (its foreach path where it has one):
+    within float32 rounding over 20 steps."""
+    torch = torch_or_skip()
+    data = {k: v.astype(np.float32) for k, v in _start(6).items()}
+    mc_params, mc_opt = _mc_setup(name, dict(options, foreach=True), data)
+    torch_params, torch_opt = _torch_setup(torch, name, dict(options, foreach=True), data)
+    ours = _run(mc.tensor, mc_opt, mc_params, data, STEPS)
+    theirs = _run(torch.tensor, torch_opt, torch_params, data, STEPS)
+    assert mc_opt._buckets and ours[-1][0].dtype == np.float32
+    for step, (a, b) in enumerate(zip(ours, theirs)):
+        for p, q in zip(a, b):
+            np.testing.assert_allclose(p, q, rtol=1e-4, atol=1e-5,
+                                       err_msg=f"{name}{options}: step {step + 1} differs")
+
+
 def test_param_groups_with_own_hyperparameters():
     torch = torch_or_skip()
     data = _start(2)
