@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 
+from .. import registry
 from ..backend import get_array_module
 from .optimizer import Optimizer
 
@@ -89,7 +90,7 @@ class Adam(Optimizer):
         denominator = xp.sqrt(second_moment) / bias_correction2_sqrt + group["eps"]
         param.array -= step_size * (exp_avg / denominator)
 
-    # the fused step: _update's operations in its order, on flat buffers (t: one temporary)
+    # the fused step: the registry's adam_update on flat buffers (below)
     def _state_keys(self, group):
         return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group["amsgrad"] else ())
 
@@ -100,39 +101,55 @@ class Adam(Optimizer):
         state["step"] = 0
 
     def _fused_update(self, param, grad, buffers, group, states, phase):
-        xp = get_array_module(param)
         beta1, beta2 = group["betas"]
-        lr, weight_decay = group["lr"], group["weight_decay"]
         step = phase + 1
         for state in states:
             state["step"] = step
-        if group["maximize"]:
-            xp.negative(grad, out=grad)
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * weight_decay
-            else:
-                grad += weight_decay * param
-        exp_avg, exp_avg_sq = buffers["exp_avg"], buffers["exp_avg_sq"]
-        t = xp.subtract(grad, exp_avg)
-        t *= 1 - beta1
-        exp_avg += t
-        exp_avg_sq *= beta2
-        xp.multiply(grad, 1 - beta2, out=t)
-        t *= grad
-        exp_avg_sq += t
-        step_size = lr / (1 - beta1 ** step)
-        bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
-        second_moment = exp_avg_sq
-        if group["amsgrad"]:
-            second_moment = buffers["max_exp_avg_sq"]
-            xp.maximum(second_moment, exp_avg_sq, out=second_moment)
-        xp.sqrt(second_moment, out=t)
-        t /= bias_correction2_sqrt
-        t += group["eps"]
-        xp.divide(exp_avg, t, out=t)
-        t *= step_size
-        param -= t
+        registry.run("adam_update", param, grad, buffers["exp_avg"], buffers["exp_avg_sq"],
+                     buffers.get("max_exp_avg_sq"), lr=group["lr"], beta1=beta1, beta2=beta2,
+                     eps=group["eps"], weight_decay=group["weight_decay"], step=step,
+                     maximize=group["maximize"],
+                     decoupled_weight_decay=group["decoupled_weight_decay"])
+
+
+def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, eps,
+                weight_decay, step, maximize, decoupled_weight_decay):
+    """One Adam step on flat arrays, in place: ``param``, ``exp_avg``, ``exp_avg_sq`` (and
+    ``max_exp_avg_sq``, None without amsgrad) updated; ``grad`` (a scratch copy) may be
+    overwritten. ``step``: this step's number (1, 2, ...). The registry's ``adam_update``
+    reference (a one-kernel implementation registers beside it): ``Adam._update``'s
+    operations in its order, so the same numbers bit for bit, with one temporary ``t``."""
+    xp = get_array_module(param)
+    if maximize:
+        xp.negative(grad, out=grad)
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            param *= 1 - lr * weight_decay
+        else:
+            grad += weight_decay * param
+    t = xp.subtract(grad, exp_avg)
+    t *= 1 - beta1
+    exp_avg += t
+    exp_avg_sq *= beta2
+    xp.multiply(grad, 1 - beta2, out=t)
+    t *= grad
+    exp_avg_sq += t
+    step_size = lr / (1 - beta1 ** step)
+    bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
+    second_moment = exp_avg_sq
+    if max_exp_avg_sq is not None:
+        second_moment = max_exp_avg_sq
+        xp.maximum(second_moment, exp_avg_sq, out=second_moment)
+    xp.sqrt(second_moment, out=t)
+    t /= bias_correction2_sqrt
+    t += eps
+    xp.divide(exp_avg, t, out=t)
+    t *= step_size
+    param -= t
+
+
+for _device in ("cpu", "cuda"):
+    registry.register("adam_update", "reference", adam_update, device=_device)
 
 
 class AdamW(Adam):
