@@ -15,6 +15,8 @@ score, return its negative. Files, in reading order:
 * ``gp.py``     - a Gaussian process (Matern 5/2 / RBF, fitted by marginal likelihood)
 * ``bayes.py``  - expected improvement and the Bayesian optimisation loop
 * ``result.py`` - the history of a search and its text table
+* ``gan_study.py``, ``commands.py`` - a resumable study of a GAN recipe's knobs on the
+  Fréchet distance under a time budget: ``minicnn tune dcgan|wgan-gp|stylegan``
 """
 from .bayes import BayesianOptimizer, bayes_opt, expected_improvement
 from .gp import GaussianProcess
