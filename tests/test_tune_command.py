@@ -43,6 +43,10 @@ def test_a_bayes_study_runs_records_and_continues(tmp_path, capsys):
     assert table.strip() in printed and "*" in table and "FD" in table and "legible" in table
     best = min(trials, key=lambda t: t["value"])
     assert f"best: trial {best['trial'] + 1}," in table
+    chosen = json.loads((out / "best.json").read_text())
+    assert chosen["trial"] == best["trial"] + 1 and chosen["frechet_distance"] == best["value"]
+    assert chosen["settings"]["width"] == 4 and chosen["settings"]["betas"] == [
+        best["params"]["beta1"], best["params"]["beta2"]]
 
     before = (out / "study.jsonl").read_text()
     status, printed, _ = tune(capsys, "dcgan", *TINY, "--trials", "4", "--out", str(out))

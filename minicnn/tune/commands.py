@@ -9,7 +9,8 @@ Fréchet distance a wall-clock budget allows (the study itself: ``gan_study.py``
 
 Writes into ``--out``: ``study.jsonl`` (the settings, then one line per finished trial),
 ``trial_NNN/`` (each trial's run: checkpoint, samples.png, losses), ``results.txt`` (the
-table printed at the end) and ``study.png`` (Fréchet distance per trial and best so far).
+table printed at the end), ``study.png`` (Fréchet distance per trial and best so far) and
+``best.json`` (the best trial's recipe settings and figures).
 Running the same command again continues the study; other settings are refused unless
 ``--overwrite`` replaces the study.
 """
@@ -134,9 +135,19 @@ def run_tune(args) -> int:
     print(table)
     with open(os.path.join(out, "results.txt"), "w") as stream:
         stream.write(table + "\n")
+    best = study.best()
+    if best is not None:   # the recipe settings to make defaults of (json: betas a list)
+        import json
+        with open(os.path.join(out, "best.json"), "w") as stream:
+            json.dump({"kind": args.kind, "trial": best["trial"] + 1,
+                       "frechet_distance": best["value"], "n": study.n,
+                       "steps": best["steps"], "trial_seconds": study.trial_seconds,
+                       "settings": study.best_settings()}, stream, indent=1)
+            stream.write("\n")
     if study.records:
         plot = study.plot()
-        print(f"wrote {out}/: study.jsonl, results.txt, {plot.name}, trial_NNN/")
+        print(f"wrote {out}/: study.jsonl, results.txt, {plot.name}"
+              + (", best.json" if best is not None else "") + ", trial_NNN/")
     return 0
 
 
