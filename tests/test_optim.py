@@ -323,6 +323,18 @@ def test_fused_step_notices_replaced_arrays_and_state(monkeypatch):
             np.testing.assert_array_equal(p, q)
 
 
+def test_deepcopied_model_and_optimizer_keep_training_apart():
+    data = _start(8)
+    params, opt = _mc_setup("Adam", dict(lr=0.05), data)
+    _run(mc.tensor, opt, params, data, 3)
+    params_copy, opt_copy = copy.deepcopy((params, opt))
+    straight = _run(mc.tensor, opt, params, data, 3)
+    copied = _run(mc.tensor, opt_copy, params_copy, data, 3)
+    for p, q in zip(straight[-1], copied[-1]):
+        np.testing.assert_array_equal(p, q)
+    assert not np.shares_memory(params[0].array, params_copy[0].array)
+
+
 def test_subclass_with_its_own_update_takes_its_own_loop():
     class Halved(SGD):
         def _update(self, param, grad, group, state):

@@ -342,6 +342,14 @@ class _Bucket:
         self.tensors: dict = {}     # key -> the state Tensors made (one per parameter)
         self.arrays: dict = {}      # key -> their arrays as made
 
+    def __getstate__(self):
+        """A copy (deepcopy, pickle) holds the parameters only: copying would part the views
+        from their buffer, so the copy rebuilds its buffers at its first step."""
+        return {"params": self.params}
+
+    def __setstate__(self, state):
+        self.__init__(state["params"])
+
     def valid(self, state: dict, keys: tuple) -> bool:
         """Whether every parameter's array and state tensor is still the one handed out
         (or a view of the same memory, adopted then)."""
