@@ -241,6 +241,7 @@ class Tensor:
         stored: set[int] = set()
 
         def accumulate_into_leaf(leaf: Tensor, grad: Tensor) -> None:
+            grad = _materialized(grad)
             if not create_graph:
                 grad = Tensor(_own_writable(grad.array, stored))
             leaf.grad = grad if leaf.grad is None else _accumulate(leaf.grad, grad, create_graph)
@@ -517,12 +518,17 @@ def _walk(roots, root_grads, retain_graph, create_graph, targets, on_leaf_done=N
                 output, grad_output = entry
                 if wanted is not None and id(output) in wanted:
                     results[id(output)] = (output, grad_output)
-                input_grads = _run_backward(fn, grad_output)
-                if not isinstance(input_grads, tuple):
-                    input_grads = (input_grads,)
-                for tensor, needs, grad in zip(fn.inputs, fn.needs_input_grad, input_grads):
-                    if needs and grad is not None:
-                        _add_grad(grads, tensor, _sum_to_shape(grad, tensor.shape))
+                if grad_output.__class__ is ZeroGradient:  # zero in, zero out: skip the math
+                    for tensor, needs in zip(fn.inputs, fn.needs_input_grad):
+                        if needs:
+                            _add_grad(grads, tensor, zero_gradient(tensor))
+                else:
+                    input_grads = _run_backward(fn, grad_output)
+                    if not isinstance(input_grads, tuple):
+                        input_grads = (input_grads,)
+                    for tensor, needs, grad in zip(fn.inputs, fn.needs_input_grad, input_grads):
+                        if needs and grad is not None:
+                            _add_grad(grads, tensor, _sum_to_shape(grad, tensor.shape))
             if not retain_graph:
                 fn._release()
             for leaf in finished_after.get(position, ()):
@@ -544,8 +550,33 @@ def _add_grad(grads: dict, tensor: Tensor, grad: Tensor) -> None:
     entry = grads.get(id(tensor))
     if entry is None:
         grads[id(tensor)] = [tensor, grad]
-    else:
+    elif entry[1].__class__ is ZeroGradient:
+        entry[1] = grad
+    elif grad.__class__ is not ZeroGradient:
         entry[1] = entry[1] + grad
+
+
+class ZeroGradient(Tensor):
+    """A gradient known to be zero everywhere, without its memory (a broadcast 0).
+
+    ``ops.math.Connected`` hands one to the input that a piecewise-linear op's gradient
+    depends on with derivative 0 (PyTorch's efficient zero tensors play this part). The
+    walk runs no backward on it (the result would be zeros too): it passes zeros on to the
+    function's inputs, and adding it to another gradient changes nothing. What reaches the
+    caller (``grad()``, ``.grad``) is a plain zeros tensor (``_materialized``).
+    """
+
+
+def zero_gradient(like: Tensor) -> ZeroGradient:
+    """The zero gradient of ``like`` (its shape and dtype)."""
+    xp = get_array_module(like.array)
+    return ZeroGradient(xp.broadcast_to(xp.zeros((), dtype=like.dtype), like.shape))
+
+
+def _materialized(grad: Tensor) -> Tensor:
+    if grad.__class__ is ZeroGradient:
+        return Tensor(get_array_module(grad.array).zeros(grad.shape, dtype=grad.dtype))
+    return grad
 
 
 def _sum_to_shape(grad: Tensor, shape: tuple) -> Tensor:
@@ -613,7 +644,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
                                    "outputs; pass allow_unused=True to get None for it")
             results.append(None)
         else:
-            g = entry[1]
+            g = _materialized(entry[1])
             results.append(g if create_graph else g.detach())
     return tuple(results)
 

@@ -423,3 +423,20 @@ def test_linear_functions_still_give_constant_gradients():
     x = mc.tensor([1.0, 2.0], requires_grad=True)
     (g,) = mc.grad((2 * x).sum(), x, create_graph=True)
     assert not g.requires_grad
+
+
+def test_zero_gradients_reach_the_caller_as_plain_writable_zeros():
+    """The zero that Connected hands back flows through the forward graph without running
+    its backward math (autograd.ZeroGradient) and arrives as an ordinary zeros tensor."""
+    from minicnn.autograd import ZeroGradient
+
+    w = mc.tensor(np.ones((3, 3)), requires_grad=True)
+    x = mc.tensor(np.random.default_rng(1).standard_normal((2, 3)), requires_grad=True)
+    h = x @ w                                    # the zero reaches x and w through matmul
+    (g,) = mc.grad(mc.relu(h).sum(), h, create_graph=True)
+    gx, gw = mc.grad(g.sum(), [x, w], retain_graph=True)
+    for grad in (gx, gw):
+        assert type(grad) is mc.Tensor and not isinstance(grad, ZeroGradient)
+        assert not grad.numpy().any() and grad.array.flags.writeable
+    g.sum().backward()
+    assert type(w.grad) is mc.Tensor and not w.grad.numpy().any()

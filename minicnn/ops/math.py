@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Function, Tensor, as_tensor, is_grad_enabled
+from ..autograd import Function, Tensor, as_tensor, is_grad_enabled, zero_gradient
 from ..backend import get_array_module, result_type
 from .conversion import cast
 from .promotion import operands as _operands, to_floating as _floating
@@ -245,9 +245,7 @@ class Connected(Function):
         return g
 
     def backward(self, gg):
-        x = self.inputs[1]
-        zeros = Tensor(get_array_module(x.array).zeros(x.shape, dtype=x.dtype))
-        return gg, (zeros if self.needs_input_grad[1] else None)
+        return gg, (zero_gradient(self.inputs[1]) if self.needs_input_grad[1] else None)
 
 
 def connected(grad: Tensor, x: Tensor) -> Tensor:
