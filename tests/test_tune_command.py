@@ -166,7 +166,8 @@ def test_bad_arguments_are_one_line_errors(tmp_path, capsys):
                         (["wgan-gp", "--fix", "lr=fast"], "expected a number"),
                         (["dcgan", "--n", "600"], "--n"),
                         (["dcgan", "--trials", "0"], "positive")):
-        cheap = ["--images", "32", "--max-steps", "1", "--n", "20"]   # if a check slipped
+        cheap = ["--images", "32", "--max-steps", "1", "--n", "20", "--trial-minutes", "0.05",
+                 "--fix", "width=4"]   # if a check slipped, the trial is a second
         status, _, err = tune(capsys, args[0], *cheap, *args[1:], "--out", str(tmp_path / "x"))
         assert status == 2 and words in err, (args, err)
     assert not (tmp_path / "x" / "study.jsonl").exists()
