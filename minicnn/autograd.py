@@ -677,8 +677,9 @@ class Variable(metaclass=_VariableMeta):
 # Making tensors
 # ---------------------------------------------------------------------------------------
 def _to_array(data, dtype=None):
-    """Array from user data. Python numbers and lists become float32 (PyTorch's default
-    dtype); a float NumPy array keeps its dtype; bool and int arrays keep theirs."""
+    """Array from user data, with PyTorch's dtypes: Python floats (and lists holding any)
+    become float32 (the default dtype), Python ints int64, bools bool; a NumPy array keeps
+    its dtype."""
     if isinstance(data, Tensor):
         data = data.array
     xp = get_array_module(data)
@@ -692,8 +693,10 @@ def _to_array(data, dtype=None):
                 raise ValueError(f"tensor: expected a number or equally long nested lists of "
                                  f"numbers, got ragged data {_preview(data)} ({error})") from None
             _check_numeric(array, data)
-            if array.dtype.kind in "biuf" and dtype is None and array.dtype != np.bool_:
+            if dtype is None and array.dtype.kind == "f":
                 array = array.astype(DEFAULT_DTYPE)
+            elif dtype is None and array.dtype.kind in "iu":
+                array = array.astype(np.int64)
             data = array
     _check_numeric(data, data)
     if dtype is not None:

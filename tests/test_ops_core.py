@@ -128,10 +128,19 @@ def test_float32_stays_float32_with_python_scalars():
 def test_dtype_rules_of_tensor():
     assert mc.tensor(np.zeros(2)).dtype == np.float64
     assert mc.tensor(np.zeros(2, dtype=np.float32)).dtype == np.float32
-    assert mc.tensor([1, 2]).dtype == np.float32
     assert mc.tensor(3.0).dtype == np.float32
     assert mc.tensor(np.array([1, 2])).dtype == np.int64
-    assert mc.tensor([1, 2], dtype=np.int64).dtype == np.int64
+    assert mc.tensor([1, 2], dtype=np.float32).dtype == np.float32
+    # PyTorch's inference from Python data: ints int64, any float float32, bools bool
+    for data, expected in (([1, 2], np.int64), (3, np.int64), ([1, 2.5], np.float32),
+                           ([[1], [2.0]], np.float32), (True, np.bool_),
+                           ([True, False], np.bool_)):
+        assert mc.tensor(data).dtype == expected, data
+    torch = pytest.importorskip("torch")
+    for data in ([1, 2], 3, [1, 2.5], True, [[1, 0], [0, 1]]):
+        assert str(torch.tensor(data).dtype).split(".")[1] == mc.tensor(data).dtype.name, data
+    with pytest.raises(TypeError, match="floating-point"):
+        mc.tensor([1, 2], requires_grad=True)   # PyTorch raises too
 
 
 def test_tensor_copies_its_data():

@@ -40,8 +40,10 @@ class Parameter(Tensor):
     def __init__(self, data=None, requires_grad: bool = True):
         if data is None:
             data = np.empty(0, dtype=np.float32)
-        if not isinstance(data, Tensor):
-            data = _to_array(data)  # lists and numbers become float32, arrays keep their dtype
+        if not isinstance(data, Tensor) and not hasattr(data, "dtype"):
+            data = _to_array(data, np.float32)  # lists and numbers: float32 (trainable)
+        elif not isinstance(data, Tensor):
+            data = _to_array(data)  # arrays keep their dtype
         super().__init__(data, requires_grad=requires_grad)
 
     def __repr__(self):
