@@ -71,7 +71,18 @@ def set_grad_enabled(enabled: bool):
 # ---------------------------------------------------------------------------------------
 # Tensor
 # ---------------------------------------------------------------------------------------
-class Tensor:
+class _TensorType(type):
+    """``Tensor(...)`` called by a user is PyTorch's ``torch.Tensor(...)`` (float32 data);
+    the engine wraps its own arrays with ``Tensor._wrap(array)`` (no copy, no cast).
+    Subclasses (``Parameter``) are built as usual."""
+
+    def __call__(cls, *args, **kwargs):
+        if cls is Tensor:
+            return type.__call__(cls, _float32_constructor_array(args), **kwargs)
+        return type.__call__(cls, *args, **kwargs)
+
+
+class Tensor(metaclass=_TensorType):
     """An n-dimensional array that can remember how it was computed.
 
     Attributes:
@@ -85,14 +96,27 @@ class Tensor:
     The math ops (``+``, ``exp``, ``sum`` ...) and the other methods are defined in
     ``minicnn/ops/`` and attached to Tensor in ``minicnn/ops/__init__.py``.
 
-    ``Tensor(array)`` wraps the array as it is (no copy, no cast): every op makes its
-    result that way. The other calls are PyTorch's legacy constructor: ``Tensor(2, 3)``
-    (uninitialised float32 of that shape), ``Tensor([1, 2])`` (float32), ``Tensor()``.
-    Unlike ``torch.Tensor``, a float64 array stays float64; ``mc.tensor(a, dtype=mc.float)``
-    or ``mc.FloatTensor(a)`` give float32.
+    ``Tensor._wrap(array)`` wraps an array as it is (no copy, no cast): every op makes its
+    result that way. ``Tensor(...)`` is PyTorch's constructor, an alias of
+    ``FloatTensor``: ``Tensor(2, 3)`` (uninitialised float32 of that shape),
+    ``Tensor([1, 2])`` and ``Tensor(array)`` (float32, whatever the array's dtype),
+    ``Tensor()`` (empty). To keep an array's dtype: ``mc.from_numpy(a)`` (shares memory) or
+    ``mc.tensor(a)`` (copies).
     """
 
     __array_ufunc__ = None  # numpy must hand `ndarray * tensor` over to Tensor.__rmul__
+
+    @classmethod
+    def _wrap(cls, data=None, *sizes, requires_grad: bool = False) -> "Tensor":
+        """The engine's constructor: ``data`` (an array) wrapped without a copy or a cast."""
+        if cls is not Tensor or sizes or requires_grad or data.__class__ is not np.ndarray:
+            return type.__call__(cls, data, *sizes, requires_grad=requires_grad)
+        tensor = object.__new__(cls)  # the hot path (every op's result): __init__ inlined
+        tensor.array = data
+        tensor.grad = tensor.creator = None
+        tensor.requires_grad = False
+        tensor._version_box = [0]
+        return tensor
 
     def __init__(self, data=None, *sizes, requires_grad: bool = False):
         if data.__class__ is not np.ndarray:
@@ -113,7 +137,7 @@ class Tensor:
     # -- properties -----------------------------------------------------------------
     @property
     def data(self) -> "Tensor":
-        return Tensor(self.array)
+        return Tensor._wrap(self.array)
 
     @data.setter
     def data(self, value) -> None:
@@ -215,7 +239,7 @@ class Tensor:
     def detach(self) -> "Tensor":
         """A new leaf tensor sharing this data (and its version counter), cut off from the
         graph."""
-        detached = Tensor(self.array)
+        detached = Tensor._wrap(self.array)
         detached._version_box = self._version_box
         return detached
 
@@ -235,7 +259,7 @@ class Tensor:
             if self.array.size != 1:
                 raise RuntimeError(f"backward(): gradient can be omitted only for a scalar "
                                    f"output, got shape {self.shape}; pass gradient= of that shape")
-            gradient = Tensor(get_array_module(self.array).ones_like(self.array))
+            gradient = Tensor._wrap(get_array_module(self.array).ones_like(self.array))
         gradient = _as_gradient(gradient, self, "gradient")
         retain = create_graph if retain_graph is None else retain_graph
         stored: set[int] = set()
@@ -243,7 +267,7 @@ class Tensor:
         def accumulate_into_leaf(leaf: Tensor, grad: Tensor) -> None:
             grad = _materialized(grad)
             if not create_graph:
-                grad = Tensor(_own_writable(grad.array, stored))
+                grad = Tensor._wrap(_own_writable(grad.array, stored))
             leaf.grad = grad if leaf.grad is None else _accumulate(leaf.grad, grad, create_graph)
             for hook in list(leaf.__dict__.get("_post_accumulate_grad_hooks", {}).values()):
                 hook(leaf)
@@ -271,10 +295,24 @@ class Tensor:
         return _HookHandle(hooks, hook)
 
 
+def _float32_constructor_array(args: tuple):
+    """The array of ``torch.Tensor(*args)``: sizes, a list or an array (of any dtype, on any
+    device) or a Tensor, as float32 data."""
+    if len(args) == 1 and isinstance(args[0], Tensor):
+        return args[0].array.astype(DEFAULT_DTYPE, copy=False)
+    if len(args) == 1 and hasattr(args[0], "__array_interface__") or \
+            len(args) == 1 and hasattr(args[0], "__cuda_array_interface__"):
+        array = args[0]
+        if isinstance(array, np.generic):
+            array = np.asarray(array)
+        return array.astype(DEFAULT_DTYPE, copy=False)
+    return _legacy_constructor_array(args[0] if args else None, tuple(args[1:]))
+
+
 def _legacy_constructor_array(data, sizes):
     """PyTorch's legacy ``torch.Tensor(...)``: ``Tensor(2, 3)`` is an uninitialised float32
-    tensor of shape (2, 3), ``Tensor([1, 2])`` float32 data, ``Tensor()`` empty. (An array
-    is wrapped as it is, without a copy or a cast: minicnn builds every result that way.)"""
+    tensor of shape (2, 3), ``Tensor([1, 2])`` float32 data, ``Tensor()`` empty.
+    (``Tensor._wrap(array)`` wraps an array as it is: minicnn builds every result that way.)"""
     if data is None and not sizes:
         return np.empty(0, dtype=DEFAULT_DTYPE)
     dims = (data,) + sizes
@@ -284,8 +322,8 @@ def _legacy_constructor_array(data, sizes):
         return np.empty(dims, dtype=DEFAULT_DTYPE)
     if isinstance(data, (list, tuple)) and not sizes:
         return np.asarray(data, dtype=DEFAULT_DTYPE)
-    raise TypeError(f"Tensor(): expected sizes (Tensor(2, 3)), a list of numbers "
-                    f"(Tensor([1.0, 2.0])) or an array, got {data!r}"
+    raise TypeError(f"Tensor._wrap(): expected sizes (Tensor._wrap(2, 3)), a list of numbers "
+                    f"(Tensor._wrap([1.0, 2.0])) or an array, got {data!r}"
                     + (f" and sizes {sizes}" if sizes else "")
                     + "; for one number write mc.tensor(x) (PyTorch raises here too)")
 
@@ -318,12 +356,12 @@ def _own_writable(array, stored: set):
 def _accumulate(old: Tensor, new: Tensor, create_graph: bool) -> Tensor:
     if create_graph:
         return old + new
-    return Tensor(old.array + new.array)
+    return Tensor._wrap(old.array + new.array)
 
 
 def _as_gradient(gradient, like: Tensor, name: str) -> Tensor:
     if not isinstance(gradient, Tensor):
-        gradient = Tensor(get_array_module(like.array).asarray(gradient, dtype=like.dtype))
+        gradient = Tensor._wrap(get_array_module(like.array).asarray(gradient, dtype=like.dtype))
     if gradient.shape != like.shape:
         raise RuntimeError(f"{name}: expected shape {like.shape} (the output's), "
                            f"got {gradient.shape}")
@@ -351,7 +389,7 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Tensor, **params) -> Tensor:
         fn = cls()
-        output = Tensor(fn.forward(*[t.array for t in inputs], **params))
+        output = Tensor._wrap(fn.forward(*[t.array for t in inputs], **params))
         if _grad_enabled:
             needs = tuple(t.requires_grad for t in inputs)
             if any(needs):
@@ -575,7 +613,7 @@ def zero_gradient(like: Tensor) -> ZeroGradient:
 
 def _materialized(grad: Tensor) -> Tensor:
     if grad.__class__ is ZeroGradient:
-        return Tensor(get_array_module(grad.array).zeros(grad.shape, dtype=grad.dtype))
+        return Tensor._wrap(get_array_module(grad.array).zeros(grad.shape, dtype=grad.dtype))
     return grad
 
 
@@ -631,7 +669,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
             if output.array.size != 1:
                 raise RuntimeError(f"grad(): grad_outputs[{position}] is needed for a non-scalar "
                                    f"output of shape {output.shape}")
-            given = Tensor(get_array_module(output.array).ones_like(output.array))
+            given = Tensor._wrap(get_array_module(output.array).ones_like(output.array))
         root_grads.append(_as_gradient(given, output, f"grad_outputs[{position}]"))
     retain = create_graph if retain_graph is None else retain_graph
     found = _walk(outputs, root_grads, retain, create_graph, targets=inputs)
@@ -723,7 +761,7 @@ def tensor(data, dtype=None, requires_grad: bool = False, device=None) -> Tensor
     array = _to_array(data, dtype).copy()
     if device is not None:
         array = to_device(array, device)
-    return Tensor(array, requires_grad=requires_grad)
+    return Tensor._wrap(array, requires_grad=requires_grad)
 
 
 def as_tensor(value, like: Tensor | None = None) -> Tensor:
@@ -736,9 +774,9 @@ def as_tensor(value, like: Tensor | None = None) -> Tensor:
         dtype = like.dtype if like.dtype.kind in "fc" else DEFAULT_DTYPE
         if like.dtype.kind in "iub" and isinstance(value, (int, bool, np.integer)):
             dtype = like.dtype
-        return Tensor(xp.asarray(value, dtype=dtype))
+        return Tensor._wrap(xp.asarray(value, dtype=dtype))
     array = _to_array(value)
     if like is not None and like.device != "cpu":
         array = to_device(array, like.device)
-    return Tensor(array)
+    return Tensor._wrap(array)
 

@@ -85,7 +85,7 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
         raise ValueError(f"one_hot: labels must be in [0, {num_classes - 1}] for "
                          f"num_classes={num_classes}, got values in "
                          f"[{int(labels.min())}, {int(labels.max())}]")
-    return Tensor((labels[..., None] == xp.arange(num_classes)).astype(np.int64))
+    return Tensor._wrap((labels[..., None] == xp.arange(num_classes)).astype(np.int64))
 
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:

@@ -94,7 +94,7 @@ def _analytic(outputs, weights, inputs) -> list[np.ndarray]:
     if not pairs:
         return [np.zeros(x.shape) for x in inputs]
     grads = grad([o for o, _ in pairs], inputs,
-                 grad_outputs=[Tensor(w.astype(o.dtype)) for o, w in pairs],
+                 grad_outputs=[Tensor._wrap(w.astype(o.dtype)) for o, w in pairs],
                  retain_graph=True, allow_unused=True)
     return [np.zeros(x.shape) if g is None else np.asarray(g.numpy(), dtype=np.float64)
             for x, g in zip(inputs, grads)]
@@ -156,7 +156,8 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps: float = 1e-6, atol: float 
     outputs = [o for o in _as_outputs(fn(*inputs)) if _is_float(o) and o.requires_grad]
     if grad_outputs is None:
         rng = np.random.default_rng(kwargs.get("seed", 0) + 1)
-        grad_outputs = [Tensor(rng.standard_normal(o.shape), requires_grad=True) for o in outputs]
+        grad_outputs = [Tensor._wrap(rng.standard_normal(o.shape), requires_grad=True)
+                        for o in outputs]
     grad_outputs = tuple(_as_outputs(grad_outputs))
     count = len(inputs)
 
@@ -167,6 +168,7 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps: float = 1e-6, atol: float 
         wrt = [t for t in these_inputs if isinstance(t, Tensor) and t.requires_grad]
         grads = grad(differentiable, wrt, grad_outputs=list(these_vs), create_graph=True,
                      allow_unused=True)
-        return tuple(Tensor(np.zeros(t.shape)) if g is None else g for t, g in zip(wrt, grads))
+        return tuple(Tensor._wrap(np.zeros(t.shape)) if g is None else g
+                     for t, g in zip(wrt, grads))
 
     return gradcheck(first_order, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol, **kwargs)

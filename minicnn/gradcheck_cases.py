@@ -50,7 +50,7 @@ def case(name: str, about: str):
 # Drawing inputs
 # ---------------------------------------------------------------------------------------
 def _leaf(array) -> Tensor:
-    return Tensor(np.asarray(array, dtype=np.float64), requires_grad=True)
+    return Tensor._wrap(np.asarray(array, dtype=np.float64), requires_grad=True)
 
 
 def uniform(rng, shape, low=-1.0, high=1.0) -> Tensor:
@@ -161,7 +161,7 @@ def _clamp(rng):
 @case("where", "where(condition, a, b)")
 def _where(rng):
     shape = random_shape(rng)
-    condition = Tensor(rng.random(shape) < 0.5)
+    condition = Tensor._wrap(rng.random(shape) < 0.5)
     a, b = uniform(rng, shape), uniform(rng, broadcast_partner(rng, shape))
     return (lambda a, b: _math.where(condition, a, b)), (a, b), describe(a=a, b=b)
 
@@ -505,10 +505,10 @@ def _cross_entropy(rng):
     x = uniform(rng, (n, c), -2, 2)
     if rng.random() < 0.3:
         probabilities = rng.random((n, c))
-        target = Tensor(probabilities / probabilities.sum(axis=1, keepdims=True))
+        target = Tensor._wrap(probabilities / probabilities.sum(axis=1, keepdims=True))
         return ((lambda x: F.cross_entropy(x, target)), (x,),
                 describe(input=x, target="probabilities"))
-    labels = Tensor(rng.integers(0, c, n))
+    labels = Tensor._wrap(rng.integers(0, c, n))
     smoothing = float(rng.choice([0.0, 0.1]))
     return ((lambda x: F.cross_entropy(x, labels, label_smoothing=smoothing)), (x,),
             describe(input=x, label_smoothing=smoothing))
@@ -524,7 +524,7 @@ def _bce_logits(rng):
 @case("nll_loss", "negative log likelihood of log-probabilities")
 def _nll_loss(rng):
     n, c = int(rng.integers(1, 5)), int(rng.integers(2, 5))
-    x, labels = uniform(rng, (n, c), -3, 0), Tensor(rng.integers(0, c, n))
+    x, labels = uniform(rng, (n, c), -3, 0), Tensor._wrap(rng.integers(0, c, n))
     return (lambda x: F.nll_loss(x, labels)), (x,), describe(input=x)
 
 

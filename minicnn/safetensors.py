@@ -91,7 +91,8 @@ def save_file(tensors: dict, filename, metadata: dict | None = None) -> None:
 
 
 def _as_tensors(arrays: dict, device) -> dict[str, Tensor]:
-    return {name: Tensor(to_device(np.array(array), device)) for name, array in arrays.items()}
+    return {name: Tensor._wrap(to_device(np.array(array), device))
+            for name, array in arrays.items()}
 
 
 def load(data: bytes, device="cpu") -> dict[str, Tensor]:

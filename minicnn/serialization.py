@@ -429,7 +429,7 @@ class _Reader:
                 array = to_device(array, self.device)
             except Exception as error:  # the device argument's fault, not the file's
                 raise _DeviceError(error) from error
-        return Tensor(array, requires_grad=requires_grad)
+        return Tensor._wrap(array, requires_grad=requires_grad)
 
 
 def _as_tuple(types) -> tuple:

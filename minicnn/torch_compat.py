@@ -39,7 +39,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__} "
                         "(for lists or numbers use mc.tensor(data))")
-    return Tensor(array)
+    return Tensor._wrap(array)
 
 
 def is_tensor(obj) -> bool:
@@ -74,7 +74,7 @@ def inference_mode(mode: bool = True):
 
 
 def _make(array, dtype, device, requires_grad) -> Tensor:
-    out = Tensor(array.astype(float32 if dtype is None else np.dtype(dtype), copy=False))
+    out = Tensor._wrap(array.astype(float32 if dtype is None else np.dtype(dtype), copy=False))
     out = out if device is None else out.to(device)
     return out.requires_grad_(True) if requires_grad else out
 
@@ -117,7 +117,7 @@ def bernoulli(input: Tensor, p=None, generator=None) -> Tensor:
     if probability.size and (probability.min() < 0 or probability.max() > 1):
         raise ValueError("bernoulli: probabilities must be in [0, 1]")
     draws = (rng.random(input.shape) < probability).astype(input.dtype)
-    return Tensor(draws).to(input.device)
+    return Tensor._wrap(draws).to(input.device)
 
 
 # -- legacy typed constructors ----------------------------------------------------------
@@ -147,7 +147,7 @@ class _TypedTensor(metaclass=_TypedTensorMeta):
         else:
             array = _legacy_constructor_array(args[0] if args else None,
                                               tuple(args[1:])).astype(cls.dtype, copy=False)
-        out = Tensor(array)
+        out = Tensor._wrap(array)
         if device is not None:
             out = out.to(device)
         return out.requires_grad_(True) if requires_grad else out

@@ -126,7 +126,7 @@ def _copy_tree(value):
     """A deep copy of a state tree whose arrays are copied too (``state_dict()``s share
     the live arrays; a snapshot must not change when training goes on)."""
     if isinstance(value, Tensor):
-        return Tensor(value.array.copy(), requires_grad=value.requires_grad)
+        return Tensor._wrap(value.array.copy(), requires_grad=value.requires_grad)
     if isinstance(value, dict):
         return type(value)((k, _copy_tree(v)) for k, v in value.items())
     if isinstance(value, (list, tuple)):

@@ -43,7 +43,8 @@ def check_against_torch(mc_fn, torch_fn, arrays, *, grad_inputs=None, atol=1e-7,
     rng = np.random.default_rng(seed)
     if grad_inputs is None:
         grad_inputs = [i for i, a in enumerate(arrays) if np.asarray(a).dtype.kind == "f"]
-    mc_in = [mc.Tensor(np.asarray(a), requires_grad=i in grad_inputs) for i, a in enumerate(arrays)]
+    mc_in = [mc.from_numpy(np.asarray(a)).requires_grad_(i in grad_inputs)
+             for i, a in enumerate(arrays)]
     torch_in = [torch.tensor(np.asarray(a), requires_grad=i in grad_inputs)
                 for i, a in enumerate(arrays)]
     mc_out, torch_out = mc_fn(*mc_in), torch_fn(*torch_in)

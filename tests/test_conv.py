@@ -100,7 +100,7 @@ def conv_weight_case(draw):
 @given(case=conv_case())
 def test_conv2d_gradcheck_and_gradgradcheck(case):
     x, w, b, params = case
-    inputs = [mc.Tensor(a, requires_grad=True) for a in (x, w, b)]
+    inputs = [mc.from_numpy(a).requires_grad_() for a in (x, w, b)]
     fn = lambda x, w, b: conv2d(x, w, b, **params)  # noqa: E731
     assert gradcheck(fn, inputs)
     assert gradgradcheck(fn, inputs)
@@ -109,7 +109,7 @@ def test_conv2d_gradcheck_and_gradgradcheck(case):
 @given(case=conv_transpose_case())
 def test_conv_transpose2d_gradcheck_and_gradgradcheck(case):
     x, w, b, params = case
-    inputs = [mc.Tensor(a, requires_grad=True) for a in (x, w, b)]
+    inputs = [mc.from_numpy(a).requires_grad_() for a in (x, w, b)]
     fn = lambda x, w, b: conv_transpose2d(x, w, b, **params)  # noqa: E731
     assert gradcheck(fn, inputs)
     assert gradgradcheck(fn, inputs)
@@ -118,7 +118,7 @@ def test_conv_transpose2d_gradcheck_and_gradgradcheck(case):
 @given(case=conv_weight_case())
 def test_conv2d_weight_gradcheck_and_gradgradcheck(case):
     x, grad_output, weight_size, params = case
-    inputs = [mc.Tensor(a, requires_grad=True) for a in (x, grad_output)]
+    inputs = [mc.from_numpy(a).requires_grad_() for a in (x, grad_output)]
     fn = lambda x, g: conv2d_weight(x, weight_size, g, **params)  # noqa: E731
     assert gradcheck(fn, inputs)
     assert gradgradcheck(fn, inputs)
@@ -229,7 +229,7 @@ def test_channels_last_input_gives_same_values_and_layout(impl):
         x_channels_last = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
         w = rng.standard_normal((5, 4, 3, 3)).astype(np.float32)
         y = conv2d(mc.tensor(x), mc.tensor(w), stride=2, padding=1).numpy()
-        y_last = conv2d(mc.Tensor(x_channels_last), mc.tensor(w), stride=2, padding=1).numpy()
+        y_last = conv2d(mc.from_numpy(x_channels_last), mc.tensor(w), stride=2, padding=1).numpy()
         np.testing.assert_allclose(y_last, y, rtol=1e-5, atol=1e-5)
         if impl == "numba":
             assert y_last.transpose(0, 2, 3, 1).flags.c_contiguous

@@ -93,13 +93,13 @@ def test_rounding_values_and_dtypes_follow_pytorch():
     for name in ("floor", "ceil", "round", "trunc", "sign"):
         np.testing.assert_array_equal(getattr(mc, name)(mc.tensor(x)).numpy(),
                                       getattr(torch, name)(torch.tensor(x)).numpy(), name)
-        ints = mc.Tensor(np.array([-2, 0, 3]))
+        ints = mc.from_numpy(np.array([-2, 0, 3]))
         out = getattr(mc, name)(ints)
         assert out.dtype == np.int64
         np.testing.assert_array_equal(out.numpy(), getattr(torch, name)(torch.tensor([-2, 0, 3])))
     np.testing.assert_allclose(mc.round(mc.tensor(x), decimals=1).numpy(),
                                torch.round(torch.tensor(x), decimals=1).numpy())
-    assert mc.sin(mc.Tensor(np.array([1, 2]))).dtype == np.float32
+    assert mc.sin(mc.from_numpy(np.array([1, 2]))).dtype == np.float32
 
 
 def test_tests_for_nan_and_inf():
@@ -114,12 +114,12 @@ def test_tests_for_nan_and_inf():
 def test_floor_divide_and_remainder_follow_python_and_pytorch():
     torch = _t()
     a, b = np.array([5, -5, 7, -7]), np.array([3, 3, -2, -2])
-    ours, theirs = mc.Tensor(a), torch.tensor(a)
-    np.testing.assert_array_equal((ours // mc.Tensor(b)).numpy(), (theirs // torch.tensor(b)))
-    np.testing.assert_array_equal((ours % mc.Tensor(b)).numpy(), (theirs % torch.tensor(b)))
+    ours, theirs = mc.from_numpy(a), torch.tensor(a)
+    np.testing.assert_array_equal((ours // mc.from_numpy(b)).numpy(), (theirs // torch.tensor(b)))
+    np.testing.assert_array_equal((ours % mc.from_numpy(b)).numpy(), (theirs % torch.tensor(b)))
     np.testing.assert_array_equal((ours // 2).numpy(), (theirs // 2).numpy())
-    np.testing.assert_array_equal((7 // mc.Tensor(b)).numpy(), (7 // torch.tensor(b)).numpy())
-    np.testing.assert_array_equal((7 % mc.Tensor(b)).numpy(), (7 % torch.tensor(b)).numpy())
+    np.testing.assert_array_equal((7 // mc.from_numpy(b)).numpy(), (7 // torch.tensor(b)).numpy())
+    np.testing.assert_array_equal((7 % mc.from_numpy(b)).numpy(), (7 % torch.tensor(b)).numpy())
     f = np.array([0.3, 1.7, -2.2])
     np.testing.assert_allclose((2.5 % mc.tensor(f)).numpy(), (2.5 % torch.tensor(f)).numpy())
     assert (ours // 2).dtype == np.int64 and (ours % 2).dtype == np.int64

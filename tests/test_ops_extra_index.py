@@ -169,7 +169,7 @@ CASES = [
     Case("repeat_interleave", repeat_interleave_inputs(False),
          lambda x, **kw: x.repeat_interleave(**kw), lambda x, **kw: x.repeat_interleave(**kw)),
     Case("repeat_interleave-tensor", repeat_interleave_inputs(True),
-         lambda x, r, dim: mc.repeat_interleave(x, mc.Tensor(r), dim),
+         lambda x, r, dim: mc.repeat_interleave(x, r, dim),
          lambda x, r, dim: _t().repeat_interleave(x, r, dim)),
     Case("split", split_inputs(False),
          lambda x, split, dim: _joined(x.split(split, dim), dim, mc),
@@ -202,10 +202,10 @@ def test_method_forms_and_integer_inputs():
     np.testing.assert_array_equal(x.flip(0, 1).numpy(), np.arange(6).reshape(2, 3)[::-1, ::-1])
     np.testing.assert_array_equal(x.repeat((2, 1)).numpy(), np.tile(np.arange(6).reshape(2, 3),
                                                                      (2, 1)))
-    ints = mc.Tensor(np.arange(6, dtype=np.int64).reshape(2, 3))
+    ints = mc.from_numpy(np.arange(6, dtype=np.int64).reshape(2, 3))
     assert ints.tril().dtype == np.int64 and ints.flip(0).dtype == np.int64
-    assert ints.gather(1, mc.Tensor(np.array([[0], [2]]))).tolist() == [[0], [5]]
-    mask = mc.Tensor(np.array([True, False, True]))
+    assert ints.gather(1, mc.from_numpy(np.array([[0], [2]]))).tolist() == [[0], [5]]
+    mask = mc.from_numpy(np.array([True, False, True]))
     assert ints.masked_fill(mask, 7).tolist() == [[7, 1, 7], [7, 4, 7]]
     assert ints.masked_fill(mask, 7).dtype == np.int64
     assert x.repeat_interleave(2).shape == (12,)
@@ -220,7 +220,7 @@ def test_src_bigger_than_index(op):
     rng = np.random.default_rng(3)
     x, src = rng.standard_normal((3, 4)), rng.standard_normal((3, 5))
     index = np.array([[2, 0, 1], [0, 1, 2]])
-    fn = lambda a, s: getattr(a, op)(0, mc.Tensor(index), s)  # noqa: E731
+    fn = lambda a, s: getattr(a, op)(0, mc.from_numpy(index), s)  # noqa: E731
     ours = fn(mc.tensor(x), mc.tensor(src)).numpy()
     theirs = getattr(torch.tensor(x), op)(0, torch.tensor(index), torch.tensor(src)).numpy()
     np.testing.assert_allclose(ours, theirs)
@@ -239,7 +239,7 @@ def test_scatter_gradients_follow_pytorch_with_repeated_positions():
     src = np.arange(1.0, 4.0).reshape(1, 3)
     index = np.array([[0, 0, 1]])
     ours_x, ours_s = mc.tensor(x, requires_grad=True), mc.tensor(src, requires_grad=True)
-    y = ours_x.scatter_add(0, mc.Tensor(index), ours_s)
+    y = ours_x.scatter_add(0, mc.from_numpy(index), ours_s)
     t_x = torch.tensor(x, requires_grad=True)
     t_s = torch.tensor(src, requires_grad=True)
     t_y = t_x.scatter_add(0, torch.tensor(index), t_s)
@@ -254,21 +254,21 @@ def test_scatter_gradients_follow_pytorch_with_repeated_positions():
 def test_errors_name_the_argument():
     x = mc.zeros(2, 3)
     with pytest.raises(IndexError, match=r"index: values must be in \[0, 2\]"):
-        x.gather(1, mc.Tensor(np.array([[3]])))
+        x.gather(1, mc.from_numpy(np.array([[3]])))
     with pytest.raises(IndexError, match=r"got values in \[-1, 0\]"):
-        x.gather(1, mc.Tensor(np.array([[-1], [0]])))  # PyTorch refuses negative indices too
+        x.gather(1, mc.from_numpy(np.array([[-1], [0]])))  # PyTorch refuses negative indices too
     with pytest.raises(ValueError, match="index: expected 2 dims"):
-        x.gather(1, mc.Tensor(np.array([0])))
+        x.gather(1, mc.from_numpy(np.array([0])))
     with pytest.raises(TypeError, match="index: expected an integer"):
         x.gather(1, mc.zeros(2, 1))
     with pytest.raises(ValueError, match="index: size 3 in dim 0 exceeds"):
-        x.gather(1, mc.Tensor(np.zeros((3, 1), dtype=np.int64)))
+        x.gather(1, mc.from_numpy(np.zeros((3, 1), dtype=np.int64)))
     with pytest.raises(ValueError, match="src: expected at least index's size"):
-        x.scatter(0, mc.Tensor(np.zeros((2, 2), dtype=np.int64)), mc.zeros(1, 2))
+        x.scatter(0, mc.from_numpy(np.zeros((2, 2), dtype=np.int64)), mc.zeros(1, 2))
     with pytest.raises(TypeError, match="mask: expected a bool"):
         x.masked_fill(mc.zeros(2, 3), 1.0)
     with pytest.raises(ValueError, match="cannot be broadcast"):
-        x.masked_fill(mc.Tensor(np.zeros(2, dtype=bool)), 1.0)
+        x.masked_fill(mc.from_numpy(np.zeros(2, dtype=bool)), 1.0)
     with pytest.raises(ValueError, match="each dim may appear once"):
         x.flip(0, 0)
     with pytest.raises(ValueError, match="same length"):
@@ -278,7 +278,7 @@ def test_errors_name_the_argument():
     with pytest.raises(ValueError, match="add up to 3"):
         x.split([1, 1], 1)
     with pytest.raises(ValueError, match="repeats: expected an int or a 1-d"):
-        x.repeat_interleave(mc.Tensor(np.array([1, 2, 3])), 0)
+        x.repeat_interleave(mc.from_numpy(np.array([1, 2, 3])), 0)
     with pytest.raises(ValueError, match="chunks"):
         x.chunk(0)
     with pytest.raises(ValueError, match="at least 2 dims"):
@@ -289,7 +289,7 @@ def test_in_place_forms_follow_pytorch():
     """The conditional-GAN one-hot idiom, and in-place ops inside a graph."""
     torch = torch_or_skip()
     labels = np.array([2, 0, 1])
-    ours = mc.zeros(3, 4).scatter_(1, mc.Tensor(labels).reshape(-1, 1), 1)
+    ours = mc.zeros(3, 4).scatter_(1, mc.from_numpy(labels).reshape(-1, 1), 1)
     theirs = torch.zeros(3, 4).scatter_(1, torch.tensor(labels).view(-1, 1), 1)
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
     x = np.arange(6.0).reshape(2, 3)
@@ -306,4 +306,4 @@ def test_in_place_forms_follow_pytorch():
     np.testing.assert_allclose(results[0][1], results[1][1])
     leaf = mc.tensor(x, requires_grad=True)
     with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
-        leaf.masked_fill_(mc.Tensor(mask), 0.0)
+        leaf.masked_fill_(mc.from_numpy(mask), 0.0)

@@ -122,10 +122,10 @@ def test_logsumexp_extremes():
 
 
 def test_dtypes_follow_pytorch():
-    ints = mc.Tensor(np.array([1, 2, 3], dtype=np.int32))
+    ints = mc.from_numpy(np.array([1, 2, 3], dtype=np.int32))
     assert ints.cumsum(0).dtype == np.int64 and ints.prod().dtype == np.int64
-    assert mc.Tensor(np.array([True, True])).cumsum(0).tolist() == [1, 2]
-    assert mc.logsumexp(mc.Tensor(np.array([1, 2])), 0).dtype == np.float32
+    assert mc.from_numpy(np.array([True, True])).cumsum(0).tolist() == [1, 2]
+    assert mc.logsumexp(mc.from_numpy(np.array([1, 2])), 0).dtype == np.float32
     x32 = mc.tensor(np.array([1.0, 2.0], dtype=np.float32))
     assert x32.cumsum(0).dtype == np.float32 and x32.prod().dtype == np.float32
     assert x32.cumsum(0, dtype=np.float64).dtype == np.float64

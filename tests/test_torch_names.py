@@ -249,6 +249,22 @@ def test_legacy_tensor_constructors_as_pytorch():
     assert isinstance(mc.LongTensor([1]), mc.LongTensor)
     with pytest.raises(TypeError, match=r"mc.tensor\(x\)"):
         mc.Tensor(3.5)
+    # torch.Tensor(array) is float32 (the default dtype) whatever the array's dtype;
+    # from_numpy keeps it
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)   # PyTorch's default (the oracle sets float64)
+    try:
+        for array in (np.random.default_rng(0).random((2, 3)), np.arange(4), np.array([True])):
+            ours, theirs = mc.Tensor(array), torch.Tensor(array)
+            assert ours.dtype == np.float32 and str(theirs.dtype) == "torch.float32"
+            np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+            assert mc.from_numpy(array).dtype == array.dtype
+    finally:
+        torch.set_default_dtype(previous)
+    assert mc.Tensor(mc.ones(2).double()).dtype == np.float32
+    assert isinstance(mc.ones(1), mc.Tensor) and issubclass(mc.nn.Parameter, mc.Tensor)
+    assert type(mc.ones(1)) is mc.Tensor
+    assert mc.nn.Parameter(mc.ones(2).double()).dtype == np.float64   # subclasses keep theirs
 
 
 def test_variable_is_a_detached_tensor_as_in_pytorch():

@@ -181,7 +181,7 @@ class DataLoader:
             arrays = (arrays,)
         if self.device is not None:
             arrays = tuple(to_device(a, self.device) for a in arrays)
-        return tuple(Tensor(a) for a in arrays)
+        return tuple(Tensor._wrap(a) for a in arrays)
 
     def __iter__(self) -> Iterator[tuple]:
         if self._resume is not None:

@@ -145,13 +145,13 @@ class BatchSplit:
         flat = xp.concatenate([
             (p.grad.array if p.grad is not None else xp.zeros(p.shape, p.dtype))
             .reshape(-1).astype(dtype, copy=False) for p in parameters])
-        flat = Tensor(flat * dtype.type(share))
+        flat = Tensor._wrap(flat * dtype.type(share))
         all_reduce(flat, ReduceOp.SUM)
         offset = 0
         for p in parameters:
             size = int(np.prod(p.shape))
             summed = flat.array[offset:offset + size].reshape(p.shape).astype(p.dtype)
-            p.grad = Tensor(summed)
+            p.grad = Tensor._wrap(summed)
             offset += size
 
     def sum(self, values: dict) -> dict:
@@ -161,7 +161,7 @@ class BatchSplit:
         from . import ReduceOp, all_reduce
 
         names = list(values)
-        buffer = Tensor(np.array([float(values[n]) for n in names], dtype=np.float64))
+        buffer = Tensor._wrap(np.array([float(values[n]) for n in names], dtype=np.float64))
         all_reduce(buffer, ReduceOp.SUM)
         return {n: float(v) for n, v in zip(names, buffer.array)}
 

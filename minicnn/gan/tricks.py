@@ -71,7 +71,7 @@ class HistoricalAverage:
     def penalty(self) -> Tensor:
         total = None
         for name, parameter in self.parameters.items():
-            term = ((parameter - Tensor(self.means[name])) ** 2).sum()
+            term = ((parameter - Tensor._wrap(self.means[name])) ** 2).sum()
             total = term if total is None else total + term
         return total * self.weight
 

@@ -95,7 +95,7 @@ def predict(model: nn.Module, images, batch_size: int = 500) -> np.ndarray:
     with no_grad():
         for start in range(0, len(images), batch_size):
             batch = images[start:start + batch_size]
-            logits = model(batch if isinstance(batch, Tensor) else Tensor(batch))
+            logits = model(batch if isinstance(batch, Tensor) else Tensor._wrap(batch))
             predictions.append(logits.numpy().argmax(axis=1))
     model.train(was_training)
     return np.concatenate(predictions) if predictions else np.zeros(0, dtype=np.int64)
@@ -273,7 +273,7 @@ def _train_epochs(run: TrainingRun, split, bar, checkpoint_every, stop_after_ste
             run.extra.update(correct=0, seen=0)
         for images, labels in loader:          # a resumed loader continues mid-epoch
             if config["max_shift"]:
-                images = Tensor(random_shift(images.array, config["max_shift"], augmentation))
+                images = Tensor._wrap(random_shift(images.array, config["max_shift"], augmentation))
             if ranks.distributed:
                 value, correct = _split_step(run, model, optimizer, images, labels, ranks)
             else:

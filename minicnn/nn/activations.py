@@ -182,7 +182,7 @@ class PReLU(Module):
     def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None, dtype=None):
         super().__init__()
         self.num_parameters = num_parameters
-        weight = Tensor(np.full(num_parameters, init, dtype=dtype or np.float32))
+        weight = Tensor._wrap(np.full(num_parameters, init, dtype=dtype or np.float32))
         self.weight = Parameter(weight.to(device) if device else weight)
 
     def forward(self, input: Tensor) -> Tensor:

@@ -32,7 +32,7 @@ class Embedding(Module):
         self.padding_idx = _padding_index(padding_idx, num_embeddings)
         if _weight is None:
             data = np.zeros((num_embeddings, embedding_dim), dtype=dtype or np.float32)
-            self.weight = Parameter(Tensor(data).to(device) if device else Tensor(data),
+            self.weight = Parameter(Tensor._wrap(data).to(device) if device else Tensor._wrap(data),
                                     requires_grad=not _freeze)
             self.reset_parameters()
         else:

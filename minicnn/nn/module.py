@@ -354,7 +354,8 @@ class Module:
             if set_to_none:
                 param.grad = None
             else:
-                param.grad = Tensor(get_array_module(param.grad.array).zeros_like(param.grad.array))
+                xp = get_array_module(param.grad.array)
+                param.grad = Tensor._wrap(xp.zeros_like(param.grad.array))
 
     # -- state_dict --------------------------------------------------------------------
     def state_dict(self, destination: dict | None = None, prefix: str = "",
@@ -431,7 +432,7 @@ class Module:
                         continue
                     tensor.array = convert(tensor.array)
                     if tensor.grad is not None:
-                        tensor.grad = Tensor(convert(tensor.grad.array))
+                        tensor.grad = Tensor._wrap(convert(tensor.grad.array))
         return self
 
     def to(self, *args, device=None, dtype=None) -> "Module":

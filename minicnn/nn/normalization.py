@@ -53,7 +53,7 @@ class _NormBase(Module):
             self.register_buffer("running_mean", zeros(num_features, dtype=dtype, device=device))
             self.register_buffer("running_var", ones(num_features, dtype=dtype, device=device))
             self.register_buffer("num_batches_tracked",
-                                 Tensor(np.zeros((), dtype=np.int64)).to(device or "cpu"))
+                                 Tensor._wrap(np.zeros((), dtype=np.int64)).to(device or "cpu"))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)

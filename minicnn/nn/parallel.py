@@ -50,7 +50,7 @@ class _Bucket:
         xp = get_array_module(self.parameters[0].array)
         grads = [p.grad.array.reshape(-1) if p.grad is not None
                  else xp.zeros(p.numel(), dtype=p.dtype) for p in self.parameters]
-        self.buffer = Tensor(xp.concatenate(grads))
+        self.buffer = Tensor._wrap(xp.concatenate(grads))
         self.work = dist.all_reduce(self.buffer, dist.ReduceOp.SUM, async_op=True)
 
     def finish(self, world: int) -> None:
@@ -60,7 +60,7 @@ class _Bucket:
             size = p.numel()
             average = flat[offset:offset + size].reshape(p.shape).astype(p.dtype, copy=False)
             if p.grad is None:
-                p.grad = Tensor(average.copy())
+                p.grad = Tensor._wrap(average.copy())
             else:
                 p.grad.array[...] = average
             offset += size
@@ -195,7 +195,7 @@ def _check_same_on_all_ranks(module: Module) -> float:
     worst = 0.0
     for p in module.parameters():
         mine = p.array.copy()
-        reference = Tensor(mine.copy())
+        reference = Tensor._wrap(mine.copy())
         dist.broadcast(reference, src=0)
         worst = max(worst, float(np.max(np.abs(mine - reference.array))) if mine.size else 0.0)
     return worst

@@ -61,7 +61,7 @@ class SpectralNorm:
                 # in place: the buffers (and state_dict views of them) keep the new vectors
                 v.array[...] = _normalize(matrix.T @ u.array, self.eps)
                 u.array[...] = _normalize(matrix @ v.array, self.eps)
-        u_constant, v_constant = Tensor(u.array.copy()), Tensor(v.array.copy())
+        u_constant, v_constant = Tensor._wrap(u.array.copy()), Tensor._wrap(v.array.copy())
         sigma = (u_constant * (weight_matrix @ v_constant)).sum()
         return weight / sigma
 
@@ -107,9 +107,9 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
     v = xp.asarray(_normalize(generator.standard_normal(width), eps).astype(weight.dtype))
     delattr(module, name)
     module.register_parameter(name + "_orig", weight)
-    setattr(module, name, Tensor(weight.array))  # a plain attribute until the first forward
-    module.register_buffer(name + "_u", Tensor(u))
-    module.register_buffer(name + "_v", Tensor(v))
+    setattr(module, name, Tensor._wrap(weight.array))  # a plain attribute until the first forward
+    module.register_buffer(name + "_u", Tensor._wrap(u))
+    module.register_buffer(name + "_v", Tensor._wrap(v))
     module.register_forward_pre_hook(hook)
     return module
 
@@ -137,7 +137,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     """
     grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
     if not grads:
-        return Tensor(np.zeros((), dtype=np.float32))
+        return Tensor._wrap(np.zeros((), dtype=np.float32))
     xp = get_array_module(grads[0].array)
     norm_type = float(norm_type)
     if math.isinf(norm_type):
@@ -153,7 +153,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     for grad in grads:
         # rebinds the array instead of writing into it: a gradient can be a read-only view
         grad.array = (grad.array * coefficient).astype(grad.dtype, copy=False)
-    return Tensor(xp.asarray(total, dtype=grads[0].dtype))
+    return Tensor._wrap(xp.asarray(total, dtype=grads[0].dtype))
 
 
 def parameters_to_vector(parameters) -> Tensor:

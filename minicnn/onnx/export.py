@@ -91,7 +91,7 @@ def export(model, args, f, export_params: bool = True, verbose: bool = False,
         if arg.dtype.kind != "f":
             raise TypeError(f"minicnn.onnx.export: args[{k}]: expected a floating-point "
                             f"tensor, got dtype {arg.dtype}")
-        traced.append(Tensor(arg.array, requires_grad=True))
+        traced.append(Tensor._wrap(arg.array, requires_grad=True))
     was_training = getattr(model, "training", None)
     if was_training is not None:
         model.eval()

@@ -155,7 +155,7 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
     x = input.array
     inside = (x > min_val) & (x < max_val)
     constant = xp.where(inside, 0, xp.clip(x, min_val, max_val)).astype(x.dtype, copy=False)
-    return MaskMul.apply(input, mask=inside.astype(x.dtype)) + Tensor(constant)
+    return MaskMul.apply(input, mask=inside.astype(x.dtype)) + Tensor._wrap(constant)
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
@@ -170,7 +170,7 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     inside = (x > -3) & (x < 3)
     xp = get_array_module(x)
     constant = xp.where(x >= 3, 1, 0).astype(x.dtype) * ~inside + inside * x.dtype.type(0.5)
-    return MaskMul.apply(input, mask=inside.astype(x.dtype) / 6) + Tensor(
+    return MaskMul.apply(input, mask=inside.astype(x.dtype) / 6) + Tensor._wrap(
         constant.astype(x.dtype, copy=False))
 
 
@@ -187,8 +187,8 @@ class HardSwish(Function):
         xa = x.array
         below, middle = xa <= -3, (xa > -3) & (xa < 3)
         slope = where(middle, x * (1.0 / 3.0) + 0.5,
-                      Tensor(get_array_module(xa).asarray(1, dtype=x.dtype)))
-        return where(below, Tensor(get_array_module(xa).zeros((), dtype=g.dtype)), g * slope)
+                      Tensor._wrap(get_array_module(xa).asarray(1, dtype=x.dtype)))
+        return where(below, Tensor._wrap(get_array_module(xa).zeros((), dtype=g.dtype)), g * slope)
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:

@@ -34,7 +34,7 @@ def cast(x: Tensor, dtype) -> Tensor:
     if x.dtype == dtype:
         return x
     if dtype.kind not in "fc":
-        return Tensor(x.array.astype(dtype))  # integer/bool results carry no gradient
+        return Tensor._wrap(x.array.astype(dtype))  # integer/bool results carry no gradient
     return Cast.apply(x, dtype=dtype)
 
 

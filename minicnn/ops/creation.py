@@ -18,7 +18,7 @@ def _make(array, dtype, requires_grad, device):
     array = array.astype(dtype or DEFAULT_DTYPE, copy=False)
     if device is not None:
         array = to_device(array, device)
-    return Tensor(array, requires_grad=requires_grad)
+    return Tensor._wrap(array, requires_grad=requires_grad)
 
 
 def zeros(*size, dtype=None, requires_grad=False, device=None) -> Tensor:

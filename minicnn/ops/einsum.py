@@ -145,7 +145,7 @@ def _on_diagonal(grad, unique, target, sizes):
             seen.add(char)
             renamed.append(char)
     xp = get_array_module(grad.array)
-    eye_tensors = [Tensor(xp.eye(sizes[pair[0]], dtype=grad.dtype)) for pair in eyes]
+    eye_tensors = [Tensor._wrap(xp.eye(sizes[pair[0]], dtype=grad.dtype)) for pair in eyes]
     return _explicit([unique] + eyes, "".join(renamed), [grad] + eye_tensors)
 
 

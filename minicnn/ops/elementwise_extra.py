@@ -34,7 +34,7 @@ def _floating(input: Tensor) -> Tensor:
     """Integer and bool inputs of sin, log2 ... are promoted to float32, as PyTorch does."""
     if input.dtype.kind in "fc":
         return input
-    return Tensor(input.array.astype(DEFAULT_DTYPE))
+    return Tensor._wrap(input.array.astype(DEFAULT_DTYPE))
 
 
 # -- smooth functions ---------------------------------------------------------------------
@@ -138,15 +138,15 @@ class Rounding(Function):
         return getattr(xp, kind)(x)
 
     def backward(self, g):
-        return Tensor(get_array_module(g.array).zeros(g.shape, dtype=g.dtype))
+        return Tensor._wrap(get_array_module(g.array).zeros(g.shape, dtype=g.dtype))
 
 
 def _rounding(kind: str, input: Tensor, decimals: int = 0) -> Tensor:
     _check(kind, input)
     if input.dtype.kind in "iub" and kind != "sign":
-        return Tensor(input.array.copy())  # integers are already whole numbers
+        return Tensor._wrap(input.array.copy())  # integers are already whole numbers
     if input.dtype == np.bool_:
-        return Tensor(input.array.copy())
+        return Tensor._wrap(input.array.copy())
     return Rounding.apply(input, kind=kind, decimals=int(decimals))
 
 
@@ -174,15 +174,15 @@ def sign(input: Tensor) -> Tensor:
 
 # -- tests (bool, no gradient) ------------------------------------------------------------
 def isnan(input: Tensor) -> Tensor:
-    return Tensor(get_array_module(_check("isnan", input).array).isnan(input.array))
+    return Tensor._wrap(get_array_module(_check("isnan", input).array).isnan(input.array))
 
 
 def isinf(input: Tensor) -> Tensor:
-    return Tensor(get_array_module(_check("isinf", input).array).isinf(input.array))
+    return Tensor._wrap(get_array_module(_check("isinf", input).array).isinf(input.array))
 
 
 def isfinite(input: Tensor) -> Tensor:
-    return Tensor(get_array_module(_check("isfinite", input).array).isfinite(input.array))
+    return Tensor._wrap(get_array_module(_check("isfinite", input).array).isfinite(input.array))
 
 
 # -- // and % -----------------------------------------------------------------------------
@@ -232,7 +232,7 @@ class Remainder(Function):
         if self.needs_input_grad[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
                 quotient = get_array_module(a.array).floor(a.array / b.array)
-            grad_b = -(g * Tensor(quotient.astype(g.dtype, copy=False)))
+            grad_b = -(g * Tensor._wrap(quotient.astype(g.dtype, copy=False)))
         return g, grad_b
 
 

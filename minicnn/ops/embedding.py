@@ -50,7 +50,7 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     keep = (~padded).astype(weight.dtype)
     # the padding row's value, as a constant: no gradient reaches weight[padding_idx]
     constant = xp.where(padded, weight.array[padding_idx], 0).astype(weight.dtype)
-    return MaskMul.apply(rows, mask=xp.broadcast_to(keep, rows.shape)) + Tensor(constant)
+    return MaskMul.apply(rows, mask=xp.broadcast_to(keep, rows.shape)) + Tensor._wrap(constant)
 
 
 __all__ = ["embedding"]

@@ -136,7 +136,7 @@ def _source(op: str, input: Tensor, index: Tensor, src, value):
     if src is None or not isinstance(src, Tensor):
         filler = value if src is None else src
         xp = get_array_module(input.array)
-        return Tensor(xp.full(index.shape, filler, dtype=input.dtype))
+        return Tensor._wrap(xp.full(index.shape, filler, dtype=input.dtype))
     if src.ndim != index.ndim or any(i > s for i, s in zip(index.shape, src.shape)):
         raise ValueError(f"{op}: src: expected at least index's size in every dim (index "
                          f"shape {index.shape}), got shape {src.shape}")
@@ -205,7 +205,7 @@ def masked_fill(input: Tensor, mask, value) -> Tensor:
         value = value if value.dtype == input.dtype else value.to(input.dtype)
     else:
         value = as_tensor(value, like=input)
-        value = Tensor(value.array.astype(input.dtype))
+        value = Tensor._wrap(value.array.astype(input.dtype))
     return where(mask, value, input)
 
 
@@ -361,7 +361,7 @@ def _triangle(op: str, input: Tensor, diagonal: int, lower: bool) -> Tensor:
     ones = xp.ones((rows, cols), dtype=bool)
     keep = xp.tril(ones, diagonal) if lower else xp.triu(ones, diagonal)
     if input.dtype.kind not in "fc":
-        return Tensor(xp.where(keep, input.array, input.array.dtype.type(0)))
+        return Tensor._wrap(xp.where(keep, input.array, input.array.dtype.type(0)))
     return MaskMul.apply(input, mask=keep.astype(input.dtype), rule=(op, diagonal))
 
 

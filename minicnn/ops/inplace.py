@@ -53,10 +53,10 @@ def apply_in_place(self: Tensor, compute, name: str) -> Tensor:
                            "in-place operation. (PyTorch raises the same.) Wrap the update in "
                            "`with mc.no_grad():`, or modify p.data (outside the graph).")
     if self.requires_grad:  # the old value may be needed by backward: keep a copy
-        snapshot = Tensor(self.array.copy())
+        snapshot = Tensor._wrap(self.array.copy())
         snapshot.creator, snapshot.requires_grad = self.creator, True
     else:  # a constant: share its array and its version counter (the check catches misuse)
-        snapshot = Tensor(self.array)
+        snapshot = Tensor._wrap(self.array)
         snapshot._version_box = self._version_box
     result = compute(snapshot)
     if result is snapshot or result is self:  # the op returned its input: make it a new node
@@ -106,7 +106,7 @@ def sub_(self, other, alpha=1):
 
 def _constant(self, array, name):
     """Overwrite ``self`` with a constant: no gradient flows to the old value."""
-    return apply_in_place(self, lambda x: Tensor(np.asarray(array, dtype=x.dtype)), name)
+    return apply_in_place(self, lambda x: Tensor._wrap(np.asarray(array, dtype=x.dtype)), name)
 
 
 def fill_(self, value):

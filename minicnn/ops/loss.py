@@ -54,7 +54,7 @@ def _target_tensor(target, like: Tensor) -> Tensor:
     if not hasattr(target, "dtype"):
         target = np.asarray(target)
     target = to_device(target, like.device)
-    return Tensor(get_array_module(target).asarray(target, dtype=like.dtype))
+    return Tensor._wrap(get_array_module(target).asarray(target, dtype=like.dtype))
 
 
 def _pair_up(op, input, target):
@@ -213,7 +213,7 @@ def nll_loss(input: Tensor, target, weight=None, size_average=None, ignore_index
         labels, input, _class_weights(op, weight, input.shape[1], input), ignore_index)
     per_sample = -_sum(MaskMul.apply(input, mask=coefficients), dim=1)
     if reduction == "mean":
-        return per_sample.sum() / Tensor(sample_weight.sum())
+        return per_sample.sum() / Tensor._wrap(sample_weight.sum())
     return _reduce(per_sample, reduction)
 
 
@@ -275,7 +275,7 @@ def cross_entropy(input: Tensor, target, weight=None, size_average=None,
     if reduction == "mean":
         _, sample_weight = _pick_coefficients(labels, log_probabilities, class_weights,
                                               ignore_index)
-        smooth = smooth.sum() / Tensor(sample_weight.sum())
+        smooth = smooth.sum() / Tensor._wrap(sample_weight.sum())
     else:
         smooth = _reduce(smooth, reduction)
         if input.ndim == 1 and reduction == "none":

@@ -29,7 +29,7 @@ def _check_broadcast(name: str, a: Tensor, b: Tensor) -> None:
 def _binary(function, name, floating=False):
     def op(a, b) -> Tensor:
         a, b = _operands(a, b, floating)
-        if a.shape != b.shape:
+        if a.array.shape != b.array.shape and a.array.ndim and b.array.ndim:  # 0-d: always
             _check_broadcast(name, a, b)
         return function.apply(a, b)
 
@@ -102,7 +102,7 @@ class Pow(Function):
             zero_exponent = b.array == 0
             if not self.needs_input_grad[1] and b.ndim == 0 and zero_exponent:
                 # a ** 0 is the constant 1: its gradient is a constant 0 (PyTorch's zeros_like)
-                grad_a = Tensor(get_array_module(g.array).zeros(g.shape, dtype=g.dtype))
+                grad_a = Tensor._wrap(get_array_module(g.array).zeros(g.shape, dtype=g.dtype))
             else:
                 grad_a = g * (b * a ** (b - 1))
                 if zero_exponent.any():
@@ -298,7 +298,7 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
     high = xp.inf if max is None else max
     inside = ((x.array >= low) & (x.array <= high)).astype(x.dtype)
     constant = xp.clip(x.array, low, high) * (1 - inside)
-    return MaskMul.apply(x, mask=inside) + Tensor(constant.astype(x.dtype, copy=False))
+    return MaskMul.apply(x, mask=inside) + Tensor._wrap(constant.astype(x.dtype, copy=False))
 
 
 def where(condition, a, b) -> Tensor:
@@ -314,7 +314,7 @@ class Where(Function):
         return get_array_module(a).where(condition, a, b)
 
     def backward(self, g):
-        zero = Tensor(get_array_module(g.array).zeros((), dtype=g.dtype))
+        zero = Tensor._wrap(get_array_module(g.array).zeros((), dtype=g.dtype))
         grad_a = Where.apply(g, zero, condition=self.condition) if self.needs_input_grad[0] else None
         grad_b = Where.apply(zero, g, condition=self.condition) if self.needs_input_grad[1] else None
         return grad_a, grad_b
@@ -427,11 +427,11 @@ def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Indices of the maxima (no gradient)."""
     xp = get_array_module(x.array)
     if dim is None:
-        return Tensor(xp.asarray(x.array.argmax()))
+        return Tensor._wrap(xp.asarray(x.array.argmax()))
     dim = _normalize_dim(dim, x.ndim)
     if x.ndim == 0:
-        return Tensor(xp.zeros((), dtype=np.int64))
-    return Tensor(xp.argmax(x.array, axis=dim, keepdims=keepdim))
+        return Tensor._wrap(xp.zeros((), dtype=np.int64))
+    return Tensor._wrap(xp.argmax(x.array, axis=dim, keepdims=keepdim))
 
 
 # -- matrix multiplication ----------------------------------------------------------------
@@ -483,7 +483,7 @@ def _comparison(name, compare):
     def op(a, b) -> Tensor:
         a_data = a.array if isinstance(a, Tensor) else a
         b_data = b.array if isinstance(b, Tensor) else b
-        return Tensor(compare(a_data, b_data))
+        return Tensor._wrap(compare(a_data, b_data))
 
     op.__name__ = name
     return op

@@ -66,14 +66,14 @@ def _constant(stat, like: Tensor, shape) -> Tensor:
     """A running statistic as a graph constant of ``like``'s dtype, reshaped to broadcast."""
     array = _array_of(stat)
     xp = get_array_module(like.array)
-    return Tensor(xp.asarray(array, dtype=like.dtype).reshape(shape))
+    return Tensor._wrap(xp.asarray(array, dtype=like.dtype).reshape(shape))
 
 
 def _parameter(value, like: Tensor) -> Tensor:
     """gamma or beta as a Tensor (an array becomes a constant of ``like``'s dtype)."""
     if isinstance(value, Tensor):
         return value
-    return Tensor(get_array_module(like.array).asarray(value, dtype=like.dtype))
+    return Tensor._wrap(get_array_module(like.array).asarray(value, dtype=like.dtype))
 
 
 def _affine(x_hat: Tensor, weight, bias, shape) -> Tensor:
@@ -153,7 +153,7 @@ def batch_norm(input: Tensor, running_mean, running_var, weight=None, bias=None,
 
 
 def _filled(like: Tensor, size: int, value: float) -> Tensor:
-    return Tensor(get_array_module(like.array).full(size, value, dtype=like.dtype))
+    return Tensor._wrap(get_array_module(like.array).full(size, value, dtype=like.dtype))
 
 
 # -- training-mode batch norm as one op ------------------------------------------------------
@@ -241,9 +241,9 @@ class BatchNormTraining(Function):
         dtype = x.dtype
         grad_x = registry.run("batch_norm_combine", g4, x4, a.astype(dtype), b.astype(dtype),
                               d.astype(dtype)).reshape(x.shape)
-        return (Tensor(grad_x),
-                Tensor((sum_gx * rstd).astype(dtype)) if self.needs_input_grad[1] else None,
-                Tensor(sum_g.astype(dtype)) if self.needs_input_grad[2] else None)
+        return (Tensor._wrap(grad_x),
+                Tensor._wrap((sum_gx * rstd).astype(dtype)) if self.needs_input_grad[1] else None,
+                Tensor._wrap(sum_g.astype(dtype)) if self.needs_input_grad[2] else None)
 
     def _backward_graph(self, g, x, weight):
         axes = (0,) + tuple(range(2, x.ndim))

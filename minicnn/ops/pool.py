@@ -341,11 +341,11 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     y = MaxPool2d.apply(x, window=window)
     indices = None
     if return_indices:
-        indices = Tensor(y.creator.indices if y.creator is not None else
+        indices = Tensor._wrap(y.creator.indices if y.creator is not None else
                          registry.run("max_pool2d", x.array, **window)[1])
     if unbatched:
         y = reshape(y, y.shape[1:])
-        indices = None if indices is None else Tensor(indices.array[0])
+        indices = None if indices is None else Tensor._wrap(indices.array[0])
     return (y, indices) if return_indices else y
 
 

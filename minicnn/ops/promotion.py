@@ -29,8 +29,10 @@ def operands(a, b, floating: bool = False):
             if (a_dtype is b_dtype or a_dtype == b_dtype) and (
                     not floating or a_dtype.kind in "fc"):
                 return a, b
-        elif type(b) in (float, int) and a.dtype.kind in "fc":  # x * 0.5: x's dtype
-            return a, Tensor(get_array_module(a.array).asarray(b, dtype=a.dtype))
+        elif type(b) in (float, int) and a.array.dtype.kind in "fc":  # x * 0.5: x's dtype
+            return a, Tensor._wrap(get_array_module(a.array).asarray(b, dtype=a.array.dtype))
+    elif isinstance(b, Tensor) and type(a) in (float, int) and b.array.dtype.kind in "fc":
+        return Tensor._wrap(get_array_module(b.array).asarray(a, dtype=b.array.dtype)), b  # 1 - x
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
     if not isinstance(a, (Tensor,) + _NUMBERS):
         a = as_tensor(a, like=like)
@@ -47,7 +49,7 @@ def as_dtype(value, dtype, xp) -> Tensor:
     if isinstance(value, Tensor):
         return value if value.dtype == dtype else cast(value, dtype)
     # a Python number: astype wraps around as PyTorch does (uint8 tensor + 1000 -> + 232)
-    return Tensor(xp.asarray(np.asarray(value).astype(dtype)))
+    return Tensor._wrap(xp.asarray(np.asarray(value).astype(dtype)))
 
 
 def to_floating(x: Tensor) -> Tensor:

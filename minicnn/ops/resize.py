@@ -23,8 +23,8 @@ from .shape import reshape
 def _resize_rows_and_cols(x: Tensor, row_matrix: np.ndarray, col_matrix: np.ndarray) -> Tensor:
     """y = M_h x M_w^T for every image and channel: (N, C, H, W) -> (N, C, P, Q)."""
     xp = get_array_module(x.array)
-    rows = Tensor(xp.asarray(row_matrix, dtype=x.dtype))              # (P, H)
-    cols_t = Tensor(xp.asarray(col_matrix.T.copy(), dtype=x.dtype))   # (W, Q)
+    rows = Tensor._wrap(xp.asarray(row_matrix, dtype=x.dtype))              # (P, H)
+    cols_t = Tensor._wrap(xp.asarray(col_matrix.T.copy(), dtype=x.dtype))   # (W, Q)
     return matmul(matmul(rows, x), cols_t)
 
 
@@ -58,7 +58,7 @@ def _resize_uint8(x: Tensor, row_matrix: np.ndarray, col_matrix: np.ndarray) -> 
         y = _resize_uint8_pass(y, col_matrix, 3)
     if row_matrix.shape[0] != row_matrix.shape[1]:
         y = _resize_uint8_pass(y, row_matrix, 2)
-    return Tensor(y)
+    return Tensor._wrap(y)
 
 
 def _check_float_or_uint8(op: str, mode: str, x: Tensor) -> None:

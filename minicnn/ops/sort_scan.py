@@ -38,7 +38,7 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, *,
     Always stable: equal values keep their order (descending too)."""
     _check("argsort", input)
     if input.ndim == 0:
-        return Tensor(get_array_module(input.array).zeros((), dtype=np.int64))
+        return Tensor._wrap(get_array_module(input.array).zeros((), dtype=np.int64))
     dim = _normalize_dim(dim, input.ndim)
     xp = get_array_module(input.array)
     x = input.array
@@ -50,7 +50,7 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, *,
         order = (n - 1) - order
     else:
         order = xp.argsort(x, axis=dim, kind=kind)
-    return Tensor(order.astype(np.int64, copy=False))
+    return Tensor._wrap(order.astype(np.int64, copy=False))
 
 
 def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False):
@@ -70,10 +70,11 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
         raise ValueError(f"topk: k: expected an int in [0, {size}] (the size of dim {dim}), "
                          f"got {k!r}")
     if input.ndim == 0:
-        return TopKResult(input, Tensor(get_array_module(input.array).zeros((), dtype=np.int64)))
+        zero = get_array_module(input.array).zeros((), dtype=np.int64)
+        return TopKResult(input, Tensor._wrap(zero))
     dim = _normalize_dim(dim, input.ndim)
     order = argsort(input, dim, descending=largest).array
-    indices = Tensor(order[(slice(None),) * dim + (slice(0, int(k)),)])
+    indices = Tensor._wrap(order[(slice(None),) * dim + (slice(0, int(k)),)])
     return TopKResult(gather(input, dim, indices), indices)
 
 
@@ -95,10 +96,10 @@ def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     if dtype is not None:
         input = input.to(dtype)
     elif input.dtype.kind in "biu":
-        input = Tensor(input.array.astype(np.int64))
+        input = Tensor._wrap(input.array.astype(np.int64))
     if input.ndim == 0:
         _normalize_dim(dim, 0)
-        return input if input.requires_grad else Tensor(input.array.copy())
+        return input if input.requires_grad else Tensor._wrap(input.array.copy())
     return CumSum.apply(input, dim=_normalize_dim(dim, input.ndim))
 
 
@@ -129,7 +130,7 @@ def _product_of_others(x: Tensor, dim: int) -> Tensor:
     table = broadcast_to(unsqueeze(last, -2), last.shape[:-1] + (n, n))
     xp = get_array_module(x.array)
     eye = xp.eye(n, dtype=bool)
-    table = where(eye, Tensor(xp.ones((), dtype=x.dtype)), table)
+    table = where(eye, Tensor._wrap(xp.ones((), dtype=x.dtype)), table)
     others = Prod.apply(table, dim=table.ndim - 1, keepdim=False)
     return transpose(others, dim, -1) if dim != x.ndim - 1 else others
 
@@ -141,7 +142,7 @@ def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
     if dtype is not None:
         input = input.to(dtype)
     elif input.dtype.kind in "biu":
-        input = Tensor(input.array.astype(np.int64))
+        input = Tensor._wrap(input.array.astype(np.int64))
     if dim is None:
         flat = reshape(input, (-1,))
         return Prod.apply(flat, dim=0, keepdim=False)
@@ -183,7 +184,7 @@ def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
     Integer inputs are promoted to the default float dtype (float32)."""
     _check("logsumexp", input)
     if input.dtype.kind not in "fc":
-        input = Tensor(input.array.astype(DEFAULT_DTYPE))
+        input = Tensor._wrap(input.array.astype(DEFAULT_DTYPE))
     if input.ndim == 0:
         for d in ((dim,) if isinstance(dim, int) else tuple(dim)):
             _normalize_dim(d, 0)
@@ -197,11 +198,11 @@ def _logical(op: str, input: Tensor, dim, keepdim: bool) -> Tensor:
     x = input.array
     reduce = x.any if op == "any" else x.all
     if dim is None:
-        return Tensor(get_array_module(x).asarray(reduce()))
+        return Tensor._wrap(get_array_module(x).asarray(reduce()))
     axes = _axes(dim, input.ndim)
     if input.ndim == 0:
-        return Tensor(get_array_module(x).asarray(reduce()))
-    return Tensor(get_array_module(x).asarray(reduce(axis=axes, keepdims=keepdim)))
+        return Tensor._wrap(get_array_module(x).asarray(reduce()))
+    return Tensor._wrap(get_array_module(x).asarray(reduce(axis=axes, keepdims=keepdim)))
 
 
 def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001

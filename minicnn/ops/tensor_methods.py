@@ -72,7 +72,7 @@ class Norm(Function):
         keep = tuple(1 if i in self.axes else s for i, s in enumerate(x.shape))
         y, g = reshape(y, keep), reshape(g, keep)
         zero = (y.array == 0).astype(y.dtype)
-        return x * (g / (y + Tensor(zero)))  # y = 0 only where x = 0 on the whole slice
+        return x * (g / (y + Tensor._wrap(zero)))  # y = 0 only where x = 0 on the whole slice
 
 
 def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
@@ -98,7 +98,7 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
         return amin(_abs(input), axes, keepdim)
     if p == 0:
         count = (input.array != 0).sum(axis=axes, keepdims=keepdim)
-        return Tensor(count.astype(input.dtype))
+        return Tensor._wrap(count.astype(input.dtype))
     if p == 1:
         return _sum(_abs(input), axes, keepdim)
     return _sum(_abs(input) ** p, axes, keepdim) ** (1.0 / p)
@@ -112,7 +112,7 @@ def _gather_extremes(x: Tensor, dim: int, keepdim: bool, largest: bool):
     values gathered at them (differentiable through GetItem)."""
     xp = get_array_module(x.array)
     if x.ndim == 0:
-        return x, Tensor(xp.zeros((), dtype=np.int64))
+        return x, Tensor._wrap(xp.zeros((), dtype=np.int64))
     find = xp.argmax if largest else xp.argmin
     indices = xp.expand_dims(find(x.array, axis=dim), dim).astype(np.int64)
     index = tuple(indices if axis == dim else
@@ -121,7 +121,7 @@ def _gather_extremes(x: Tensor, dim: int, keepdim: bool, largest: bool):
     values = GetItem.apply(x, index=index)
     if not keepdim:
         values, indices = squeeze(values, dim), indices.squeeze(dim)
-    return values, Tensor(indices)
+    return values, Tensor._wrap(indices)
 
 
 def _extreme(name, largest, result_type, pairwise, reduce_all):
@@ -155,9 +155,9 @@ def argmin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     None."""
     xp = get_array_module(input.array)
     if dim is None:
-        return Tensor(xp.asarray(input.array.argmin(), dtype=np.int64))
+        return Tensor._wrap(xp.asarray(input.array.argmin(), dtype=np.int64))
     dim = _dim(dim, input.ndim, "argmin")
-    return Tensor(xp.argmin(input.array, axis=dim, keepdims=keepdim).astype(np.int64))
+    return Tensor._wrap(xp.argmin(input.array, axis=dim, keepdims=keepdim).astype(np.int64))
 
 
 # ---------------------------------------------------------------------------------------
@@ -196,7 +196,7 @@ def _size(size) -> tuple:
 def _new(self: Tensor, array, dtype, device, requires_grad) -> Tensor:
     from .conversion import move
 
-    out = Tensor(array.astype(self.dtype if dtype is None else np.dtype(dtype), copy=False))
+    out = Tensor._wrap(array.astype(self.dtype if dtype is None else np.dtype(dtype), copy=False))
     out = out if device is None else move(out, device)
     return out.requires_grad_(True) if requires_grad else out
 

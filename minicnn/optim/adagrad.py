@@ -41,7 +41,8 @@ class Adagrad(Optimizer):
         xp = get_array_module(param.array)
         if not state:
             state["step"] = 0
-            state["sum"] = Tensor(xp.full_like(param.array, group["initial_accumulator_value"]))
+            state["sum"] = Tensor._wrap(
+                xp.full_like(param.array, group["initial_accumulator_value"]))
         state["step"] += 1
         if group["maximize"]:
             grad = -grad

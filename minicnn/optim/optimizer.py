@@ -105,7 +105,7 @@ class Optimizer:
                     if set_to_none:
                         param.grad = None
                     else:
-                        param.grad = Tensor(get_array_module(param.grad.array).zeros_like(
+                        param.grad = Tensor._wrap(get_array_module(param.grad.array).zeros_like(
                             param.grad.array))
 
     def step(self, closure=None):
@@ -192,7 +192,7 @@ class Optimizer:
 
     @staticmethod
     def _zeros_like(param: Tensor) -> Tensor:
-        return Tensor(get_array_module(param.array).zeros_like(param.array))
+        return Tensor._wrap(get_array_module(param.array).zeros_like(param.array))
 
     # -- saving and loading ------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -261,7 +261,7 @@ def _state_value(key: str, value, param: Tensor):
     else:
         return copy.deepcopy(value)
     array = to_device(array, device_of(param.array)).astype(param.dtype, copy=True)
-    return Tensor(array)
+    return Tensor._wrap(array)
 
 
 # ---------------------------------------------------------------------------------------
@@ -417,6 +417,6 @@ class _Bucket:
         a Tensor viewing its slice."""
         self.buffers[key] = flat
         self.arrays[key] = views_of(flat)
-        self.tensors[key] = [Tensor(a) for a in self.arrays[key]]
+        self.tensors[key] = [Tensor._wrap(a) for a in self.arrays[key]]
         for own, tensor in zip(self.states, self.tensors[key]):
             own[key] = tensor
