@@ -29,32 +29,8 @@ import difflib
 import os
 import sys
 
-from .command_line import (CommandError, OneLineParser, check_run_folder, non_negative_int,
-                           positive_float, positive_int)
-
-def add_training_arguments(parser, epochs: int, batch_size: int, lr: float, out: str) -> None:
-    """The options every ``train`` command shares (the GAN commands reuse them)."""
-    parser.add_argument("--epochs", type=positive_int, default=None,
-                        help=f"passes over the training set (default {epochs})")
-    parser.add_argument("--batch-size", type=positive_int, default=None,
-                        help=f"samples per optimizer step (default {batch_size})")
-    parser.add_argument("--lr", type=positive_float, default=None,
-                        help=f"learning rate (default {lr:g})")
-    parser.add_argument("--seed", type=non_negative_int, default=None,
-                        help="random seed: the same seed gives the same run (default 0)")
-    parser.add_argument("--out", metavar="DIR", default=out,
-                        help=f"folder for the checkpoint and pictures (default {out})")
-    parser.add_argument("--resume", nargs="?", const=True, default=False, metavar="CHECKPOINT",
-                        help="continue an interrupted run from DIR/checkpoint.ckpt (or from "
-                             "CHECKPOINT); the run's saved settings are used, --epochs may "
-                             "extend it")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="start a new run in DIR even though it holds one (its checkpoint "
-                             "and logs are replaced); without it a run is never replaced")
-    parser.add_argument("--checkpoint-every", type=positive_int, default=None, metavar="STEPS",
-                        help="also save the checkpoint every STEPS optimizer steps "
-                             "(default: after each epoch)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+from .command_line import (CommandError, OneLineParser, add_training_arguments,  # noqa: F401
+                           check_run_folder, non_negative_int, positive_float, positive_int)
 
 
 # ---------------------------------------------------------------------------------------
