@@ -26,6 +26,7 @@ import numpy as np
 
 from .backend import DEFAULT_DTYPE, device_of, get_array_module, to_device
 from .devices import BY_NAME as _DEVICES
+from .tensor_data import _float32_constructor_array, _legacy_constructor_array, _to_array
 
 # ---------------------------------------------------------------------------------------
 # Grad mode: whether ops record the graph.
@@ -78,6 +79,8 @@ class _TensorType(type):
 
     def __call__(cls, *args, **kwargs):
         if cls is Tensor:
+            if len(args) == 1 and isinstance(args[0], Tensor):
+                args = (args[0].array,)
             return type.__call__(cls, _float32_constructor_array(args), **kwargs)
         return type.__call__(cls, *args, **kwargs)
 
@@ -293,39 +296,6 @@ class Tensor(metaclass=_TensorType):
             raise TypeError(f"hook: expected a callable, got {type(hook).__name__}")
         hooks = self.__dict__.setdefault("_post_accumulate_grad_hooks", {})
         return _HookHandle(hooks, hook)
-
-
-def _float32_constructor_array(args: tuple):
-    """The array of ``torch.Tensor(*args)``: sizes, a list or an array (of any dtype, on any
-    device) or a Tensor, as float32 data."""
-    if len(args) == 1 and isinstance(args[0], Tensor):
-        return args[0].array.astype(DEFAULT_DTYPE, copy=False)
-    if len(args) == 1 and hasattr(args[0], "__array_interface__") or \
-            len(args) == 1 and hasattr(args[0], "__cuda_array_interface__"):
-        array = args[0]
-        if isinstance(array, np.generic):
-            array = np.asarray(array)
-        return array.astype(DEFAULT_DTYPE, copy=False)
-    return _legacy_constructor_array(args[0] if args else None, tuple(args[1:]))
-
-
-def _legacy_constructor_array(data, sizes):
-    """PyTorch's legacy ``torch.Tensor(...)``: ``Tensor(2, 3)`` is an uninitialised float32
-    tensor of shape (2, 3), ``Tensor([1, 2])`` float32 data, ``Tensor()`` empty.
-    (``Tensor._wrap(array)`` wraps an array as it is: minicnn builds every result that way.)"""
-    if data is None and not sizes:
-        return np.empty(0, dtype=DEFAULT_DTYPE)
-    dims = (data,) + sizes
-    if all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in dims):
-        if any(d < 0 for d in dims):
-            raise ValueError(f"Tensor{dims}: sizes must be non-negative")
-        return np.empty(dims, dtype=DEFAULT_DTYPE)
-    if isinstance(data, (list, tuple)) and not sizes:
-        return np.asarray(data, dtype=DEFAULT_DTYPE)
-    raise TypeError(f"Tensor._wrap(): expected sizes (Tensor._wrap(2, 3)), a list of numbers "
-                    f"(Tensor._wrap([1.0, 2.0])) or an array, got {data!r}"
-                    + (f" and sizes {sizes}" if sizes else "")
-                    + "; for one number write mc.tensor(x) (PyTorch raises here too)")
 
 
 class _HookHandle:
@@ -714,51 +684,9 @@ class Variable(metaclass=_VariableMeta):
 # ---------------------------------------------------------------------------------------
 # Making tensors
 # ---------------------------------------------------------------------------------------
-def _to_array(data, dtype=None):
-    """Array from user data, with PyTorch's dtypes: Python floats (and lists holding any)
-    become float32 (the default dtype), Python ints int64, bools bool; a NumPy array keeps
-    its dtype."""
-    if isinstance(data, Tensor):
-        data = data.array
-    xp = get_array_module(data)
-    if xp is np and not isinstance(data, np.ndarray):
-        if isinstance(data, np.generic):
-            data = np.asarray(data)
-        else:
-            try:
-                array = np.asarray(data)
-            except ValueError as error:  # ragged nesting
-                raise ValueError(f"tensor: expected a number or equally long nested lists of "
-                                 f"numbers, got ragged data {_preview(data)} ({error})") from None
-            _check_numeric(array, data)
-            if dtype is None and array.dtype.kind == "f":
-                array = array.astype(DEFAULT_DTYPE)
-            elif dtype is None and array.dtype.kind in "iu":
-                array = array.astype(np.int64)
-            data = array
-    _check_numeric(data, data)
-    if dtype is not None:
-        data = data.astype(dtype, copy=False)
-    return data
-
-
-def _preview(data) -> str:
-    text = repr(data)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _check_numeric(array, data) -> None:
-    """No tensor ever holds Python objects or strings (PyTorch has no such dtype): None, a
-    string, a list with a None in it ... raise a TypeError naming what came."""
-    if array.dtype.kind in "OUSVMm":
-        raise TypeError(f"tensor: expected numbers (bool, int, float), got {_preview(data)} "
-                        f"of type {type(data).__name__}, which would make a NumPy array of "
-                        f"dtype {array.dtype}; tensors hold only numbers, as in PyTorch")
-
-
 def tensor(data, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """Make a leaf tensor (copies the data, as ``torch.tensor`` does)."""
-    array = _to_array(data, dtype).copy()
+    array = _to_array(data.array if isinstance(data, Tensor) else data, dtype).copy()
     if device is not None:
         array = to_device(array, device)
     return Tensor._wrap(array, requires_grad=requires_grad)

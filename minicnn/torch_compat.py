@@ -12,7 +12,8 @@ import builtins
 import numpy as np
 
 from . import random as _random
-from .autograd import Tensor, _legacy_constructor_array, set_grad_enabled
+from .autograd import Tensor, set_grad_enabled
+from .tensor_data import _legacy_constructor_array
 from .backend import get_array_module
 
 # -- dtypes (PyTorch's names and aliases) -----------------------------------------------

@@ -27,7 +27,8 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from ..autograd import Tensor, _to_array, no_grad
+from ..autograd import Tensor, no_grad
+from ..tensor_data import _to_array
 from ..backend import device_of, get_array_module, normalize_device, to_device
 
 
