@@ -24,14 +24,15 @@ What makes them faster than the reference (same math: im2col + one matrix produc
    (Y^T = W @ columns^T is NCHW up to a cheap copy of P Q-long runs). The output has the
    memory layout of the input, as in PyTorch: NCHW in, NCHW out; an NHWC-strided
    ("channels last") input gives a channels-last output.
-2. **Blocks of images on worker threads.** Each op cuts the batch into blocks of a few
-   images; a worker thread takes a block, builds its im2col matrix (about 2 MB, so it is
+2. **Blocks of images on the engine's threads.** Each op cuts the batch into blocks of a
+   few images; a thread takes a block, builds its im2col matrix (about 2 MB, so it is
    still in the cache when the matrix product reads it), multiplies it with a
    single-threaded BLAS call and writes its own slice of the result. The threads
    never wait for each other until the last block, and a thread that finds its core
-   taken by another process simply takes fewer blocks (``cpu_runtime.run_tasks``). col2im is
-   written as a *gather* (each input row sums the patch entries that read it), so
-   blocks write disjoint memory and need no atomics.
+   taken by another process simply takes fewer blocks (``cpu_threads.run_tasks``). col2im
+   is written as a *gather* (each input row sums the patch entries that read it), so
+   blocks write disjoint memory and need no atomics. The blocks do not depend on the
+   thread count, so neither do the results.
 3. **Reused buffers.** Asking the OS for fresh pages on every call (page faults,
    zeroing) costs as much as filling them: scratch buffers live per thread and only
    grow (``cpu_runtime.scratch``; ``cpu_runtime.release_buffers()`` frees them).
@@ -41,20 +42,24 @@ machine code on disk, so later processes start fast).
 """
 from __future__ import annotations
 
-import numba
 import numpy as np
-from numba import njit, prange, uint64
+from numba import njit, uint64
 
 from minicnn.geometry import conv2d_output_hw
 
-from .cpu_runtime import Kernel, run_tasks, scratch
+from .cpu_runtime import kernel, scratch
+from .cpu_threads import run_tasks
 
 # ---------------------------------------------------------------------------------------
 # Blocks of images
 # ---------------------------------------------------------------------------------------
-BLOCKS_PER_WORKER = 2
-"""At least this many blocks per worker thread (when there are enough images): more
-balance the load when another process takes a core for a while."""
+MIN_BLOCKS = 8
+"""At least this many blocks (when there are enough images), whatever the thread count:
+several per thread balance the load when another process takes a core for a while."""
+
+PARALLEL_MIN_MULTIPLY_ADDS = 1 << 22
+"""Below this many multiply-adds (about half a millisecond) an op runs its blocks on the
+calling thread: waking the pool would cost a noticeable share of the work."""
 
 BLOCK_BYTES = 1 << 21
 """The size of one block's im2col matrix: small enough to stay in the cache between
@@ -67,9 +72,9 @@ BLAS spends more time packing the weight matrix than multiplying."""
 
 def _image_blocks(N: int, pixels_per_image: int, row_bytes: int) -> list[tuple[int, int]]:
     """[n0, n1) ranges covering the N images, sized by ``BLOCK_BYTES``, ``MIN_BLOCK_ROWS``
-    and ``BLOCKS_PER_WORKER`` (an im2col row holds ``row_bytes``)."""
+    and ``MIN_BLOCKS`` (an im2col row holds ``row_bytes``)."""
     rows = max(MIN_BLOCK_ROWS, BLOCK_BYTES // max(row_bytes, 1))
-    most = -(-N // (numba.get_num_threads() * BLOCKS_PER_WORKER))  # ceil
+    most = -(-N // MIN_BLOCKS)  # ceil
     images = max(1, min(rows // max(pixels_per_image, 1), most))
     return [(n0, min(n0 + images, N)) for n0 in range(0, N, images)]
 
@@ -125,13 +130,13 @@ def _transpose(source, target):
                 flat_target[j * M + i] = flat_source[i * L + j]
 
 
-@Kernel
+@kernel
 def transpose_last_two(source, target):
     """target[b, j, i] = source[b, i, j] for source (B, M, L) and target (B, L, M).
 
-    One parallel task per matrix b. Used for the weights: (K, C/G, R S) <-> (K, R S, C/G).
+    Used for the weights: (K, C/G, R S) <-> (K, R S, C/G).
     """
-    for b in prange(source.shape[0]):
+    for b in range(source.shape[0]):
         _transpose(source[b], target[b])
 
 
@@ -157,8 +162,7 @@ def _weight_rows(weight: np.ndarray, groups: int) -> np.ndarray:
     """weight (K, C/G, R, S) -> (G, K/G, R S C/G): each filter in im2col's column order."""
     K, C_per_group, R, S = weight.shape
     rows = scratch("weight_rows", (K, R * S, C_per_group), weight.dtype)
-    transpose_last_two(np.ascontiguousarray(weight).reshape(K, C_per_group, R * S), rows,
-                       work=weight.size)
+    transpose_last_two(np.ascontiguousarray(weight).reshape(K, C_per_group, R * S), rows)
     return rows.reshape(groups, K // groups, R * S * C_per_group)
 
 
@@ -402,7 +406,8 @@ def conv2d(x, weight, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), grou
                           y[n0:n1].reshape(n1 - n0, K, P * Q))
 
     blocks = _image_blocks(N, P * Q, R * S * C * x.itemsize)
-    run_tasks([lambda b=b: block(*b) for b in blocks], N * P * Q * K * R * S * C // groups)
+    run_tasks([lambda b=b: block(*b) for b in blocks], N * P * Q * K * R * S * C // groups,
+              PARALLEL_MIN_MULTIPLY_ADDS)
     return rows.reshape(N, P, Q, K).transpose(0, 3, 1, 2) if channels_last else y
 
 
@@ -436,7 +441,8 @@ def conv2d_input_grad(grad_output, weight, input_hw, stride=(1, 1), padding=(0, 
         col2im(grad_columns, *hyper, grad_x[n0:n1])
 
     blocks = _image_blocks(N, P * Q, R * S * C * grad_output.itemsize)
-    run_tasks([lambda b=b: block(*b) for b in blocks], N * P * Q * K * R * S * C_per_group)
+    run_tasks([lambda b=b: block(*b) for b in blocks], N * P * Q * K * R * S * C_per_group,
+              PARALLEL_MIN_MULTIPLY_ADDS)
     return grad_x.reshape(N, H, W, C).transpose(0, 3, 1, 2) if channels_last else grad_x
 
 
@@ -467,9 +473,9 @@ def conv2d_weight_grad(x, grad_output, kernel_hw, stride=(1, 1), padding=(0, 0, 
                       out=partials[i, g])
 
     run_tasks([lambda i=i, b=b: block(i, *b) for i, b in enumerate(blocks)],
-         N * P * Q * K * R * S * C_per_group)
+              N * P * Q * K * R * S * C_per_group, PARALLEL_MIN_MULTIPLY_ADDS)
     grad_rows = partials[0] if len(blocks) == 1 else partials.sum(axis=0)
     grad_weight = np.empty((K, C_per_group, R, S), dtype=x.dtype)
     transpose_last_two(grad_rows.reshape(K, R * S, C_per_group),
-                       grad_weight.reshape(K, C_per_group, R * S), work=grad_weight.size)
+                       grad_weight.reshape(K, C_per_group, R * S))
     return grad_weight

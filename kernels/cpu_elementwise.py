@@ -25,23 +25,17 @@ Batch norm over (N, H, W) for each channel c of x (N, C, H, W):
 
 Every function keeps the dtype of its input. The leaky-ReLU functions also keep its
 memory layout (NCHW, channels-last, any dense layout: they walk memory in order); the
-batch-norm helpers work in NCHW and return NCHW (other layouts are copied first). Small
-arrays run on one thread (see ``cpu_runtime.Kernel``). Only C-contiguous arrays reach the
+batch-norm helpers work in NCHW and return NCHW (other layouts are copied first). Each
+loop runs over a range [start, stop) of its outer index (numbers, channels or (n, c)
+planes), so that ``cpu_runtime.parallel_for`` can hand blocks of a big array to the
+engine's threads; small arrays run as one block. Only C-contiguous arrays reach the
 compiled loops, so each loop compiles once per dtype.
 """
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
-from .cpu_runtime import Kernel
-
-
-def reduction_kernel(function) -> Kernel:
-    """A ``Kernel`` whose sums may be reordered (fastmath 'reassoc'), so that LLVM can add
-    8 numbers at a time with SIMD instead of one after the other. The result differs from
-    the strict left-to-right sum by rounding only."""
-    return Kernel(function, fastmath={"reassoc"})
+from .cpu_runtime import kernel, parallel_for, reduction_kernel
 
 
 # ---------------------------------------------------------------------------------------
@@ -75,16 +69,16 @@ def _flat_pair(*arrays):
 # ---------------------------------------------------------------------------------------
 # Leaky ReLU
 # ---------------------------------------------------------------------------------------
-@Kernel
-def _leaky_relu(x, negative_slope, y):
-    for i in prange(x.size):
+@kernel
+def _leaky_relu(x, negative_slope, y, start, stop):
+    for i in range(start, stop):
         value = x[i]
         y[i] = value if value > 0 else value * negative_slope
 
 
-@Kernel
-def _leaky_relu_backward(grad_output, x, negative_slope, grad_input):
-    for i in prange(x.size):
+@kernel
+def _leaky_relu_backward(grad_output, x, negative_slope, grad_input, start, stop):
+    for i in range(start, stop):
         g = grad_output[i]
         grad_input[i] = g if x[i] > 0 else g * negative_slope
 
@@ -96,7 +90,7 @@ def _slope(x: np.ndarray, negative_slope: float):
 def leaky_relu(x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
     """y = x where x > 0, negative_slope * x elsewhere (x's dtype and layout)."""
     (flat_x,), y, flat_y = _flat_pair(x)
-    _leaky_relu(flat_x, _slope(x, negative_slope), flat_y, work=x.size)
+    parallel_for(_leaky_relu, x.size, 2 * x.size, flat_x, _slope(x, negative_slope), flat_y)
     return y
 
 
@@ -104,8 +98,8 @@ def leaky_relu_backward(grad_output: np.ndarray, x: np.ndarray,
                         negative_slope: float = 0.01) -> np.ndarray:
     """dL/dx = dL/dy where x > 0, negative_slope * dL/dy elsewhere."""
     (flat_grad, flat_x), grad_input, flat_out = _flat_pair(grad_output, x)
-    _leaky_relu_backward(flat_grad, flat_x, _slope(grad_output, negative_slope), flat_out,
-                         work=x.size)
+    parallel_for(_leaky_relu_backward, x.size, 3 * x.size, flat_grad, flat_x,
+                 _slope(grad_output, negative_slope), flat_out)
     return grad_input
 
 
@@ -113,11 +107,11 @@ def leaky_relu_backward(grad_output: np.ndarray, x: np.ndarray,
 # Batch norm
 # ---------------------------------------------------------------------------------------
 @reduction_kernel
-def _channel_mean_var(x, mean, var):
-    """x (N, C, H W): one parallel task per channel, two passes over its N H W numbers."""
+def _channel_mean_var(x, mean, var, start, stop):
+    """x (N, C, H W): channels [start, stop), two passes over each one's N H W numbers."""
     N, C, L = x.shape
     count = N * L
-    for c in prange(C):
+    for c in range(start, stop):
         total = 0.0
         for n in range(N):
             for i in range(L):
@@ -143,15 +137,16 @@ def channel_mean_var(x: np.ndarray):
     mean = np.empty(x.shape[1], dtype=np.float64)
     var = np.empty(x.shape[1], dtype=np.float64)
     N, C, H, W = x.shape
-    _channel_mean_var(np.ascontiguousarray(x).reshape(N, C, H * W), mean, var, work=x.size)
+    parallel_for(_channel_mean_var, C, 2 * x.size,
+                 np.ascontiguousarray(x).reshape(N, C, H * W), mean, var)
     return mean.astype(x.dtype), var.astype(x.dtype)
 
 
-@Kernel
-def _scale_shift(x, scale, shift, y):
-    """x, y (N, C, H W): one parallel task per (n, c) plane."""
+@kernel
+def _scale_shift(x, scale, shift, y, start, stop):
+    """x, y (N, C, H W): the (n, c) planes number start..stop - 1 (plane n C + c)."""
     N, C, L = x.shape
-    for task in prange(N * C):
+    for task in range(start, stop):
         n = task // C
         c = task % C
         a = scale[c]
@@ -167,16 +162,17 @@ def scale_shift(x: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.ndarr
                          f"got {x.shape}, {scale.shape}, {shift.shape}")
     N, C, H, W = x.shape
     y = np.empty(x.shape, dtype=x.dtype)
-    _scale_shift(np.ascontiguousarray(x).reshape(N, C, H * W), scale.astype(x.dtype),
-                 shift.astype(x.dtype), y.reshape(N, C, H * W), work=x.size)
+    parallel_for(_scale_shift, N * C, 2 * x.size,
+                 np.ascontiguousarray(x).reshape(N, C, H * W), scale.astype(x.dtype),
+                 shift.astype(x.dtype), y.reshape(N, C, H * W))
     return y
 
 
 @reduction_kernel
-def _channel_grad_sums(g, x, mean, sum_g, sum_gx):
-    """g, x (N, C, H W): one parallel task per channel, one pass over both."""
+def _channel_grad_sums(g, x, mean, sum_g, sum_gx, start, stop):
+    """g, x (N, C, H W): channels [start, stop), one pass over both."""
     N, C, L = x.shape
-    for c in prange(C):
+    for c in range(start, stop):
         total_g = 0.0
         total_gx = 0.0
         m = mean[c]
@@ -195,17 +191,18 @@ def channel_grad_sums(g: np.ndarray, x: np.ndarray, mean: np.ndarray):
     N, C, H, W = x.shape
     sum_g = np.empty(C, dtype=np.float64)
     sum_gx = np.empty(C, dtype=np.float64)
-    _channel_grad_sums(np.ascontiguousarray(g).reshape(N, C, H * W),
-                       np.ascontiguousarray(x).reshape(N, C, H * W),
-                       mean.astype(np.float64), sum_g, sum_gx, work=2 * x.size)
+    parallel_for(_channel_grad_sums, C, 2 * x.size,
+                 np.ascontiguousarray(g).reshape(N, C, H * W),
+                 np.ascontiguousarray(x).reshape(N, C, H * W),
+                 mean.astype(np.float64), sum_g, sum_gx)
     return sum_g, sum_gx
 
 
-@Kernel
-def _channel_combine(g, x, a, b, d, out):
-    """g, x, out (N, C, H W): one parallel task per (n, c) plane."""
+@kernel
+def _channel_combine(g, x, a, b, d, out, start, stop):
+    """g, x, out (N, C, H W): the (n, c) planes number start..stop - 1."""
     N, C, L = x.shape
-    for task in prange(N * C):
+    for task in range(start, stop):
         n = task // C
         c = task % C
         ac = a[c]
@@ -220,8 +217,9 @@ def channel_combine(g: np.ndarray, x: np.ndarray, a, b, d) -> np.ndarray:
     gradient in one pass (x's dtype, NCHW)."""
     N, C, H, W = x.shape
     out = np.empty(x.shape, dtype=x.dtype)
-    _channel_combine(np.ascontiguousarray(g).reshape(N, C, H * W),
-                     np.ascontiguousarray(x).reshape(N, C, H * W),
-                     a.astype(x.dtype), b.astype(x.dtype), d.astype(x.dtype),
-                     out.reshape(N, C, H * W), work=2 * x.size)
+    parallel_for(_channel_combine, N * C, 3 * x.size,
+                 np.ascontiguousarray(g).reshape(N, C, H * W),
+                 np.ascontiguousarray(x).reshape(N, C, H * W),
+                 a.astype(x.dtype), b.astype(x.dtype), d.astype(x.dtype),
+                 out.reshape(N, C, H * W))
     return out

@@ -41,4 +41,8 @@ from .torch_compat import (BoolTensor, ByteTensor, CharTensor, DoubleTensor,  # 
 from .torch_compat import (bool, cdouble, cfloat, complex64, complex128, double,  # noqa: E402
                            float, float16, float32, float64, half, int, int8, int16, int32,
                            int64, long, short, uint8)
+from .kernels.cpu_threads import get_num_threads, set_num_threads  # noqa: E402
+from .kernels.cpu_threads import hold_blas_to_one_thread as _hold_blas  # noqa: E402
+
+_hold_blas()  # the engine's threads do the parallel work (kernels/cpu_threads.py)
 __version__ = "0.1.0"

@@ -153,9 +153,9 @@ def run_gradcheck(args) -> int:
 # ---------------------------------------------------------------------------------------
 def add_info(subparsers) -> None:
     parser = subparsers.add_parser(
-        "info", help="versions, BLAS, Numba and GPU availability",
+        "info", help="versions, threads, BLAS, Numba and GPU availability",
         description="Print what minicnn runs on: Python, NumPy and its BLAS (library, CPU "
-                    "kernel, threads), Numba and its threading layer, which conv "
+                    "kernel, threads), the engine's thread count, Numba, which conv "
                     "implementation is used, and whether CuPy sees a CUDA GPU.")
     parser.set_defaults(handler=run_info)
 
@@ -167,7 +167,7 @@ def _blas_lines() -> list[str]:
         pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
         if pools:
             return [f"BLAS          {p.get('internal_api')} {p.get('version')}, kernel "
-                    f"{p.get('architecture')}, {p.get('num_threads')} threads "
+                    f"{p.get('architecture')}, {p.get('num_threads')} thread{'' if p.get('num_threads') == 1 else 's'} "
                     f"({os.path.basename(p.get('filepath', ''))})" for p in pools]
     except Exception:  # threadpoolctl missing or unable to inspect: fall back to numpy
         pass
@@ -181,39 +181,17 @@ def _blas_lines() -> list[str]:
         return [f"BLAS          unknown ({error})"]
 
 
-def _numba_lines() -> list[str]:
+def _thread_lines() -> list[str]:
+    from .kernels.cpu_threads import get_num_threads, usable_cores
+
+    lines = [f"Threads       {get_num_threads()} (usable cores {usable_cores()}; one pool, "
+             "BLAS held to 1 thread inside it; mc.set_num_threads to change)"]
     try:
         import numba
     except ImportError:
-        return ["Numba         not installed (the NumPy reference kernels are used)"]
-    try:
-        # The threading layer is chosen when a parallel function first runs.
-        _parallel_probe(4)
-        layer = numba.threading_layer()
-    except Exception as error:  # no usable threading layer: say so instead of crashing
-        layer = f"unavailable ({type(error).__name__}: {error})"
-    return [f"Numba         {numba.__version__}, threading layer {layer}, "
-            f"{numba.config.NUMBA_NUM_THREADS} threads"]
-
-
-def _parallel_probe(n: int) -> int:
-    """A tiny parallel Numba function, compiled once (cache=True) on first use."""
-    global _compiled_probe
-    if _compiled_probe is None:
-        import numba
-
-        @numba.njit(parallel=True, cache=True)
-        def probe(n):
-            total = 0
-            for i in numba.prange(n):
-                total += i
-            return total
-
-        _compiled_probe = probe
-    return _compiled_probe(n)
-
-
-_compiled_probe = None
+        return lines + ["Numba         not installed (the NumPy reference kernels are used)"]
+    return lines + [f"Numba         {numba.__version__} (serial nogil kernels, run by blocks on "
+                    "minicnn's threads)"]
 
 
 def _gpu_lines() -> list[str]:
@@ -248,7 +226,7 @@ def run_info(args) -> int:
     print(f"Python        {platform.python_version()} ({platform.python_implementation()}, "
           f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs)")
     print(f"NumPy         {np.__version__}")
-    for line in _blas_lines() + _numba_lines():
+    for line in _blas_lines() + _thread_lines():
         print(line)
     try:
         from . import functional  # noqa: F401  (registers the conv implementations)

@@ -381,8 +381,10 @@ class TrainingRun:
 def blas_threads(count: int | None):
     """Run the block with the BLAS library (OpenBLAS, MKL...) limited to ``count``
     threads; ``None`` leaves it alone. The one BLAS-thread switch of minicnn
-    (``minicnn.kernels.cpu_runtime.blas_threads``, which the CPU conv kernels' worker
-    threads use too).
+    (``minicnn.kernels.cpu_threads.blas_threads``). minicnn itself holds BLAS to one
+    thread from import on and runs its parallel work on its own threads
+    (``mc.set_num_threads``), so inside the engine this changes nothing unless ``count``
+    raises the limit.
 
     Why a training run may want this:
 
@@ -396,7 +398,7 @@ def blas_threads(count: int | None):
       epoch of the digit classifier took 11-12 s with one OpenBLAS thread, 51-95 s with
       two.)
     """
-    from .kernels.cpu_runtime import blas_threads as limit_blas_threads
+    from .kernels.cpu_threads import blas_threads as limit_blas_threads
 
     with limit_blas_threads(count):
         yield

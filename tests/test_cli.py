@@ -86,9 +86,11 @@ def test_real_process_exit_status_and_console_script():
 def test_info_reports_versions_blas_numba_and_gpu(capsys):
     status, out, err = run(capsys, "info")
     assert status == 0
-    for label in ("minicnn", "Python", "NumPy", "BLAS", "Numba", "CUDA"):
+    for label in ("minicnn", "Python", "NumPy", "BLAS", "Threads", "Numba", "CUDA"):
         assert re.search(rf"^{label}\s", out, re.MULTILINE), f"{label} missing:\n{out}"
-    assert "threading layer" in out
+    import minicnn as mc
+
+    assert re.search(rf"^Threads\s+{mc.get_num_threads()} ", out, re.MULTILINE)
 
 
 def test_info_never_crashes_without_gpu_or_threadpoolctl(capsys, monkeypatch):

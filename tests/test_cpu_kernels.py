@@ -5,24 +5,20 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from concurrent.futures import ThreadPoolExecutor
 
-import numba
 import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from minicnn.kernels import cpu_conv, cpu_elementwise, cpu_runtime
+from minicnn.kernels import cpu_conv, cpu_elementwise, cpu_runtime, cpu_threads
 from minicnn.ops import conv as reference
 
 DTYPES = [np.float32, np.float64]
-# Each op runs "serial" (all blocks of images on the calling thread, Kernels in their
-# serial version) or "parallel" (blocks of one image on the worker threads, Kernels in
-# their prange version); how the work is split does not depend on the dtype. Both are
-# checked in float32 (the training dtype, big arrays: parallel) and the serial one in
-# float64 (gradient checks, tiny arrays), so that a cold CI run compiles only the
-# versions real use compiles.
+# Each op runs "serial" (all blocks of images on the calling thread, one thread) or
+# "parallel" (blocks of one image, every loop cut into blocks, on two threads); how the
+# work is split does not depend on the dtype. Both are checked in float32 (the training
+# dtype) and the serial one in float64 (gradient checks, tiny arrays).
 VERSIONS = pytest.mark.parametrize("dtype, threads", [
     (np.float32, "serial"), (np.float32, "parallel"), (np.float64, "serial")])
 
@@ -36,20 +32,22 @@ def _tolerance(dtype, terms=1):
 
 @contextlib.contextmanager
 def parallel(enabled: bool):
-    """Run every op as blocks of one image each on the worker threads (or all blocks on
-    the calling thread), and every Kernel in its parallel (or serial) version, whatever
-    the size."""
-    settings = ((cpu_runtime, "PARALLEL_MIN_WORK"), (cpu_runtime, "PARALLEL_MIN_FLOPS"),
+    """Run every op on two threads as blocks of one image each, every elementwise loop in
+    blocks, whatever the size (or everything on the calling thread)."""
+    settings = ((cpu_threads, "PARALLEL_MIN_WORK"), (cpu_conv, "PARALLEL_MIN_MULTIPLY_ADDS"),
                 (cpu_conv, "MIN_BLOCK_ROWS"), (cpu_conv, "BLOCK_BYTES"))
     saved = [getattr(module, name) for module, name in settings]
+    saved_threads = cpu_threads.get_num_threads()
     values = (0, 0, 1, 1) if enabled else (1 << 62, 1 << 62) + tuple(saved[2:])
     for (module, name), value in zip(settings, values):
         setattr(module, name, value)
+    cpu_threads.set_num_threads(2 if enabled else 1)
     try:
         yield
     finally:
         for (module, name), value in zip(settings, saved):
             setattr(module, name, value)
+        cpu_threads.set_num_threads(saved_threads)
 
 
 def _layout(array, layout):
@@ -136,20 +134,25 @@ def test_dcgan_sized_layer_runs_parallel_and_matches():
     """A float32 k4 s2 p1 layer big enough to take the parallel path by itself."""
     dtype = np.float32
     rng = np.random.default_rng(1)
-    x = rng.standard_normal((4, 16, 16, 16)).astype(dtype)
+    x = rng.standard_normal((8, 16, 16, 16)).astype(dtype)
     w = rng.standard_normal((32, 16, 4, 4)).astype(dtype)
-    g = rng.standard_normal((4, 32, 8, 8)).astype(dtype)
+    g = rng.standard_normal((8, 32, 8, 8)).astype(dtype)
     params = dict(stride=(2, 2), padding=(1, 1, 1, 1), dilation=(1, 1), groups=1)
-    assert 4 * 8 * 8 * 16 * 16 >= cpu_runtime.PARALLEL_MIN_WORK
-    tol = _tolerance(dtype, 256)
-    np.testing.assert_allclose(cpu_conv.conv2d(x, w, **params),
-                               reference.conv2d_reference(x, w, **params), **tol)
-    np.testing.assert_allclose(cpu_conv.conv2d_input_grad(g, w, (16, 16), **params),
-                               reference.conv2d_input_grad_reference(g, w, (16, 16), **params),
-                               **tol)
-    np.testing.assert_allclose(cpu_conv.conv2d_weight_grad(x, g, (4, 4), **params),
-                               reference.conv2d_weight_grad_reference(x, g, (4, 4), **params),
-                               **_tolerance(dtype, 4 * 64 * 16))
+    assert 8 * 8 * 8 * 16 * 16 * 32 >= cpu_conv.PARALLEL_MIN_MULTIPLY_ADDS
+    saved = cpu_threads.get_num_threads()
+    cpu_threads.set_num_threads(2)
+    try:
+        tol = _tolerance(dtype, 256)
+        np.testing.assert_allclose(cpu_conv.conv2d(x, w, **params),
+                                   reference.conv2d_reference(x, w, **params), **tol)
+        np.testing.assert_allclose(cpu_conv.conv2d_input_grad(g, w, (16, 16), **params),
+                                   reference.conv2d_input_grad_reference(g, w, (16, 16), **params),
+                                   **tol)
+        np.testing.assert_allclose(cpu_conv.conv2d_weight_grad(x, g, (4, 4), **params),
+                                   reference.conv2d_weight_grad_reference(x, g, (4, 4), **params),
+                                   **_tolerance(dtype, 8 * 64 * 16))
+    finally:
+        cpu_threads.set_num_threads(saved)
 
 
 def test_results_do_not_alias_the_reused_buffers():
@@ -208,30 +211,23 @@ def test_image_blocks_cover_the_batch(N, pixels, row_bytes):
     assert all(end == start for (_, end), (start, _) in itertools.pairwise(blocks))
     sizes = {n1 - n0 for n0, n1 in blocks[:-1]}
     assert len(sizes) <= 1 and all(n1 > n0 for n0, n1 in blocks)
-    if N >= 4 * numba.get_num_threads():  # enough images: work for every worker
-        assert len(blocks) >= cpu_conv.BLOCKS_PER_WORKER * numba.get_num_threads()
+    if N >= cpu_conv.MIN_BLOCKS:  # enough images: several blocks for every thread
+        assert len(blocks) >= cpu_conv.MIN_BLOCKS
 
 
 @pytest.mark.parametrize("layout", ["nchw", "channels_last", "strided"])
 def test_blocks_on_two_worker_threads(layout):
-    """Two workers share the blocks (the tests themselves run with one Numba thread):
-    each uses its own scratch buffers, and the weight gradient's partial sums are
-    added in a fixed order, so two runs give the same bits."""
+    """Two threads share the blocks: each uses its own scratch buffers, and the weight
+    gradient's partial sums are added in a fixed order, so runs give the same bits."""
     rng = np.random.default_rng(5)
     x = _layout(rng.standard_normal((6, 5, 9, 8)).astype(np.float32), layout)
     w = rng.standard_normal((6, 5, 4, 4)).astype(np.float32)
     params = dict(stride=(2, 2), padding=(1, 1, 1, 1), dilation=(1, 1), groups=1)
     g = _layout(rng.standard_normal((6, 6, 4, 4)).astype(np.float32), layout)
-    saved = cpu_runtime._pool
-    cpu_runtime._pool = ThreadPoolExecutor(2)
-    try:
-        with parallel(True):
-            runs = [(cpu_conv.conv2d(x, w, **params),
-                     cpu_conv.conv2d_input_grad(g, w, (9, 8), **params),
-                     cpu_conv.conv2d_weight_grad(x, g, (4, 4), **params)) for _ in range(3)]
-    finally:
-        cpu_runtime._pool.shutdown()
-        cpu_runtime._pool = saved
+    with parallel(True):
+        runs = [(cpu_conv.conv2d(x, w, **params),
+                 cpu_conv.conv2d_input_grad(g, w, (9, 8), **params),
+                 cpu_conv.conv2d_weight_grad(x, g, (4, 4), **params)) for _ in range(3)]
     expected = (reference.conv2d_reference(x, w, **params),
                 reference.conv2d_input_grad_reference(g, w, (9, 8), **params),
                 reference.conv2d_weight_grad_reference(x, g, (4, 4), **params))
@@ -251,13 +247,11 @@ def test_swap_leading_axes(dtype, shape):
     np.testing.assert_array_equal(target, source.transpose(1, 0, 2))
 
 
-@pytest.mark.parametrize("threads", ["serial", "parallel"])
 @pytest.mark.parametrize("shape", [(1, 1, 1), (2, 5, 7), (3, 33, 65), (1, 64, 32)])
-def test_transpose_last_two(threads, shape):
+def test_transpose_last_two(shape):
     source = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
     target = np.empty((shape[0], shape[2], shape[1]), dtype=np.float32)
-    with parallel(threads == "parallel"):
-        cpu_conv.transpose_last_two(source, target, work=source.size)
+    cpu_conv.transpose_last_two(source, target)
     np.testing.assert_array_equal(target, source.transpose(0, 2, 1))
 
 
@@ -334,8 +328,9 @@ def test_leaky_relu_kernels_match_the_registered_reference():
 
 
 def test_blas_threads_is_the_one_switch():
-    """cpu_runtime.blas_threads limits every BLAS library and restores it; the training
-    runs' switch (minicnn.training.blas_threads) is the same mechanism."""
+    """cpu_threads.blas_threads sets every BLAS library's thread count for a block and
+    restores it (minicnn holds it to one thread); the training runs' switch
+    (minicnn.training.blas_threads) is the same mechanism."""
     import threadpoolctl
 
     from minicnn.training import blas_threads as training_blas_threads
@@ -345,12 +340,16 @@ def test_blas_threads_is_the_one_switch():
                 if p["user_api"] == "blas"]
 
     before = counts()
-    for switch in (cpu_runtime.blas_threads, training_blas_threads):
+    for switch in (cpu_threads.blas_threads, training_blas_threads):
+        with switch(2):
+            assert counts() and set(counts()) == {2}
+        assert counts() == before
         with switch(1):
-            assert counts() and set(counts()) == {1}
+            assert set(counts()) == {1}
         assert counts() == before
-    with cpu_runtime.blas_threads(1, relist=False):
-        assert set(counts()) == {1}
-    with cpu_runtime.blas_threads(None):
+    with cpu_threads.blas_threads(2, relist=False):
+        assert set(counts()) == {2}
+    with cpu_threads.blas_threads(None):
         assert counts() == before
+    assert counts() == before
     assert counts() == before
