@@ -38,10 +38,10 @@ import time
 import numpy as np
 
 import minicnn as mc
-from minicnn.gan.dcgan import DCGAN
+from minicnn.gan.dcgan import DCGAN, DCGAN64
 from minicnn.gan.wgan_gp import WGANGP
 
-RECIPES = {"dcgan": DCGAN, "wgan-gp": WGANGP}
+RECIPES = {"dcgan": DCGAN, "dcgan64": DCGAN64, "wgan-gp": WGANGP}
 
 
 # ---------------------------------------------------------------------------------------
@@ -65,6 +65,29 @@ def torch_dcgan28(torch, latent_dim: int, width: int):
         nn.Flatten(),
         nn.Linear(2 * d * 7 * 7, 1),
     )
+    return generator, discriminator
+
+
+def torch_dcgan64(torch, latent_dim: int, width: int):
+    """DCGAN-64 (G, D) in PyTorch, layer for layer as ``minicnn.gan.dcgan`` (one channel)."""
+    nn, d = torch.nn, width
+
+    def up(c_in, c_out, stride=2, padding=1):
+        return [nn.ConvTranspose2d(c_in, c_out, 4, stride, padding, bias=False),
+                nn.BatchNorm2d(c_out), nn.ReLU()]
+
+    def down(c_in, c_out):
+        return [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out),
+                nn.LeakyReLU(0.2)]
+
+    generator = nn.Sequential(
+        nn.Unflatten(1, (latent_dim, 1, 1)), *up(latent_dim, 8 * d, 1, 0), *up(8 * d, 4 * d),
+        *up(4 * d, 2 * d), *up(2 * d, d), nn.ConvTranspose2d(d, 1, 4, 2, 1, bias=False),
+        nn.Tanh())
+    discriminator = nn.Sequential(
+        nn.Conv2d(1, d, 4, 2, 1, bias=False), nn.LeakyReLU(0.2), *down(d, 2 * d),
+        *down(2 * d, 4 * d), *down(4 * d, 8 * d), nn.Conv2d(8 * d, 1, 4, 1, 0, bias=False),
+        nn.Flatten())
     return generator, discriminator
 
 
@@ -143,8 +166,9 @@ class Twins:
             self.recipe.noise = noise_in_dtype
         for model in self.parts.models.values():
             model.to(self.dtype)                            # in place: optimizers keep them
-        if kind == "dcgan":
-            G, D = torch_dcgan28(torch, self.recipe.latent_dim, width)
+        if kind in ("dcgan", "dcgan64"):
+            builder = torch_dcgan28 if kind == "dcgan" else torch_dcgan64
+            G, D = builder(torch, self.recipe.latent_dim, width)
         else:
             G, D = torch_wgan_gp(torch, self.recipe.latent_dim, width,
                                  bool(self.config.get("group_norm")))
@@ -176,7 +200,7 @@ class Twins:
         torch = self.torch
         functional = torch.nn.functional
         real = torch.from_numpy(real).to(self.torch_dtype)
-        if self.kind == "dcgan":
+        if self.kind in ("dcgan", "dcgan64"):
             n = real.shape[0]
             ones = torch.ones(n, 1, dtype=self.torch_dtype)
             zeros = torch.zeros(n, 1, dtype=self.torch_dtype)
@@ -334,18 +358,10 @@ def mean_std(values) -> str:
 # (c) time per step
 # ---------------------------------------------------------------------------------------
 def limit_threads(threads: int, torch) -> None:
-    """The same number of threads for PyTorch, NumPy's BLAS and Numba."""
+    """The same number of threads for PyTorch and minicnn (minicnn keeps NumPy's BLAS at
+    one thread and runs its own pool: ``mc.set_num_threads``)."""
     torch.set_num_threads(threads)
-    try:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(threads)
-    except ImportError:
-        pass
-    try:
-        import numba
-        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    except ImportError:
-        pass
+    mc.set_num_threads(threads)
 
 
 def time_per_step(kind: str, width: int, batch_size: int, rounds: int, warmup: int = 2) -> dict:

@@ -100,6 +100,10 @@ CASES = [
     Case("matmul-batched", lambda d: _matmul_draw(d, 3, 2), mc.matmul, lambda a, b: a @ b),
     Case("matmul-broadcast", lambda d: _matmul_draw(d, 4, 3, broadcast=True), mc.matmul,
          lambda a, b: a @ b),
+    # inner dimension 1: an outer product, computed as a broadcast multiply
+    Case("matmul-outer", lambda d: _matmul_draw(d, 2, 2, k=1), mc.matmul, lambda a, b: a @ b),
+    Case("matmul-outer-broadcast", lambda d: _matmul_draw(d, 4, 3, broadcast=True, k=1),
+         mc.matmul, lambda a, b: a @ b),
     *reduction("sum"), *reduction("mean"), *reduction("amax"), *reduction("amin"),
     *reduction("var", min_side=2),
     Case("var-biased", one(), lambda x: x.var(dim=0, unbiased=False),
@@ -107,8 +111,9 @@ CASES = [
 ]
 
 
-def _matmul_draw(data, a_dims, b_dims, broadcast=False):
-    n, k, m = (data.draw(st.integers(1, 4)) for _ in range(3))
+def _matmul_draw(data, a_dims, b_dims, broadcast=False, k=None):
+    n, drawn_k, m = (data.draw(st.integers(1, 4)) for _ in range(3))
+    k = drawn_k if k is None else k
     batch = data.draw(st.integers(1, 3))
     a_shape = {1: (k,), 2: (n, k), 3: (batch, n, k), 4: (2, 1, n, k)}[a_dims]
     b_shape = {1: (k,), 2: (k, m), 3: (batch, k, m) if not broadcast else (batch, k, m)}[b_dims]

@@ -440,6 +440,8 @@ class MatMul(Function):
     dL/dA = G @ B^T, dL/dB = A^T @ G (the walk sums broadcast batch dims back)."""
 
     def forward(self, a, b):
+        if a.shape[-1] == 1:  # an outer product: no sums, one multiply per number; the
+            return a * b      # same bits as BLAS, which is slow here (0.9 ms for 64 x 6272)
         return a @ b
 
     def backward(self, g):
