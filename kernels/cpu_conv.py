@@ -48,7 +48,7 @@ from numba import njit, uint64
 from minicnn.geometry import conv2d_output_hw
 
 from .cpu_runtime import kernel, scratch
-from .cpu_threads import run_tasks
+from .cpu_threads import run_tasks, split_range
 
 # ---------------------------------------------------------------------------------------
 # Blocks of images
@@ -56,6 +56,11 @@ from .cpu_threads import run_tasks
 MIN_BLOCKS = 8
 """At least this many blocks (when there are enough images), whatever the thread count:
 several per thread balance the load when another process takes a core for a while."""
+
+PARTIAL_BYTES = 1 << 24
+"""The weight gradient keeps one partial sum (the size of the weight) per block: when the
+weight is big, fewer, bigger blocks keep those partials within about this many bytes
+(at least two blocks, so that two threads share the work)."""
 
 PARALLEL_MIN_MULTIPLY_ADDS = 1 << 22
 """Below this many multiply-adds (about half a millisecond) an op runs its blocks on the
@@ -462,6 +467,10 @@ def conv2d_weight_grad(x, grad_output, kernel_hw, stride=(1, 1), padding=(0, 0, 
     grad_output = grad_output.astype(x.dtype, copy=False)
     K_per_group, C_per_group = K // groups, C // groups
     blocks = _image_blocks(N, P * Q, R * S * C * x.itemsize)
+    most = max(2, PARTIAL_BYTES // (K * C_per_group * R * S * x.itemsize))
+    if len(blocks) > most:  # a big weight: merge neighbouring blocks (still fixed by sizes)
+        blocks = [(blocks[start][0], blocks[stop - 1][1])
+                  for start, stop in split_range(len(blocks), most)]
     partials = scratch("partials", (len(blocks), groups, K_per_group, R * S * C_per_group),
                        x.dtype)
 
