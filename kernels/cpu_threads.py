@@ -59,6 +59,7 @@ def _default_threads() -> int:
 
 
 _num_threads = _default_threads()
+_chosen = "OMP_NUM_THREADS" in os.environ  # by the user: share_cores leaves it alone
 
 
 def get_num_threads() -> int:
@@ -69,10 +70,20 @@ def get_num_threads() -> int:
 def set_num_threads(count: int) -> None:
     """Run parallel ops on ``count`` threads (the calling one included), as
     ``torch.set_num_threads``. More than ``usable_cores()`` is allowed but only slows down."""
-    global _num_threads
+    global _num_threads, _chosen
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ValueError(f"set_num_threads: count must be a positive int, got {count!r}")
-    _num_threads = count
+    _num_threads, _chosen = count, True
+
+
+def share_cores(processes: int) -> None:
+    """When ``processes`` engine processes run side by side on this machine (``mpiexec -n``),
+    give this one its share: ``usable_cores() // processes`` threads (at least 1), unless
+    the count was chosen (``OMP_NUM_THREADS``, ``set_num_threads``). Called by
+    ``minicnn.distributed.init_process_group``."""
+    global _num_threads
+    if not _chosen:
+        _num_threads = max(1, usable_cores() // max(1, int(processes)))
 
 
 # ---------------------------------------------------------------------------------------

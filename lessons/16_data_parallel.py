@@ -126,8 +126,7 @@ def single_process(steps: int) -> float:
 
 def run(command: list[str], threads: int) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "HYDRA_"))}
-    env.update(OMP_NUM_THREADS=str(threads), NUMBA_NUM_THREADS=str(threads),
-               OPENBLAS_NUM_THREADS=str(threads))  # minicnn's conv workers follow NUMBA_NUM_THREADS
+    env.update(OMP_NUM_THREADS=str(threads))  # minicnn's thread count (mc.get_num_threads())
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")

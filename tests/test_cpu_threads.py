@@ -144,3 +144,18 @@ def test_split_range_covers_in_order():
             assert flat == list(range(count))
             assert all(stop > start for start, stop in ranges) or count == 0
             assert len(ranges) <= max(1, parts)
+
+
+def test_ranks_on_one_machine_share_its_cores(monkeypatch):
+    """mpiexec -n P on one machine: each rank gets usable_cores() // P threads, unless the
+    count was chosen (OMP_NUM_THREADS or set_num_threads)."""
+    monkeypatch.setattr(cpu_threads, "_num_threads", cpu_threads._num_threads)
+    monkeypatch.setattr(cpu_threads, "usable_cores", lambda: 8)
+    monkeypatch.setattr(cpu_threads, "_chosen", False)
+    cpu_threads.share_cores(2)
+    assert mc.get_num_threads() == 4
+    cpu_threads.share_cores(16)
+    assert mc.get_num_threads() == 1
+    mc.set_num_threads(3)
+    cpu_threads.share_cores(2)
+    assert mc.get_num_threads() == 3

@@ -24,6 +24,8 @@ import sys
 import time
 import traceback
 
+from ..kernels.cpu_threads import share_cores
+
 _state = {"comm": None, "previous_excepthook": None}
 
 
@@ -77,6 +79,9 @@ def init_process_group(backend: str = "mpi", init_method=None, world_size: int =
             raise ValueError(f"init_process_group: {name}={given}, but MPI started this "
                              f"process with {name}={actual} (set by mpiexec -n)")
     _state["comm"] = comm
+    node = comm.Split_type(MPI.COMM_TYPE_SHARED)  # the ranks on this machine
+    share_cores(node.Get_size())  # each its share of the cores, unless chosen
+    node.Free()
     if abort_on_error:
         _install_abort_hook()
 
