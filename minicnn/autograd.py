@@ -216,7 +216,8 @@ class Tensor(metaclass=_TensorType):
         body = np.array2string(self.numpy(), separator=", ", prefix="tensor(")
         extra = ""
         if self.creator is not None:
-            extra = f", grad_fn=<{type(self.creator).__name__}Backward>"
+            name = type(self.creator).__name__.removesuffix("Function")   # Conv2dFunction
+            extra = f", grad_fn=<{name}Backward>"
         elif self.requires_grad:
             extra = ", requires_grad=True"
         if self.dtype != DEFAULT_DTYPE:

@@ -38,7 +38,7 @@ def _refuse(fn, why: str):
 # -- elementwise --------------------------------------------------------------------------
 _SAME_NAME = {math.Add: "Add", math.Sub: "Sub", math.Mul: "Mul", math.Div: "Div",
               math.Pow: "Pow", math.Neg: "Neg", math.Exp: "Exp", math.Log: "Log",
-              math.Sqrt: "Sqrt", math.Tanh: "Tanh", math.Sigmoid: "Sigmoid",
+              math.Sqrt: "Sqrt", math.TanhFunction: "Tanh", math.SigmoidFunction: "Sigmoid",
               math.MatMul: "MatMul", conversion.Move: "Identity"}
 
 
@@ -63,17 +63,17 @@ def _where(b, fn, inputs):
     _refuse(fn, "its condition is a constant array computed from this call's values")
 
 
-@converts(activation.LeakyReLU)
+@converts(activation.LeakyReLUFunction)
 def _leaky_relu(b, fn, inputs):
     return b.node("LeakyRelu", inputs, alpha=float(fn.keywords["negative_slope"]))
 
 
-@converts(activation.ELU)
+@converts(activation.ELUFunction)
 def _elu(b, fn, inputs):
     return b.node("Elu", inputs, alpha=float(fn.keywords["alpha"]))
 
 
-@converts(activation.Softplus)
+@converts(activation.SoftplusFunction)
 def _softplus(b, fn, inputs):
     """softplus(x, beta) = Softplus(beta x) / beta (PyTorch's threshold only switches to
     the identity where the two agree to float precision)."""
@@ -86,9 +86,9 @@ def _softplus(b, fn, inputs):
     return b.node("Div", [b.node("Softplus", [scaled]), scale])
 
 
-@converts(activation.Softmax, activation.LogSoftmax)
+@converts(activation.SoftmaxFunction, activation.LogSoftmaxFunction)
 def _softmax(b, fn, inputs):
-    op = "Softmax" if isinstance(fn, activation.Softmax) else "LogSoftmax"
+    op = "Softmax" if isinstance(fn, activation.SoftmaxFunction) else "LogSoftmax"
     return b.node(op, inputs, axis=int(fn.keywords["dim"]))
 
 
@@ -218,7 +218,7 @@ def _onnx_pads(padding) -> list[int]:
     return [top, left, bottom, right]
 
 
-@converts(conv.Conv2d)
+@converts(conv.Conv2dFunction)
 def _conv2d(b, fn, inputs):
     k = fn.keywords
     return b.node("Conv", inputs, strides=list(k["stride"]), pads=_onnx_pads(k["padding"]),
@@ -226,7 +226,7 @@ def _conv2d(b, fn, inputs):
                   kernel_shape=list(fn.inputs[1].shape[2:]))
 
 
-@converts(conv.ConvTranspose2d)
+@converts(conv.ConvTranspose2dFunction)
 def _conv_transpose2d(b, fn, inputs):
     """The output size (H, W) comes back through ONNX's output_padding: the rows and columns
     that the stride leaves over at the bottom and right."""
@@ -243,7 +243,7 @@ def _conv_transpose2d(b, fn, inputs):
                   group=int(k["groups"]), kernel_shape=[R, S], output_padding=extra)
 
 
-@converts(pool.MaxPool2d)
+@converts(pool.MaxPool2dFunction)
 def _max_pool2d(b, fn, inputs):
     w = fn.keywords["window"]
     ph, pw = w["padding"]
@@ -252,7 +252,7 @@ def _max_pool2d(b, fn, inputs):
                   dilations=list(w["dilation"]), ceil_mode=int(w["ceil_mode"]))
 
 
-@converts(pool.AvgPool2d)
+@converts(pool.AvgPool2dFunction)
 def _avg_pool2d(b, fn, inputs):
     k = fn.keywords
     if k.get("divisor_override") is not None:

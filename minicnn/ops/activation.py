@@ -57,7 +57,7 @@ for _op, _function in (("leaky_relu", leaky_relu_reference),
 # registry runs the reference for the rest.
 
 
-class LeakyReLU(Function):
+class LeakyReLUFunction(Function):
     """y = x (x > 0) or a x;  dL/dx = g * mask with mask = 1 or a, read from the sign of x:
     a constant, so the backward (``LeakyReLUBackward``) is linear in g."""
 
@@ -85,7 +85,7 @@ class LeakyReLUBackward(Function):
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     r"""y = x for x > 0, a x otherwise (a = ``negative_slope``);  dy/dx = 1 or a
     (a at x = 0, as PyTorch); second derivative 0. ``inplace`` is accepted and ignored."""
-    return LeakyReLU.apply(input, negative_slope=float(negative_slope))
+    return LeakyReLUFunction.apply(input, negative_slope=float(negative_slope))
 
 
 def sigmoid(input: Tensor) -> Tensor:
@@ -99,7 +99,7 @@ def tanh(input: Tensor) -> Tensor:
     return _tanh(input)
 
 
-class Softplus(Function):
+class SoftplusFunction(Function):
     r"""y = log(1 + e^{\beta x}) / \beta, and y = x where \beta x > threshold.
 
     Stable form: log(1 + e^z) = max(z, 0) + log1p(e^{-|z|}) (the exponent is never positive).
@@ -131,10 +131,10 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     """
     if beta == 0:
         raise ValueError("softplus: beta: expected a non-zero number, got 0")
-    return Softplus.apply(input, beta=float(beta), threshold=float(threshold))
+    return SoftplusFunction.apply(input, beta=float(beta), threshold=float(threshold))
 
 
-class ELU(Function):
+class ELUFunction(Function):
     r"""y = x for x > 0, \alpha (e^x - 1) otherwise (computed with expm1 for accuracy);
     dL/dx = g for x > 0, g \alpha e^x otherwise (PyTorch uses the second branch at x = 0).
     """
@@ -156,7 +156,7 @@ class ELU(Function):
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     r"""y = x for x > 0, \alpha (e^x - 1) otherwise;  dy/dx = 1 or \alpha e^x;
     d^2y/dx^2 = 0 or \alpha e^x. ``inplace`` is accepted and ignored."""
-    return ELU.apply(input, alpha=float(alpha))
+    return ELUFunction.apply(input, alpha=float(alpha))
 
 
 def _softmax_dim(op, input, dim):
@@ -167,7 +167,7 @@ def _softmax_dim(op, input, dim):
     return dim if input.ndim else None  # a 0-d tensor takes dim 0 or -1: its only element
 
 
-class Softmax(Function):
+class SoftmaxFunction(Function):
     r"""y_i = e^{x_i - m} / \sum_j e^{x_j - m} with m = max_j x_j (no exponent is positive,
     so nothing overflows; subtracting m changes nothing since it cancels).
 
@@ -186,7 +186,7 @@ class Softmax(Function):
         return y * (g - (g * y).sum(dim=self.dim, keepdim=True))
 
 
-class LogSoftmax(Function):
+class LogSoftmaxFunction(Function):
     r"""y_i = x_i - m - \log \sum_j e^{x_j - m}, m = max_j x_j (the log-sum-exp trick: every
     exponent is <= 0 and one of them is 0, so the sum is in [1, n] and its log is safe).
 
@@ -208,7 +208,7 @@ def softmax(input: Tensor, dim=None, dtype=None) -> Tensor:
     e^{x_i - max x} / \sum_j e^{x_j - max x}.  Jacobian: diag(y) - y y^T."""
     if dtype is not None:
         input = input.to(dtype)
-    return Softmax.apply(input, dim=_softmax_dim("softmax", input, dim))
+    return SoftmaxFunction.apply(input, dim=_softmax_dim("softmax", input, dim))
 
 
 def log_softmax(input: Tensor, dim=None, dtype=None) -> Tensor:
@@ -217,7 +217,7 @@ def log_softmax(input: Tensor, dim=None, dtype=None) -> Tensor:
     losses: softmax can round to 0 and its log to -inf."""
     if dtype is not None:
         input = input.to(dtype)
-    return LogSoftmax.apply(input, dim=_softmax_dim("log_softmax", input, dim))
+    return LogSoftmaxFunction.apply(input, dim=_softmax_dim("log_softmax", input, dim))
 
 
 __all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "softplus", "elu", "softmax",

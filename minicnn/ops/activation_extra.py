@@ -46,7 +46,7 @@ def _check(op: str, input) -> Tensor:
 
 
 # -- gelu ---------------------------------------------------------------------------------
-class GELU(Function):
+class GELUFunction(Function):
     """Exact gelu: y = x Phi(x);  dL/dx = g (Phi(x) + x phi(x))."""
 
     def forward(self, x):
@@ -80,14 +80,14 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     (``'tanh'``, the one GPT-2 and BERT used)."""
     _check("gelu", input)
     if approximate == "none":
-        return GELU.apply(input)
+        return GELUFunction.apply(input)
     if approximate == "tanh":
         return GELUTanh.apply(input)
     raise ValueError(f"gelu: approximate: expected 'none' or 'tanh', got {approximate!r}")
 
 
 # -- silu, mish, selu, celu ---------------------------------------------------------------
-class SiLU(Function):
+class SiLUFunction(Function):
     """y = x sigmoid(x) (swish);  dL/dx = g s (1 + x (1 - s))."""
 
     def forward(self, x):
@@ -103,7 +103,7 @@ class SiLU(Function):
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x sigmoid(x). ``inplace`` is accepted and ignored."""
-    return SiLU.apply(_check("silu", input))
+    return SiLUFunction.apply(_check("silu", input))
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
@@ -127,7 +127,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 
 
 # -- logsigmoid ---------------------------------------------------------------------------
-class LogSigmoid(Function):
+class LogSigmoidFunction(Function):
     """y = min(x, 0) - log1p(e^{-|x|}) (never overflows);  dL/dx = g sigmoid(-x)."""
 
     def forward(self, x):
@@ -140,7 +140,7 @@ class LogSigmoid(Function):
 
 def logsigmoid(input: Tensor) -> Tensor:
     """log(sigmoid(x)), stable for large |x|."""
-    return LogSigmoid.apply(_check("logsigmoid", input))
+    return LogSigmoidFunction.apply(_check("logsigmoid", input))
 
 
 # -- piecewise linear ---------------------------------------------------------------------

@@ -194,12 +194,12 @@ registry.register("conv2d_weight_grad", "reference", conv2d_weight_grad_referenc
 # ---------------------------------------------------------------------------------------
 # Autograd Functions: each one's backward is made of the other two (and itself).
 # ---------------------------------------------------------------------------------------
-class Conv2d(Function):
+class Conv2dFunction(Function):
     r"""y = conv2d(x, w).   x (N, C, H, W), w (K, C/G, R, S) -> y (N, K, P, Q).
 
     Backward, for an upstream gradient g = dL/dy:
 
-    * dL/dx = conv_transpose2d(g, w)        (``ConvTranspose2d``, back to size H x W)
+    * dL/dx = conv_transpose2d(g, w)        (``ConvTranspose2dFunction``, back to size H x W)
     * dL/dw = conv2d_weight(x, g)           (``Conv2dWeight``)
     """
 
@@ -211,15 +211,15 @@ class Conv2d(Function):
         x, weight = self.inputs
         grad_x = grad_weight = None
         if self.needs_input_grad[0]:
-            grad_x = ConvTranspose2d.apply(grad_output, weight, input_hw=x.shape[2:],
-                                           **self.params)
+            grad_x = ConvTranspose2dFunction.apply(grad_output, weight, input_hw=x.shape[2:],
+                                                   **self.params)
         if self.needs_input_grad[1]:
             grad_weight = Conv2dWeight.apply(x, grad_output, kernel_hw=weight.shape[2:],
                                              **self.params)
         return grad_x, grad_weight
 
 
-class ConvTranspose2d(Function):
+class ConvTranspose2dFunction(Function):
     r"""z = conv_transpose2d(y, w) = the input gradient of conv2d with weight w.
 
     y (N, K, P, Q), w (K, C/G, R, S) -> z (N, C, H, W), with (H, W) = ``input_hw``.
@@ -238,7 +238,7 @@ class ConvTranspose2d(Function):
         y, weight = self.inputs
         grad_y = grad_weight = None
         if self.needs_input_grad[0]:
-            grad_y = Conv2d.apply(grad_output, weight, output_hw=y.shape[2:], **self.params)
+            grad_y = Conv2dFunction.apply(grad_output, weight, output_hw=y.shape[2:], **self.params)
         if self.needs_input_grad[1]:
             grad_weight = Conv2dWeight.apply(grad_output, y, kernel_hw=weight.shape[2:],
                                              **self.params)
@@ -267,9 +267,10 @@ class Conv2dWeight(Function):
         x, g = self.inputs
         grad_x = grad_g = None
         if self.needs_input_grad[0]:
-            grad_x = ConvTranspose2d.apply(g, grad_output, input_hw=x.shape[2:], **self.params)
+            grad_x = ConvTranspose2dFunction.apply(g, grad_output, input_hw=x.shape[2:],
+                                                   **self.params)
         if self.needs_input_grad[1]:
-            grad_g = Conv2d.apply(x, grad_output, output_hw=g.shape[2:], **self.params)
+            grad_g = Conv2dFunction.apply(x, grad_output, output_hw=g.shape[2:], **self.params)
         return grad_x, grad_g
 
 
@@ -374,8 +375,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     dilation = pair(dilation, "dilation", 1, op)
     padding = conv_padding(padding, (R, S), dilation, stride, op)
     _check_kernel_fits(op, (H, W), (R, S), padding, dilation)
-    y = Conv2d.apply(input, weight, stride=stride, padding=padding, dilation=dilation,
-                     groups=groups)
+    y = Conv2dFunction.apply(input, weight, stride=stride, padding=padding, dilation=dilation,
+                             groups=groups)
     return _add_bias(y, bias, K, op)
 
 
@@ -441,9 +442,9 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
         raise ValueError(f"{op}: the output size {H}x{W} is not positive (input "
                          f"{H_in}x{W_in}, kernel {R}x{S}, stride {stride}, padding "
                          f"{(pad_h, pad_w)}, dilation {dilation})")
-    z = ConvTranspose2d.apply(input, weight, input_hw=(H, W), stride=stride,
-                              padding=(pad_h, pad_h, pad_w, pad_w), dilation=dilation,
-                              groups=groups)
+    z = ConvTranspose2dFunction.apply(input, weight, input_hw=(H, W), stride=stride,
+                                      padding=(pad_h, pad_h, pad_w, pad_w), dilation=dilation,
+                                      groups=groups)
     return _add_bias(z, bias, C_out_per_group * groups, op)
 
 

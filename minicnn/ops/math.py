@@ -188,7 +188,7 @@ class Sqrt(Function):
         return g / (2 * self.output)
 
 
-class Tanh(Function):
+class TanhFunction(Function):
     """y = tanh x;  dL/dx = g (1 - y^2)."""
 
     def forward(self, x):
@@ -199,7 +199,7 @@ class Tanh(Function):
         return g * (1 - y * y)
 
 
-class Sigmoid(Function):
+class SigmoidFunction(Function):
     """y = 1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2 so that no exp overflows;
     dL/dx = g y (1 - y)."""
 
@@ -269,11 +269,11 @@ def sqrt(x):
 
 
 def tanh(x):
-    return Tanh.apply(_floating(x))
+    return TanhFunction.apply(_floating(x))
 
 
 def sigmoid(x):
-    return Sigmoid.apply(_floating(x))
+    return SigmoidFunction.apply(_floating(x))
 
 
 def relu(x: Tensor) -> Tensor:

@@ -268,7 +268,7 @@ def _backward_window(window: dict) -> dict:
     return {k: window[k] for k in ("kernel_size", "stride", "padding", "dilation")}
 
 
-class MaxPool2d(Function):
+class MaxPool2dFunction(Function):
     """y[n, c, p, q] = max over window (p, q) of x[n, c];  dL/dx = scatter(g, argmax)."""
 
     def forward(self, x, window):
@@ -338,7 +338,7 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     """
     x, unbatched = _batched("max_pool2d", input)
     window = _check_window("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
-    y = MaxPool2d.apply(x, window=window)
+    y = MaxPool2dFunction.apply(x, window=window)
     indices = None
     if return_indices:
         indices = Tensor._wrap(y.creator.indices if y.creator is not None else
@@ -361,7 +361,7 @@ def _run_average(op, array, *args, window, count_include_pad, divisor_override):
                         divisor_override=divisor_override)
 
 
-class AvgPool2d(Function):
+class AvgPool2dFunction(Function):
     """y = A x (the window averages). Linear; backward: A^T g (``AvgPool2dTranspose``)."""
 
     def forward(self, x, window, count_include_pad, divisor_override):
@@ -377,7 +377,7 @@ class AvgPool2d(Function):
 
 class AvgPool2dTranspose(Function):
     """dx = A^T g: each window spreads g[p, q] / D[p, q] evenly over its cells.
-    Linear; its backward is ``AvgPool2d`` again."""
+    Linear; its backward is ``AvgPool2dFunction`` again."""
 
     def forward(self, g, input_shape, window, count_include_pad, divisor_override):
         self.settings = dict(window=window, count_include_pad=count_include_pad,
@@ -385,7 +385,7 @@ class AvgPool2dTranspose(Function):
         return _run_average("avg_pool2d_backward", g, input_shape, **self.settings)
 
     def backward(self, gg):
-        return AvgPool2d.apply(gg, **self.settings)
+        return AvgPool2dFunction.apply(gg, **self.settings)
 
 
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
@@ -411,8 +411,8 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     window = _check_window("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
     if divisor_override is not None and divisor_override == 0:
         raise ValueError("avg_pool2d: divisor_override: expected a non-zero number, got 0")
-    y = AvgPool2d.apply(x, window=window, count_include_pad=bool(count_include_pad),
-                        divisor_override=divisor_override)
+    y = AvgPool2dFunction.apply(x, window=window, count_include_pad=bool(count_include_pad),
+                                divisor_override=divisor_override)
     return reshape(y, y.shape[1:]) if unbatched else y
 
 
