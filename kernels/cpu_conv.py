@@ -62,9 +62,10 @@ PARTIAL_BYTES = 1 << 24
 weight is big, fewer, bigger blocks keep those partials within about this many bytes
 (at least two blocks, so that two threads share the work)."""
 
-PARALLEL_MIN_MULTIPLY_ADDS = 1 << 22
-"""Below this many multiply-adds (about half a millisecond) an op runs its blocks on the
-calling thread: waking the pool would cost a noticeable share of the work."""
+PARALLEL_MIN_MULTIPLY_ADDS = 1 << 24
+"""Below this many multiply-adds (about half a millisecond of matrix products, and
+im2col's copies besides) an op runs its blocks on the calling thread: waking the pool,
+slow on a busy machine, would cost a noticeable share of the work."""
 
 BLOCK_BYTES = 1 << 21
 """The size of one block's im2col matrix: small enough to stay in the cache between
