@@ -134,11 +134,11 @@ def test_dcgan_sized_layer_runs_parallel_and_matches():
     """A float32 k4 s2 p1 layer big enough to take the parallel path by itself."""
     dtype = np.float32
     rng = np.random.default_rng(1)
-    x = rng.standard_normal((8, 16, 16, 16)).astype(dtype)
+    x = rng.standard_normal((32, 16, 16, 16)).astype(dtype)
     w = rng.standard_normal((32, 16, 4, 4)).astype(dtype)
-    g = rng.standard_normal((8, 32, 8, 8)).astype(dtype)
+    g = rng.standard_normal((32, 32, 8, 8)).astype(dtype)
     params = dict(stride=(2, 2), padding=(1, 1, 1, 1), dilation=(1, 1), groups=1)
-    assert 8 * 8 * 8 * 16 * 16 * 32 >= cpu_conv.PARALLEL_MIN_MULTIPLY_ADDS
+    assert 32 * 8 * 8 * 16 * 16 * 32 >= cpu_conv.PARALLEL_MIN_MULTIPLY_ADDS
     saved = cpu_threads.get_num_threads()
     cpu_threads.set_num_threads(2)
     try:
@@ -150,7 +150,7 @@ def test_dcgan_sized_layer_runs_parallel_and_matches():
                                    **tol)
         np.testing.assert_allclose(cpu_conv.conv2d_weight_grad(x, g, (4, 4), **params),
                                    reference.conv2d_weight_grad_reference(x, g, (4, 4), **params),
-                                   **_tolerance(dtype, 8 * 64 * 16))
+                                   **_tolerance(dtype, 32 * 64 * 16))
     finally:
         cpu_threads.set_num_threads(saved)
 
