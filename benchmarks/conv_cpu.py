@@ -105,10 +105,9 @@ def worker(library: str, batch: int) -> None:
 
         info["implementations"] = {op: registry.last_used(op) for op in
                                    ("conv2d", "conv2d_input_grad", "conv2d_weight_grad")}
-        import numba
+        import minicnn as mc
 
-        info["numba_threads"] = numba.get_num_threads()
-        info["threading_layer"] = numba.threading_layer()
+        info["minicnn_threads"] = mc.get_num_threads()  # OMP_NUM_THREADS below
     else:
         import torch
 
@@ -130,9 +129,9 @@ def worker(library: str, batch: int) -> None:
 # ---------------------------------------------------------------------------------------
 def _start(library: str, batch: int) -> subprocess.Popen:
     env = dict(os.environ)
-    # Both libraries get the same two cores' worth of threads, BLAS included.
-    env.update(OMP_NUM_THREADS=str(THREADS), OPENBLAS_NUM_THREADS=str(THREADS),
-               MKL_NUM_THREADS=str(THREADS), NUMBA_NUM_THREADS=str(THREADS))
+    # Both libraries get the same two cores' worth of threads (minicnn: its own pool,
+    # with NumPy's BLAS held to one thread inside it; PyTorch: its OpenMP and BLAS).
+    env.update(OMP_NUM_THREADS=str(THREADS), MKL_NUM_THREADS=str(THREADS))
     return subprocess.Popen(
         [sys.executable, os.path.abspath(__file__), "--worker", library, "--batch", str(batch)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
