@@ -43,6 +43,8 @@ from .torch_compat import (bool, cdouble, cfloat, complex64, complex128, double,
                            int64, long, short, uint8)
 from .kernels.cpu_threads import get_num_threads, set_num_threads  # noqa: E402
 from .kernels.cpu_threads import hold_blas_to_one_thread as _hold_blas  # noqa: E402
+from .kernels.cpu_memory import keep_freed_memory as _keep_freed_memory  # noqa: E402
 
 _hold_blas()  # the engine's threads do the parallel work (kernels/cpu_threads.py)
+_keep_freed_memory()  # big arrays reuse freed pages: no page faults (kernels/cpu_memory.py)
 __version__ = "0.1.0"

@@ -184,8 +184,13 @@ def _blas_lines() -> list[str]:
 def _thread_lines() -> list[str]:
     from .kernels.cpu_threads import get_num_threads, usable_cores
 
+    from .kernels.cpu_memory import keep_freed_memory
+
     lines = [f"Threads       {get_num_threads()} (usable cores {usable_cores()}; one pool, "
-             "BLAS held to 1 thread inside it; mc.set_num_threads to change)"]
+             "BLAS held to 1 thread inside it; mc.set_num_threads to change)",
+             "Memory        " + ("glibc malloc reuses freed blocks up to 32 MB "
+                                "(kernels/cpu_memory.py)" if keep_freed_memory()
+                                else "the platform's malloc, as it is")]
     try:
         import numba
     except ImportError:
