@@ -141,9 +141,9 @@ _unary("neg", _math.neg)
 _unary("exp", _math.exp)
 _unary("log", _math.log, lambda rng, s: uniform(rng, s, 0.2, 2.0), "log(x), x > 0")
 _unary("sqrt", _math.sqrt, lambda rng, s: uniform(rng, s, 0.2, 2.0), "sqrt(x), x > 0")
-_unary("tanh", _math.tanh, lambda rng, s: uniform(rng, s, -2, 2))
-_unary("sigmoid", _math.sigmoid, lambda rng, s: uniform(rng, s, -3, 3))
-_unary("relu", _math.relu, away_from_zero, "relu(x), x away from the kink at 0")
+_unary("tanh", F.tanh, lambda rng, s: uniform(rng, s, -2, 2))
+_unary("sigmoid", F.sigmoid, lambda rng, s: uniform(rng, s, -3, 3))
+_unary("relu", F.relu, away_from_zero, "relu(x), x away from the kink at 0")
 _unary("abs", _math.abs, away_from_zero, "|x|, x away from the kink at 0")
 
 

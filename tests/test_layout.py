@@ -32,3 +32,17 @@ def test_no_function_shares_a_name_with_an_nn_module():
     assert any(name == "Conv2dFunction" for _, name in functions)   # the walk found the ops
     clashes = sorted(f"{module}.{name}" for module, name in functions if name in nn_names)
     assert clashes == []
+
+
+def test_each_activation_has_one_definition():
+    """``mc.relu is F.relu is Tensor.relu``: one function, in ops/activation.py."""
+    import minicnn as mc
+    import minicnn.functional as F
+    from minicnn.ops import activation
+    for name in ("relu", "sigmoid", "tanh"):
+        function = getattr(activation, name)
+        assert getattr(mc, name) is function
+        assert getattr(F, name) is function
+        assert getattr(mc.nn.functional, name) is function
+        assert getattr(mc.Tensor, name) is function
+        assert function.__module__ == "minicnn.ops.activation"

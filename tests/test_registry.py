@@ -175,14 +175,15 @@ def test_max_pool_backward_without_a_window_runs_the_reference(fake_device, slop
 
 
 def test_kernels_are_registered_by_name_and_imported_on_first_use():
-    """Registering imports no kernel module (the thread pool's module, pure Python, is
-    imported with minicnn), and every name points at a real function."""
+    """Registering imports no kernel module (the thread pool's and the allocator setting's
+    modules, pure Python, are imported with minicnn), and every name points at a real
+    function."""
     import subprocess
     import sys
     code = ("import sys, minicnn\n"
             "loaded = sorted(m for m in sys.modules if m.startswith('minicnn.kernels.'))\n"
-            "assert loaded == ['minicnn.kernels.cpu_threads', 'minicnn.kernels.cuda_runtime',"
-            " 'minicnn.kernels.registrations'], loaded\n"
+            "assert loaded == ['minicnn.kernels.cpu_memory', 'minicnn.kernels.cpu_threads',"
+            " 'minicnn.kernels.cuda_runtime', 'minicnn.kernels.registrations'], loaded\n"
             "assert 'numba' not in sys.modules"
             ", loaded\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -38,7 +38,8 @@ def _refuse(fn, why: str):
 # -- elementwise --------------------------------------------------------------------------
 _SAME_NAME = {math.Add: "Add", math.Sub: "Sub", math.Mul: "Mul", math.Div: "Div",
               math.Pow: "Pow", math.Neg: "Neg", math.Exp: "Exp", math.Log: "Log",
-              math.Sqrt: "Sqrt", math.TanhFunction: "Tanh", math.SigmoidFunction: "Sigmoid",
+              math.Sqrt: "Sqrt", activation.TanhFunction: "Tanh",
+              activation.SigmoidFunction: "Sigmoid",
               math.MatMul: "MatMul", conversion.Move: "Identity"}
 
 

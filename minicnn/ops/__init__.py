@@ -9,9 +9,10 @@ from ..backend import DEFAULT_DTYPE, to_device
 from . import math, shape
 from .creation import (arange, full, ones, ones_like, rand, rand_like, randint, randn,
                        randn_like, zeros, zeros_like)
+from .activation import relu, sigmoid, tanh
 from .math import (abs, add, amax, amin, argmax, clamp, div, eq, exp, ge, gt, le, log, lt,
-                   matmul, maximum, mean, minimum, mul, ne, neg, power, relu, sigmoid, sqrt,
-                   std, sub, sum, tanh, var, where)
+                   matmul, maximum, mean, minimum, mul, ne, neg, power, sqrt, std, sub, sum,
+                   var, where)
 from .shape import (broadcast_to, cat, expand, flatten, getitem, pad, permute, reshape,
                     squeeze, stack, sum_to, transpose, unsqueeze)
 from .creation_extra import eye, linspace

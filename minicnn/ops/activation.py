@@ -17,17 +17,19 @@ from __future__ import annotations
 from .. import registry
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
-from .math import MaskMul, connected, exp, sigmoid as _sigmoid, tanh as _tanh, where
-from .math import relu as _relu
+from .math import MaskMul, connected, exp, where
+from .promotion import to_floating as _floating
 from .shape import _normalize_dim
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
-    r"""y = max(x, 0);  dy/dx = [x > 0] (0 at x = 0, as PyTorch).
+    r"""y = max(x, 0) = x * [x > 0];  dy/dx = [x > 0] (0 at x = 0, as PyTorch).
 
-    ``inplace`` is accepted for PyTorch compatibility; minicnn never overwrites its input.
+    The mask is a constant of the backward graph (``MaskMul``), so the second derivative
+    is 0. ``inplace`` is accepted for PyTorch compatibility; minicnn never overwrites its
+    input. This one function is ``mc.relu``, ``F.relu`` and ``Tensor.relu``.
     """
-    return _relu(input)
+    return MaskMul.apply(input, mask=(input.array > 0).astype(input.dtype), rule=("relu",))
 
 
 # Array functions (NumPy reference), registered in ``minicnn.registry`` under the
@@ -88,15 +90,39 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     return LeakyReLUFunction.apply(input, negative_slope=float(negative_slope))
 
 
+class SigmoidFunction(Function):
+    """y = 1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2 so that no exp overflows;
+    dL/dx = g y (1 - y)."""
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        return (0.5 + 0.5 * xp.tanh(0.5 * x)).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        y = self.output
+        return g * y * (1 - y)
+
+
 def sigmoid(input: Tensor) -> Tensor:
     r"""y = 1 / (1 + e^{-x}), computed as (1 + tanh(x / 2)) / 2 (no overflow for any x);
-    dy/dx = y (1 - y)."""
-    return _sigmoid(input)
+    dy/dx = y (1 - y). An integer input is promoted to float (PyTorch's rule)."""
+    return SigmoidFunction.apply(_floating(input))
+
+
+class TanhFunction(Function):
+    """y = tanh x;  dL/dx = g (1 - y^2)."""
+
+    def forward(self, x):
+        return get_array_module(x).tanh(x)
+
+    def backward(self, g):
+        y = self.output
+        return g * (1 - y * y)
 
 
 def tanh(input: Tensor) -> Tensor:
-    r"""y = tanh x;  dy/dx = 1 - y^2."""
-    return _tanh(input)
+    r"""y = tanh x;  dy/dx = 1 - y^2. An integer input is promoted to float."""
+    return TanhFunction.apply(_floating(input))
 
 
 class SoftplusFunction(Function):
@@ -118,7 +144,7 @@ class SoftplusFunction(Function):
     def backward(self, g):
         if self.linear.all():
             return g
-        slope = _sigmoid(self.inputs[0] * self.beta)
+        slope = sigmoid(self.inputs[0] * self.beta)
         return where(self.linear, g, g * slope)
 
 

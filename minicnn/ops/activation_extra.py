@@ -25,9 +25,9 @@ import numpy as np
 
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
-from .activation import elu, softplus
+from .activation import elu, sigmoid, softplus, tanh
 from .elementwise_extra import erf, erf_array
-from .math import MaskMul, exp, mean, sigmoid, sqrt, tanh, where
+from .math import MaskMul, exp, mean, sqrt, where
 
 _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)

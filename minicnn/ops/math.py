@@ -4,8 +4,8 @@ Each op is a ``Function`` whose ``forward`` uses the array module (``xp``: NumPy
 and whose ``backward`` uses Tensor ops only. Gradients of broadcast inputs are returned in
 the broadcast shape: the autograd walk sums them back (``sum_to``).
 
-Masks (relu, clamp, abs's sign, max's argmax) are constants of the backward graph: the
-second derivative of a piecewise-linear op is zero almost everywhere.
+Masks (clamp, abs's sign, max's argmax; relu's, in activation.py) are constants of the
+backward graph: the second derivative of a piecewise-linear op is zero almost everywhere.
 """
 from __future__ import annotations
 
@@ -188,30 +188,6 @@ class Sqrt(Function):
         return g / (2 * self.output)
 
 
-class TanhFunction(Function):
-    """y = tanh x;  dL/dx = g (1 - y^2)."""
-
-    def forward(self, x):
-        return get_array_module(x).tanh(x)
-
-    def backward(self, g):
-        y = self.output
-        return g * (1 - y * y)
-
-
-class SigmoidFunction(Function):
-    """y = 1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2 so that no exp overflows;
-    dL/dx = g y (1 - y)."""
-
-    def forward(self, x):
-        xp = get_array_module(x)
-        return (0.5 + 0.5 * xp.tanh(0.5 * x)).astype(x.dtype, copy=False)
-
-    def backward(self, g):
-        y = self.output
-        return g * y * (1 - y)
-
-
 class MaskMul(Function):
     """y = x * mask with a constant mask (relu, abs, clamp use it);  dL/dx = g * mask.
 
@@ -266,19 +242,6 @@ def log(x):
 
 def sqrt(x):
     return Sqrt.apply(_floating(x))
-
-
-def tanh(x):
-    return TanhFunction.apply(_floating(x))
-
-
-def sigmoid(x):
-    return SigmoidFunction.apply(_floating(x))
-
-
-def relu(x: Tensor) -> Tensor:
-    """y = max(x, 0) = x * [x > 0]  (gradient 0 at x = 0, as PyTorch's)."""
-    return MaskMul.apply(x, mask=(x.array > 0).astype(x.dtype), rule=("relu",))
 
 
 def abs(x: Tensor) -> Tensor:  # noqa: A001 - PyTorch's name
