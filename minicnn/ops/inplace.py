@@ -21,7 +21,7 @@ import weakref
 
 import numpy as np
 
-from .. import autograd
+from .. import autograd, backward_walk
 from .. import random as _random
 from ..autograd import Tensor, as_tensor, no_grad
 
@@ -38,7 +38,7 @@ def _write(target: Tensor, values, name: str) -> None:
                            "or broadcasting); call .clone() first to modify a copy")
     array[...] = values
     target._version_box[0] += 1
-    autograd._inplace_ops_done += 1
+    backward_walk._inplace_ops_done += 1
 
 
 def apply_in_place(self: Tensor, compute, name: str) -> Tensor:
