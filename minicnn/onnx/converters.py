@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..geometry import conv_transpose_output_size
 from ..ops import activation, conv, conversion, math, norm, pool, shape
 from .graph import GraphBuilder, UnsupportedOperatorError
 
@@ -238,7 +239,8 @@ def _conv_transpose2d(b, fn, inputs):
     for size, size_in, kernel, stride, dilation, pads in (
             (k["input_hw"][0], H_in, R, k["stride"][0], k["dilation"][0], top + bottom),
             (k["input_hw"][1], W_in, S, k["stride"][1], k["dilation"][1], left + right)):
-        extra.append(int(size) - ((size_in - 1) * stride - pads + dilation * (kernel - 1) + 1))
+        extra.append(int(size) - conv_transpose_output_size(size_in, kernel, stride, pads,
+                                                            dilation))
     return b.node("ConvTranspose", inputs, strides=list(k["stride"]),
                   pads=[top, left, bottom, right], dilations=list(k["dilation"]),
                   group=int(k["groups"]), kernel_shape=[R, S], output_padding=extra)
