@@ -21,10 +21,10 @@ from .ops.activation_extra import (celu, gelu, hardsigmoid, hardswish, hardtanh,
                                    mish, relu6, rms_norm, selu, silu)
 from .ops.conv import conv2d, conv_transpose2d
 from .ops.conv1d import conv1d, conv_transpose1d
+from .ops.dropout import dropout, dropout2d
 from .ops.embedding import embedding
 from .ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
-                       dropout, dropout2d, huber_loss, l1_loss, mse_loss, nll_loss,
-                       smooth_l1_loss)
+                       huber_loss, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
 from .ops.math import matmul
 from .ops.norm import batch_norm, group_norm, instance_norm, layer_norm
 from .ops.pool import avg_pool2d, max_pool2d
