@@ -10,9 +10,10 @@ Read this file top to bottom, then ``backward_walk.py``: the two are the whole e
   with minicnn's own Tensor ops**. Because of that, the backward pass is itself a graph
   whenever ``create_graph=True``: differentiate it again and you get second derivatives
   (WGAN-GP's gradient penalty, Newton's method, ``gradgradcheck``) for every op.
-* The walk (``backward_walk._walk``) visits the functions in reverse topological order, with an explicit
-  stack instead of recursion (a 10,000-op chain is fine), adds up the gradients that reach
-  each tensor, and undoes broadcasting in one place (``_sum_to_shape``).
+* The walk (``backward_walk._walk``) visits the functions in reverse topological order,
+  with an explicit stack instead of recursion (a 10,000-op chain is fine), adds up the
+  gradients that reach each tensor, and undoes broadcasting in one place
+  (``_sum_to_shape``).
 
 Chain rule, for y = f(x) inside a bigger graph with scalar output L::
 
@@ -221,12 +222,10 @@ class Tensor(metaclass=_TensorType):
         if not self.requires_grad:
             raise RuntimeError("backward(): this tensor does not require grad and has no "
                                "creator (no input of its graph had requires_grad=True)")
-        if gradient is None:
-            if self.array.size != 1:
-                raise RuntimeError(f"backward(): gradient can be omitted only for a scalar "
-                                   f"output, got shape {self.shape}; pass gradient= of that shape")
-            gradient = Tensor._wrap(get_array_module(self.array).ones_like(self.array))
-        gradient = _as_gradient(gradient, self, "gradient")
+        gradient = _as_gradient(
+            gradient, self, "gradient",
+            missing=f"backward(): gradient can be omitted only for a scalar output, got "
+                    f"shape {self.shape}; pass gradient= of that shape")
         retain = create_graph if retain_graph is None else retain_graph
         stored: set[int] = set()
 
@@ -292,7 +291,13 @@ def _accumulate(old: Tensor, new: Tensor, create_graph: bool) -> Tensor:
     return Tensor._wrap(old.array + new.array)
 
 
-def _as_gradient(gradient, like: Tensor, name: str) -> Tensor:
+def _as_gradient(gradient, like: Tensor, name: str, missing: str) -> Tensor:
+    """The root gradient dL/d(like) of a walk: ``gradient`` as a Tensor of ``like``'s shape;
+    ones when it is None and ``like`` is a scalar (else RuntimeError(``missing``))."""
+    if gradient is None:
+        if like.array.size != 1:
+            raise RuntimeError(missing)
+        return Tensor._wrap(get_array_module(like.array).ones_like(like.array))
     if not isinstance(gradient, Tensor):
         gradient = Tensor._wrap(get_array_module(like.array).asarray(gradient, dtype=like.dtype))
     if gradient.shape != like.shape:

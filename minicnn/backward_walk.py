@@ -255,12 +255,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
         if not output.requires_grad:
             raise RuntimeError(f"grad(): outputs[{position}] does not require grad "
                                "(it does not depend on any tensor with requires_grad=True)")
-        if given is None:
-            if output.array.size != 1:
-                raise RuntimeError(f"grad(): grad_outputs[{position}] is needed for a non-scalar "
-                                   f"output of shape {output.shape}")
-            given = Tensor._wrap(get_array_module(output.array).ones_like(output.array))
-        root_grads.append(_as_gradient(given, output, f"grad_outputs[{position}]"))
+        root_grads.append(_as_gradient(
+            given, output, f"grad_outputs[{position}]",
+            missing=f"grad(): grad_outputs[{position}] is needed for a non-scalar output of "
+                    f"shape {output.shape}"))
     retain = create_graph if retain_graph is None else retain_graph
     found = _walk(outputs, root_grads, retain, create_graph, targets=inputs)
     results = []
