@@ -78,7 +78,9 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
             pairs = _elementwise(x, expected, eps, weighted_sum)
         else:
             pairs = _directional(x, expected, eps, weighted_sum, rng, directions)
-        bad = [(where, a, n) for where, a, n in pairs if abs(a - n) > atol + rtol * abs(n)]
+        # written as `not <=` so that a NaN on either side counts as a disagreement
+        bad = [(where, a, n) for where, a, n in pairs
+               if not abs(a - n) <= atol + rtol * abs(n)]
         if bad:
             report.append(_describe(i, x, pairs, bad, atol, rtol))
     if report:

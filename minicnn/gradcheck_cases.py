@@ -112,7 +112,7 @@ def _reduction(name, op, draw=uniform, variance=False):
 _reduction("sum", _math.sum)
 _reduction("mean", _math.mean)
 _reduction("var", _math.var, variance=True)
-_reduction("std", _math.std, variance=True)
+_reduction("std", _math.std, distinct, variance=True)  # sqrt: no zero spread
 _reduction("amax", _math.amax, distinct)
 _reduction("amin", _math.amin, distinct)
 

@@ -217,7 +217,7 @@ def _cross_entropy(rng):
     n, c = int(rng.integers(1, 5)), int(rng.integers(2, 5))
     x = uniform(rng, (n, c), -2, 2)
     if rng.random() < 0.3:
-        probabilities = rng.random((n, c))
+        probabilities = rng.uniform(0.05, 1.0, (n, c))   # no all-zero row
         target = Tensor._wrap(probabilities / probabilities.sum(axis=1, keepdims=True))
         return ((lambda x: F.cross_entropy(x, target)), (x,),
                 describe(input=x, target="probabilities"))

@@ -52,7 +52,26 @@ def away_from_zero(rng, shape, margin=0.2) -> Tensor:
 def distinct(rng, shape, spacing=0.05) -> Tensor:
     """All values different by at least ``spacing``: max and argmax are unambiguous."""
     n = int(np.prod(shape))
-    return _leaf(((rng.permutation(n) - n / 2) * spacing).reshape(shape))
+    return _leaf(ladder(rng.permutation(n), spacing).reshape(shape))
+
+
+def ladder(order, spacing, offset=0.0) -> np.ndarray:
+    """Distinct values ``spacing`` apart: ``order`` (a permutation of 0..n-1) centred on 0,
+    times ``spacing``, plus ``offset``."""
+    order = np.asarray(order, dtype=np.float64)
+    return (order - order.size / 2) * spacing + offset
+
+
+def kept_away(values, point, margin=0.05) -> np.ndarray:
+    """``values`` (float array, changed in place and returned) with every entry at least
+    ``margin`` from ``point`` (a kink such as relu's 0, or a pole): entries closer are moved
+    out to ``point +- margin`` on their own side, an entry exactly at ``point`` to
+    ``point + 2 margin``."""
+    exact = values == point
+    too_close = np.abs(values - point) < margin
+    values[too_close] = point + margin * np.sign(values[too_close] - point)
+    values[exact] = point + 2 * margin
+    return values
 
 
 def random_shape(rng, ndim_low=1, ndim_high=3, size_high=4) -> tuple:

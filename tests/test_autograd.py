@@ -225,6 +225,21 @@ def test_gradcheck_reports_a_wrong_backward():
     assert gradcheck(WrongCube.apply, [x], raise_exception=False) is False
 
 
+def test_gradcheck_counts_a_nan_gradient_as_a_failure():
+    """sqrt at 0: the analytic gradient is inf * 0 = NaN; a NaN never agrees with anything
+    (a comparison `diff > tol` would let it pass)."""
+    class NanBackward(Cube):
+        def backward(self, g):
+            return g * mc.tensor(np.full(self.inputs[0].shape, np.nan))
+
+    x = mc.tensor(np.array([0.3, -0.7]), requires_grad=True)
+    with pytest.raises(GradcheckError, match="analytic nan"):
+        gradcheck(NanBackward.apply, [x])
+    flat = mc.tensor(np.zeros(3), requires_grad=True)
+    assert gradcheck(lambda t: (t - t.mean()).pow(2).sum().sqrt(), [flat],
+                     raise_exception=False) is False
+
+
 def test_gradcheck_random_directions_for_large_inputs():
     x = mc.tensor(np.random.default_rng(0).standard_normal(500), requires_grad=True)
     assert gradcheck(Cube.apply, [x], max_elements=100)
