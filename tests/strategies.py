@@ -111,12 +111,15 @@ def arrays(draw, shape, low=-2.0, high=2.0, dtype=np.float64, away_from=None):
     """A float array of ``shape`` with values drawn in [low, high); sometimes a
     non-contiguous view.
 
-    ``away_from``: keep every value at least 0.05 away from this point (kinks of relu,
-    abs, clamp; the pole of log), so finite differences do not straddle it.
+    ``away_from``: a point or a tuple of points (kinks of relu, abs, clamp; the pole of
+    log); every value is kept at least 0.05 away from each, so finite differences do not
+    straddle one.
     """
     values = np.asarray(HypothesisRandom(draw).uniform(low, high, tuple(shape)), np.float64)
-    if away_from is not None:
-        kept_away(values, away_from, 0.05)
+    points = () if away_from is None else (
+        away_from if isinstance(away_from, tuple) else (away_from,))
+    for point in points:
+        kept_away(values, point, 0.05)
     values = values.astype(dtype)
     if draw(st.booleans()) and len(shape) >= 1:
         # same values, non-contiguous memory: a strided view into a bigger buffer

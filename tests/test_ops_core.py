@@ -89,7 +89,7 @@ CASES = [
     Case("tanh", one(), lambda x: x.tanh(), lambda x: x.tanh()),
     Case("sigmoid", one(-4, 4), lambda x: x.sigmoid(), lambda x: x.sigmoid()),
     Case("relu", one(away_from=0.0), lambda x: x.relu(), lambda x: x.relu()),
-    Case("clamp", one(away_from=0.5), lambda x: x.clamp(-1.0, 0.5), lambda x: x.clamp(-1.0, 0.5)),
+    Case("clamp", one(away_from=(-1.0, 0.5)), lambda x: x.clamp(-1.0, 0.5), lambda x: x.clamp(-1.0, 0.5)),
     Case("clamp-min", one(away_from=0.5), lambda x: x.clamp(min=0.5), lambda x: x.clamp(min=0.5)),
     Case("maximum", separated_pair(), mc.maximum, lambda a, b: __import__("torch").maximum(a, b)),
     Case("minimum", separated_pair(), mc.minimum, lambda a, b: __import__("torch").minimum(a, b)),
