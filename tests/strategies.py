@@ -52,7 +52,7 @@ class HypothesisRandom:
         return values
 
     @staticmethod
-    def _shaped(values, size, dtype):
+    def _shaped(values, size, dtype=None):
         if size is None:
             return values[0]
         shape = (size,) if np.isscalar(size) else tuple(size)
@@ -70,7 +70,7 @@ class HypothesisRandom:
                             allow_infinity=False, allow_subnormal=False)
         values = self._values(element, self._count(size),
                               lambda rng, n: rng.uniform(low, high, n).tolist())
-        return self._shaped([float(v) for v in values], size, np.float64)
+        return self._shaped(values, size, np.float64)
 
     def random(self, size=None):
         return self.uniform(0.0, 1.0, size)
@@ -92,9 +92,7 @@ class HypothesisRandom:
             pool = [item for item, weight in zip(pool, p) if weight > 0]
         if not replace:
             count = self._count(size)
-            picked = self._draw(st.permutations(pool))[:count]
-            return picked[0] if size is None else np.asarray(picked).reshape(
-                (size,) if np.isscalar(size) else tuple(size))
+            return self._shaped(self._draw(st.permutations(pool))[:count], size)
         indices = self.integers(0, len(pool), size)
         if size is None:
             return pool[int(indices)]

@@ -226,8 +226,8 @@ def test_gradcheck_reports_a_wrong_backward():
 
 
 def test_gradcheck_counts_a_nan_gradient_as_a_failure():
-    """sqrt at 0: the analytic gradient is inf * 0 = NaN; a NaN never agrees with anything
-    (a comparison `diff > tol` would let it pass)."""
+    """A NaN never agrees with anything (a comparison `diff > tol` would let it pass): a
+    backward that returns NaN, and sqrt at 0 (the norm of zero spread: inf * 0 = NaN)."""
     class NanBackward(Cube):
         def backward(self, g):
             return g * mc.tensor(np.full(self.inputs[0].shape, np.nan))
