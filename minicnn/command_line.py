@@ -165,7 +165,29 @@ def check_run_folder(out: str, command: str, resume, overwrite: bool) -> dict | 
     if os.path.exists(checkpoint) and not overwrite:
         raise CommandError(f"--out: {out} already holds a run ({checkpoint}); continue it with "
                            "--resume, or start over with --overwrite (which replaces it)")
+    if overwrite and os.path.isdir(out):
+        remove_run_outputs(out)
     return None
+
+
+# What a ``minicnn train`` run writes into its folder; ``--overwrite`` removes exactly these,
+# so no picture of the replaced run (a ``samples_step004000.png`` a shorter new run never
+# reaches) is left beside the new run's files. Anything else in the folder is the user's.
+RUN_OUTPUTS = ("checkpoint.ckpt", "model.ckpt", "losses.csv", "losses.png", "samples.png",
+               "loss.png", "accuracy.png", "confusion_matrix.png", "misclassified.png")
+
+
+def remove_run_outputs(out: str) -> None:
+    """Delete the files an earlier run wrote into ``out`` (see ``RUN_OUTPUTS``)."""
+    for name in os.listdir(out):
+        is_step_grid = name.startswith("samples_step") and name.endswith(".png")
+        path = os.path.join(out, name)
+        if (name in RUN_OUTPUTS or is_step_grid) and os.path.isfile(path):
+            try:
+                os.remove(path)
+            except OSError as error:
+                raise CommandError(f"--overwrite: cannot remove {path} of the earlier run "
+                                   f"({error.strerror or error})") from None
 
 
 def check_image_output(path: str, option: str = "--out") -> None:

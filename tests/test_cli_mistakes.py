@@ -57,6 +57,19 @@ def test_overwrite_starts_over_on_purpose(capsys, tmp_path):
     assert mc.load(os.path.join(out, "checkpoint.ckpt"))["config"]["seed"] == 3
 
 
+def test_overwrite_leaves_no_picture_of_the_replaced_run(tmp_path):
+    out = tmp_path / "run"
+    longer = [a if a != "1" else "2" for a in GAN]
+    longer[longer.index("--sample-every") + 1] = "1"
+    assert main(["train", "dcgan", *longer, "--out", str(out)]) == 0
+    assert (out / "samples_step000002.png").exists()
+    (out / "notes.txt").write_text("mine")
+    assert main(["train", "dcgan", *GAN, "--out", str(out), "--overwrite"]) == 0
+    assert not (out / "samples_step000002.png").exists()
+    assert (out / "notes.txt").read_text() == "mine"
+    assert (out / "checkpoint.ckpt").exists() and (out / "samples.png").exists()
+
+
 def test_resuming_another_kind_of_run_is_refused_naming_both(capsys, runs):
     one_line_error(capsys, "train", "wgan-gp", *GAN, "--out", str(runs / "dcgan"), "--resume",
                    says="is a dcgan run, not a wgan-gp run")
