@@ -196,6 +196,7 @@ class _EveryOp(nn.Module):
         import minicnn.functional as F
 
         y = F.elu(self.conv(x))
+        y = F.hardtanh(y, -0.5, 0.8) + F.relu6(y * 4) + F.hardsigmoid(y * 5)
         y = self.instance(self.norm(self.up(y)[:, :, 1:, ::-1]))
         y = F.max_pool2d(F.softplus(y, beta=2.0), 2) + F.avg_pool2d(y.sigmoid(), 2)
         y = F.interpolate(y, scale_factor=2, mode="bilinear", align_corners=False)

@@ -97,6 +97,26 @@ def test_kinks_take_pytorchs_side(name, fn, points):
     np.testing.assert_allclose(g.numpy(), tg.numpy(), err_msg=name)
 
 
+@pytest.mark.oracle
+@pytest.mark.parametrize("name", ["hardtanh", "relu6", "hardsigmoid", "hardswish"])
+def test_a_gradient_taken_with_create_graph_stays_connected_as_pytorchs(name):
+    """PyTorch's first gradient of these depends on x (``hardtanh_backward(g, x)``...), so a
+    second ``grad`` of a piecewise-linear function gives zeros instead of raising."""
+    torch = torch_or_skip()
+    points = [-4.0, -0.5, 0.3, 2.0, 7.0]
+    x, g = _grads(getattr(F, name), points)
+    t = torch.tensor(points, dtype=torch.float64, requires_grad=True)
+    (tg,) = torch.autograd.grad(getattr(torch.nn.functional, name)(t).sum(), t,
+                                create_graph=True)
+    assert g.requires_grad == tg.requires_grad
+    (gg,) = mc.grad(g.sum(), x)
+    if name != "hardsigmoid":   # torch's hardsigmoid has no double backward
+        (tgg,) = torch.autograd.grad(tg.sum(), t)
+        np.testing.assert_allclose(gg.numpy(), tgg.numpy(), err_msg=name)
+    else:
+        np.testing.assert_array_equal(gg.numpy(), 0)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_stable_at_extreme_inputs(dtype):
     big = mc.tensor(np.array([-1000.0, -30.0, 0.0, 30.0, 1000.0], dtype=dtype),

@@ -51,7 +51,8 @@ Options (defaults: today's recipe): ``lr_d`` gives D its own learning rate (TTUR
 ``label_smoothing`` s > 0 is *one-sided* label smoothing (Salimans et al. 2016): D's target
 for real images becomes 1 - s, so D is never rewarded for unbounded confidence on real
 data; fakes keep target 0 (smoothing them too would reward D for calling fakes a bit
-real). The generator's target stays 1.
+real). The generator's target stays 1. ``augment`` names DiffAugment transforms
+(``"translation,cutout"``, see ``augment.py``) that D sees every image through.
 """
 from __future__ import annotations
 
@@ -60,6 +61,7 @@ import numpy as np
 from .. import functional as F
 from .. import nn
 from ..autograd import Tensor
+from .augment import diff_augment
 from .recipe import GANParts, GANRecipe, register_recipe
 
 
@@ -147,7 +149,7 @@ class DCGAN(GANRecipe):
     latent_dim = 100
     image_size = 28
     defaults = dict(GANRecipe.defaults, width=64, lr=2e-4, betas=(0.5, 0.999),
-                    label_smoothing=0.0)
+                    label_smoothing=0.0, augment="")
 
     def make_models(self, config: dict):
         return (dcgan28_generator(self.latent_dim, config["width"]),
@@ -171,18 +173,25 @@ class DCGAN(GANRecipe):
         real_targets = ones if smoothing == 0 else parts.tensor(
             np.full((n, 1), 1.0 - smoothing, dtype=np.float32))
 
+        # DiffAugment (augment.py): D sees every image, real or fake, through a fresh random
+        # transform; "" (the default) sees them as they are
+        policy = parts.config.get("augment") or ""
+
+        def judge(images):
+            return D(diff_augment(images, policy, rng))
+
         fake = G(self.noise(n, rng, parts))
 
         # 1. the discriminator: real -> 1, fake -> 0 (fake detached: G is not updated here)
-        logits_real = D(real)
-        logits_fake = D(fake.detach())
+        logits_real = judge(real)
+        logits_fake = judge(fake.detach())
         loss_d = (F.binary_cross_entropy_with_logits(logits_real, real_targets)
                   + F.binary_cross_entropy_with_logits(logits_fake, zeros))
         parts.check_finite("loss_d", loss_d)   # NaN guard: stop before a broken update
         self.update(parts, "discriminator", loss_d)
 
         # 2. the generator: make the (updated) D call its fakes real
-        logits_generated = D(fake)
+        logits_generated = judge(fake)
         loss_g = F.binary_cross_entropy_with_logits(logits_generated, ones)
         parts.check_finite("loss_g", loss_g)
         self.update(parts, "generator", loss_g)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..geometry import conv_transpose_output_size
-from ..ops import activation, conv, conversion, math, norm, pool, shape
+from ..ops import activation, activation_extra, conv, conversion, math, norm, pool, shape
 from .graph import GraphBuilder, UnsupportedOperatorError
 
 CONVERTERS: dict = {}
@@ -63,6 +63,19 @@ def _mask_mul(b, fn, inputs):
 @converts(math.Where)
 def _where(b, fn, inputs):
     _refuse(fn, "its condition is a constant array computed from this call's values")
+
+
+@converts(activation_extra.HardtanhFunction)
+def _hardtanh(b, fn, inputs):
+    dtype = fn.inputs[0].dtype
+    low = b.constant(np.asarray(fn.keywords["min_val"], dtype=dtype), "min")
+    high = b.constant(np.asarray(fn.keywords["max_val"], dtype=dtype), "max")
+    return b.node("Clip", [inputs[0], low, high])
+
+
+@converts(activation_extra.HardsigmoidFunction)
+def _hardsigmoid(b, fn, inputs):
+    return b.node("HardSigmoid", inputs, alpha=1.0 / 6.0, beta=0.5)
 
 
 @converts(activation.LeakyReLUFunction)

@@ -3,7 +3,8 @@ relu6, logsigmoid, hardsigmoid, hardswish; and rms_norm.
 
 Each forward works on raw arrays; each backward is a Tensor expression of the input, so
 ``create_graph=True`` gives exact second derivatives. The piecewise-linear ones (hardtanh,
-relu6, hardsigmoid) multiply g by a constant mask: their curvature is zero. Where PyTorch
+relu6, hardsigmoid) multiply g by a constant mask: their curvature is zero (the gradient
+stays linked to x, so a second ``grad`` gives zeros, as PyTorch's). Where PyTorch
 picks a side at a kink, the comment says which (we pick the same).
 
     gelu(x)        = x Phi(x),  Phi(x) = (1 + erf(x / sqrt 2)) / 2
@@ -27,7 +28,7 @@ from ..autograd import Function, Tensor
 from ..backend import get_array_module
 from .activation import elu, sigmoid, softplus, tanh
 from .elementwise_extra import erf, erf_array
-from .math import MaskMul, exp, mean, sqrt, where
+from .math import MaskMul, connected, exp, mean, sqrt, where
 
 _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -144,18 +145,27 @@ def logsigmoid(input: Tensor) -> Tensor:
 
 
 # -- piecewise linear ---------------------------------------------------------------------
+class HardtanhFunction(Function):
+    """y = clip(x, min_val, max_val);  dL/dx = g where min_val < x < max_val, else 0 (0 at
+    both ends, as PyTorch's). The gradient is g times a constant mask, linked to x with a
+    zero derivative (``connected``), as PyTorch's ``hardtanh_backward(g, x)`` is."""
+
+    def forward(self, x, min_val, max_val):
+        return get_array_module(x).clip(x, x.dtype.type(min_val), x.dtype.type(max_val))
+
+    def backward(self, g):
+        x = self.inputs[0]
+        inside = (x.array > self.keywords["min_val"]) & (x.array < self.keywords["max_val"])
+        return connected(MaskMul.apply(g, mask=inside.astype(g.dtype), rule=("mask",)), x)
+
+
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
              inplace: bool = False) -> Tensor:
-    """clip(x, min_val, max_val); the gradient passes where min_val < x < max_val (strictly:
-    0 at both ends, as PyTorch's)."""
+    """clip(x, min_val, max_val); see ``HardtanhFunction``."""
     _check("hardtanh", input)
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
-    xp = get_array_module(input.array)
-    x = input.array
-    inside = (x > min_val) & (x < max_val)
-    constant = xp.where(inside, 0, xp.clip(x, min_val, max_val)).astype(x.dtype, copy=False)
-    return MaskMul.apply(input, mask=inside.astype(x.dtype)) + Tensor._wrap(constant)
+    return HardtanhFunction.apply(input, min_val=float(min_val), max_val=float(max_val))
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
@@ -163,15 +173,22 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     return hardtanh(input, 0.0, 6.0)
 
 
+class HardsigmoidFunction(Function):
+    """y = clip(x / 6 + 1/2, 0, 1);  dL/dx = g / 6 where -3 < x < 3, else 0; the gradient
+    linked to x with a zero derivative, as ``HardtanhFunction``'s."""
+
+    def forward(self, x):
+        return get_array_module(x).clip(x / x.dtype.type(6) + x.dtype.type(0.5), 0, 1)
+
+    def backward(self, g):
+        x = self.inputs[0]
+        inside = (x.array > -3) & (x.array < 3)
+        return connected(MaskMul.apply(g, mask=inside.astype(g.dtype) / 6, rule=("mask",)), x)
+
+
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
-    """clip(x / 6 + 1/2, 0, 1); dL/dx = g / 6 where -3 < x < 3, else 0."""
-    _check("hardsigmoid", input)
-    x = input.array
-    inside = (x > -3) & (x < 3)
-    xp = get_array_module(x)
-    constant = xp.where(x >= 3, 1, 0).astype(x.dtype) * ~inside + inside * x.dtype.type(0.5)
-    return MaskMul.apply(input, mask=inside.astype(x.dtype) / 6) + Tensor._wrap(
-        constant.astype(x.dtype, copy=False))
+    """clip(x / 6 + 1/2, 0, 1); see ``HardsigmoidFunction``."""
+    return HardsigmoidFunction.apply(_check("hardsigmoid", input))
 
 
 class HardSwish(Function):
