@@ -14,6 +14,7 @@ from .ops import (abs, amax, amin, arange, argmax, broadcast_to, cat, clamp, exp
                   rand, rand_like, randint, randn, randn_like, relu, reshape, sigmoid, sqrt,
                   squeeze, stack, std, sum, tanh, transpose, unsqueeze, var, where, zeros,
                   zeros_like)
+from .ops import diag, diagonal, outer, trace  # noqa: E402
 from .ops import (all, any, argsort, ceil, chunk, cos, cumsum, einsum, erf, eye, flip,  # noqa
                   floor, floor_divide, gather, isfinite, isinf, isnan, linspace, log2,
                   logsumexp, masked_fill, prod, remainder, repeat_interleave, roll, round,

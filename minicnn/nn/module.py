@@ -436,10 +436,12 @@ class Module:
                         tensor.grad = Tensor._wrap(convert(tensor.grad.array))
         return self
 
-    def to(self, *args, device=None, dtype=None) -> "Module":
+    def to(self, *args, device=None, dtype=None, non_blocking=False,
+           memory_format=None) -> "Module":
         """``model.to('cuda')``, ``model.to(mc.float64)``, ``model.to(device=, dtype=)``.
         In place (returns self). Casting touches floating-point tensors only
-        (BatchNorm's integer ``num_batches_tracked`` stays int64)."""
+        (BatchNorm's integer ``num_batches_tracked`` stays int64). ``non_blocking`` and
+        ``memory_format`` are accepted as PyTorch's and change nothing here."""
         for arg in args:
             if isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda", "gpu"):
                 device = arg

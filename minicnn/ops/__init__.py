@@ -16,6 +16,7 @@ from .math import (abs, add, amax, amin, argmax, clamp, div, eq, exp, ge, gt, le
 from .shape import (broadcast_to, cat, expand, flatten, getitem, pad, permute, reshape,
                     squeeze, stack, sum_to, transpose, unsqueeze)
 from .creation_extra import eye, linspace
+from .diagonals import diag, diagonal, outer, trace
 from .einsum import einsum
 from .elementwise_extra import (ceil, cos, erf, floor, floor_divide, isfinite, isinf, isnan,
                                 log2, remainder, round, rsqrt, sign, sin, trunc)
@@ -35,9 +36,16 @@ def _astype(self, dtype):
     return cast(self, dtype)
 
 
-def _to(self, *args, dtype=None, device=None):
-    """``x.to('cuda')``, ``x.to(np.float64)``, ``x.to(device=..., dtype=...)``."""
+def _to(self, *args, dtype=None, device=None, non_blocking=False, copy=False,
+        memory_format=None):
+    """``x.to('cuda')``, ``x.to(np.float64)``, ``x.to(device=..., dtype=...)``,
+    ``x.to(other)`` (other's dtype and device). ``non_blocking`` and ``memory_format`` are
+    accepted as PyTorch's and change nothing here (transfers are synchronous; every tensor
+    is contiguous); ``copy=True`` returns a new tensor even when nothing changes."""
     from .conversion import cast, move
+
+    if len(args) == 1 and isinstance(args[0], Tensor):
+        args = (args[0].dtype, args[0].device)
 
     for arg in args:
         if isinstance(arg, str) and (arg in ("cpu", "cuda", "gpu") or arg.startswith("cuda:")):
@@ -49,6 +57,8 @@ def _to(self, *args, dtype=None, device=None):
         out = cast(out, dtype)
     if device is not None:
         out = move(out, device)
+    if copy and out is self:
+        out = self.clone()
     return out
 
 
@@ -87,6 +97,9 @@ _methods = {
 from .inplace import in_place_methods  # noqa: E402
 
 _methods.update(in_place_methods())
+from .setitem import setitem  # noqa: E402
+
+_methods["__setitem__"] = setitem
 from .tensor_methods import tensor_methods  # noqa: E402
 
 _methods.update(tensor_methods())

@@ -5,6 +5,7 @@ PyTorch's calling forms (``x.flip(0, 1)`` and ``x.flip((0, 1))``, ``x.repeat(2, 
 ``minicnn/ops/__init__.py`` binds them to ``Tensor`` with the rest of the table."""
 from __future__ import annotations
 
+from . import diagonals as dg
 from . import elementwise_extra as ew
 from . import index_ops as ix
 from . import sort_scan as ss
@@ -35,6 +36,8 @@ def extra_methods() -> dict:
         "split": ix.split, "chunk": ix.chunk, "gather": ix.gather, "scatter": ix.scatter,
         "scatter_add": ix.scatter_add, "masked_fill": ix.masked_fill,
         "tril": ix.tril, "triu": ix.triu,
+        "diag": dg.diag, "diagonal": dg.diagonal, "trace": dg.trace, "outer": dg.outer,
+        "ger": dg.outer,
         "cumsum": ss.cumsum, "prod": ss.prod, "any": ss.any, "all": ss.all,
         "sort": ss.sort, "argsort": ss.argsort, "topk": ss.topk, "logsumexp": ss.logsumexp,
         "sin": ew.sin, "cos": ew.cos, "floor": ew.floor, "ceil": ew.ceil, "round": ew.round,
