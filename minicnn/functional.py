@@ -33,6 +33,7 @@ from .ops.resize import adaptive_avg_pool2d, interpolate, upsample
 from .ops.pad_modes import pad as _pad_modes
 from .ops.shape import pad as _pad
 from .ops.shape import reshape
+from .ops.functional_more import *  # noqa: E402,F401,F403  (its __all__: more F.* names)
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -104,3 +105,6 @@ __all__ = [
     "hardswish", "rms_norm", "conv1d", "conv_transpose1d", "embedding", "max_pool1d",
     "avg_pool1d", "adaptive_avg_pool1d",
 ]
+from .ops import functional_more as _functional_more  # noqa: E402
+
+__all__ += _functional_more.__all__

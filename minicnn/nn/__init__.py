@@ -16,6 +16,7 @@ from .padding import (ConstantPad1d, ConstantPad2d, ReflectionPad1d, ReflectionP
 from .parameter_list import ParameterList
 from .pooling1d import AdaptiveAvgPool1d, AvgPool1d, MaxPool1d
 from .embedding import Embedding
+from .layers_more import *  # noqa: E402,F401,F403  (its __all__: more layers)
 from .module import Module, Parameter
 from .module_dict import ModuleDict
 from .normalization import (BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d,
@@ -36,6 +37,9 @@ __all__ = ["SyncBatchNorm", "Module", "Parameter", "Sequential", "ModuleList", "
            "ConstantPad2d", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d",
            "ReplicationPad2d", "ZeroPad1d", "ZeroPad2d", "ParameterList", "AdaptiveAvgPool1d",
            "AvgPool1d", "MaxPool1d"]
+from . import layers_more as _layers_more  # noqa: E402
+
+__all__ += _layers_more.__all__
 
 # ``import minicnn.nn.functional as F`` (PyTorch's spelling) is ``minicnn.functional``:
 # one module under two names, so patching one patches the other.
