@@ -240,6 +240,38 @@ class Tensor(metaclass=_TensorType):
         _walk([self], [gradient], retain, create_graph, targets=None,
               on_leaf_done=accumulate_into_leaf)
 
+    def register_hook(self, hook) -> "_HookHandle":
+        """Call ``hook(grad)`` each time this tensor's gradient has been computed (in
+        ``backward()`` and in ``minicnn.grad``), before it is used further or stored; a
+        Tensor it returns replaces the gradient (``None`` keeps it), as PyTorch's. Works on
+        leaves and computed tensors alike. Returns a handle with ``.remove()``."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient (PyTorch raises the same)")
+        if not callable(hook):
+            raise TypeError(f"hook: expected a callable, got {type(hook).__name__}")
+        from . import backward_walk
+
+        backward_walk._tensor_hooks_in_use += 1
+        return _HookHandle(self.__dict__.setdefault("_grad_hooks", {}), hook)
+
+    def retain_grad(self) -> None:
+        """Keep this computed tensor's gradient in ``.grad`` at ``backward()`` (only leaves
+        keep theirs by default); a no-op on a leaf, as PyTorch's."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.creator is None:
+            return
+        from . import backward_walk
+
+        backward_walk._tensor_hooks_in_use += 1
+        self.__dict__["_retains_grad"] = True
+
+    @property
+    def retains_grad(self) -> bool:
+        """True after ``retain_grad()`` on a computed tensor."""
+        return bool(self.__dict__.get("_retains_grad")) and self.creator is not None
+
     def register_post_accumulate_grad_hook(self, hook) -> "_HookHandle":
         """Call ``hook(tensor)`` during ``backward()`` right after this leaf's ``.grad`` has
         received its whole gradient of that backward (as PyTorch's hook of the same name).

@@ -144,6 +144,8 @@ def _walk(roots, root_grads, retain_graph, create_graph, targets, on_leaf_done=N
             entry = grads.pop(id(fn._output_ref()), None)
             if entry is not None:
                 output, grad_output = entry
+                if _tensor_hooks_in_use:   # the output's gradient is complete here
+                    grad_output = _hooked(output, grad_output, on_leaf_done is not None)
                 if wanted is not None and id(output) in wanted:
                     results[id(output)] = (output, grad_output)
                 if grad_output.__class__ is ZeroGradient:  # zero in, zero out: skip the math
@@ -162,9 +164,12 @@ def _walk(roots, root_grads, retain_graph, create_graph, targets, on_leaf_done=N
             for leaf in finished_after.get(position, ()):
                 entry = grads.pop(id(leaf), None)
                 if entry is not None:
-                    on_leaf_done(*entry)
+                    on_leaf_done(entry[0], _hooked(*entry, True) if _tensor_hooks_in_use
+                                 else entry[1])
     for key, (tensor, grad) in grads.items():
         if wanted is None or key in wanted:
+            if _tensor_hooks_in_use:
+                grad = _hooked(tensor, grad, on_leaf_done is not None)
             results[key] = (tensor, grad)
     if on_leaf_done is not None and wanted is None:
         for tensor, grad in results.values():
@@ -172,6 +177,32 @@ def _walk(roots, root_grads, retain_graph, create_graph, targets, on_leaf_done=N
                 on_leaf_done(tensor, grad)
         return {}
     return results
+
+
+_tensor_hooks_in_use = 0  # Tensor.register_hook / retain_grad calls so far: 0 skips the checks
+
+
+def _hooked(tensor: Tensor, grad: Tensor, into_grad: bool) -> Tensor:
+    """``tensor``'s complete gradient of this walk, after its ``register_hook`` hooks (each
+    may return a replacement); a non-leaf that ``retain_grad()``-ed gets it added to its
+    ``.grad`` when the walk is a ``backward()`` (``into_grad``)."""
+    state = tensor.__dict__
+    hooks = state.get("_grad_hooks")
+    if hooks:
+        for hook in list(hooks.values()):
+            replaced = hook(_materialized(grad))
+            if replaced is not None:
+                if not isinstance(replaced, Tensor) or replaced.shape != grad.shape:
+                    raise RuntimeError(
+                        f"hook {getattr(hook, '__name__', hook)!r}: expected it to return None "
+                        f"or a Tensor of the gradient's shape {grad.shape}, got "
+                        f"{getattr(replaced, 'shape', type(replaced).__name__)}")
+                grad = replaced
+    if into_grad and state.get("_retains_grad") and tensor.creator is not None:
+        value = _materialized(grad).detach()
+        value = Tensor._wrap(value.array.copy())
+        tensor.grad = value if tensor.grad is None else tensor.grad + value
+    return grad
 
 
 def _add_grad(grads: dict, tensor: Tensor, grad: Tensor) -> None:
