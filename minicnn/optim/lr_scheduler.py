@@ -19,16 +19,32 @@ As in PyTorch, each schedule is computed *recursively* from the current lr (so s
 can be chained and an lr changed by hand is respected), which gives the closed forms
 above when nothing else touches the lr. ``state_dict()`` holds every attribute except the
 optimizer, with PyTorch's names.
+
+``step(epoch)`` (deprecated in PyTorch, and warned about as there) sets the epoch and uses
+the closed form (``_get_closed_form_lr``) where the schedule has one; SequentialLR relies
+on it. More schedules (ReduceLROnPlateau, OneCycleLR, LinearLR, ConstantLR,
+MultiplicativeLR, PolynomialLR, CosineAnnealingWarmRestarts, SequentialLR,
+ChainedScheduler) live in ``lr_scheduler_more.py`` and are importable from here too.
 """
 from __future__ import annotations
 
 import math
+import warnings
+from bisect import bisect_right
 
 from .optimizer import Optimizer
+
+EPOCH_DEPRECATION_WARNING = (
+    "The epoch parameter in `scheduler.step()` was not necessary and is being "
+    "deprecated where possible. Please use `scheduler.step()` to step the "
+    "scheduler. During the deprecation, if epoch is different from None, the "
+    "closed form is used instead of the new chainable form, where available.")
 
 
 class LRScheduler:
     """Base class: ``get_lr()`` returns the next lr of each group; ``step()`` applies it."""
+
+    _is_initial = False  # True only during the constructor's step
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         if not isinstance(optimizer, Optimizer):
@@ -44,10 +60,17 @@ class LRScheduler:
                                    "when resuming a scheduler with last_epoch >= 0")
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self) -> None:
+        """Reset the step count and take the constructor's step (which sets the starting
+        lr; SequentialLR calls it again on the scheduler it starts with)."""
         self._step_count = 0
-        self._is_initial = True  # the constructor's step sets the starting lr, unchanged
-        self.step()
-        self._is_initial = False
+        self._is_initial = True
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
 
     def get_lr(self) -> list:
         raise NotImplementedError
@@ -56,10 +79,23 @@ class LRScheduler:
         """The lr of each group after the last ``step()``."""
         return self._last_lr
 
-    def step(self) -> None:
+    def step(self, epoch: int | None = None) -> None:
+        """Advance one epoch. ``epoch`` (deprecated, as in PyTorch): jump to that epoch,
+        with the closed form where the schedule has one."""
         self._step_count += 1
-        self.last_epoch += 1
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+        if epoch is not None:
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch: int | None = None) -> None:
+        if epoch is None:
+            self.last_epoch += 1
+            values = self.get_lr()
+        else:
+            self.last_epoch = epoch
+            closed_form = getattr(self, "_get_closed_form_lr", None)
+            values = closed_form() if closed_form is not None else self.get_lr()
+        for group, lr in zip(self.optimizer.param_groups, values):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
@@ -86,6 +122,10 @@ class StepLR(LRScheduler):
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
 
+    def _get_closed_form_lr(self) -> list:
+        return [base * self.gamma ** (self.last_epoch // self.step_size)
+                for base in self.base_lrs]
+
 
 class ExponentialLR(LRScheduler):
     """Multiply the lr by ``gamma`` every epoch."""
@@ -98,6 +138,9 @@ class ExponentialLR(LRScheduler):
         if self._is_initial:
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self) -> list:
+        return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -128,6 +171,11 @@ class CosineAnnealingLR(LRScheduler):
         return [(1 + math.cos(math.pi * t / period)) / (1 + math.cos(math.pi * (t - 1) / period))
                 * (lr - eta_min) + eta_min for lr in self._current_lrs()]
 
+    def _get_closed_form_lr(self) -> list:
+        return [self.eta_min + (base - self.eta_min)
+                * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+                for base in self.base_lrs]
+
 
 class MultiStepLR(LRScheduler):
     """Multiply the lr by ``gamma`` at each epoch listed in ``milestones`` (a milestone
@@ -146,6 +194,11 @@ class MultiStepLR(LRScheduler):
             return self._current_lrs()
         factor = self.gamma ** self.milestones[self.last_epoch]
         return [lr * factor for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self) -> list:
+        milestones = sorted(m for m, count in self.milestones.items() for _ in range(count))
+        return [base * self.gamma ** bisect_right(milestones, self.last_epoch)
+                for base in self.base_lrs]
 
 
 class LambdaLR(LRScheduler):
@@ -169,3 +222,23 @@ class LambdaLR(LRScheduler):
     def state_dict(self) -> dict:
         return {key: value for key, value in self.__dict__.items()
                 if key not in ("optimizer", "lr_lambdas")}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Ours, or PyTorch's, whose "lr_lambdas" entry (None for a function, the
+        ``__dict__`` of a callable object) must not replace the functions."""
+        state = {key: value for key, value in state_dict.items() if key != "lr_lambdas"}
+        self.__dict__.update(state)
+        for fn, fn_state in zip(self.lr_lambdas, state_dict.get("lr_lambdas") or ()):
+            if fn_state is not None:
+                fn.__dict__.update(fn_state)
+
+
+# The other schedules (imported last: that module builds on LRScheduler above).
+from .lr_scheduler_more import (  # noqa: E402
+    ChainedScheduler, ConstantLR, CosineAnnealingWarmRestarts, LinearLR, MultiplicativeLR,
+    OneCycleLR, PolynomialLR, ReduceLROnPlateau, SequentialLR)
+
+__all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "MultiStepLR",
+           "LambdaLR", "MultiplicativeLR", "ConstantLR", "LinearLR", "PolynomialLR",
+           "CosineAnnealingWarmRestarts", "SequentialLR", "ChainedScheduler",
+           "ReduceLROnPlateau", "OneCycleLR"]
