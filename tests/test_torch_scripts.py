@@ -48,6 +48,8 @@ DCGAN_TUTORIAL = _script("dcgan_tutorial.py")
 MNIST_EXAMPLE = _script("mnist_example.py")
 WGAN_GP_COLLECTION = _script("wgan_gp_collection.py")
 WGAN_GP_AUTHORS = _script("wgan_gp_authors.py")
+MODERN_CLASSIFIER = _script("modern_classifier.py")
+CONDITIONAL_GANS = _script("conditional_gans.py")
 
 
 # ---------------------------------------------------------------------------------------
@@ -159,7 +161,8 @@ def _compare_run(source, data, models, compare, patch=None, zero_gradient=None):
 
 
 def test_port_changes_only_the_import_lines():
-    for source in (DCGAN_TUTORIAL, MNIST_EXAMPLE, WGAN_GP_COLLECTION, WGAN_GP_AUTHORS):
+    for source in (DCGAN_TUTORIAL, MNIST_EXAMPLE, WGAN_GP_COLLECTION, WGAN_GP_AUTHORS,
+                   MODERN_CLASSIFIER, CONDITIONAL_GANS):
         before, after = source.splitlines(), port(source).splitlines()
         changed = [a for a, b in zip(before, after) if a != b]
         assert changed and all(re.match(r"(import|from) torch", line) for line in changed)
@@ -202,7 +205,7 @@ def _labelled_batches(rng, batches, size):
 
 def _no_dropout(model):
     for module in model.modules():
-        if type(module).__name__ == "Dropout":
+        if type(module).__name__ in ("Dropout", "Dropout2d"):
             module.p = 0.0
 
 
@@ -233,6 +236,40 @@ def test_mnist_example_learns_on_minicnn_with_dropout():
     ours = _run(port(MNIST_EXAMPLE), namespace)
     assert ours["correct"] >= 28, ours["printed"]  # of 32 held-out samples (chance: ~3)
     assert ours["train_losses"][-1] < ours["train_losses"][0] / 2
+
+
+def test_modern_classifier_matches_pytorch(tmp_path):
+    rng = np.random.default_rng(5)
+    train = [(x[:, :, :12, :12].copy(), y) for x, y in _labelled_batches(rng, 3, 8)]
+    val = [(x[:, :, :12, :12].copy(), y) for x, y in _labelled_batches(rng, 1, 8)]
+
+    def data(lib):
+        return {"dataloader": [(lib.from_numpy(x), lib.from_numpy(y)) for x, y in train],
+                "val_loader": [(lib.from_numpy(x), lib.from_numpy(y)) for x, y in val],
+                "epochs": 2, "checkpoint_path": str(tmp_path / f"{lib.__name__}.pt")}
+
+    ours, theirs = _compare_run(MODERN_CLASSIFIER, data, ("model",),
+                                ("train_losses", "val_losses", "lrs", "confusion", "per_class",
+                                 "final_lr"), patch=_no_dropout)
+    assert ours["confusion"].sum().item() == 8 and len(ours["lrs"]) == 6
+    assert ours["final_lr"] == pytest.approx(theirs["final_lr"], rel=1e-12)
+
+
+def test_conditional_gans_match_pytorch():
+    rng = np.random.default_rng(6)
+    batches = [(rng.uniform(-1, 1, (16, 1, 8, 8)).astype(np.float32),
+                rng.integers(0, 10, 16)) for _ in range(2)]
+
+    def data(lib):
+        return {"dataloader": [(lib.from_numpy(x), lib.from_numpy(y)) for x, y in batches]}
+
+    ours, _ = _compare_run(CONDITIONAL_GANS, data, ("generator", "discriminator", "acg", "acd"),
+                           ("g_losses", "d_losses", "ac_losses", "gen_imgs"),
+                           patch=_no_dropout,   # biases right before a batch norm: lr x 2 steps
+                           zero_gradient={name: 0.0004 for name in (
+                               "generator.model.2.bias", "acg.conv_blocks.2.bias",
+                               "acg.conv_blocks.6.bias", "acd.conv_blocks.3.bias")})
+    assert len(ours["g_losses"]) == 2 and "[D loss:" in ours["printed"]
 
 
 def test_wgan_gp_of_the_gan_collection_matches_pytorch():

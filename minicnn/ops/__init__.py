@@ -62,6 +62,18 @@ def _to(self, *args, dtype=None, device=None, non_blocking=False, copy=False,
     return out
 
 
+def _format(self, spec: str) -> str:
+    """``f"{loss:.4f}"``: a 0-d tensor formats as its number, as PyTorch's; a bigger one
+    only with an empty spec (its printout)."""
+    if self.ndim == 0:
+        return format(self.item(), spec)
+    if spec:
+        raise TypeError(f"unsupported format string {spec!r} passed to a Tensor of shape "
+                        f"{self.shape}: only 0-d tensors format as numbers (use .item() or "
+                        f".tolist())")
+    return str(self)
+
+
 def _view_shape(args):
     return args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
 
@@ -88,7 +100,7 @@ _methods = {
     "expand": lambda self, *s: expand(self, *s),
     "expand_as": lambda self, other: expand(self, other.shape),
     "view_as": lambda self, other: reshape(self, other.shape),
-    "to": _to, "astype": _astype,
+    "to": _to, "astype": _astype, "__format__": _format,
     "float": lambda self: _astype(self, DEFAULT_DTYPE),
     "double": lambda self: _astype(self, "float64"),
     "cpu": lambda self: _to(self, "cpu"),
