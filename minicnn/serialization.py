@@ -194,31 +194,44 @@ def _fsync_folder(folder: str) -> None:
         os.close(descriptor)
 
 
+def _write_archive(stream, manifest: str, arrays: dict) -> None:
+    """The checkpoint's ZIP archive (stored, not compressed) into ``stream``."""
+    with zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr(MANIFEST, manifest)
+        for name, array in arrays.items():
+            with archive.open(name, "w", force_zip64=True) as member:
+                _write_array(member, array)
+
+
 def save(obj, path) -> None:
     """Save ``obj`` (nested dicts/lists/tuples of Tensors, arrays, numbers, strings, bools,
     None) to ``path`` in minicnn's pickle-free checkpoint format, atomically.
 
     The name is used as given (no extension is added); ``.ckpt`` or ``.npz`` are good
-    choices. Raises ``TypeError`` naming the first value that cannot be stored (an
-    unsupported type, an object array, a string with a lone surrogate), before anything is
-    written.
+    choices. ``path`` may also be a binary file object open for writing (``io.BytesIO()``,
+    as with ``torch.save``): the checkpoint is written into it at its position, not
+    atomically (the stream is the caller's). Raises ``TypeError`` naming the first value
+    that cannot be stored (an unsupported type, an object array, a string with a lone
+    surrogate), before anything is written.
     """
-    path = os.fspath(path)
     encoder = _Encoder()
     tree = encoder.encode(obj, [])
     manifest = json.dumps({"format": FORMAT, "version": VERSION, "tree": tree},
                           ensure_ascii=False, allow_nan=False)
+    if hasattr(path, "write"):
+        _write_archive(path, manifest, encoder.arrays)
+        return
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"save: {path} is a folder; expected a file name for the "
+                                "checkpoint")
     folder = os.path.dirname(os.path.abspath(path))
     temporary = os.path.join(folder, _temporary_name(os.path.basename(path)))
     # O_EXCL: never write into someone else's file; 0o666: the umask decides, as for open()
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(descriptor, "wb") as stream:
-            with zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_STORED) as archive:
-                archive.writestr(MANIFEST, manifest)
-                for name, array in encoder.arrays.items():
-                    with archive.open(name, "w", force_zip64=True) as member:
-                        _write_array(member, array)
+            _write_archive(stream, manifest, encoder.arrays)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
@@ -235,8 +248,16 @@ def save(obj, path) -> None:
 # Reading: the checks are in checkpoint_reader.py
 # ---------------------------------------------------------------------------------------
 
+def _stream_size(stream) -> int:
+    """Bytes from the stream's position to its end (a file's size when read from 0)."""
+    start = stream.tell()
+    end = stream.seek(0, os.SEEK_END)
+    stream.seek(start)
+    return end - start
+
+
 def _read(stream, path: str, device):
-    file_size = os.fstat(stream.fileno()).st_size
+    file_size = _stream_size(stream)
     try:
         archive = zipfile.ZipFile(stream)
     except _MEMBER_ERRORS as error:
@@ -279,7 +300,8 @@ def load(path, device=None):
 
     Every member of the archive is read to its end and checked against its CRC-32, and
     every ``.npy`` header against the size of its member, so a damaged file raises rather
-    than loading as something else.
+    than loading as something else. ``path`` may also be a binary file object open for
+    reading (``io.BytesIO``, as with ``torch.load``), read from its position.
 
     Raises:
         FileNotFoundError, IsADirectoryError, PermissionError: from opening ``path``.
@@ -287,16 +309,24 @@ def load(path, device=None):
             checkpoint, or from a newer format version; the message names the file and
             what is wrong.
     """
+    if hasattr(path, "read"):
+        return _load_stream(path, getattr(path, "name", "<stream>"), device)
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"load: {path} is a folder; expected a checkpoint file")
     with open(path, "rb") as stream:
-        try:
-            return _read(stream, path, device)
-        except CheckpointError:
-            raise
-        except _DeviceError as wrapped:
-            raise wrapped.error from None
-        except MemoryError:  # a real checkpoint too big for this machine: say so as is
-            raise
-        except Exception as error:  # a failure the checks above did not foresee
-            raise CheckpointError(f"load: {path} is corrupt or not a minicnn checkpoint "
-                                  f"({type(error).__name__}: {error})") from error
+        return _load_stream(stream, path, device)
+
+
+def _load_stream(stream, path: str, device):
+    try:
+        return _read(stream, path, device)
+    except CheckpointError:
+        raise
+    except _DeviceError as wrapped:
+        raise wrapped.error from None
+    except MemoryError:  # a real checkpoint too big for this machine: say so as is
+        raise
+    except Exception as error:  # a failure the checks above did not foresee
+        raise CheckpointError(f"load: {path} is corrupt or not a minicnn checkpoint "
+                              f"({type(error).__name__}: {error})") from error

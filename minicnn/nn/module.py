@@ -445,8 +445,14 @@ class Module:
         for arg in args:
             if isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda", "gpu"):
                 device = arg
+            elif isinstance(arg, str):
+                try:
+                    dtype = np.dtype(arg)  # "float64"
+                except TypeError:
+                    raise ValueError(f"Module.to: expected a device ('cpu', 'cuda', 'cuda:N') "
+                                     f"or a dtype, got {arg!r}") from None
             else:
-                dtype = arg  # np.float64, "float64", mc.float64
+                dtype = arg  # np.float64, mc.float64
         if dtype is not None:
             dtype = np.dtype(dtype)
             if dtype.kind != "f":

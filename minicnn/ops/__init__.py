@@ -4,6 +4,8 @@ The table at the bottom is where ``x + y``, ``x.sum()``, ``x[0]`` ... get their 
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd import Tensor, as_tensor
 from ..backend import DEFAULT_DTYPE, to_device
 from . import math, shape
@@ -36,6 +38,17 @@ def _astype(self, dtype):
     return cast(self, dtype)
 
 
+def _checked_dtype(value):
+    """What ``x.to(value)`` got where it was not a device: a dtype, or a clear error."""
+    if isinstance(value, str):
+        try:
+            np.dtype(value)
+        except TypeError:
+            raise ValueError(f"to: expected a device ('cpu', 'cuda', 'cuda:N') or a dtype, got "
+                             f"{value!r}") from None
+    return value
+
+
 def _to(self, *args, dtype=None, device=None, non_blocking=False, copy=False,
         memory_format=None):
     """``x.to('cuda')``, ``x.to(np.float64)``, ``x.to(device=..., dtype=...)``,
@@ -51,7 +64,7 @@ def _to(self, *args, dtype=None, device=None, non_blocking=False, copy=False,
         if isinstance(arg, str) and (arg in ("cpu", "cuda", "gpu") or arg.startswith("cuda:")):
             device = arg
         else:
-            dtype = arg
+            dtype = _checked_dtype(arg)
     out = self
     if dtype is not None:
         out = cast(out, dtype)

@@ -9,9 +9,21 @@ from ..backend import DEFAULT_DTYPE, scalar_dtype, to_device
 
 
 def _shape(size):
+    """``zeros(2, 3)`` and ``zeros((2, 3))`` -> (2, 3); ints >= 0 only, as PyTorch."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        return tuple(size[0])
-    return tuple(size)
+        size = size[0]
+    shape = []
+    for dim in size:
+        if isinstance(dim, Tensor) and dim.ndim == 0 and dim.dtype.kind in "iu":
+            dim = int(dim.item())
+        if not isinstance(dim, (int, np.integer)) or isinstance(dim, (bool, np.bool_)):
+            raise TypeError(f"size: expected a sequence of ints, but found an element of type "
+                            f"{type(dim).__name__} ({dim!r}) in {tuple(size)!r}")
+        if dim < 0:
+            raise ValueError(f"size: trying to create a tensor with negative dimension {dim}: "
+                             f"{list(size)}")
+        shape.append(int(dim))
+    return tuple(shape)
 
 
 def _make(array, dtype, requires_grad, device):
