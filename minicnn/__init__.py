@@ -19,6 +19,7 @@ from .ops.elementwise_more import *  # noqa: E402,F401,F403  (each module's __al
 from .ops.shape_more import *  # noqa: E402,F401,F403
 from .ops.reduce_linalg_more import *  # noqa: E402,F401,F403
 from .ops.bitwise import *  # noqa: E402,F401,F403
+from .ops.sampling import *  # noqa: E402,F401,F403
 from .ops import (all, any, argsort, ceil, chunk, cos, cumsum, einsum, erf, eye, flip,  # noqa
                   floor, floor_divide, gather, isfinite, isinf, isnan, linspace, log2,
                   logsumexp, masked_fill, prod, remainder, repeat_interleave, roll, round,

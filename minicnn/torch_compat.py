@@ -106,14 +106,14 @@ def full_like(input: Tensor, fill_value, dtype=None, device=None,
 
 def randperm(n: int, dtype=None, device=None, generator=None, requires_grad=False) -> Tensor:
     """A random permutation of 0 .. n-1 (int64), from minicnn's generator."""
-    rng = generator or _random.default_generator()
+    rng = _random.numpy_generator(generator)
     return _make(rng.permutation(n), int64 if dtype is None else dtype, device, requires_grad)
 
 
 def bernoulli(input: Tensor, p=None, generator=None) -> Tensor:
     """0/1 draws, 1 with probability ``input`` (elementwise; or ``p`` for all), in input's
     dtype. Not differentiable (PyTorch's has no gradient either)."""
-    rng = generator or _random.default_generator()
+    rng = _random.numpy_generator(generator)
     probability = input.numpy() if p is None else np.full(input.shape, p)
     if probability.size and (probability.min() < 0 or probability.max() > 1):
         raise ValueError("bernoulli: probabilities must be in [0, 1]")

@@ -131,9 +131,11 @@ _methods.update(tensor_methods())
 from .extra_methods import extra_methods  # noqa: E402
 
 _methods.update(extra_methods())
-from . import bitwise, elementwise_more, functional_more, reduce_linalg_more, shape_more  # noqa
+from . import (bitwise, elementwise_more, functional_more, reduce_linalg_more,  # noqa: E402
+               sampling, shape_more)
 
-for _more in (elementwise_more, shape_more, reduce_linalg_more, functional_more, bitwise):
+for _more in (elementwise_more, shape_more, reduce_linalg_more, functional_more, bitwise,
+              sampling):
     _methods.update(_more.methods())
 for _name, _function in _methods.items():
     setattr(Tensor, _name, _function)

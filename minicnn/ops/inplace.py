@@ -132,13 +132,13 @@ def copy_(self, source):
 
 def normal_(self, mean=0.0, std=1.0, generator=None):
     """Samples of N(mean, std^2), drawn by minicnn's generator."""
-    rng = generator or _random.default_generator()
+    rng = _random.numpy_generator(generator)
     return _constant(self, rng.normal(mean, std, self.shape), "normal_")
 
 
 def uniform_(self, a=0.0, b=1.0, generator=None):
     """Samples of U[a, b)."""
-    rng = generator or _random.default_generator()
+    rng = _random.numpy_generator(generator)
     return _constant(self, rng.uniform(a, b, self.shape), "uniform_")
 
 
