@@ -509,3 +509,17 @@ def test_parameters_vector_round_trip():
     vector_to_parameters(vector * 2.0, net.parameters())
     np.testing.assert_allclose(parameters_to_vector(net.parameters()).numpy(),
                                vector.numpy() * 2)
+
+
+def test_module_api_rest_as_pytorch():
+    m = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    assert m.get_parameter("0.weight") is m[0].weight
+    assert m.get_buffer("1.running_mean") is m[1].running_mean
+    with pytest.raises(AttributeError, match="no parameter 'nope'"):
+        m.get_parameter("0.nope")
+    assert m.half()[0].weight.dtype == np.float16
+    assert m.type(mc.float64)[0].weight.dtype == np.float64
+    assert m[1].num_batches_tracked.dtype == np.int64 and m.share_memory() is m
+    m.insert(1, nn.ReLU()).extend([nn.Tanh()])
+    assert [type(x).__name__ for x in m] == ["Linear", "ReLU", "BatchNorm1d", "Tanh"]
+    assert list(m.state_dict())[:2] == ["0.weight", "0.bias"]

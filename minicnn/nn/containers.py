@@ -69,6 +69,20 @@ class Sequential(Module):
         self.add_module(str(len(self)), module)
         return self
 
+    def extend(self, modules) -> "Sequential":
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: Module) -> "Sequential":
+        """Put ``module`` before position ``index`` (keys renumbered 0, 1, ...)."""
+        modules = list(self._modules.values())
+        modules.insert(index, module)
+        self._modules.clear()
+        for i, item in enumerate(modules):
+            self.add_module(str(i), item)
+        return self
+
 
 class ModuleList(Module):
     """A Python list of modules whose parameters the parent module can see.

@@ -30,6 +30,7 @@ import numpy as np
 from ..autograd import Tensor, no_grad
 from ..tensor_data import _to_array
 from ..backend import device_of, get_array_module, normalize_device, to_device
+from .module_more import ModuleMore
 
 
 class Parameter(Tensor):
@@ -92,7 +93,7 @@ def _add_indent(text: str, spaces: int) -> str:
     return lines[0] + "\n" + "\n".join(" " * spaces + line for line in lines[1:])
 
 
-class Module:
+class Module(ModuleMore):
     """Base class of every layer and network. Subclasses define ``forward``.
 
     Call a module (``module(x)``), not ``module.forward(x)``: ``__call__`` runs the
