@@ -139,3 +139,82 @@ def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
     r"""N(0, std^2) with std = gain / sqrt(fan)."""
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
     return normal_(tensor, 0.0, std)
+
+
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
+                  b: float = 2.0, generator=None) -> Tensor:
+    r"""Fill with N(mean, std^2) conditioned on [a, b] (a and b are absolute bounds, as in
+    PyTorch, not multiples of std). Drawn by rejection: values outside are redrawn (the
+    same distribution as PyTorch's inverse-CDF method, different numbers)."""
+    if not a < b:
+        raise ValueError(f"trunc_normal_: a: expected a < b, got a={a}, b={b}")
+    rng = generator or _random.default_generator()
+    values = rng.normal(mean, std, tensor.shape)
+    for _ in range(1000):
+        outside = (values < a) | (values > b)
+        if not outside.any():
+            break
+        values[outside] = rng.normal(mean, std, int(outside.sum()))
+    return _fill(tensor, np.clip(values, a, b))
+
+
+def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
+    r"""Fill with a (semi-)orthogonal matrix (Saxe et al., 2013): the Q of a QR
+    decomposition of a normal matrix, signs fixed by diag(R); dims after the first are
+    flattened. Rows (or columns, whichever are fewer) are orthonormal, times ``gain``."""
+    if tensor.ndim < 2:
+        raise ValueError(f"orthogonal_: tensor: Only tensors with 2 or more dimensions are "
+                         f"supported, got shape {tensor.shape}")
+    if tensor.array.size == 0:
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor.array.size // rows
+    flat = (generator or _random.default_generator()).normal(0.0, 1.0, (rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, gain * q.reshape(tensor.shape))
+
+
+def eye_(tensor: Tensor) -> Tensor:
+    """Fill a 2-d tensor with the identity (ones on the diagonal of a non-square one)."""
+    if tensor.ndim != 2:
+        raise ValueError(f"eye_: tensor: Only tensors with 2 dimensions are supported, got "
+                         f"shape {tensor.shape}")
+    return _fill(tensor, np.eye(*tensor.shape))
+
+
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
+    """Fill a 3/4/5-d convolution weight (out, in, *kernel) with the Dirac delta: a
+    convolution that copies its input channels (per group) to the outputs."""
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError(f"dirac_: tensor: Only tensors with 3, 4, or 5 dimensions are "
+                         f"supported, got shape {tensor.shape}")
+    if groups < 1 or tensor.shape[0] % groups:
+        raise ValueError(f"dirac_: groups: dim 0 ({tensor.shape[0]}) must be divisible by "
+                         f"groups ({groups})")
+    out_per_group = tensor.shape[0] // groups
+    values = np.zeros(tensor.shape)
+    center = tuple(k // 2 for k in tensor.shape[2:])
+    for g in range(groups):
+        for d in range(min(out_per_group, tensor.shape[1])):
+            values[(g * out_per_group + d, d, *center)] = 1
+    return _fill(tensor, values)
+
+
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) -> Tensor:
+    """Fill a 2-d tensor with N(0, std^2) values, then zero ceil(sparsity * rows) of the
+    entries of each column (Martens, 2010)."""
+    if tensor.ndim != 2:
+        raise ValueError(f"sparse_: tensor: Only tensors with 2 dimensions are supported, got "
+                         f"shape {tensor.shape}")
+    rng = generator or _random.default_generator()
+    rows, cols = tensor.shape
+    zeros = int(math.ceil(sparsity * rows))
+    values = rng.normal(0.0, std, (rows, cols))
+    for col in range(cols):
+        values[rng.permutation(rows)[:zeros], col] = 0
+    return _fill(tensor, values)

@@ -173,3 +173,14 @@ def vector_to_parameters(vector: Tensor, parameters) -> None:
     if offset != data.shape[0]:
         raise ValueError(f"vector_to_parameters: the vector has {data.shape[0]} entries, the "
                          f"parameters {offset}")
+
+
+def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
+    """Clamp every gradient element to [-clip_value, clip_value], in place."""
+    clip_value = float(clip_value)
+    for param in _as_list(parameters):
+        if param.grad is not None:
+            xp = get_array_module(param.grad.array)
+            # rebinds the array (a gradient can be a read-only view), as clip_grad_norm_
+            param.grad.array = xp.clip(param.grad.array, -clip_value, clip_value).astype(
+                param.grad.dtype, copy=False)
