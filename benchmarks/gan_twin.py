@@ -177,7 +177,8 @@ class Twins:
         copy_state(torch, self.parts.discriminator, self.D)
         betas = tuple(self.config["betas"])
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=self.config["lr"], betas=betas)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=self.config["lr"], betas=betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(),
+                                      lr=self.recipe.discriminator_lr(self.config), betas=betas)
         self.mc_rng = np.random.default_rng(seed + 1000)
         self.torch_rng = np.random.default_rng(seed + 1000)
         self.steps = 0

@@ -55,4 +55,29 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
     return MaskMul.apply(input, mask=_keep_mask(shape, p, input))
 
 
-__all__ = ["dropout", "dropout2d"]
+
+
+def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
+                  inplace: bool = False) -> Tensor:
+    """Dropout that keeps SELU's zero mean and unit variance: dropped units are set to
+    -alpha' = -1.7581 and everything is then scaled by a and shifted by b (PyTorch's
+    formula): y = a (x m + alpha' (m - 1)) + alpha' a p."""
+    if not isinstance(input, Tensor) or input.dtype.kind not in "fc":
+        raise TypeError(f"alpha_dropout: input: expected a floating-point Tensor, got "
+                        f"{getattr(input, 'dtype', type(input).__name__)}")
+    if not isinstance(p, (int, float)) or not 0 <= p <= 1:
+        raise ValueError(f"alpha_dropout: p: dropout probability has to be between 0 and 1, "
+                         f"but got {p!r}")
+    if not training or p == 0:
+        return input
+    if p == 1:
+        return input * 0
+    alpha = 1.7580993408473766
+    a = 1.0 / np.sqrt((alpha * alpha * p + 1) * (1 - p))
+    keep = (_random.default_generator().random(input.shape) >= p).astype(input.dtype)
+    shift = (keep - 1) * (alpha * a) + alpha * a * p
+    return input * Tensor._wrap(to_device(keep * a, input.device)) + Tensor._wrap(
+        to_device(shift, input.device))
+
+
+__all__ = ["dropout", "dropout2d", "alpha_dropout"]

@@ -1,7 +1,7 @@
 r"""More of ``torch.nn.functional``: norms and distances, small activations, pixel
 shuffling, im2col (unfold / fold), adaptive max pooling, spatial transformers (affine_grid,
 grid_sample), gumbel_softmax and scaled_dot_product_attention. The losses are in
-``loss_more.py`` (their names are exported from here too).
+``loss_more.py``, alpha_dropout in ``dropout.py`` (their names are exported from here too).
 
 Almost everything is a composition of differentiable ops (so second derivatives are exact
 without a hand-written backward); integer positions (window arg-maxes, grid corners) are
@@ -26,7 +26,6 @@ computed on raw arrays and enter the graph as constant indices of ``gather``/``g
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
@@ -41,6 +40,7 @@ from .math import (MaskMul, abs as _abs, amax, clamp, connected, matmul, power, 
 from .shape import IndexAdd, getitem, pad as _pad, permute, reshape, transpose, unsqueeze
 from .loss_more import __all__ as _loss_names
 from .loss_more import *  # noqa: F401,F403
+from .dropout import alpha_dropout  # noqa: F401 - exported here, defined with dropout
 
 
 def _check(op: str, input, name: str = "input") -> Tensor:
@@ -470,26 +470,6 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     if dropout_p:
         weights = _dropout(weights, dropout_p, training=True)
     return matmul(weights, value)
-
-
-def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
-                  inplace: bool = False) -> Tensor:
-    """Dropout that keeps SELU's zero mean and unit variance: dropped units are set to
-    -alpha' = -1.7581 and everything is then scaled by a and shifted by b (PyTorch's
-    formula): y = a (x m + alpha' (m - 1)) + alpha' a p."""
-    _check("alpha_dropout", input)
-    if not isinstance(p, numbers.Real) or not 0 <= p <= 1:
-        raise ValueError(f"alpha_dropout: p: dropout probability has to be between 0 and 1, "
-                         f"but got {p!r}")
-    if not training or p == 0:
-        return input
-    if p == 1:
-        return input * 0
-    alpha = 1.7580993408473766
-    a = 1.0 / math.sqrt((alpha * alpha * p + 1) * (1 - p))
-    keep = (_random.default_generator().random(input.shape) >= p).astype(input.dtype)
-    shift = (keep - 1) * (alpha * a) + alpha * a * p
-    return input * _const(keep * a, input) + _const(shift, input)
 
 
 __all__ = ["normalize", "cosine_similarity", "pairwise_distance", "softsign", "tanhshrink",
