@@ -21,11 +21,15 @@ from .download import DownloadError, cache_dir, download_file, md5_of
 from .idx import read_idx, write_idx
 from .loader import DataLoader, Dataset, TensorDataset, default_collate
 from .sampler import DistributedSampler
+from .samplers import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
+                       SubsetRandomSampler, WeightedRandomSampler)
 from .subsets import ConcatDataset, Subset, random_split
 
 __all__ = [
     "MNIST", "FashionMNIST", "Split", "load_digits", "load_mnist5k", "mnist5k_path",
     "DownloadError", "cache_dir", "download_file", "md5_of", "read_idx", "write_idx",
     "DataLoader", "Dataset", "TensorDataset", "default_collate", "transforms",
-    "DistributedSampler", "Subset", "ConcatDataset", "random_split",
+    "DistributedSampler", "Subset", "ConcatDataset", "random_split", "Sampler",
+    "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
+    "BatchSampler",
 ]

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any, Iterator, Protocol, Sequence, runtime_checkable
+from typing import Any, Iterator, Protocol, runtime_checkable
 
 import numpy as np
 
 from ..autograd import Tensor
 from ..backend import get_array_module, to_device
 from ..random import numpy_generator
+from .collate import default_collate, stack_samples  # noqa: F401 - the loader's names too
 
 
 @runtime_checkable
@@ -78,22 +79,15 @@ class TensorDataset:
         return tuple(a[indices] for a in self.arrays)
 
 
-def default_collate(samples: Sequence) -> tuple:
-    """Stack a list of samples into a batch: tuple fields stacked along a new axis 0.
-
-    ``[(image0, label0), (image1, label1)] -> (stack(images), array(labels))``; a sample
-    that is a single array gives a 1-tuple.
-    """
-    first = samples[0]
-    if not isinstance(first, (tuple, list)):
-        samples = [(sample,) for sample in samples]
-        first = samples[0]
-    batch = []
-    for field in range(len(first)):
-        values = [_as_array(sample[field]) for sample in samples]
-        xp = get_array_module(values[0])
-        batch.append(xp.stack([xp.asarray(v) for v in values]))
-    return tuple(batch)
+def _moved(batch, device):
+    """``batch`` (Tensors inside lists, tuples, dicts) with every Tensor on ``device``."""
+    if isinstance(batch, Tensor):
+        return batch.to(device)
+    if isinstance(batch, dict):
+        return {key: _moved(value, device) for key, value in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(_moved(value, device) for value in batch)
+    return batch
 
 
 class DataLoader:
@@ -109,7 +103,11 @@ class DataLoader:
             from minicnn's global generator, so ``mc.manual_seed(s)`` before making the
             loader fixes its order too (as in PyTorch).
         device: ``None``/``"cpu"``, or ``"cuda"`` to put each batch on the GPU.
-        collate_fn: turns a list of samples into a tuple of arrays (``default_collate``).
+        collate_fn: turns a list of samples into a batch (default ``default_collate``:
+            Tensors stacked, dicts and lists kept; see collate.py); whatever it returns is
+            the batch (its Tensors moved to ``device``).
+        batch_sampler: yields whole batches of indices (a ``BatchSampler``); exclusive
+            with batch_size, shuffle, sampler and drop_last, as in PyTorch.
         sampler: an iterable of dataset indices with ``__len__`` that gives each epoch's
             order instead (e.g. ``DistributedSampler``: this rank's share); exclusive with
             ``shuffle``, as in PyTorch.
@@ -122,7 +120,9 @@ class DataLoader:
             overlapped with training.
 
     Yields:
-        a tuple of Tensors per batch, e.g. ``(images, labels)``; integer arrays stay
+        a batch per step: for a dataset with ``get_batch`` (``TensorDataset``) and no
+        ``collate_fn``, a tuple of Tensors ``(images, labels)``; otherwise what the collate
+        function makes of the samples (``[images, labels]``, a dict ...). Integer arrays stay
         integer (int64 labels), float arrays keep their float dtype.
     """
 
@@ -130,7 +130,8 @@ class DataLoader:
                  drop_last: bool = False, seed: int | None = None, device=None,
                  collate_fn=None, sampler=None, generator=None, num_workers: int = 0,
                  pin_memory: bool = False, persistent_workers: bool = False,
-                 prefetch_factor=None, timeout: float = 0, worker_init_fn=None):
+                 prefetch_factor=None, timeout: float = 0, worker_init_fn=None,
+                 batch_sampler=None, multiprocessing_context=None, pin_memory_device=""):
         if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
             raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
         if not isinstance(dataset, Dataset):
@@ -145,6 +146,14 @@ class DataLoader:
         if sampler is not None and not hasattr(sampler, "__len__"):
             raise TypeError(f"DataLoader: sampler: expected an iterable of indices with "
                             f"__len__, got {type(sampler).__name__}")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("DataLoader: batch_sampler option is mutually exclusive with "
+                                 "batch_size, shuffle, sampler, and drop_last")
+            if not hasattr(batch_sampler, "__len__"):
+                raise TypeError(f"DataLoader: batch_sampler: expected an iterable of index "
+                                f"lists with __len__, got {type(batch_sampler).__name__}")
+        self.batch_sampler = batch_sampler
         self.sampler = sampler
         self.dataset = dataset
         self.batch_size = int(batch_size)
@@ -152,7 +161,7 @@ class DataLoader:
         self.drop_last = bool(drop_last)
         self.seed = seed
         self.device = device
-        self.collate_fn = collate_fn or default_collate
+        self.collate_fn = collate_fn
         if seed is None:
             seed = int(numpy_generator(generator).integers(2**63))
         self.generator = np.random.default_rng(seed)
@@ -163,25 +172,29 @@ class DataLoader:
 
     def __len__(self) -> int:
         """Number of batches per epoch."""
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
         n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
-    def _order(self) -> np.ndarray:
+    def _order(self):
+        if self.batch_sampler is not None:   # a list of index lists
+            return [np.asarray(batch, dtype=np.int64) for batch in self.batch_sampler]
         if self.sampler is not None:
             return np.fromiter(iter(self.sampler), dtype=np.int64, count=len(self.sampler))
         n = len(self.dataset)
         return self.generator.permutation(n) if self.shuffle else np.arange(n)
 
-    def _fetch(self, indices: np.ndarray) -> tuple:
-        if hasattr(self.dataset, "get_batch"):
-            arrays = self.dataset.get_batch(indices)
-        else:
-            arrays = self.collate_fn([self.dataset[int(i)] for i in indices])
-        if not isinstance(arrays, tuple):
-            arrays = (arrays,)
-        if self.device is not None:
-            arrays = tuple(to_device(a, self.device) for a in arrays)
-        return tuple(Tensor._wrap(a) for a in arrays)
+    def _fetch(self, indices: np.ndarray):
+        if self.collate_fn is None and hasattr(self.dataset, "get_batch"):
+            arrays = self.dataset.get_batch(indices)       # one gather per array
+            if not isinstance(arrays, tuple):
+                arrays = (arrays,)
+            if self.device is not None:
+                arrays = tuple(to_device(a, self.device) for a in arrays)
+            return tuple(Tensor._wrap(a) for a in arrays)
+        batch = (self.collate_fn or default_collate)([self.dataset[int(i)] for i in indices])
+        return batch if self.device is None else _moved(batch, self.device)
 
     def __iter__(self) -> Iterator[tuple]:
         if self._resume is not None:
@@ -196,7 +209,8 @@ class DataLoader:
         batches = len(self)
         self._position = start
         for b in range(start, batches):
-            indices = order[b * self.batch_size:(b + 1) * self.batch_size]
+            indices = (order[b] if self.batch_sampler is not None
+                       else order[b * self.batch_size:(b + 1) * self.batch_size])
             batch = self._fetch(indices)
             self._position = b + 1
             yield batch

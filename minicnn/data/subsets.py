@@ -35,9 +35,9 @@ class Subset:
         """A whole batch at once when the underlying dataset can (a ``TensorDataset``)."""
         if hasattr(self.dataset, "get_batch"):
             return self.dataset.get_batch(self.indices[np.asarray(indices, dtype=np.int64)])
-        from .loader import default_collate
+        from .collate import stack_samples
 
-        return default_collate([self[int(i)] for i in indices])
+        return stack_samples([self[int(i)] for i in indices])
 
 
 class ConcatDataset:

@@ -1,6 +1,9 @@
 """PyTorch's ``torch.utils.data`` names, from ``minicnn.data`` (where they are defined)."""
-from ..data import (ConcatDataset, DataLoader, Dataset, DistributedSampler, Subset,
-                    TensorDataset, default_collate, random_split)
+from ..data import (BatchSampler, ConcatDataset, DataLoader, Dataset, DistributedSampler,
+                    RandomSampler, Sampler, SequentialSampler, Subset, SubsetRandomSampler,
+                    TensorDataset, WeightedRandomSampler, default_collate, random_split)
 
 __all__ = ["DataLoader", "Dataset", "TensorDataset", "Subset", "ConcatDataset",
-           "random_split", "default_collate", "DistributedSampler"]
+           "random_split", "default_collate", "DistributedSampler", "Sampler",
+           "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
+           "WeightedRandomSampler", "BatchSampler"]

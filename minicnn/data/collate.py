@@ -1,0 +1,84 @@
+"""Turning a list of samples into a batch: ``default_collate``, as PyTorch's.
+
+The rule is recursive, on the structure of the first sample:
+
+=============================== ===================================================
+sample is                       the batch is
+=============================== ===================================================
+a Tensor or NumPy array         one Tensor, the samples stacked along a new dim 0
+a Python int / float / bool     a Tensor of them (int64 / float64 / bool)
+a NumPy scalar                  a Tensor of its dtype
+a str or bytes                  the list of them, unchanged
+a dict                          a dict: each key's values collated
+a namedtuple                    the same namedtuple of collated fields
+a tuple or list                 a list: each position's values collated
+=============================== ===================================================
+
+So a dataset returning ``(image, label)`` gives batches ``[images (N, ...), labels (N,)]``
+and one returning ``{"image": ..., "label": ...}`` gives a dict of batched Tensors.
+``stack_samples`` is the fast path's older form (a tuple of arrays, no Tensors) that
+``Subset.get_batch`` uses.
+"""
+from __future__ import annotations
+
+import collections.abc
+
+import numpy as np
+
+from ..autograd import Tensor
+from ..backend import get_array_module
+
+__all__ = ["default_collate", "stack_samples"]
+
+
+def default_collate(batch):
+    """Collate a list of samples (see the module docstring)."""
+    if not isinstance(batch, collections.abc.Sequence) or len(batch) == 0:
+        raise TypeError(f"default_collate: batch: expected a non-empty list of samples, got "
+                        f"{type(batch).__name__}{'' if batch else ' (empty)'}")
+    first = batch[0]
+    if isinstance(first, Tensor) or (isinstance(first, np.ndarray)
+                                     and first.dtype.kind not in "OUS"):
+        arrays = [_as_array(sample) for sample in batch]
+        shapes = {a.shape for a in arrays}
+        if len(shapes) != 1:
+            raise RuntimeError(f"default_collate: stack expects each sample to be of equal "
+                               f"size, got shapes {sorted(shapes)}")
+        xp = get_array_module(arrays[0])
+        return Tensor._wrap(xp.stack(arrays))
+    if isinstance(first, (bool, int, float, np.generic)) and not isinstance(first, np.str_):
+        dtype = (np.float64 if isinstance(first, float) else np.bool_ if isinstance(first, bool)
+                 else np.int64 if isinstance(first, int) else np.asarray(first).dtype)
+        return Tensor._wrap(np.asarray(batch, dtype=dtype))
+    if isinstance(first, (str, bytes)):
+        return list(batch)
+    if isinstance(first, collections.abc.Mapping):
+        return {key: default_collate([sample[key] for sample in batch]) for key in first}
+    if isinstance(first, tuple) and hasattr(first, "_fields"):   # a namedtuple
+        return type(first)(*(default_collate(list(field)) for field in zip(*batch)))
+    if isinstance(first, collections.abc.Sequence):
+        if len({len(sample) for sample in batch}) != 1:
+            raise RuntimeError("default_collate: each element in list of batch should be of "
+                               "equal size")
+        return [default_collate(list(field)) for field in zip(*batch)]
+    raise TypeError(f"default_collate: batch must contain tensors, numpy arrays, numbers, "
+                    f"dicts or lists; found {type(first).__name__}")
+
+
+def _as_array(value):
+    return value.array if isinstance(value, Tensor) else value
+
+
+def stack_samples(samples) -> tuple:
+    """``[(a0, b0), (a1, b1)] -> (stack(a), stack(b))`` as arrays (a single-array sample gives
+    a 1-tuple): the whole-batch gather's format."""
+    first = samples[0]
+    if not isinstance(first, (tuple, list)):
+        samples = [(sample,) for sample in samples]
+        first = samples[0]
+    batch = []
+    for field in range(len(first)):
+        values = [_as_array(sample[field]) for sample in samples]
+        xp = get_array_module(values[0])
+        batch.append(xp.stack([xp.asarray(v) for v in values]))
+    return tuple(batch)
