@@ -63,3 +63,45 @@ def test_bad_hooks_are_named():
     y.register_hook(lambda g: mc.ones(3))
     with pytest.raises(RuntimeError, match=r"gradient's shape \(2,\)"):
         y.sum().backward()
+
+
+def _module_run(lib):
+    torch_like = lib
+    m = torch_like.nn.Sequential(torch_like.nn.Linear(3, 2), torch_like.nn.Tanh(),
+                                 torch_like.nn.Linear(2, 1)).double()
+    values = np.random.default_rng(0)
+    with torch_like.no_grad():
+        for p in m.parameters():
+            p.copy_(torch_like.tensor(values.normal(size=tuple(p.shape)), dtype=lib.float64))
+    seen = []
+
+    def watch(module, grad_input, grad_output):
+        seen.append((type(module).__name__,
+                     [None if g is None else g.detach().numpy().copy() for g in grad_input],
+                     [g.detach().numpy().copy() for g in grad_output]))
+
+    m[1].register_full_backward_hook(watch)
+    m[0].register_full_backward_hook(watch)      # its input needs no gradient: (None,)
+    m[2].register_full_backward_hook(lambda mod, gi, go: (gi[0] * 2,))   # doubles it
+    x = torch_like.tensor(values.normal(size=(2, 3)), dtype=lib.float64)
+    m(x).sum().backward()
+    return seen, m[0].weight.grad.numpy()
+
+
+@pytest.mark.oracle
+def test_module_backward_hooks_match_pytorch():
+    torch = torch_or_skip()
+    import warnings
+
+    ours = _module_run(mc)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")           # torch warns about the (None,) case
+        theirs = _module_run(torch)
+    assert [name for name, *_ in ours[0]] == [name for name, *_ in theirs[0]] == ["Tanh",
+                                                                                "Linear"]
+    for (_, gi, go), (_, tgi, tgo) in zip(ours[0], theirs[0]):
+        for a, b in zip(gi + go, tgi + tgo):
+            assert (a is None) == (b is None)
+            if a is not None:
+                np.testing.assert_allclose(a, b, rtol=1e-6)
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-6)

@@ -122,12 +122,13 @@ class Module(ModuleMore):
             result = hook(self, inputs)
             if result is not None:
                 inputs = result if isinstance(result, tuple) else (result,)
-        output = self.forward(*inputs, **kwargs)
+        watch = self._backward_watch(inputs) if "_full_backward_hooks" in self.__dict__ else None
+        output = self.forward(*(inputs if watch is None else watch.inputs), **kwargs)
         for hook in list(self._forward_hooks.values()):
             result = hook(self, inputs, output)
             if result is not None:
                 output = result
-        return output
+        return output if watch is None else watch.watch_output(output)
 
     # -- registration ------------------------------------------------------------------
     def _check_name(self, name, kind: str) -> None:
