@@ -198,15 +198,18 @@ def masked_fill(input: Tensor, mask, value) -> Tensor:
     if shape != input.shape:
         raise ValueError(f"masked_fill: mask of shape {mask.shape} cannot be broadcast to the "
                          f"input's shape {input.shape}")
+    return where(mask, fill_value("masked_fill", value, input), input)
+
+
+def fill_value(op: str, value, input: Tensor) -> Tensor:
+    """The ``value`` of masked_fill / index_fill as a 0-d Tensor of input's dtype (a 0-d
+    Tensor value keeps its graph: it gets the sum of g over the filled places)."""
     if isinstance(value, Tensor):
         if value.ndim != 0:
-            raise ValueError(f"masked_fill: value: expected a 0-d tensor or a number, got shape "
+            raise ValueError(f"{op}: value: expected a 0-d tensor or a number, got shape "
                              f"{value.shape}")
-        value = value if value.dtype == input.dtype else value.to(input.dtype)
-    else:
-        value = as_tensor(value, like=input)
-        value = Tensor._wrap(value.array.astype(input.dtype))
-    return where(mask, value, input)
+        return value if value.dtype == input.dtype else value.to(input.dtype)
+    return Tensor._wrap(as_tensor(value, like=input).array.astype(input.dtype))
 
 
 # -- flip, roll ---------------------------------------------------------------------------

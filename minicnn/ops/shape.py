@@ -46,6 +46,14 @@ class SumTo(Function):
         return broadcast_to(grad_output, self.input_shape)
 
 
+def broadcasts_to(shape, target) -> bool:
+    """True when an array of ``shape`` broadcasts to exactly ``target`` (a mask, a bias)."""
+    try:
+        return np.broadcast_shapes(tuple(shape), tuple(target)) == tuple(target)
+    except ValueError:
+        return False
+
+
 def broadcast_to(x: Tensor, shape) -> Tensor:
     shape = tuple(shape)
     if x.shape == shape:
