@@ -14,7 +14,6 @@ from oracle import torch_or_skip
 
 
 @pytest.mark.parametrize("name,advice", [
-    ("retain_grad", r"mc.grad\(loss, \[y\]\)"), ("register_hook", "mc.grad"),
     ("storage", "x.array"), ("pin_memory", r"leave .pin_memory\(\) out"),
     ("bfloat16", r"\.half\(\)")])
 def test_absent_pytorch_attributes_say_what_to_write(name, advice):

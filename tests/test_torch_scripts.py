@@ -265,8 +265,10 @@ def test_conditional_gans_match_pytorch():
 
     ours, _ = _compare_run(CONDITIONAL_GANS, data, ("generator", "discriminator", "acg", "acd"),
                            ("g_losses", "d_losses", "ac_losses", "gen_imgs"),
-                           patch=_no_dropout,   # biases right before a batch norm: lr x 2 steps
-                           zero_gradient={name: 0.0004 for name in (
+                           # biases right before a batch norm: Adam's second step on round-off
+                           # gradients may exceed lr (seen: 2.04 lr after 2 steps), so 3 lr
+                           patch=_no_dropout,
+                           zero_gradient={name: 0.0006 for name in (
                                "generator.model.2.bias", "acg.conv_blocks.2.bias",
                                "acg.conv_blocks.6.bias", "acd.conv_blocks.3.bias")})
     assert len(ours["g_losses"]) == 2 and "[D loss:" in ours["printed"]

@@ -4,7 +4,7 @@ r"""The Tensor methods PyTorch code uses every day that are not one op of their 
 ``new_full``/``new_empty``/``new_tensor``, ``type(...)``, ``long()``/``int()``/``bool()``
 ..., ``is_cuda``, ``grad_fn``, ``stride``, ``is_contiguous``, ``data_ptr``; and
 ``__getattr__``, which says what to write instead of the PyTorch attributes minicnn leaves
-out on purpose (``retain_grad``, ``storage``, ``pin_memory`` ...).
+out on purpose (``storage``, ``pin_memory`` ...).
 
 ``tensor_methods()`` returns them by name; ``minicnn/ops/__init__.py`` binds them to
 ``Tensor`` with the rest of the table.
@@ -370,10 +370,6 @@ def data_ptr(self) -> int:
 
 _SAME_MEMORY = "a minicnn Tensor wraps one NumPy (or CuPy) array: use x.array"
 _ABSENT = {
-    "retain_grad": "minicnn keeps .grad for leaf tensors only; read a computed tensor's "
-                   "gradient with mc.grad(loss, [y])[0] instead",
-    "register_hook": "minicnn has no tensor hooks; mc.grad(loss, [t])[0] is the gradient "
-                     "reaching t, and a leaf has register_post_accumulate_grad_hook",
     "storage": _SAME_MEMORY, "untyped_storage": _SAME_MEMORY, "storage_offset": _SAME_MEMORY,
     "pin_memory": "minicnn has no pinned memory (CPU arrays are NumPy's): leave "
                   ".pin_memory() out", "is_pinned": "minicnn has no pinned memory",
