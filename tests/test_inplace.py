@@ -107,3 +107,26 @@ def test_detach_shares_the_version_counter():
     d = a.detach()
     d.add_(1)
     assert a._version == 1 == d._version
+
+
+@pytest.mark.oracle
+def test_shape_changing_in_place_ops_match_pytorch():
+    torch = torch_or_skip()
+
+    def run(lib):
+        x = lib.tensor([[1.0, -2.0, 3.0]], dtype=lib.float64, requires_grad=True)
+        y = x * 2
+        y.unsqueeze_(0)
+        y.squeeze_()
+        t = (x * 1).t_()
+        s = (x * x).swapaxes_(0, 1) if lib is mc else (x * x).transpose_(0, 1)
+        w = lib.ones(2, 3)
+        w.transpose_(0, 1).unsqueeze_(-1)
+        (y.sum() * 3 + (t ** 2).sum() + (s * t).sum()).backward()
+        return [tuple(v.shape) for v in (y, t, s, w)], x.grad.numpy()
+
+    (shapes, grad), (torch_shapes, torch_grad) = run(mc), run(torch)
+    assert shapes == torch_shapes
+    np.testing.assert_allclose(grad, torch_grad)
+    with pytest.raises(RuntimeError, match="leaf Variable"):
+        mc.zeros(2, requires_grad=True).unsqueeze_(0)

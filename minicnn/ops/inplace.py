@@ -41,12 +41,21 @@ def _write(target: Tensor, values, name: str) -> None:
     backward_walk._inplace_ops_done += 1
 
 
-def apply_in_place(self: Tensor, compute, name: str) -> Tensor:
-    """Replace ``self``'s value by ``compute(self)`` in place, with PyTorch's rules."""
+def _rebind(target: Tensor, values, name: str) -> None:
+    """For ops that change the shape (``unsqueeze_``, ``t_``...): ``target`` takes the new
+    array (a view of the same memory), as PyTorch changes only this tensor's view."""
+    target.array = values.array if isinstance(values, Tensor) else values
+    target._version_box[0] += 1
+    backward_walk._inplace_ops_done += 1
+
+
+def apply_in_place(self: Tensor, compute, name: str, write=_write) -> Tensor:
+    """Replace ``self``'s value by ``compute(self)`` in place, with PyTorch's rules
+    (``write=_rebind`` for the ops that change its shape)."""
     if not isinstance(self, Tensor):
         raise TypeError(f"{name}: expected a Tensor, got {type(self).__name__}")
     if not autograd.is_grad_enabled():
-        _write(self, compute(self), name)
+        write(self, compute(self), name)
         return self
     if self.requires_grad and self.creator is None:
         raise RuntimeError(f"{name}: a leaf Variable that requires grad is being used in an "
@@ -67,7 +76,7 @@ def apply_in_place(self: Tensor, compute, name: str) -> Tensor:
             self.creator._output_ref = weakref.ref(snapshot)
             self.creator._output_version = 0
         self.__dict__.setdefault("_snapshots", {})[old_version] = weakref.ref(snapshot)
-    _write(self, result, name)
+    write(self, result, name)
     if not result.requires_grad:  # overwritten by a constant: no gradient reaches the old value
         self.creator, self.requires_grad = None, False
         return self
@@ -148,6 +157,14 @@ def clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch's names
     return apply_in_place(self, lambda x: clamp(x, min, max), "clamp_")
 
 
+def _reshaping(name, op):
+    def method(self, *args, **kwargs):
+        return apply_in_place(self, lambda x: op(x, *args, **kwargs), name, write=_rebind)
+
+    method.__name__ = name
+    return method
+
+
 def in_place_methods():
     """``{method name: function}`` for ``ops/__init__.py`` to attach to Tensor."""
     from . import math
@@ -162,6 +179,15 @@ def in_place_methods():
         "fill_": fill_, "zero_": zero_, "copy_": copy_, "normal_": normal_,
         "uniform_": uniform_, "clamp_": clamp_, "clip_": clamp_,
     }
+    from .shape import squeeze, transpose, unsqueeze
+
+    methods.update({
+        "unsqueeze_": _reshaping("unsqueeze_", unsqueeze),
+        "squeeze_": _reshaping("squeeze_", squeeze),
+        "transpose_": _reshaping("transpose_", transpose),
+        "t_": _reshaping("t_", lambda x: transpose(x, 0, 1) if x.ndim == 2 else x * 1),
+        "swapaxes_": _reshaping("swapaxes_", transpose),
+    })
     methods.update({"__iadd__": add_, "__isub__": sub_, "__imul__": methods["mul_"],
                     "__itruediv__": methods["div_"]})
     return methods
