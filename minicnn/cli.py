@@ -308,9 +308,13 @@ def main(argv=None) -> int:
     except Exception as error:  # noqa: BLE001 -- the one place errors become one line
         if debug:
             raise
-        mistake = isinstance(error, (CommandError, ValueError, TypeError, KeyError, OSError))
-        line = str(error) if isinstance(error, CommandError) else \
+        from .data.download import DownloadError
+
+        mistake = isinstance(error, (CommandError, ValueError, TypeError, KeyError, OSError,
+                                     DownloadError))
+        line = str(error) if isinstance(error, (CommandError, DownloadError)) else \
             f"{type(error).__name__}: {error}"
+        line = " ".join(line.split())   # one line, whatever the message's layout
         status = 2 if mistake else 1
         if not mistake:
             line += " (a bug in minicnn? run again with --debug for the traceback)"

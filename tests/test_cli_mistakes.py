@@ -149,3 +149,23 @@ def test_unexpected_errors_are_one_line_and_debug_shows_the_traceback(capsys, tm
     assert "ZeroDivisionError: something inside broke" in err and "--debug" in err
     with pytest.raises(ZeroDivisionError):
         main(argv + ["--debug"])
+
+
+def test_a_batch_bigger_than_the_dataset_is_one_line(capsys, tmp_path):
+    args = list(GAN)
+    args[args.index("--batch-size") + 1] = "100000"
+    one_line_error(capsys, "train", "dcgan", *args, "--out", str(tmp_path / "big"),
+                   says="batch_size: 100000 is more than the 4000 training images")
+
+
+def test_a_failed_download_is_one_line_and_exit_2(capsys, tmp_path, monkeypatch):
+    import minicnn.gan.train as gan_train
+    from minicnn.data.download import DownloadError
+
+    def offline(*args, **kwargs):
+        raise DownloadError("cannot download train-images-idx3-ubyte.gz; every mirror "
+                            "failed:\n  https://a: no network\n  http://b: no network")
+
+    monkeypatch.setattr(gan_train, "load_gan_images", offline)
+    one_line_error(capsys, "train", "dcgan", *GAN, "--dataset", "mnist", "--out",
+                   str(tmp_path / "m"), says="every mirror failed: https://a: no network")

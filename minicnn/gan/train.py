@@ -86,6 +86,8 @@ def load_gan_images(dataset: str = "mnist5k", size: int = 28, train: bool = True
 
 def _infinite(loader: DataLoader):
     """Batches forever, epoch after epoch (the loader remembers where it is)."""
+    if len(loader) == 0:
+        raise ValueError("the data loader gives no batch (fewer images than one batch)")
     while True:
         for (images,) in loader:
             yield images
@@ -143,6 +145,10 @@ class GANTraining:
             images = load_gan_images(self.config["dataset"], self.recipe.image_size)
         else:
             images = fit_images(np.asarray(images, dtype=np.float32), self.recipe.image_size)
+        if int(self.config["batch_size"]) > len(images):   # drop_last: no batch would come
+            raise ValueError(f"batch_size: {self.config['batch_size']} is more than the "
+                             f"{len(images)} training images of {self.config['dataset']}; "
+                             f"use at most {len(images)}")
         self.loader = DataLoader(TensorDataset(images), batch_size=int(self.config["batch_size"]),
                                  shuffle=True, drop_last=True, seed=seed,
                                  device=None if device == "cpu" else device)
