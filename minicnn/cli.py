@@ -314,6 +314,9 @@ def main(argv=None) -> int:
                                      DownloadError))
         line = str(error) if isinstance(error, (CommandError, DownloadError)) else \
             f"{type(error).__name__}: {error}"
+        if isinstance(error, MemoryError):   # the settings ask for more than the machine has
+            mistake, line = True, (f"out of memory ({error}); try a smaller --width or "
+                                   f"--batch-size")
         line = " ".join(line.split())   # one line, whatever the message's layout
         status = 2 if mistake else 1
         if not mistake:

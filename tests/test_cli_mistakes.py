@@ -169,3 +169,10 @@ def test_a_failed_download_is_one_line_and_exit_2(capsys, tmp_path, monkeypatch)
     monkeypatch.setattr(gan_train, "load_gan_images", offline)
     one_line_error(capsys, "train", "dcgan", *GAN, "--dataset", "mnist", "--out",
                    str(tmp_path / "m"), says="every mirror failed: https://a: no network")
+
+
+def test_settings_too_big_for_the_memory_are_one_line(capsys, tmp_path):
+    args = list(GAN)
+    args[args.index("--width") + 1] = "10000000"   # the first layer alone: terabytes
+    one_line_error(capsys, "train", "dcgan", *args, "--out", str(tmp_path / "wide"),
+                   says="out of memory")
