@@ -45,7 +45,7 @@ SAMPLES = [
 @pytest.mark.parametrize("samples", SAMPLES, ids=["arrays", "pairs", "dicts", "lists",
                                                   "namedtuples"])
 def test_default_collate_matches_pytorch(samples):
-    torch = torch_or_skip()
+    torch_or_skip()
     from torch.utils.data import default_collate as torch_collate
 
     assert _structure(default_collate(samples)) == _structure(torch_collate(samples))

@@ -29,7 +29,7 @@ import numpy as np
 from ..autograd import Tensor
 from ..backend import get_array_module, to_device
 from ..random import numpy_generator
-from .collate import default_collate, stack_samples  # noqa: F401 - the loader's names too
+from .collate import default_collate
 
 
 @runtime_checkable

@@ -17,21 +17,20 @@ class ModuleMore:
 
     def get_parameter(self, target: str):
         """The parameter called ``target`` ("features.0.weight")."""
-        module_path, _, name = target.rpartition(".")
-        module = self.get_submodule(module_path)
-        if name not in module._parameters or module._parameters[name] is None:
-            raise AttributeError(f"{type(module).__name__} has no parameter {name!r} "
-                                 f"(looking up {target!r})")
-        return module._parameters[name]
+        return self._get_member(target, "_parameters", "parameter")
 
     def get_buffer(self, target: str):
         """The buffer called ``target`` ("bn.running_mean")."""
+        return self._get_member(target, "_buffers", "buffer")
+
+    def _get_member(self, target: str, table: str, kind: str):
         module_path, _, name = target.rpartition(".")
         module = self.get_submodule(module_path)
-        if name not in module._buffers or module._buffers[name] is None:
-            raise AttributeError(f"{type(module).__name__} has no buffer {name!r} "
+        member = getattr(module, table).get(name)
+        if member is None:
+            raise AttributeError(f"{type(module).__name__} has no {kind} {name!r} "
                                  f"(looking up {target!r})")
-        return module._buffers[name]
+        return member
 
     def share_memory(self):
         """PyTorch moves tensors to shared memory for multiprocessing; minicnn's arrays
@@ -59,14 +58,11 @@ class ModuleMore:
         return _BackwardWatch(self, hooks, inputs) if hooks and is_grad_enabled() else None
 
 
-class _Identity:
+def _identity(x):
     """y = x as a new node of the graph, so its gradient is this module's share alone."""
+    from ..ops.shape import GetItem
 
-    @staticmethod
-    def apply(x):
-        from ..ops.shape import GetItem
-
-        return GetItem.apply(x, index=(Ellipsis,))
+    return GetItem.apply(x, index=(Ellipsis,))
 
 
 class _BackwardWatch:
@@ -85,7 +81,7 @@ class _BackwardWatch:
                             for i, x in enumerate(inputs))
 
     def _watched_input(self, x, position):
-        y = _Identity.apply(x)
+        y = _identity(x)
         y.register_hook(lambda grad: self._input_ready(position, grad))
         return y
 
@@ -128,7 +124,7 @@ class _BackwardWatch:
         watched = []
         for i, y in enumerate(outputs):
             if i in waiting:
-                y = _Identity.apply(y)
+                y = _identity(y)
                 y.register_hook(lambda grad, i=i: output_ready(i, grad))
             watched.append(y)
         return tuple(watched) if isinstance(output, tuple) else watched[0]

@@ -80,12 +80,13 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
                          f"from rows with fewer non-zero categories (of {categories})")
     rng = _rng(generator)
     if replacement:
+        # one searchsorted for all rows: row r's cumulative sums shifted into (r, r + 1]
         cumulative = np.cumsum(rows / rows.sum(axis=1, keepdims=True), axis=1)
         cumulative[:, -1] = 1.0
-        uniform = rng.random((rows.shape[0], num_samples))
-        drawn = np.stack([np.searchsorted(c, u, side="right") for c, u in
-                          zip(cumulative, uniform)])
-        drawn = np.minimum(drawn, categories - 1)
+        shift = np.arange(rows.shape[0])[:, None]
+        uniform = rng.random((rows.shape[0], num_samples)) + shift
+        drawn = np.searchsorted((cumulative + shift).ravel(), uniform.ravel(), side="right")
+        drawn = np.minimum(drawn.reshape(uniform.shape) - shift * categories, categories - 1)
     else:
         with np.errstate(divide="ignore"):
             keys = np.log(rows) + rng.gumbel(size=rows.shape)
