@@ -3,6 +3,7 @@
     python benchmarks/step.py                          # everything (about 6 minutes)
     python benchmarks/step.py --gans dcgan28 --rounds 5 --settings idle
     python benchmarks/step.py --settings idle,busy --blas unset
+    python benchmarks/step.py --memory --gans dcgan64    # peak memory of a step instead
 
 For each GAN (DCGAN-28 at width 64, DCGAN-64 at width 64, WGAN-GP at width 32, batch 64,
 float32, Adam) the same models start from the same weights and take the same steps on
@@ -16,6 +17,13 @@ default, which is what a user gets), in four settings:
   have them); the BLAS kernel each side uses is printed (threadpoolctl).
 * ``--settings idle``/``busy``: alone, and with one competing busy process (a Python loop
   at normal priority) for the whole measurement.
+
+``--memory`` measures peak memory instead of time: each side runs its steps alone in a
+fresh child process (both models are built in both, so the libraries loaded are the
+same). Printed: the resident set size with the libraries loaded and the models built,
+after one step of a tiny twin (width 4, batch 4: Numba's kernels loaded from its cache,
+PyTorch's first-call set-up), the peak (``getrusage``) over the steps, and the peak's
+growth over the warm size: the memory the step itself needs.
 
 Each setting runs in a fresh child process. The WGAN-GP step is 5 critic steps (gradient
 penalty: a double backward) and one generator step. PyTorch is needed; minicnn never
@@ -92,6 +100,54 @@ def child(arguments) -> None:
             print(json.dumps(time_gan(name, threads, arguments.rounds)), flush=True)
 
 
+def memory_child(arguments) -> None:
+    """Peak RSS of steps of one side only (``arguments.memory_side``), in MB."""
+    import resource
+
+    sys.path.insert(0, HERE)
+    from gan_twin import Twins
+
+    kind, width, size = GANS[arguments.gans]
+    def peak_mb():
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    twins, tiny = (Twins(kind, w, seed=0, dtype=np.float32) for w in (width, 4))
+    side = arguments.memory_side
+    step, tiny_step = ((t.step_minicnn if side == "minicnn" else t.step_torch)
+                       for t in (twins, tiny))
+    rng = np.random.default_rng(0)
+    batch = 64 * twins.batches_per_step()
+    reals = [rng.uniform(-1, 1, (batch, 1, size, size)).astype(np.float32)
+             for _ in range(arguments.rounds)]
+    built = peak_mb()
+    tiny_step(reals[0][:4 * twins.batches_per_step()])
+    warm = peak_mb()
+    for real in reals:
+        step(real)
+    print(json.dumps({"built": built, "warm": warm, "peak": peak_mb()}), flush=True)
+
+
+def run_memory(arguments) -> None:
+    print(f"# benchmarks/step.py --memory, {time.strftime('%Y-%m-%d %H:%M')}, "
+          f"{arguments.rounds} steps per side, each side alone in its own process")
+    print("| GAN | side | RSS built MB | RSS warm MB | peak RSS MB | step's growth MB |")
+    print("|---|---|---|---|---|---|")
+    growth = {}
+    for name in arguments.gans.split(","):
+        for side in ("minicnn", "pytorch"):
+            output = subprocess.run(
+                [sys.executable, os.path.abspath(__file__), "--memory-side", side, "--gans",
+                 name, "--rounds", str(arguments.rounds)], capture_output=True, text=True,
+                check=True).stdout
+            row = json.loads(output.splitlines()[-1])
+            growth[side] = (row["peak"], row["peak"] - row["warm"])
+            print(f"| {name} | {side} | {row['built']:.0f} | {row['warm']:.0f} | "
+                  f"{row['peak']:.0f} | {growth[side][1]:.0f} |", flush=True)
+        print(f"| {name} | minicnn / PyTorch | | | "
+              f"{growth['minicnn'][0] / growth['pytorch'][0]:.2f}x | "
+              f"{growth['minicnn'][1] / growth['pytorch'][1]:.2f}x |")
+
+
 def run_setting(arguments, blas: str, setting: str) -> list[dict]:
     environment = dict(os.environ)
     if blas == "unset":
@@ -119,13 +175,22 @@ def main(argv=None) -> None:
     parser.add_argument("--rounds", type=int, default=7, help="timed steps per side")
     parser.add_argument("--blas", default="set,unset", help="set, unset or both")
     parser.add_argument("--settings", default="idle,busy", help="idle, busy or both")
+    parser.add_argument("--memory", action="store_true",
+                        help="peak memory of the steps instead of their time")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--memory-side", choices=("minicnn", "pytorch"), help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
     for name in arguments.gans.split(","):
         if name not in GANS:
             parser.error(f"--gans: unknown GAN {name!r} (choose from {', '.join(GANS)})")
+    if arguments.memory_side:
+        memory_child(arguments)
+        return
     if arguments.child:
         child(arguments)
+        return
+    if arguments.memory:
+        run_memory(arguments)
         return
     print(f"# benchmarks/step.py, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.2f} at the start")

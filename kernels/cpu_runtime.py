@@ -15,6 +15,7 @@ and ``cpu_elementwise.py``. The thread pool and the BLAS thread switch are in
 """
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
@@ -71,7 +72,7 @@ def scratch(name: str, shape: tuple, dtype) -> np.ndarray:
     filling them, so buffers live per thread and only grow. Only for values that die
     inside one call: the next call with the same ``name`` on the same thread overwrites it.
     """
-    size = int(np.prod(shape))
+    size = math.prod(shape)
     key = (threading.get_ident(), name, np.dtype(dtype).str)
     buffer = _buffers.get(key)
     if buffer is None or buffer.size < size:

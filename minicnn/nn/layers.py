@@ -385,9 +385,9 @@ class Unflatten(Module):
         dim = self.dim % input.ndim
         size = self.unflattened_size
         if -1 in size:
-            known = int(np.prod([s for s in size if s != -1]))
+            known = math.prod([s for s in size if s != -1])
             size = tuple(input.shape[dim] // known if s == -1 else s for s in size)
-        if int(np.prod(size)) != input.shape[dim]:
+        if math.prod(size) != input.shape[dim]:
             raise ValueError(f"Unflatten: unflattened_size {self.unflattened_size} does not "
                              f"multiply to dim {self.dim}'s size {input.shape[dim]}")
         return input.reshape(input.shape[:dim] + size + input.shape[dim + 1:])

@@ -29,7 +29,8 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
     is 0. ``inplace`` is accepted for PyTorch compatibility; minicnn never overwrites its
     input. This one function is ``mc.relu``, ``F.relu`` and ``Tensor.relu``.
     """
-    return MaskMul.apply(input, mask=(input.array > 0).astype(input.dtype), rule=("relu",))
+    # a boolean mask: a quarter of the memory of a float one, and x * mask is as fast
+    return MaskMul.apply(input, mask=input.array > 0, rule=("relu",))
 
 
 # Array functions (NumPy reference), registered in ``minicnn.registry`` under the

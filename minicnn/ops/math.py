@@ -9,6 +9,8 @@ backward graph: the second derivative of a piecewise-linear op is zero almost ev
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..autograd import Function, Tensor, as_tensor, is_grad_enabled, zero_gradient
@@ -342,7 +344,7 @@ def sum(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
 
 def mean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     axes = _axes(dim, x.ndim)
-    count = int(np.prod([x.shape[a] for a in axes]))
+    count = math.prod([x.shape[a] for a in axes])
     return sum(x, axes, keepdim) / count
 
 
@@ -353,7 +355,7 @@ def var(x: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False
     if correction is None:
         correction = 0 if unbiased is False else 1
     axes = _axes(dim, x.ndim)
-    count = int(np.prod([x.shape[a] for a in axes]))
+    count = math.prod([x.shape[a] for a in axes])
     centered = x - mean(x, axes, keepdim=True)
     return sum(centered * centered, axes, keepdim) / max(count - correction, 0)
 

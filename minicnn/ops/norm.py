@@ -32,6 +32,8 @@ Running statistics (batch_norm, instance_norm in training) follow PyTorch:
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import registry
@@ -281,7 +283,7 @@ def instance_norm(input: Tensor, running_mean=None, running_var=None, weight=Non
         _check_vector(op, name, value, C)
     shape = (1, C) + (1,) * (input.ndim - 2)
     if use_input_stats:
-        count = int(np.prod(input.shape[2:]))
+        count = math.prod(input.shape[2:])
         if count <= 1:
             raise ValueError(f"{op}: expected more than 1 spatial element when training, got "
                              f"input of shape {input.shape}")

@@ -35,6 +35,7 @@ signatures, and the ``Function`` classes call whichever is chosen.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -200,7 +201,7 @@ def max_pool2d_backward_reference(grad_output, indices, input_shape, kernel_size
     xp = get_array_module(grad_output)
     N, C, H, W = (int(v) for v in input_shape)
     planes = xp.arange(N * C, dtype=np.int64).reshape(N, C, 1) * (H * W)
-    windows = int(np.prod(indices.shape[2:]))   # P Q (explicit: N or C may be 0)
+    windows = math.prod(indices.shape[2:])   # P Q (explicit: N or C may be 0)
     flat = xp.bincount((indices.reshape(N, C, windows) + planes).ravel(),
                        weights=grad_output.reshape(N, C, windows).ravel(),
                        minlength=N * C * H * W)

@@ -6,6 +6,8 @@ backward is itself made of ops in this file, so second derivatives come for free
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..autograd import Function, Tensor, as_tensor
@@ -96,7 +98,7 @@ def reshape(x: Tensor, *shape) -> Tensor:
         shape = tuple(shape[0])
     if shape == x.shape:
         return x
-    known = int(np.prod([s for s in shape if s != -1]))
+    known = math.prod([s for s in shape if s != -1])
     count = x.numel()
     if shape.count(-1) > 1 or (-1 in shape and (known == 0 or count % known)) or (
             -1 not in shape and known != count):
@@ -117,7 +119,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
                          f"({end_dim}) for a {x.ndim}-d tensor of shape {x.shape}")
     if x.ndim == 0:
         return reshape(x, (1,))
-    size = int(np.prod(x.shape[start:end + 1]))
+    size = math.prod(x.shape[start:end + 1])
     return reshape(x, x.shape[:start] + (size,) + x.shape[end + 1:])
 
 

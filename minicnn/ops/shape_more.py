@@ -16,6 +16,8 @@ The index results (nonzero, unique ...) are int64 constants: no gradient, as PyT
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..autograd import Tensor, as_tensor
@@ -189,7 +191,7 @@ def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
     sizes = tuple(int(s) for s in sizes)
     if not sizes:
         raise ValueError("unflatten: sizes: expected a non-empty sequence")
-    known = int(np.prod([s for s in sizes if s != -1]))
+    known = math.prod([s for s in sizes if s != -1])
     size = input.shape[dim]
     if sizes.count(-1) > 1 or (-1 in sizes and (known == 0 or size % known)) or (
             -1 not in sizes and known != size):
