@@ -23,7 +23,9 @@ fresh child process (both models are built in both, so the libraries loaded are 
 same). Printed: the resident set size with the libraries loaded and the models built,
 after one step of a tiny twin (width 4, batch 4: Numba's kernels loaded from its cache,
 PyTorch's first-call set-up), the peak (``getrusage``) over the steps, and the peak's
-growth over the warm size: the memory the step itself needs.
+growth over the warm size: the memory the step itself needs. A last row runs minicnn's
+steps in a process that never loads PyTorch, as a user runs them (the PyTorch side has
+no such row: its twin is built from minicnn's weights, so minicnn is loaded there too).
 
 Each setting runs in a fresh child process. The WGAN-GP step is 5 critic steps (gradient
 penalty: a double backward) and one generator step. PyTorch is needed; minicnn never
@@ -111,6 +113,21 @@ def memory_child(arguments) -> None:
     def peak_mb():
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
+    if arguments.memory_side == "minicnn-alone":  # as a user runs it: PyTorch never loaded
+        from gan_twin import RECIPES
+
+        import minicnn as mc
+
+        recipe = RECIPES[kind]()
+        parts = recipe.build(recipe.config(width=width, lr=2e-4))
+        rng = np.random.default_rng(0)
+        batch = 64 * (int(recipe.config().get("n_critic", 1)) if kind == "wgan-gp" else 1)
+        for step in range(arguments.rounds):
+            real = rng.uniform(-1, 1, (batch, 1, size, size)).astype(np.float32)
+            recipe.train_step(parts, mc.tensor(real), step, rng)
+        assert "torch" not in sys.modules
+        print(json.dumps({"peak": peak_mb()}), flush=True)
+        return
     twins, tiny = (Twins(kind, w, seed=0, dtype=np.float32) for w in (width, 4))
     side = arguments.memory_side
     step, tiny_step = ((t.step_minicnn if side == "minicnn" else t.step_torch)
@@ -143,6 +160,11 @@ def run_memory(arguments) -> None:
             growth[side] = (row["peak"], row["peak"] - row["warm"])
             print(f"| {name} | {side} | {row['built']:.0f} | {row['warm']:.0f} | "
                   f"{row['peak']:.0f} | {growth[side][1]:.0f} |", flush=True)
+        alone = json.loads(subprocess.run(
+            [sys.executable, os.path.abspath(__file__), "--memory-side", "minicnn-alone",
+             "--gans", name, "--rounds", str(arguments.rounds)], capture_output=True,
+            text=True, check=True).stdout.splitlines()[-1])["peak"]
+        print(f"| {name} | minicnn, PyTorch not loaded | | | {alone:.0f} | |")
         print(f"| {name} | minicnn / PyTorch | | | "
               f"{growth['minicnn'][0] / growth['pytorch'][0]:.2f}x | "
               f"{growth['minicnn'][1] / growth['pytorch'][1]:.2f}x |")
@@ -178,7 +200,7 @@ def main(argv=None) -> None:
     parser.add_argument("--memory", action="store_true",
                         help="peak memory of the steps instead of their time")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--memory-side", choices=("minicnn", "pytorch"), help=argparse.SUPPRESS)
+    parser.add_argument("--memory-side", choices=("minicnn", "pytorch", "minicnn-alone"), help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
     for name in arguments.gans.split(","):
         if name not in GANS:
