@@ -200,7 +200,8 @@ def main(argv=None) -> None:
     parser.add_argument("--memory", action="store_true",
                         help="peak memory of the steps instead of their time")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--memory-side", choices=("minicnn", "pytorch", "minicnn-alone"), help=argparse.SUPPRESS)
+    parser.add_argument("--memory-side", choices=("minicnn", "pytorch", "minicnn-alone"),
+                        help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
     for name in arguments.gans.split(","):
         if name not in GANS:

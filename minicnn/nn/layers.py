@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from .. import functional as F
 from ..autograd import Tensor
 from ..ops.creation import zeros

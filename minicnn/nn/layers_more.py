@@ -12,7 +12,7 @@ r"""More layers, as ``torch.nn``: thin Modules over the functions of
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Iterator, Mapping
+from typing import Mapping
 
 from .. import functional as F
 from ..autograd import Tensor
@@ -20,6 +20,7 @@ from . import _checks
 from .layers import Upsample
 from .loss import _Loss, _WeightedLoss
 from .module import Module, Parameter
+from .module_dict import _NamedDict
 
 
 def _inplace(inplace: bool) -> str:
@@ -313,7 +314,7 @@ class MultiLabelSoftMarginLoss(_WeightedLoss):
 
 
 # -- ParameterDict ------------------------------------------------------------------------
-class ParameterDict(Module):
+class ParameterDict(_NamedDict):
     """A dict of named Parameters the parent module trains and saves ("scales.a", ...);
     a Tensor that is not a Parameter is made one (sharing its data), as in PyTorch."""
 
@@ -322,11 +323,7 @@ class ParameterDict(Module):
         if parameters is not None:
             self.update(parameters)
 
-    def __getitem__(self, key: str) -> Parameter:
-        if key not in self._parameters:
-            raise KeyError(f"ParameterDict has no parameter {key!r} (keys: "
-                           f"{list(self._parameters)})")
-        return self._parameters[key]
+    _registry, _noun = "_parameters", "parameter"
 
     def __setitem__(self, key: str, value) -> None:
         if not isinstance(key, str):
@@ -338,37 +335,8 @@ class ParameterDict(Module):
             value = Parameter(value)
         self.register_parameter(key, value)
 
-    def __delitem__(self, key: str) -> None:
-        del self._parameters[key]
-
-    def __len__(self) -> int:
-        return len(self._parameters)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._parameters)
-
-    def __contains__(self, key) -> bool:
-        return key in self._parameters
-
-    def keys(self):
-        return self._parameters.keys()
-
-    def values(self):
-        return self._parameters.values()
-
-    def items(self):
-        return self._parameters.items()
-
     def get(self, key: str, default=None):
         return self._parameters.get(key, default)
-
-    def pop(self, key: str) -> Parameter:
-        value = self[key]
-        del self[key]
-        return value
-
-    def clear(self) -> None:
-        self._parameters.clear()
 
     def setdefault(self, key: str, default=None):
         if key not in self:

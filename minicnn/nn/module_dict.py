@@ -12,7 +12,54 @@ from typing import Iterable, Iterator, Mapping
 from .module import Module
 
 
-class ModuleDict(Module):
+class _NamedDict(Module):
+    """The dict protocol over one of the module's own registries (``_registry``: the
+    name of its ``_modules`` or its ``_parameters``), shared by ``ModuleDict`` and
+    ``ParameterDict``. ``_noun`` names what it holds in errors."""
+
+    _registry, _noun = "_modules", "module"
+
+    def _entries(self) -> dict:
+        return getattr(self, self._registry)
+
+    def __getitem__(self, key: str):
+        entries = self._entries()
+        if key not in entries:
+            raise KeyError(f"{type(self).__name__} has no {self._noun} {key!r} (keys: "
+                           f"{list(entries)})")
+        return entries[key]
+
+    def __delitem__(self, key: str) -> None:
+        del self._entries()[key]
+
+    def __len__(self) -> int:
+        return len(self._entries())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries())
+
+    def __contains__(self, key) -> bool:
+        return key in self._entries()
+
+    def keys(self):
+        return self._entries().keys()
+
+    def values(self):
+        return self._entries().values()
+
+    def items(self):
+        return self._entries().items()
+
+    def pop(self, key: str):
+        value = self[key]
+        del self[key]
+        return value
+
+    def clear(self) -> None:
+        self._entries().clear()
+
+
+class ModuleDict(_NamedDict):
     """``ModuleDict({'conv': Conv2d(1, 8, 3), 'act': ReLU()})``; ``d['conv']``,
     ``d['new'] = layer``, ``del d['act']``, ``'conv' in d``, ``keys()/values()/items()``,
     ``update``, ``pop``, ``clear``. No ``forward``: the parent decides how they are used."""
@@ -22,44 +69,10 @@ class ModuleDict(Module):
         if modules is not None:
             self.update(modules)
 
-    def __getitem__(self, key: str) -> Module:
-        if key not in self._modules:
-            raise KeyError(f"ModuleDict has no module {key!r} (keys: {list(self._modules)})")
-        return self._modules[key]
-
     def __setitem__(self, key: str, module: Module) -> None:
         if not isinstance(key, str):
             raise TypeError(f"ModuleDict: keys must be strings, got {type(key).__name__}")
         self.add_module(key, module)
-
-    def __delitem__(self, key: str) -> None:
-        del self._modules[key]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._modules)
-
-    def __contains__(self, key) -> bool:
-        return key in self._modules
-
-    def keys(self):
-        return self._modules.keys()
-
-    def values(self):
-        return self._modules.values()
-
-    def items(self):
-        return self._modules.items()
-
-    def pop(self, key: str) -> Module:
-        module = self[key]
-        del self[key]
-        return module
-
-    def clear(self) -> None:
-        self._modules.clear()
 
     def update(self, modules) -> None:
         """Add (or replace) modules from a mapping or from (key, module) pairs."""

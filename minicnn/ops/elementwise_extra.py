@@ -219,19 +219,24 @@ class FloorDivide(Function):
 
 
 class Remainder(Function):
-    """y = a - floor(a / b) b (the sign of b, Python's %);  dL/da = g, dL/db = -g floor(a/b)."""
+    """y = a - floor(a / b) b (the sign of b, Python's %);  dL/da = g, dL/db = -g floor(a/b).
+
+    ``Fmod`` is the same with trunc for floor: the class names its array functions."""
+
+    _op, _values, _quotient_rounding = "remainder", "remainder", "floor"
 
     def forward(self, a, b):
-        _check_integer_divisor("remainder", b)
+        _check_integer_divisor(self._op, b)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return get_array_module(a).remainder(a, b)
+            return getattr(get_array_module(a), self._values)(a, b)
 
     def backward(self, g):
         a, b = self.inputs
         grad_b = None
         if self.needs_input_grad[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
-                quotient = get_array_module(a.array).floor(a.array / b.array)
+                rounding = getattr(get_array_module(a.array), self._quotient_rounding)
+                quotient = rounding(a.array / b.array)
             grad_b = -(g * Tensor._wrap(quotient.astype(g.dtype, copy=False)))
         return g, grad_b
 

@@ -31,7 +31,7 @@ import numpy as np
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
 from . import math as _m
-from .elementwise_extra import _check, _check_integer_divisor, _floating, rsqrt
+from .elementwise_extra import Remainder, _check, _floating, rsqrt
 from .inplace import apply_in_place
 from .math import MaskMul, _check_broadcast, exp, where
 from .promotion import operands
@@ -217,22 +217,10 @@ class Hypot(Function):
                 g * b / y if self.needs_input_grad[1] else None)
 
 
-class Fmod(Function):
+class Fmod(Remainder):
     """y = a - trunc(a / b) b (the sign of a);  dL/da = g, dL/db = -g trunc(a / b)."""
 
-    def forward(self, a, b):
-        _check_integer_divisor("fmod", b)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return get_array_module(a).fmod(a, b)
-
-    def backward(self, g):
-        a, b = self.inputs
-        grad_b = None
-        if self.needs_input_grad[1]:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                quotient = get_array_module(a.array).trunc(a.array / b.array)
-            grad_b = -(g * Tensor._wrap(quotient.astype(g.dtype, copy=False)))
-        return g, grad_b
+    _op, _values, _quotient_rounding = "fmod", "fmod", "trunc"
 
 
 class LogAddExp(Function):
