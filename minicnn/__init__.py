@@ -24,7 +24,7 @@ from .ops import (all, any, argsort, ceil, chunk, cos, cumsum, einsum, erf, eye,
                   floor, floor_divide, gather, isfinite, isinf, isnan, linspace, log2,
                   logsumexp, masked_fill, prod, remainder, repeat_interleave, roll, round,
                   rsqrt, scatter, scatter_add, sign, sin, sort, split, topk, tril, triu, trunc)
-from .random import get_rng_state, manual_seed, set_rng_state
+from .random import get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .serialization import load, save
 from . import functional, nn, optim  # noqa: E402  (layers build on the core above)
 from . import data, models, training, viz  # noqa: E402
@@ -48,9 +48,22 @@ from .torch_compat import (bool, cdouble, cfloat, complex64, complex128, double,
                            float, float16, float32, float64, half, int, int8, int16, int32,
                            int64, long, short, uint8)
 from .kernels.cpu_threads import get_num_threads, set_num_threads  # noqa: E402
+from .torch_runtime import *  # noqa: E402,F401,F403  (memory formats, compile, finfo ...)
+from . import amp  # noqa: E402
+from .amp import autocast  # noqa: E402
 from .kernels.cpu_threads import hold_blas_to_one_thread as _hold_blas  # noqa: E402
 from .kernels.cpu_memory import keep_freed_memory as _keep_freed_memory  # noqa: E402
 
 _hold_blas()  # the engine's threads do the parallel work (kernels/cpu_threads.py)
 _keep_freed_memory()  # big arrays reuse freed pages: no page faults (kernels/cpu_memory.py)
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    """``mc.onnx`` without importing it first, as ``torch.onnx.export`` works after ``import
+    torch`` (loaded on first use: it is only needed to export)."""
+    if name == "onnx":
+        import importlib
+
+        return importlib.import_module(".onnx", __name__)
+    raise AttributeError(f"module 'minicnn' has no attribute {name!r}")

@@ -14,7 +14,6 @@ import zlib
 import numpy as np
 
 from .autograd import Tensor
-from .backend import to_device
 from .npy import CHUNK, NpyError, short_repr, read_npy
 
 class CheckpointError(ValueError):
@@ -56,6 +55,8 @@ class _Reader:
     """
 
     def __init__(self, archive: zipfile.ZipFile, path: str, file_size: int, device):
+        """``device``: None (tensors stay on the CPU) or ``place(array, saved_device)``,
+        which returns the array where it should live (``serialization.placement``)."""
         self.archive, self.path, self.file_size, self.device = archive, path, file_size, device
         self.verified: set[str] = set()
 
@@ -208,7 +209,7 @@ class _Reader:
                             "require gradients")
         if self.device is not None:
             try:
-                array = to_device(array, self.device)
+                array = self.device(array, node.get("device", "cpu"))
             except Exception as error:  # the device argument's fault, not the file's
                 raise _DeviceError(error) from error
         return Tensor._wrap(array, requires_grad=requires_grad)

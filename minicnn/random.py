@@ -9,15 +9,29 @@ from __future__ import annotations
 import numpy as np
 
 _generator = np.random.default_rng(0)
+_seed = 0
 
 
 def manual_seed(seed: int) -> np.random.Generator:
     """Reseed minicnn's generator (PyTorch's ``torch.manual_seed``)."""
-    global _generator
+    global _generator, _seed
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"manual_seed: seed must be a non-negative integer, got {seed!r}")
-    _generator = np.random.default_rng(int(seed))
+    _seed = int(seed)
+    _generator = np.random.default_rng(_seed)
     return _generator
+
+
+def seed() -> int:
+    """Reseed minicnn's generator from the operating system's entropy and return the seed
+    (``torch.seed``): a run that prints it can be repeated with ``manual_seed``."""
+    manual_seed(int(np.random.SeedSequence().entropy % 2**63))
+    return _seed
+
+
+def initial_seed() -> int:
+    """The seed the generator was last seeded with (0 at import)."""
+    return _seed
 
 
 def default_generator() -> np.random.Generator:

@@ -293,10 +293,48 @@ def _read(stream, path: str, device):
         return result
 
 
-def load(path, device=None):
+def placement(device=None, map_location=None):
+    """Where ``load`` puts each tensor: None (on the CPU, as read) or a function
+    ``place(array, saved_device) -> array``.
+
+    ``device`` / ``map_location`` as ``torch.load``'s: a device name or ``mc.device``
+    ('cpu', 'cuda', 'cuda:0'); a dict from the device a tensor was saved on to where it
+    goes (``{'cuda:0': 'cpu'}``; devices it does not name stay on the CPU); or a function
+    ``f(tensor, saved_device)`` returning the tensor where it should be (PyTorch's
+    ``lambda storage, loc: storage`` keeps everything on the CPU).
+    """
+    if device is not None and map_location is not None:
+        raise TypeError("load: give device or map_location, not both (they are the same "
+                        "argument; map_location is PyTorch's name)")
+    target = map_location if device is None else device
+    if target is None:
+        return None
+    if isinstance(target, str):
+        return lambda array, saved: to_device(array, target)
+    if isinstance(target, dict):
+        for key, value in target.items():
+            if not isinstance(key, str) or not isinstance(value, str):
+                raise TypeError(f"load: map_location: a dict maps device names to device "
+                                f"names, got {key!r}: {value!r}")
+        return lambda array, saved: to_device(array, target.get(saved, "cpu"))
+    if callable(target):
+        def place(array, saved):
+            moved = target(Tensor._wrap(array), saved)
+            return moved.array if isinstance(moved, Tensor) else array
+        return place
+    raise TypeError(f"load: map_location: expected a device name, a dict of device names "
+                    f"or a function (storage, location), got {type(target).__name__}")
+
+
+def load(path, device=None, *, map_location=None, weights_only=None):
     """Load what ``save`` wrote: Tensors come back as Tensors (dtype and requires_grad
-    kept, on the CPU unless ``device`` is given), arrays as NumPy arrays, and the rest as
-    the same Python values, containers and dict key order.
+    kept, on the CPU unless ``device`` / ``map_location`` says otherwise, see
+    ``placement``), arrays as NumPy arrays, and the rest as the same Python values,
+    containers and dict key order.
+
+    ``weights_only`` is accepted for ``torch.load`` scripts and changes nothing: a minicnn
+    checkpoint is JSON and ``.npy`` arrays read without pickle, so loading never runs code
+    from the file (PyTorch's ``weights_only=True`` guarantee always holds).
 
     Every member of the archive is read to its end and checked against its CRC-32, and
     every ``.npy`` header against the size of its member, so a damaged file raises rather
@@ -309,13 +347,17 @@ def load(path, device=None):
             checkpoint, or from a newer format version; the message names the file and
             what is wrong.
     """
+    if weights_only not in (None, True, False):
+        raise TypeError(f"load: weights_only: expected True, False or None, got "
+                        f"{weights_only!r}")
+    place = placement(device, map_location)
     if hasattr(path, "read"):
-        return _load_stream(path, getattr(path, "name", "<stream>"), device)
+        return _load_stream(path, getattr(path, "name", "<stream>"), place)
     path = os.fspath(path)
     if os.path.isdir(path):
         raise IsADirectoryError(f"load: {path} is a folder; expected a checkpoint file")
     with open(path, "rb") as stream:
-        return _load_stream(stream, path, device)
+        return _load_stream(stream, path, place)
 
 
 def _load_stream(stream, path: str, device):

@@ -249,6 +249,8 @@ def tensor_type(self, dtype=None, non_blocking: bool = False):
         return type_name(self.dtype)
     if isinstance(dtype, str) and dtype.rsplit(".", 1)[-1] in _DTYPES_BY_NAME:
         dtype = _DTYPES_BY_NAME[dtype.rsplit(".", 1)[-1]]
+    if dtype is Tensor:  # ``x.type(torch.Tensor)``: the default float type, as PyTorch
+        return self.to(np.dtype(DEFAULT_DTYPE))
     dtype = getattr(dtype, "dtype", dtype)  # mc.FloatTensor and friends carry their dtype
     return self.to(np.dtype(dtype))
 
