@@ -84,6 +84,22 @@ CASES = [
         opt="Adagrad"),
     Case("OneCycle-short", lambda S, o: S.OneCycleLR(o, max_lr=1.0, total_steps=3,
                                                      pct_start=0.9), steps=3),
+    Case("Cyclic-triangular-SGD", lambda S, o: S.CyclicLR(o, base_lr=0.01, max_lr=0.1,
+                                                          step_size_up=4), steps=30,
+         momentum=0.9),
+    Case("Cyclic-triangular2-groups", lambda S, o: S.CyclicLR(
+        o, base_lr=[0.01, 0.001], max_lr=[0.1, 0.02], step_size_up=3, step_size_down=5,
+        mode="triangular2", base_momentum=[0.8, 0.7], max_momentum=0.95), steps=40,
+        momentum=0.9),
+    Case("Cyclic-exp-range-Adam", lambda S, o: S.CyclicLR(
+        o, base_lr=0.001, max_lr=0.01, step_size_up=2, mode="exp_range", gamma=0.9),
+        steps=25, opt="Adam"),
+    Case("Cyclic-custom-iterations", lambda S, o: S.CyclicLR(
+        o, base_lr=0.001, max_lr=0.004, step_size_up=3, scale_fn=lambda x: 1 / (1 + x),
+        scale_mode="iterations", cycle_momentum=False), steps=20, opt="Adagrad"),
+    Case("Cyclic-down-0", lambda S, o: S.CyclicLR(o, base_lr=0.02, max_lr=0.05,
+                                                  step_size_up=3, step_size_down=0,
+                                                  cycle_momentum=False), steps=12),
     Case("Plateau", lambda S, o: S.ReduceLROnPlateau(o, patience=2), step=_plateau(PLATEAU),
          steps=34),
     Case("Plateau-max-abs", lambda S, o: S.ReduceLROnPlateau(
@@ -294,9 +310,9 @@ def test_new_names_are_reexported():
         assert issubclass(getattr(lr_scheduler_more, name), mc.optim.lr_scheduler.LRScheduler)
 
 
-def test_every_torch_scheduler_but_cyclic_exists():
+def test_every_torch_scheduler_exists():
     torch = torch_or_skip()
-    assert set(torch.optim.lr_scheduler.__all__) - set(ours_module.__all__) <= {"CyclicLR"}
+    assert set(torch.optim.lr_scheduler.__all__) <= set(ours_module.__all__)
 
 
 # ---------------------------------------------------------------------------------------

@@ -112,3 +112,36 @@ def test_data_parallel_runs_the_module_with_pytorchs_state_dict_keys():
     assert wrapped.module is model
     with pytest.raises(TypeError, match="module"):
         nn.DataParallel(lambda x: x)
+
+
+def test_batch_size_none_yields_unbatched_samples_as_pytorch():
+    from oracle import torch_or_skip
+
+    torch = torch_or_skip()
+
+    class Samples:
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            return np.full(2, i, dtype=np.float32), i, {"mask": np.arange(i + 1)}
+
+    def shape(value):   # the structure and leaf types/values, comparable across libraries
+        if isinstance(value, dict):
+            return {k: shape(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [shape(v) for v in value]
+        if hasattr(value, "numpy"):
+            return ("tensor", str(value.numpy().dtype), value.numpy().tolist())
+        return (type(value).__name__, value)
+
+    ours = [shape(s) for s in mc.utils.data.DataLoader(Samples(), batch_size=None)]
+    theirs = [shape(s) for s in torch.utils.data.DataLoader(Samples(), batch_size=None)]
+    assert ours == theirs
+    loader = mc.utils.data.DataLoader(mc.utils.data.TensorDataset(mc.arange(5.0)),
+                                      batch_size=None, shuffle=True)
+    assert len(loader) == 5 and sorted(float(x[0]) for x in loader) == [0, 1, 2, 3, 4]
+    with pytest.raises(ValueError, match="drop_last"):
+        mc.utils.data.DataLoader(Samples(), batch_size=None, drop_last=True)
+    with pytest.raises(ValueError, match="positive int or None"):
+        mc.utils.data.DataLoader(Samples(), batch_size=0)

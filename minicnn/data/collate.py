@@ -28,7 +28,7 @@ import numpy as np
 from ..autograd import Tensor
 from ..backend import get_array_module
 
-__all__ = ["default_collate", "stack_samples"]
+__all__ = ["default_collate", "default_convert", "stack_samples"]
 
 
 def default_collate(batch):
@@ -63,6 +63,24 @@ def default_collate(batch):
         return [default_collate(list(field)) for field in zip(*batch)]
     raise TypeError(f"default_collate: batch must contain tensors, numpy arrays, numbers, "
                     f"dicts or lists; found {type(first).__name__}")
+
+
+def default_convert(sample):
+    """One sample, unbatched (``DataLoader(batch_size=None)``, as PyTorch's
+    ``default_convert``): NumPy arrays and NumPy scalars become Tensors, Python numbers and
+    strings stay as they are, dicts and namedtuples keep their form, other tuples and lists
+    become lists, each element converted."""
+    if isinstance(sample, np.ndarray) and sample.dtype.kind not in "OUS":
+        return Tensor._wrap(sample)
+    if isinstance(sample, np.generic) and not isinstance(sample, (np.str_, np.bytes_)):
+        return Tensor._wrap(np.asarray(sample))
+    if isinstance(sample, collections.abc.Mapping):
+        return {key: default_convert(value) for key, value in sample.items()}
+    if isinstance(sample, tuple) and hasattr(sample, "_fields"):   # a namedtuple
+        return type(sample)(*(default_convert(field) for field in sample))
+    if isinstance(sample, collections.abc.Sequence) and not isinstance(sample, (str, bytes)):
+        return [default_convert(value) for value in sample]
+    return sample
 
 
 def _as_array(value):

@@ -29,7 +29,7 @@ import numpy as np
 from ..autograd import Tensor
 from ..backend import get_array_module, to_device
 from ..random import numpy_generator
-from .collate import default_collate
+from .collate import default_collate, default_convert
 
 
 @runtime_checkable
@@ -96,7 +96,10 @@ class DataLoader:
     Args:
         dataset: a ``Dataset`` (``__len__`` + ``__getitem__``); a ``TensorDataset`` or any
             dataset with ``get_batch(indices)`` is gathered a whole batch at a time.
-        batch_size: samples per batch.
+        batch_size: samples per batch; ``None`` turns batching off, as in PyTorch: the
+            loader yields one sample at a time, its arrays made Tensors (``collate_fn``,
+            default ``default_convert``, is applied to each sample; ``drop_last`` must be
+            False).
         shuffle: draw a new random order every epoch (else the order ``0, 1, 2, ...``).
         drop_last: skip the last batch when it has fewer than ``batch_size`` samples.
         seed: seeds the loader's own ``numpy.random.Generator``; ``None`` draws the seed
@@ -132,8 +135,14 @@ class DataLoader:
                  pin_memory: bool = False, persistent_workers: bool = False,
                  prefetch_factor=None, timeout: float = 0, worker_init_fn=None,
                  batch_sampler=None, multiprocessing_context=None, pin_memory_device=""):
-        if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
-            raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
+        if batch_size is None:
+            if drop_last:
+                raise ValueError("DataLoader: batch_size=None turns batching off, which is "
+                                 "exclusive with drop_last=True")
+        elif (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
+              or batch_size <= 0):
+            raise ValueError(f"batch_size: expected a positive int or None, got "
+                             f"{batch_size!r}")
         if not isinstance(dataset, Dataset):
             raise TypeError(f"dataset: expected an object with __len__ and __getitem__, "
                             f"got {type(dataset).__name__}")
@@ -156,7 +165,7 @@ class DataLoader:
         self.batch_sampler = batch_sampler
         self.sampler = sampler
         self.dataset = dataset
-        self.batch_size = int(batch_size)
+        self.batch_size = None if batch_size is None else int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         self.seed = seed
@@ -175,6 +184,8 @@ class DataLoader:
         if self.batch_sampler is not None:
             return len(self.batch_sampler)
         n = len(self.dataset) if self.sampler is None else len(self.sampler)
+        if self.batch_size is None:
+            return n
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def _order(self):
@@ -186,6 +197,9 @@ class DataLoader:
         return self.generator.permutation(n) if self.shuffle else np.arange(n)
 
     def _fetch(self, indices: np.ndarray):
+        if self.batch_size is None and self.batch_sampler is None:  # one sample, unbatched
+            sample = (self.collate_fn or default_convert)(self.dataset[int(indices)])
+            return sample if self.device is None else _moved(sample, self.device)
         if self.collate_fn is None and hasattr(self.dataset, "get_batch"):
             arrays = self.dataset.get_batch(indices)       # one gather per array
             if not isinstance(arrays, tuple):
@@ -209,7 +223,7 @@ class DataLoader:
         batches = len(self)
         self._position = start
         for b in range(start, batches):
-            indices = (order[b] if self.batch_sampler is not None
+            indices = (order[b] if self.batch_sampler is not None or self.batch_size is None
                        else order[b * self.batch_size:(b + 1) * self.batch_size])
             batch = self._fetch(indices)
             self._position = b + 1

@@ -24,7 +24,8 @@ optimizer, with PyTorch's names.
 the closed form (``_get_closed_form_lr``) where the schedule has one; SequentialLR relies
 on it. More schedules (ReduceLROnPlateau, OneCycleLR, LinearLR, ConstantLR,
 MultiplicativeLR, PolynomialLR, CosineAnnealingWarmRestarts, SequentialLR,
-ChainedScheduler) live in ``lr_scheduler_more.py`` and are importable from here too.
+ChainedScheduler) live in ``lr_scheduler_more.py``, CyclicLR in ``lr_scheduler_cyclic.py``;
+all are importable from here.
 """
 from __future__ import annotations
 
@@ -237,8 +238,9 @@ class LambdaLR(LRScheduler):
 from .lr_scheduler_more import (  # noqa: E402
     ChainedScheduler, ConstantLR, CosineAnnealingWarmRestarts, LinearLR, MultiplicativeLR,
     OneCycleLR, PolynomialLR, ReduceLROnPlateau, SequentialLR)
+from .lr_scheduler_cyclic import CyclicLR  # noqa: E402
 
 __all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "MultiStepLR",
            "LambdaLR", "MultiplicativeLR", "ConstantLR", "LinearLR", "PolynomialLR",
            "CosineAnnealingWarmRestarts", "SequentialLR", "ChainedScheduler",
-           "ReduceLROnPlateau", "OneCycleLR"]
+           "ReduceLROnPlateau", "OneCycleLR", "CyclicLR"]
