@@ -62,14 +62,15 @@ class Linear(Module):
         _reset_weight_and_bias(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
-        if isinstance(input, Tensor) and input.dtype != self.weight.dtype:
+        weight = self.weight  # read once: a parametrized weight is computed on each read
+        if isinstance(input, Tensor) and input.dtype != weight.dtype:
             raise TypeError(
                 f"Linear: input has dtype {input.dtype} but the layer's weight has dtype "
-                f"{self.weight.dtype} (PyTorch: 'mat1 and mat2 must have the same dtype'); "
-                f"convert the input (x.to({str(self.weight.dtype)!r}))"
+                f"{weight.dtype} (PyTorch: 'mat1 and mat2 must have the same dtype'); "
+                f"convert the input (x.to({str(weight.dtype)!r}))"
                 + (f" or the layer (.to({str(input.dtype)!r}))" if input.dtype.kind == "f"
                    else ""))
-        return F.linear(input, self.weight, self.bias)
+        return F.linear(input, weight, self.bias)
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

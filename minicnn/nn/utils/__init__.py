@@ -20,11 +20,11 @@ import math
 
 import numpy as np
 
-from .. import random as _random
-from ..autograd import Tensor, no_grad
-from ..backend import get_array_module
-from ..ops.shape import cat
-from .module import Module, Parameter
+from ... import random as _random
+from ...autograd import Tensor, no_grad
+from ...backend import get_array_module
+from ...ops.shape import cat
+from ..module import Module, Parameter
 
 
 def _normalize(array, eps: float):
@@ -91,7 +91,7 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
             weight is (C_in, C_out, R, S); the default picks it).
     """
     if dim is None:
-        from .layers import ConvTranspose2d
+        from ..layers import ConvTranspose2d
 
         dim = 1 if isinstance(module, ConvTranspose2d) else 0
     for hook in module._forward_pre_hooks.values():
@@ -184,3 +184,9 @@ def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
             # rebinds the array (a gradient can be a read-only view), as clip_grad_norm_
             param.grad.array = xp.clip(param.grad.array, -clip_value, clip_value).astype(
                 param.grad.dtype, copy=False)
+
+
+# Weight normalisation and parametrizations (their own files; imported last: they build on
+# the module classes above)
+from . import parametrizations, parametrize  # noqa: E402,F401
+from .weight_norm import remove_weight_norm, weight_norm  # noqa: E402,F401
