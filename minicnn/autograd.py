@@ -21,6 +21,7 @@ Chain rule, for y = f(x) inside a bigger graph with scalar output L::
 """
 from __future__ import annotations
 
+import traceback
 import weakref
 
 import numpy as np
@@ -371,6 +372,8 @@ class Function:
                 fn._output_ref = weakref.ref(output)
                 output.creator = fn
                 output.requires_grad = True
+                if _grad_mode._anomaly_enabled:   # detect_anomaly(): where it was made
+                    fn._forward_stack = traceback.format_stack()[:-1]
         return output
 
     @property
@@ -452,3 +455,19 @@ def as_tensor(value, like: Tensor | None = None) -> Tensor:
         array = to_device(array, like.device)
     return Tensor._wrap(array)
 
+
+
+def __getattr__(name):
+    """``mc.autograd.functional`` (jacobian, hessian ...), ``mc.autograd.gradcheck``,
+    ``gradgradcheck`` and anomaly detection, as under ``torch.autograd`` (loaded on first
+    use: they build on the whole package)."""
+    import importlib
+
+    if name == "functional":
+        return importlib.import_module("minicnn.autograd_functional")
+    if name in ("gradcheck", "gradgradcheck"):
+        return getattr(importlib.import_module("minicnn.gradcheck"), name)
+    if name in ("detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
+                "is_anomaly_check_nan_enabled"):
+        return getattr(importlib.import_module("minicnn.anomaly"), name)
+    raise AttributeError(f"module 'minicnn.autograd' has no attribute {name!r}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from .autograd import Function, Tensor, _as_gradient
 from .backend import get_array_module
+from . import grad_mode as _grad_mode
 from .grad_mode import _GradMode
 
 def _topological_order(roots: list[Tensor]) -> list[Function]:
@@ -156,6 +157,8 @@ def _walk(roots, root_grads, retain_graph, create_graph, targets, on_leaf_done=N
                     input_grads = _run_backward(fn, grad_output)
                     if not isinstance(input_grads, tuple):
                         input_grads = (input_grads,)
+                    if _grad_mode._anomaly_enabled and _grad_mode._anomaly_check_nan:
+                        _check_for_nan(fn, input_grads)
                     for tensor, needs, grad in zip(fn.inputs, fn.needs_input_grad, input_grads):
                         if needs and grad is not None:
                             _add_grad(grads, tensor, _sum_to_shape(grad, tensor.shape))
@@ -177,6 +180,22 @@ def _walk(roots, root_grads, retain_graph, create_graph, targets, on_leaf_done=N
                 on_leaf_done(tensor, grad)
         return {}
     return results
+
+
+def _check_for_nan(fn: Function, input_grads: tuple) -> None:
+    """``detect_anomaly()``: raise if ``fn``'s backward returned a NaN, naming the function
+    and showing where its forward ran (PyTorch's message, then the forward's stack)."""
+    for position, grad in enumerate(input_grads):
+        if grad is None or grad.__class__ is ZeroGradient:
+            continue
+        xp = get_array_module(grad.array)
+        if grad.array.dtype.kind in "fc" and bool(xp.isnan(grad.array).any()):
+            stack = "".join(getattr(fn, "_forward_stack", ["  (not recorded: the forward ran "
+                                                           "before anomaly detection was on)\n"]))
+            raise RuntimeError(
+                f"Function '{type(fn).__name__}' returned nan values in its {position}th "
+                f"output (the gradient for its input {position}). Traceback of the forward "
+                f"call that made it:\n{stack}")
 
 
 _tensor_hooks_in_use = 0  # Tensor.register_hook / retain_grad calls so far: 0 skips the checks

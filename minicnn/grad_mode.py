@@ -10,6 +10,11 @@ from __future__ import annotations
 import contextlib
 
 _enabled = True
+# Anomaly detection (``minicnn.autograd.detect_anomaly``, anomaly.py): when on, each
+# recorded Function keeps the stack of its forward call and the backward walk checks every
+# gradient it computes for NaN.
+_anomaly_enabled = False
+_anomaly_check_nan = True
 
 
 def is_grad_enabled() -> bool:
