@@ -20,6 +20,9 @@ from .ops.shape_more import *  # noqa: E402,F401,F403
 from .ops.reduce_linalg_more import *  # noqa: E402,F401,F403
 from .ops.bitwise import *  # noqa: E402,F401,F403
 from .ops.sampling import *  # noqa: E402,F401,F403
+from .ops.special import *  # noqa: E402,F401,F403
+from .ops.scan_search import *  # noqa: E402,F401,F403
+from .ops.shape_extra import *  # noqa: E402,F401,F403
 from .ops import (all, any, argsort, ceil, chunk, cos, cumsum, einsum, erf, eye, flip,  # noqa
                   floor, floor_divide, gather, isfinite, isinf, isnan, linspace, log2,
                   logsumexp, masked_fill, prod, remainder, repeat_interleave, roll, round,
@@ -29,6 +32,7 @@ from .serialization import load, save
 from . import functional, nn, optim  # noqa: E402  (layers build on the core above)
 from . import data, models, training, viz  # noqa: E402
 from . import backends, utils  # noqa: E402  (torch.backends, torch.utils.data names)
+from . import linalg  # noqa: E402  (torch.linalg: norms, inv, det, solve)
 from .random import Generator  # noqa: E402
 
 from .autograd import Variable  # noqa: E402  (PyTorch < 0.4 scripts)
