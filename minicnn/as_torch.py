@@ -2,17 +2,21 @@
 
 The script's ``import torch``, ``import torch.nn as nn``, ``from torch.utils.data import
 DataLoader`` ... get minicnn's modules (``torch`` is ``minicnn``, ``torch.X`` is
-``minicnn.X``), so every line it runs is minicnn's Python, which a debugger steps into::
+``minicnn.X``), and so do ``import torchvision.utils as vutils``, ``from torchvision import
+datasets, transforms`` (``torchvision`` is ``minicnn.vision``, ``torchvision.X`` is
+``minicnn.vision.X``), so every line it runs is minicnn's Python, which a debugger steps
+into::
 
     python -m minicnn.as_torch train.py --epochs 1          # run it
     python -m pdb -m minicnn.as_torch train.py              # step through it, into minicnn
 
 How: ``install()`` puts every loaded ``minicnn.X`` into ``sys.modules`` as ``torch.X`` and a
-finder first on ``sys.meta_path`` answers any other ``torch.X`` with ``minicnn.X`` (so the
-real PyTorch, if installed, is never imported). A name minicnn does not have fails as
-Python's own ``ModuleNotFoundError``, saying that the script asked for PyTorch's
-``torch.X`` and minicnn has no ``minicnn.X``. ``torchvision`` and other packages built on
-PyTorch are not mapped.
+finder first on ``sys.meta_path`` answers any other ``torch.X`` with ``minicnn.X`` and any
+``torchvision.X`` with ``minicnn.vision.X`` (so the real PyTorch and torchvision, if
+installed, are never imported). A name minicnn does not have fails as Python's own
+``ModuleNotFoundError``, saying that the script asked for PyTorch's ``torch.X`` (or
+torchvision's ``torchvision.X``) and minicnn has no ``minicnn.X`` (``minicnn.vision.X``).
+Other packages built on PyTorch (torchaudio, timm, ...) are not mapped.
 
 In Python: ``with minicnn.as_torch.installed(): exec(...)`` or ``install()``/``uninstall()``.
 """
@@ -45,17 +49,41 @@ class _AliasLoader(importlib.abc.Loader):
         module.__spec__ = self.original_spec   # the import machinery set torch.X's spec
 
 
+# the packages mapped: (their name, whose they are, minicnn's package for them)
+_MAPPED = (("torch", "PyTorch", "minicnn"), ("torchvision", "torchvision", "minicnn.vision"))
+
+
+def _mapping(name: str):
+    """``(owner, minicnn's name)`` for ``torch[.X]`` / ``torchvision[.X]``, else None."""
+    for package, owner, ours in _MAPPED:
+        if name == package or name.startswith(package + "."):
+            return owner, ours + name[len(package):]
+    return None
+
+
+def _is_mapped(name: str) -> bool:
+    return _mapping(name) is not None
+
+
+def _exists(module_name: str) -> bool:
+    try:
+        return importlib.util.find_spec(module_name) is not None
+    except ModuleNotFoundError:   # a parent that is a module, not a package
+        return False
+
+
 class _TorchFinder(importlib.abc.MetaPathFinder):
-    """``torch`` and ``torch.X`` -> ``minicnn`` and ``minicnn.X``."""
+    """``torch[.X]`` -> ``minicnn[.X]``, ``torchvision[.X]`` -> ``minicnn.vision[.X]``."""
 
     def find_spec(self, name, path=None, target=None):
-        if name != "torch" and not name.startswith("torch."):
+        found = _mapping(name)
+        if found is None:
             return None
-        mapped = "minicnn" + name[len("torch"):]
-        if importlib.util.find_spec(mapped) is None:
+        owner, mapped = found
+        if not _exists(mapped):
             raise ModuleNotFoundError(
-                f"the script imports PyTorch's {name!r}; minicnn has no {mapped!r} (run it "
-                f"with PyTorch, or write the part it needs with minicnn's names)", name=name)
+                f"the script imports {owner}'s {name!r}; minicnn has no {mapped!r} (run it "
+                f"with {owner}, or write the part it needs with minicnn's names)", name=name)
         return importlib.machinery.ModuleSpec(name, _AliasLoader(mapped))
 
 
@@ -64,12 +92,13 @@ _saved: dict = {}
 
 
 def install() -> None:
-    """From now on ``import torch...`` gives minicnn (see the module docstring)."""
+    """From now on ``import torch...`` gives minicnn and ``import torchvision...``
+    minicnn.vision (see the module docstring)."""
     import minicnn  # noqa: F401 - loads minicnn.nn, .optim, .functional, .utils ...
 
     if _finder in sys.meta_path:
         return
-    for name in [n for n in sys.modules if n == "torch" or n.startswith("torch.")]:
+    for name in [n for n in sys.modules if _is_mapped(n)]:
         _saved[name] = sys.modules.pop(name)   # a real torch imported before: set aside
     for name, module in list(sys.modules.items()):
         if name == "minicnn" or name.startswith("minicnn."):
@@ -78,11 +107,11 @@ def install() -> None:
 
 
 def uninstall() -> None:
-    """Undo ``install``: ``import torch`` means PyTorch again (a PyTorch imported before
-    ``install`` comes back)."""
+    """Undo ``install``: ``import torch`` means PyTorch again, ``import torchvision``
+    torchvision (a PyTorch or torchvision imported before ``install`` comes back)."""
     if _finder in sys.meta_path:
         sys.meta_path.remove(_finder)
-    for name in [n for n in sys.modules if n == "torch" or n.startswith("torch.")]:
+    for name in [n for n in sys.modules if _is_mapped(n)]:
         if getattr(sys.modules[name], "__name__", "").startswith("minicnn"):
             del sys.modules[name]
     sys.modules.update(_saved)
@@ -101,7 +130,8 @@ def installed():
 
 def main(argv=None) -> int:
     """``python -m minicnn.as_torch SCRIPT [ARGS...]``: run SCRIPT as ``__main__`` with
-    ``sys.argv = [SCRIPT, ARGS...]``, ``torch`` being minicnn."""
+    ``sys.argv = [SCRIPT, ARGS...]``, ``torch`` being minicnn and ``torchvision``
+    minicnn.vision."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__.strip().splitlines()[0])

@@ -570,7 +570,7 @@ def test_errors_name_the_argument():
         (ValueError, "theta", lambda: F.affine_grid(mc.tensor(np.zeros((2, 3, 3))), (2, 3, 4,
                                                                                      4))),
         (ValueError, "padding_mode", lambda: F.grid_sample(x, mc.tensor(np.zeros((2, 1, 1, 2))),
-                                                           padding_mode="reflection")),
+                                                           padding_mode="mirror")),
         (ValueError, "mode", lambda: F.grid_sample(x, mc.tensor(np.zeros((2, 1, 1, 2))),
                                                    mode="bicubic")),
         (ValueError, "grid", lambda: F.grid_sample(x, mc.tensor(np.zeros((2, 1, 2))))),

@@ -38,6 +38,7 @@ from .index_ops import gather, split
 from .math import (MaskMul, abs as _abs, amax, clamp, connected, matmul, power, sqrt,
                    sum as _sum, where)
 from .shape import IndexAdd, getitem, pad as _pad, permute, reshape, transpose, unsqueeze
+from .grid_sample_padding import PADDING_MODES as _PADDING_MODES, pad_coordinates
 from .loss_more import __all__ as _loss_names
 from .loss_more import *  # noqa: F401,F403
 from .dropout import alpha_dropout  # noqa: F401 - exported here, defined with dropout
@@ -373,15 +374,16 @@ def _sample(x_flat: Tensor, rows: np.ndarray, cols: np.ndarray, h: int, w: int) 
 def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
                 padding_mode: str = "zeros", align_corners=None) -> Tensor:
     """input (N, C, H, W) sampled at grid (N, Ho, Wo, 2) ([x, y] in [-1, 1]) -> (N, C, Ho,
-    Wo). Modes 'bilinear' and 'nearest'; padding 'zeros' (outside reads 0) or 'border'
-    (coordinates clamped to the edge, gradient 0 where clamped)."""
+    Wo). Modes 'bilinear' and 'nearest'; padding 'zeros' (outside reads 0), 'border'
+    (coordinates clamped to the edge, gradient 0 where clamped) or 'reflection' (mirrored at
+    the edges, then clamped; see ops/grid_sample_padding.py)."""
     _check("grid_sample", input)
     _check("grid_sample", grid, "grid")
     if mode not in ("bilinear", "nearest"):
         raise ValueError(f"grid_sample: mode: expected 'bilinear' or 'nearest', got {mode!r}")
-    if padding_mode not in ("zeros", "border"):
-        raise ValueError(f"grid_sample: padding_mode: expected 'zeros' or 'border' "
-                         f"('reflection' is not implemented), got {padding_mode!r}")
+    if padding_mode not in _PADDING_MODES:
+        raise ValueError(f"grid_sample: padding_mode: expected one of {_PADDING_MODES}, got "
+                         f"{padding_mode!r}")
     if input.ndim != 4 or grid.ndim != 4 or grid.shape[-1] != 2 or grid.shape[0] != input.shape[0]:
         raise ValueError(f"grid_sample: grid: expected input (N, C, H, W) and grid (N, Ho, Wo, 2) "
                          f"with the same N, got input {input.shape} and grid {grid.shape}")
@@ -389,8 +391,8 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
     n, c, h, w = input.shape
     ix = _unnormalize(getitem(grid, (Ellipsis, 0)), w, align)
     iy = _unnormalize(getitem(grid, (Ellipsis, 1)), h, align)
-    if padding_mode == "border":
-        ix, iy = clamp(ix, 0, w - 1), clamp(iy, 0, h - 1)
+    ix, iy = (pad_coordinates(ix, w, padding_mode, align),
+              pad_coordinates(iy, h, padding_mode, align))
     x_flat = reshape(input, (n, c, h * w))
     ixa, iya = np.asarray(ix.numpy()), np.asarray(iy.numpy())
     if mode == "nearest":

@@ -1,4 +1,5 @@
-r"""Resizing: adaptive_avg_pool2d, interpolate (nearest, nearest-exact, bilinear), upsample.
+r"""Resizing: adaptive_avg_pool2d, interpolate (nearest, nearest-exact, bilinear, bicubic,
+area), upsample.
 
 Shapes: x (N, C, H, W) (or one unbatched image (C, H, W)) -> y (N, C, P, Q).
 
@@ -49,10 +50,12 @@ def _resize_uint8_pass(x, matrix: np.ndarray, axis: int):
 
 
 def _resize_uint8(x: Tensor, row_matrix: np.ndarray, col_matrix: np.ndarray) -> Tensor:
-    """Bilinear resizing of uint8 images as PyTorch computes it: columns first, then rows,
-    each pass with integer weights and its result rounded to uint8 (so the values equal
-    PyTorch's, which can differ by 1 from rounding the exact float result). Not
-    differentiable (integer tensors have no gradient)."""
+    """Bilinear or bicubic resizing of uint8 images as PyTorch computes it: columns first,
+    then rows, each pass with integer weights and its result rounded and saturated to uint8
+    (so the values equal PyTorch's, which can differ by 1 from rounding the exact float
+    result). A dimension whose size does not change is not resampled (PyTorch's uint8
+    shortcut, even for bicubic with a scale_factor such as 1.1). Not differentiable
+    (integer tensors have no gradient)."""
     y = x.array
     if col_matrix.shape[0] != col_matrix.shape[1]:
         y = _resize_uint8_pass(y, col_matrix, 3)
@@ -62,8 +65,9 @@ def _resize_uint8(x: Tensor, row_matrix: np.ndarray, col_matrix: np.ndarray) -> 
 
 
 def _check_float_or_uint8(op: str, mode: str, x: Tensor) -> None:
-    if x.dtype.kind not in "fc" and (mode != "bilinear" or x.dtype != np.uint8):
-        allowed = "floating-point or uint8" if mode == "bilinear" else "floating-point"
+    with_uint8 = mode in ("bilinear", "bicubic")
+    if x.dtype.kind not in "fc" and (not with_uint8 or x.dtype != np.uint8):
+        allowed = "floating-point or uint8" if with_uint8 else "floating-point"
         raise TypeError(f"{op}: mode {mode!r} needs a {allowed} input, got dtype {x.dtype} "
                         f"(PyTorch does not implement it either); convert it (x.float())")
 
@@ -107,6 +111,58 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     return reshape(y, y.shape[1:]) if unbatched else y
 
 
+CUBIC_A = -0.75   # PyTorch's (and OpenCV's) choice of the cubic convolution parameter
+
+
+def cubic_weights(t: np.ndarray) -> np.ndarray:
+    r"""The 4 taps' weights (..., 4) at distances t + 1, t, 1 - t, 2 - t (t in [0, 1)) of
+    Keys' cubic convolution kernel with A = -0.75::
+
+        W(d) = (A + 2)|d|^3 - (A + 3)|d|^2 + 1          for |d| <= 1
+        W(d) = A|d|^3 - 5A|d|^2 + 8A|d| - 4A             for 1 < |d| < 2  (0 beyond)
+
+    The four weights sum to 1, and at t = 0 they are (0, 1, 0, 0).
+    """
+    a = CUBIC_A
+
+    def near(d):
+        return ((a + 2) * d - (a + 3)) * d * d + 1
+
+    def far(d):
+        return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+
+    return np.stack([far(t + 1), near(t), near(1 - t), far(2 - t)], axis=-1)
+
+
+def cubic_interpolation_matrix(input_size: int, output_size: int, align_corners: bool,
+                               scale_factor=None) -> np.ndarray:
+    """M (output_size, input_size) of PyTorch's bicubic resizing along one dimension.
+
+    src = dst (input - 1) / (output - 1) with align_corners=True (0 for a single output),
+    else src = scale (dst + 0.5) - 0.5 with scale = 1 / scale_factor when given, else
+    input / output (*not* clamped at 0, unlike bilinear). Then i0 = floor(src),
+    t = src - i0, and y[dst] = sum_k cubic_weights(t)[k] x[clamp(i0 - 1 + k, 0, input - 1)]:
+    taps past an edge read the edge pixel (their weights add up there). No same-size
+    shortcut: PyTorch's forward moves the sample points even then (scale_factor=1.1 on 4
+    rows keeps 4 rows, but resamples them). PyTorch's float backward does copy when both
+    H and W keep their size, so there its gradient is not its forward's; ours is ``M^T``.
+    """
+    dst = np.arange(output_size)
+    if align_corners:
+        scale = (input_size - 1) / (output_size - 1) if output_size > 1 else 0.0
+        source = dst * scale
+    else:
+        scale = (1.0 / scale_factor if scale_factor is not None and scale_factor > 0
+                 else input_size / output_size)
+        source = scale * (dst + 0.5) - 0.5
+    low = np.minimum(np.floor(source).astype(np.int64), input_size - 1)
+    weights = cubic_weights(np.clip(source - low, 0.0, 1.0))
+    matrix = np.zeros((output_size, input_size))
+    for k in range(4):
+        np.add.at(matrix, (dst, np.clip(low - 1 + k, 0, input_size - 1)), weights[:, k])
+    return matrix
+
+
 def interpolation_matrix(input_size: int, output_size: int, mode: str,
                          align_corners: bool, scale_factor=None) -> np.ndarray:
     """M (output_size, input_size) with y = M x along one dimension, PyTorch's formulas.
@@ -122,7 +178,10 @@ def interpolation_matrix(input_size: int, output_size: int, mode: str,
       with i0 = floor(src), i1 = min(i0 + 1, input - 1), l = src - i0. A dimension whose
       size does not change is copied (PyTorch's shortcut, even when a scale_factor such as
       1.2 would move the sample points: floor(4 * 1.2) = 4).
+    * bicubic: 4 taps of the cubic convolution kernel (see ``cubic_interpolation_matrix``).
     """
+    if mode == "bicubic":
+        return cubic_interpolation_matrix(input_size, output_size, align_corners, scale_factor)
     matrix = np.zeros((output_size, input_size))
     dst = np.arange(output_size)
     if mode in ("nearest", "nearest-exact"):
@@ -158,7 +217,8 @@ def interpolation_matrix(input_size: int, output_size: int, mode: str,
     return matrix
 
 
-_INTERPOLATION_MODES = ("nearest", "nearest-exact", "bilinear")
+_INTERPOLATION_MODES = ("nearest", "nearest-exact", "bilinear", "bicubic", "area")
+_CORNER_MODES = ("bilinear", "bicubic")
 
 
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
@@ -175,8 +235,15 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         scale_factor: a number or pair; then P = floor(H * scale_factor), and the pixel
             positions use 1 / scale_factor (PyTorch's default), unless
             ``recompute_scale_factor=True`` (then they use H / P).
-        mode: 'nearest' (PyTorch's legacy rule), 'nearest-exact' or 'bilinear'.
-        align_corners: bilinear only; default False (None).
+        mode: 'nearest' (PyTorch's legacy rule), 'nearest-exact', 'bilinear', 'bicubic'
+            (4 x 4 taps of the cubic convolution kernel, A = -0.75: it overshoots, so the
+            output can leave the input's range) or 'area' (``adaptive_avg_pool2d`` to the
+            output size).
+        align_corners: bilinear and bicubic only; default False (None).
+
+    uint8 images are resized as PyTorch does for 'bilinear' and 'bicubic' (integer weights,
+    rounded and saturated; see ``_resize_uint8``); other integer dtypes only with the
+    nearest modes, which copy values.
     """
     op = "interpolate"
     if not isinstance(input, Tensor) or input.ndim != 4:
@@ -184,9 +251,9 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
                          f"{getattr(input, 'shape', None)} (only 2-D resizing is implemented)")
     if mode not in _INTERPOLATION_MODES:
         raise ValueError(f"{op}: mode: expected one of {_INTERPOLATION_MODES}, got {mode!r}")
-    if align_corners is not None and mode != "bilinear":
-        raise ValueError(f"{op}: align_corners can only be set with mode='bilinear', got "
-                         f"mode={mode!r}")
+    if align_corners is not None and mode not in _CORNER_MODES:
+        raise ValueError(f"{op}: align_corners can only be set with mode='bilinear' or "
+                         f"'bicubic', got mode={mode!r}")
     if (size is None) == (scale_factor is None):
         raise ValueError(f"{op}: give exactly one of size and scale_factor, got size={size!r}, "
                          f"scale_factor={scale_factor!r}")
@@ -208,10 +275,13 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
                              f"an empty output {out}")
         if recompute_scale_factor:
             scales = (None, None)
+    if mode == "area":
+        _check_float_or_uint8(op, mode, input)
+        return adaptive_avg_pool2d(input, out)
     align = bool(align_corners)
     rows = interpolation_matrix(H, out[0], mode, align, scales[0])
     cols = interpolation_matrix(W, out[1], mode, align, scales[1])
-    if mode == "bilinear":
+    if mode in _CORNER_MODES:
         _check_float_or_uint8(op, mode, input)
         if input.dtype == np.uint8:
             return _resize_uint8(input, rows, cols)
@@ -225,4 +295,4 @@ def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
 
 
 __all__ = ["adaptive_avg_pool2d", "interpolate", "upsample", "adaptive_average_matrix",
-           "interpolation_matrix"]
+           "interpolation_matrix", "cubic_interpolation_matrix", "cubic_weights"]
