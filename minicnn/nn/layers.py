@@ -334,8 +334,8 @@ class AvgPool2d(Module):
 
 
 class Upsample(Module):
-    """Resize images (N, C, H, W) to ``size`` or by ``scale_factor``; mode 'nearest' or
-    'bilinear' (see ``functional.interpolate``)."""
+    """Resize images (N, C, H, W) to ``size`` or by ``scale_factor``; mode 'nearest',
+    'nearest-exact', 'bilinear', 'bicubic' or 'area' (see ``functional.interpolate``)."""
 
     def __init__(self, size=None, scale_factor=None, mode: str = "nearest", align_corners=None):
         super().__init__()
