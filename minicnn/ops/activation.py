@@ -30,7 +30,10 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
     input. This one function is ``mc.relu``, ``F.relu`` and ``Tensor.relu``.
     """
     # a boolean mask: a quarter of the memory of a float one, and x * mask is as fast
-    return MaskMul.apply(input, mask=input.array > 0, rule=("relu",))
+    x = input.array
+    # max(x, 0) exactly: relu(-inf) = 0 (x * mask would be NaN), relu(NaN) = NaN, as PyTorch
+    return MaskMul.apply(input, mask=x > 0, rule=("relu",),
+                         value=get_array_module(x).maximum(x, x.dtype.type(0)))
 
 
 # Array functions (NumPy reference), registered in ``minicnn.registry`` under the

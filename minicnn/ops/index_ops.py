@@ -365,7 +365,8 @@ def _triangle(op: str, input: Tensor, diagonal: int, lower: bool) -> Tensor:
     keep = xp.tril(ones, diagonal) if lower else xp.triu(ones, diagonal)
     if input.dtype.kind not in "fc":
         return Tensor._wrap(xp.where(keep, input.array, input.array.dtype.type(0)))
-    return MaskMul.apply(input, mask=keep.astype(input.dtype), rule=(op, diagonal))
+    return MaskMul.apply(input, mask=keep.astype(input.dtype), rule=(op, diagonal),
+                         value=xp.where(keep, input.array, input.array.dtype.type(0)))
 
 
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:

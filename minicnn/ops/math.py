@@ -198,9 +198,11 @@ class MaskMul(Function):
     (``minicnn.onnx``) needs it, since the mask itself depends on this call's data. For
     relu and abs the gradient also stays connected to x (``connected``), as PyTorch's."""
 
-    def forward(self, x, mask, rule=None):
+    def forward(self, x, mask, rule=None, value=None):
+        """``value``: the output when the caller computed it exactly (``x * mask`` makes
+        NaN of an infinite x where the mask is 0: relu(-inf) must be 0, not NaN)."""
         self.mask, self.rule = mask, rule
-        return x * mask
+        return x * mask if value is None else value
 
     def backward(self, g):
         grad = MaskMul.apply(g, mask=self.mask, rule=("mask",))
@@ -262,8 +264,8 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
     low = -xp.inf if min is None else min
     high = xp.inf if max is None else max
     inside = ((x.array >= low) & (x.array <= high)).astype(x.dtype)
-    constant = xp.clip(x.array, low, high) * (1 - inside)
-    return MaskMul.apply(x, mask=inside) + Tensor._wrap(constant.astype(x.dtype, copy=False))
+    value = xp.clip(x.array, low, high).astype(x.dtype, copy=False)  # NaN stays NaN
+    return MaskMul.apply(x, mask=inside, value=value)
 
 
 def where(condition, a, b) -> Tensor:
@@ -301,8 +303,14 @@ def _extremum(a, b, greater):
     wins = (a.array > b.array) if greater else (a.array < b.array)
     weight_a = wins + 0.5 * (a.array == b.array)
     shape = np.broadcast_shapes(a.shape, b.shape)
-    weight_a = get_array_module(a.array).broadcast_to(weight_a, shape).astype(a.dtype)
-    return MaskMul.apply(a, mask=weight_a) + MaskMul.apply(b, mask=(1 - weight_a).astype(b.dtype))
+    xp = get_array_module(a.array)
+    weight_a = xp.broadcast_to(weight_a, shape).astype(a.dtype)
+    # the values exactly (an infinite loser times its weight 0 would be NaN); NaN propagates
+    value = (xp.maximum if greater else xp.minimum)(a.array, b.array).astype(
+        np.result_type(a.array, b.array), copy=False)
+    return (MaskMul.apply(a, mask=weight_a, value=value)
+            + MaskMul.apply(b, mask=(1 - weight_a).astype(b.dtype),
+                            value=xp.zeros(shape, dtype=b.dtype)))
 
 
 # -- reductions ---------------------------------------------------------------------------
