@@ -32,6 +32,8 @@ from .devices import BY_NAME as _DEVICES
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from .tensor_data import _float32_constructor_array, _legacy_constructor_array, _to_array
 
+PRINT_OPTIONS: dict = {}  # np.array2string options for Tensor.__repr__ (set_printoptions)
+
 
 # ---------------------------------------------------------------------------------------
 # Tensor
@@ -177,7 +179,8 @@ class Tensor(metaclass=_TensorType):
         return bool(self.item())
 
     def __repr__(self):
-        body = np.array2string(self.numpy(), separator=", ", prefix="tensor(")
+        body = np.array2string(self.numpy(), separator=", ", prefix="tensor(",
+                               **PRINT_OPTIONS)   # mc.set_printoptions fills it
         extra = ""
         if self.creator is not None:
             name = type(self.creator).__name__.removesuffix("Function")   # Conv2dFunction

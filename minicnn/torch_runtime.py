@@ -15,6 +15,8 @@ can do in minicnn and saying where that is nothing.
 * ``finfo`` / ``iinfo``: NumPy's (``mc.finfo(mc.float32).eps``).
 * ``mc.bfloat16`` names PyTorch's 16-bit brain float so that ``autocast(dtype=mc.bfloat16)``
   runs; NumPy has no such dtype, so making a tensor of it raises a ``TypeError`` saying so.
+* ``set_printoptions(precision, threshold, edgeitems, linewidth, profile, sci_mode)``:
+  how a Tensor prints (NumPy's ``array2string`` options under PyTorch's names).
 * ``set_num_interop_threads``: minicnn has one pool of threads (``set_num_threads``); the
   inter-op setting is recorded only.
 """
@@ -26,7 +28,7 @@ __all__ = ["bfloat16", "memory_format", "channels_last", "channels_last_3d", "co
            "preserve_format", "compile", "use_deterministic_algorithms",
            "are_deterministic_algorithms_enabled", "set_float32_matmul_precision",
            "get_float32_matmul_precision", "finfo", "iinfo", "set_num_interop_threads",
-           "get_num_interop_threads"]
+           "get_num_interop_threads", "set_printoptions"]
 
 
 class _DtypeNumpyLacks:
@@ -127,3 +129,45 @@ def set_num_interop_threads(count: int) -> None:
 
 def get_num_interop_threads() -> int:
     return _settings["interop_threads"]
+
+
+_PROFILES = {"default": dict(precision=4, threshold=1000, edgeitems=3, linewidth=80),
+             "short": dict(precision=2, threshold=1000, edgeitems=2, linewidth=80),
+             "full": dict(precision=4, threshold=float("inf"), edgeitems=3, linewidth=80)}
+
+
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None,
+                     profile=None, sci_mode=None) -> None:
+    """How Tensors print, as ``torch.set_printoptions``: ``precision`` digits,
+    ``threshold`` elements before summarising with ``...``, ``edgeitems`` shown at each
+    end, ``linewidth`` characters; ``profile`` 'default', 'short' or 'full' sets all four
+    first; ``sci_mode=False`` never uses scientific notation (True: NumPy decides)."""
+    from .autograd import PRINT_OPTIONS
+
+    if profile is not None:
+        if profile not in _PROFILES:
+            raise ValueError(f"set_printoptions: profile: expected 'default', 'short' or "
+                             f"'full', got {profile!r}")
+        options = dict(_PROFILES[profile])
+        PRINT_OPTIONS.clear()
+        PRINT_OPTIONS.update(precision=options["precision"], edgeitems=options["edgeitems"],
+                             max_line_width=options["linewidth"],
+                             threshold=_threshold(options["threshold"]))
+    for name, value in (("precision", precision), ("edgeitems", edgeitems)):
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"set_printoptions: {name}: expected an int >= 0, got "
+                                 f"{value!r}")
+            PRINT_OPTIONS[name] = value
+    if threshold is not None:
+        PRINT_OPTIONS["threshold"] = _threshold(threshold)
+    if linewidth is not None:
+        PRINT_OPTIONS["max_line_width"] = int(linewidth)
+    if sci_mode is not None:
+        PRINT_OPTIONS["suppress_small"] = not sci_mode
+
+
+def _threshold(value) -> int:
+    import sys
+
+    return sys.maxsize if value == float("inf") else int(value)

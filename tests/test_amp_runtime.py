@@ -183,3 +183,25 @@ def test_load_takes_torch_loads_map_location_and_weights_only(tmp_path):
         mc.load(path, "cpu", map_location="cpu")
     with pytest.raises(TypeError, match="weights_only"):
         mc.load(path, weights_only="yes")
+
+
+def test_set_printoptions_changes_how_tensors_print():
+    from minicnn.autograd import PRINT_OPTIONS
+
+    saved = dict(PRINT_OPTIONS)
+    try:
+        mc.set_printoptions(precision=2)
+        assert repr(mc.tensor([1 / 3, 2 / 3])) == "tensor([0.33, 0.67])"
+        mc.set_printoptions(threshold=5, edgeitems=1)
+        assert "..." in repr(mc.arange(10.0))
+        mc.set_printoptions(profile="full")
+        assert "..." not in repr(mc.arange(2000.0))
+        mc.set_printoptions(sci_mode=False)
+        assert "e-" not in repr(mc.tensor([1e-8, 1.0]))
+        with pytest.raises(ValueError, match="profile"):
+            mc.set_printoptions(profile="long")
+        with pytest.raises(ValueError, match="precision"):
+            mc.set_printoptions(precision=-1)
+    finally:
+        PRINT_OPTIONS.clear()
+        PRINT_OPTIONS.update(saved)
