@@ -41,6 +41,7 @@ from .ops.tensor_methods import (add, argmin, bmm, clone, div, index_select, mm,
                                  mul, narrow, norm, square, sub, unbind)
 from .ops.math import power as pow  # noqa: E402, A001
 from .ops.activation import log_softmax, softmax  # noqa: E402
+from .torch_functions import *  # noqa: E402,F401,F403  (torch.conv2d, torch.dropout ...)
 from .ops.tensor_methods import tensor_max as max, tensor_min as min  # noqa: E402, A001
 from .ops.math import eq, ge, gt, le, lt, ne  # noqa: E402
 from .torch_compat import (BoolTensor, ByteTensor, CharTensor, DoubleTensor,  # noqa: E402

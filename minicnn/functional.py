@@ -21,19 +21,25 @@ from .ops.activation_extra import (celu, gelu, hardsigmoid, hardswish, hardtanh,
                                    mish, relu6, rms_norm, selu, silu)
 from .ops.conv import conv2d, conv_transpose2d
 from .ops.conv1d import conv1d, conv_transpose1d
+from .ops.conv3d import conv3d, conv_transpose3d
 from .ops.dropout import dropout, dropout2d
 from .ops.embedding import embedding
 from .ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
                        huber_loss, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
 from .ops.math import matmul
+from .ops.attention import multi_head_attention_forward  # noqa: F401
 from .ops.norm import batch_norm, group_norm, instance_norm, layer_norm
 from .ops.pool import avg_pool2d, max_pool2d
 from .ops.pool1d import adaptive_avg_pool1d, avg_pool1d, max_pool1d
+from .ops.pool3d import adaptive_avg_pool3d, avg_pool3d, max_pool3d
 from .ops.resize import adaptive_avg_pool2d, interpolate, upsample
 from .ops.pad_modes import pad as _pad_modes
 from .ops.shape import pad as _pad
 from .ops.shape import reshape
 from .ops.functional_more import *  # noqa: E402,F401,F403  (its __all__: more F.* names)
+from .ops.activation_shrink import *  # noqa: E402,F401,F403  (hardshrink, softmin, rrelu ...)
+from .ops.functional_extra import *  # noqa: E402,F401,F403  (lrn, bilinear, max_unpool ...)
+from .ops.loss_margin import *  # noqa: E402,F401,F403  (multi_margin_loss ...)
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -108,3 +114,9 @@ __all__ = [
 from .ops import functional_more as _functional_more  # noqa: E402
 
 __all__ += _functional_more.__all__
+from .ops import activation_shrink as _shrink, functional_extra as _extra  # noqa: E402
+from .ops import loss_margin as _loss_margin  # noqa: E402
+
+__all__ += _shrink.__all__ + _extra.__all__ + _loss_margin.__all__
+__all__ += ["conv3d", "conv_transpose3d", "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d"]
+__all__ += ["multi_head_attention_forward"]

@@ -239,3 +239,7 @@ def _nll_loss(rng):
     n, c = int(rng.integers(1, 5)), int(rng.integers(2, 5))
     x, labels = uniform(rng, (n, c), -3, 0), Tensor._wrap(rng.integers(0, c, n))
     return (lambda x: F.nll_loss(x, labels)), (x,), describe(input=x)
+
+
+from . import gradcheck_cases_3d  # noqa: E402  (importing it registers the volumetric recipes)
+del gradcheck_cases_3d

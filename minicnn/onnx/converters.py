@@ -286,3 +286,7 @@ def _batch_norm_training(b, fn, inputs):
     _refuse(fn, "batch norm normalises with this batch's statistics (training mode, or "
                 "track_running_stats=False); export runs the model in eval mode, so give "
                 "the layer running statistics")
+
+
+from . import converters3d  # noqa: E402  (importing it registers the volumetric converters)
+del converters3d

@@ -137,6 +137,10 @@ from . import (bitwise, elementwise_more, functional_more, reduce_linalg_more,  
 for _more in (elementwise_more, shape_more, reduce_linalg_more, functional_more, bitwise,
               sampling):
     _methods.update(_more.methods())
+from . import activation_shrink, scan_search, shape_extra, special  # noqa: E402
+
+for _more in (activation_shrink, special, scan_search, shape_extra):
+    _methods.update(_more.methods())
 for _name, _function in _methods.items():
     setattr(Tensor, _name, _function)
 Tensor.T = property(lambda self: permute(self, tuple(reversed(range(self.ndim)))))

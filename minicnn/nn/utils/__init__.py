@@ -190,3 +190,4 @@ def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
 # the module classes above)
 from . import parametrizations, parametrize  # noqa: E402,F401
 from .weight_norm import remove_weight_norm, weight_norm  # noqa: E402,F401
+from . import rnn  # noqa: E402,F401  (pad_sequence, PackedSequence, pack_padded_sequence)

@@ -1,0 +1,163 @@
+"""The top-level ``torch.*`` twins of ``torch.nn.functional`` functions (``torch.conv2d``,
+``torch.dropout``, ``torch.batch_norm`` ...), with the top-level signatures, which are
+not always F's: PyTorch generates them from its operator table, so
+
+* ``torch.dropout(input, p, train)`` (and alpha_dropout, feature_dropout,
+  feature_alpha_dropout) take every argument, positionally;
+* ``torch.batch_norm(input, weight, bias, running_mean, running_var, training, momentum,
+  eps, cudnn_enabled)`` and ``torch.instance_norm`` put weight and bias first;
+* ``torch.embedding(weight, indices, padding_idx=-1, ...)`` takes the table first, -1
+  meaning no padding row;
+* ``torch.max_pool1d/2d`` have no ``return_indices``; ``torch.adaptive_max_pool1d``
+  always returns (values, indices).
+
+The math is F's (minicnn/functional.py and minicnn/ops/); the cuDNN switches are accepted
+and change nothing.
+"""
+from __future__ import annotations
+
+from . import functional as F
+
+
+def dropout(input, p: float, train: bool):
+    """``torch.dropout(input, p, train)`` = ``F.dropout(input, p, training=train)``."""
+    return F.dropout(input, p, train)
+
+
+def alpha_dropout(input, p: float, train: bool):
+    return F.alpha_dropout(input, p, train)
+
+
+def feature_dropout(input, p: float, train: bool):
+    """Whole channels of (N, C, *) dropped (F.dropout2d's mask for any rank)."""
+    from .ops.dropout import _check_probability, _keep_mask
+    from .ops.math import MaskMul
+
+    _check_probability("feature_dropout", p)
+    if not train or p == 0:
+        return input
+    shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
+    return MaskMul.apply(input, mask=_keep_mask(shape, p, input))
+
+
+def feature_alpha_dropout(input, p: float, train: bool):
+    return F.feature_alpha_dropout(input, p, train)
+
+
+def max_pool1d(input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
+    return F.max_pool1d(input, kernel_size, stride if stride != () else None, padding,
+                        dilation, ceil_mode)
+
+
+def max_pool2d(input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
+    return F.max_pool2d(input, kernel_size, stride if stride not in ((), []) else None,
+                        padding, dilation, ceil_mode)
+
+
+def adaptive_max_pool1d(input, output_size):
+    """(values, indices), always (the top-level op returns both)."""
+    return F.adaptive_max_pool1d(input, output_size, return_indices=True)
+
+
+def batch_norm(input, weight, bias, running_mean, running_var, training: bool,
+               momentum: float, eps: float, cudnn_enabled: bool):
+    return F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum,
+                        eps)
+
+
+def instance_norm(input, weight, bias, running_mean, running_var, use_input_stats: bool,
+                  momentum: float, eps: float, cudnn_enabled: bool):
+    return F.instance_norm(input, running_mean, running_var, weight, bias, use_input_stats,
+                           momentum, eps)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5,
+               cudnn_enable: bool = True):
+    return F.layer_norm(input, normalized_shape, weight, bias, eps)
+
+
+def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5,
+               cudnn_enabled: bool = True):
+    return F.group_norm(input, num_groups, weight, bias, eps)
+
+
+def embedding(weight, indices, padding_idx: int = -1, scale_grad_by_freq: bool = False,
+              sparse: bool = False):
+    """``torch.embedding(weight, indices)``: the table first; padding_idx -1 = none."""
+    if scale_grad_by_freq or sparse:
+        raise ValueError("embedding: scale_grad_by_freq / sparse: not supported here "
+                         "(dense gradients only); leave them False")
+    return F.embedding(indices, weight, None if padding_idx < 0 else padding_idx)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return F.conv2d(input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return F.conv1d(input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1):
+    return F.conv_transpose2d(input, weight, bias, stride, padding, output_padding, groups,
+                              dilation)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1):
+    return F.conv_transpose1d(input, weight, bias, stride, padding, output_padding, groups,
+                              dilation)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True):
+    return F.avg_pool1d(input, kernel_size, stride, padding, ceil_mode, count_include_pad)
+
+
+def threshold(input, threshold, value):
+    return F.threshold(input, threshold, value)
+
+
+def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+          generator=None):
+    if generator is not None:
+        raise ValueError("rrelu: generator: not supported here; the slopes come from "
+                         "minicnn's default generator (seed it with mc.manual_seed)")
+    return F.rrelu(input, lower, upper, training)
+
+
+def celu(input, alpha: float = 1.0):
+    return F.celu(input, alpha)
+
+
+def selu(input):
+    return F.selu(input)
+
+
+def _same(name):
+    function = getattr(F, name)
+
+    def twin(*args, **kwargs):
+        return function(*args, **kwargs)
+
+    twin.__name__ = twin.__qualname__ = name
+    twin.__doc__ = f"``torch.{name}``: the same signature as ``F.{name}``."
+    return twin
+
+
+cosine_similarity, pairwise_distance, pdist = (_same(n) for n in (
+    "cosine_similarity", "pairwise_distance", "pdist"))
+pixel_shuffle, pixel_unshuffle, channel_shuffle = (_same(n) for n in (
+    "pixel_shuffle", "pixel_unshuffle", "channel_shuffle"))
+adaptive_avg_pool1d, bilinear, hardshrink, prelu = (_same(n) for n in (
+    "adaptive_avg_pool1d", "bilinear", "hardshrink", "prelu"))
+relu_, rrelu_ = F.relu_, F.rrelu_
+
+__all__ = ["dropout", "alpha_dropout", "feature_dropout", "feature_alpha_dropout",
+           "max_pool1d", "max_pool2d", "adaptive_max_pool1d", "batch_norm", "instance_norm",
+           "layer_norm", "group_norm", "embedding", "conv2d", "conv1d", "conv_transpose2d",
+           "conv_transpose1d", "avg_pool1d", "threshold", "rrelu", "celu", "selu",
+           "cosine_similarity", "pairwise_distance", "pdist", "pixel_shuffle",
+           "pixel_unshuffle", "channel_shuffle", "adaptive_avg_pool1d", "bilinear",
+           "hardshrink", "prelu", "relu_", "rrelu_"]
