@@ -162,6 +162,13 @@ def check_run_folder(out: str, command: str, resume, overwrite: bool) -> dict | 
                                f"continue it with 'minicnn train {kind} --resume' or start a "
                                f"{command} run in another --out")
         return state
+    try:   # made now, so that a folder that cannot be made fails before any training
+        os.makedirs(out, exist_ok=True)
+    except OSError as error:
+        raise CommandError(f"--out: cannot make the folder {out} ({error.strerror or error})") \
+            from None
+    if not os.access(out, os.W_OK):
+        raise CommandError(f"--out: the folder {out} is not writable")
     if os.path.exists(checkpoint) and not overwrite:
         raise CommandError(f"--out: {out} already holds a run ({checkpoint}); continue it with "
                            "--resume, or start over with --overwrite (which replaces it)")

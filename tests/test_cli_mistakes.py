@@ -124,6 +124,9 @@ def test_outputs_are_checked_before_training_starts(capsys, tmp_path, monkeypatc
                    says="is a file, expected a folder")
     one_line_error(capsys, "train", "dcgan", *GAN, "--out", str(blocker / "run"),
                    says="is a file")
+    if os.path.isdir("/proc/self"):   # Linux's /proc: a folder nothing can be made in
+        one_line_error(capsys, "train", "dcgan", *GAN, "--out", "/proc/minicnn-run",
+                       says="--out: cannot make the folder /proc/minicnn-run")
 
 
 def test_cuda_without_a_gpu_is_one_line(capsys, tmp_path):
