@@ -33,6 +33,7 @@ from . import functional, nn, optim  # noqa: E402  (layers build on the core abo
 from . import data, models, training, viz  # noqa: E402
 from . import backends, utils  # noqa: E402  (torch.backends, torch.utils.data names)
 from . import linalg  # noqa: E402  (torch.linalg: norms, inv, det, solve)
+from . import distributions  # noqa: E402
 from .random import Generator  # noqa: E402
 
 from .autograd import Variable  # noqa: E402  (PyTorch < 0.4 scripts)
