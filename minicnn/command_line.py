@@ -162,19 +162,36 @@ def check_run_folder(out: str, command: str, resume, overwrite: bool) -> dict | 
                                f"continue it with 'minicnn train {kind} --resume' or start a "
                                f"{command} run in another --out")
         return state
-    try:   # made now, so that a folder that cannot be made fails before any training
-        os.makedirs(out, exist_ok=True)
-    except OSError as error:
-        raise CommandError(f"--out: cannot make the folder {out} ({error.strerror or error})") \
-            from None
-    if not os.access(out, os.W_OK):
-        raise CommandError(f"--out: the folder {out} is not writable")
+    _check_makeable(out)
     if os.path.exists(checkpoint) and not overwrite:
         raise CommandError(f"--out: {out} already holds a run ({checkpoint}); continue it with "
                            "--resume, or start over with --overwrite (which replaces it)")
     if overwrite and os.path.isdir(out):
         remove_run_outputs(out)
     return None
+
+
+def _check_makeable(out: str) -> None:
+    """Raise a ``CommandError`` naming ``--out`` if the folder ``out`` cannot be made (or is
+    not writable), before any training; the folders a trial makes are removed again, so a
+    command that then fails for another reason leaves nothing behind."""
+    made = []
+    path = os.path.abspath(out)
+    while not os.path.exists(path):
+        made.append(path)
+        path = os.path.dirname(path)
+    try:
+        for folder in reversed(made):
+            os.mkdir(folder)
+    except OSError as error:
+        raise CommandError(f"--out: cannot make the folder {out} ({error.strerror or error})") \
+            from None
+    finally:
+        for folder in made:
+            if os.path.isdir(folder):
+                os.rmdir(folder)
+    if not made and not os.access(out, os.W_OK):
+        raise CommandError(f"--out: the folder {out} is not writable")
 
 
 # What a ``minicnn train`` run writes into its folder; ``--overwrite`` removes exactly these,
