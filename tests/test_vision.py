@@ -656,3 +656,16 @@ def test_a_pytorch_style_gan_script_runs_on_minicnn_vision(tmp_path):
     assert np.isfinite(float(namespace["loss"])) and namespace["changed"]
     picture = np.asarray(Image.open(tmp_path / "samples.png"))
     assert picture.shape == (2 + 2 * 30, 2 + 4 * 30, 3)
+
+
+def test_transforms_functional_is_importable_under_torchvisions_module_path():
+    import minicnn.as_torch as as_torch
+    import minicnn.vision.functional as pixel_ops
+
+    with as_torch.installed():
+        import torchvision.transforms.functional as TF
+
+        image = np.arange(3 * 4 * 5, dtype=np.float32).reshape(3, 4, 5)
+        flipped = TF.hflip(mc.tensor(image))
+    np.testing.assert_array_equal(flipped.numpy(), image[..., ::-1])
+    assert TF.hflip is pixel_ops.hflip and "resize" in TF.__all__

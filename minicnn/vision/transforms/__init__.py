@@ -16,9 +16,9 @@ from __future__ import annotations
 import enum
 import numbers
 
-from ..random import default_generator
-from . import functional
-from . import functional as F
+from ...random import default_generator
+from .. import functional
+from .. import functional as F
 
 __all__ = ["Compose", "ToTensor", "PILToTensor", "ToPILImage", "Normalize", "Resize",
            "CenterCrop", "RandomCrop", "Pad", "RandomHorizontalFlip", "RandomVerticalFlip",
