@@ -241,3 +241,16 @@ def test_batch_norm_fused_kernels_match_reference_and_keep_float32(shape):
                              running_mean, running_var]
     for fast, reference in zip(results["numba"], results["reference"]):
         np.testing.assert_allclose(fast, reference, rtol=1e-4, atol=1e-5)
+
+
+def test_instance_norm2d_takes_one_unbatched_image_as_pytorch():
+    torch = torch_or_skip()
+    x = np.random.default_rng(3).normal(size=(3, 4, 5))
+    ours = mc.nn.InstanceNorm2d(3, affine=True).double()
+    theirs = torch.nn.InstanceNorm2d(3, affine=True).double()
+    out = ours(mc.tensor(x))
+    assert out.shape == (3, 4, 5)
+    np.testing.assert_allclose(out.detach().numpy(), theirs(torch.tensor(x)).detach().numpy(),
+                               atol=1e-12)
+    with pytest.raises(ValueError, match="expected 4D input"):
+        ours(mc.zeros(2, 3, dtype=mc.float64))

@@ -126,8 +126,8 @@ class BatchNorm2d(_BatchNorm):
 
 
 class InstanceNorm2d(_NormBase):
-    """Instance normalisation of (N, C, H, W): statistics per image and channel over H, W.
-    No affine parameters and no running statistics unless asked (PyTorch's defaults)."""
+    """Instance normalisation of (N, C, H, W) or one unbatched (C, H, W) image: statistics
+    per image and channel over H, W. No affine parameters and no running statistics unless asked (PyTorch's defaults)."""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
                  affine: bool = False, track_running_stats: bool = False, device=None,
@@ -136,10 +136,13 @@ class InstanceNorm2d(_NormBase):
                          dtype, bias)
 
     def forward(self, input: Tensor) -> Tensor:
-        self._check_channels(input, (4,))
-        return F.instance_norm(input, self.running_mean, self.running_var, self.weight,
-                               self.bias, self.training or not self.track_running_stats,
-                               self.momentum if self.momentum is not None else 0.0, self.eps)
+        unbatched = isinstance(input, Tensor) and input.ndim == 3   # one (C, H, W) image
+        x = input.unsqueeze(0) if unbatched else input
+        self._check_channels(x, (4,))
+        y = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            self.training or not self.track_running_stats,
+                            self.momentum if self.momentum is not None else 0.0, self.eps)
+        return y.squeeze(0) if unbatched else y
 
 
 class LayerNorm(Module):
