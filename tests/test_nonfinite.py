@@ -27,6 +27,7 @@ UNARY = {
     "softplus": lambda L, x: L.nn.functional.softplus(x),
     "logsigmoid": lambda L, x: L.nn.functional.logsigmoid(x),
     "abs": lambda L, x: L.abs(x),
+    "sign": lambda L, x: L.sign(x),
     "clamp": lambda L, x: L.clamp(x, -1, 1),
     "clamp-min": lambda L, x: L.clamp(x, min=0),
     "clamp-max": lambda L, x: L.clamp(x, max=0.25),

@@ -135,6 +135,8 @@ class Rounding(Function):
         xp = get_array_module(x)
         if kind == "round":
             return xp.round(x, decimals)
+        if kind == "sign" and x.dtype.kind == "f":   # sign(NaN) is 0 in PyTorch (NumPy: NaN)
+            return ((x > 0).astype(x.dtype) - (x < 0).astype(x.dtype))
         return getattr(xp, kind)(x)
 
     def backward(self, g):
