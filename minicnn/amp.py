@@ -179,6 +179,11 @@ class GradScaler:
         if not state_dict:
             raise RuntimeError("GradScaler.load_state_dict: the state dict is empty (it came "
                                "from a disabled scaler)")
+        missing = {"scale", "growth_factor", "backoff_factor", "growth_interval",
+                   "_growth_tracker"} - set(state_dict)
+        if missing:
+            raise KeyError(f"GradScaler.load_state_dict: the state dict lacks {sorted(missing)} "
+                           "(not a GradScaler's state_dict?)")
         self._scale = float(state_dict["scale"])
         self._growth_factor = float(state_dict["growth_factor"])
         self._backoff_factor = float(state_dict["backoff_factor"])

@@ -205,3 +205,13 @@ def test_set_printoptions_changes_how_tensors_print():
     finally:
         PRINT_OPTIONS.clear()
         PRINT_OPTIONS.update(saved)
+
+
+def test_grad_scaler_state_dict_round_trip_and_a_foreign_dict():
+    scaler = mc.amp.GradScaler("cpu", init_scale=8.0, growth_interval=3)
+    scaler.update()
+    other = mc.amp.GradScaler("cpu")
+    other.load_state_dict(scaler.state_dict())
+    assert other.state_dict() == scaler.state_dict() and other.get_scale() == 8.0
+    with pytest.raises(KeyError, match="not a GradScaler"):
+        other.load_state_dict({"lr": 0.1})

@@ -162,3 +162,10 @@ def test_errors_name_the_argument():
         mc.optim.swa_utils.SWALR(mc.optim.SGD(params, lr=0.1), 0.05, anneal_strategy="step")
     with pytest.raises(TypeError, match="model: expected a Module"):
         mc.optim.swa_utils.AveragedModel(params)
+
+
+def test_averaged_model_refuses_another_architecture():
+    averaged = mc.optim.swa_utils.AveragedModel(mc.nn.Linear(3, 2))
+    averaged.update_parameters(mc.nn.Linear(3, 2))
+    with pytest.raises(ValueError, match="tensor 0 of the model has shape"):
+        averaged.update_parameters(mc.nn.Linear(2, 3))

@@ -102,6 +102,12 @@ class AveragedModel(Module):
         if len(averaged) != len(current):
             raise ValueError(f"AveragedModel.update_parameters: the model has {len(current)} "
                              f"tensors to average, the averaged copy {len(averaged)}")
+        for position, (a, c) in enumerate(zip(averaged, current)):
+            if a.shape != c.shape:
+                raise ValueError(f"AveragedModel.update_parameters: tensor {position} of the "
+                                 f"model has shape {tuple(c.shape)}, the averaged copy's "
+                                 f"{tuple(a.shape)} (is it the model the average was made "
+                                 "of?)")
         current = [c.detach().to(a.device) for a, c in zip(averaged, current)]
         count = int(self.n_averaged.item())
         if count == 0:
