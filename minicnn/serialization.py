@@ -267,6 +267,13 @@ def _read(stream, path: str, device):
         reader = _Reader(archive, path, file_size, device)
         reader.check_directory()
         if MANIFEST not in archive.NameToInfo:
+            if any(name.endswith("data.pkl") for name in archive.NameToInfo):
+                raise CheckpointError(
+                    f"load: {path} is a PyTorch checkpoint (torch.save's pickle format), which "
+                    "minicnn does not read: unpickling a file can run any code in it. In "
+                    "PyTorch, write the tensors as safetensors (safetensors.torch.save_file("
+                    "state_dict, 'model.safetensors')) and read that file with "
+                    "minicnn.safetensors.load_file")
             raise CheckpointError(f"load: {path} is a ZIP archive but not a minicnn checkpoint "
                                   f"(no {MANIFEST}); plain .npz files load with numpy.load")
         try:

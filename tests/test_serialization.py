@@ -240,3 +240,13 @@ def test_pickled_npy_member_is_refused(tmp_path):
                                       allow_pickle=True)
     with pytest.raises(ValueError, match=r"evil\.ckpt.*arrays/x\.npy is not a valid"):
         load(path)
+
+
+def test_a_pytorch_checkpoint_is_refused_naming_the_way_round(tmp_path):
+    from oracle import torch_or_skip
+
+    torch = torch_or_skip()
+    path = tmp_path / "model.pt"
+    torch.save(torch.nn.Linear(2, 2).state_dict(), path)
+    with pytest.raises(ValueError, match="PyTorch checkpoint.*safetensors"):
+        mc.load(path)
