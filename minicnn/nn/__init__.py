@@ -32,7 +32,8 @@ from .parallel import DataParallel
 from .rnn_cell import GRUCell, LSTMCell, RNNCell, RNNCellBase
 from .rnn import GRU, LSTM, RNN, RNNBase
 from .attention import MultiheadAttention
-from .transformer import TransformerEncoder, TransformerEncoderLayer
+from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,
+                          TransformerEncoder, TransformerEncoderLayer)
 
 __all__ = ["SyncBatchNorm", "Module", "Parameter", "Sequential", "ModuleList", "Linear", "Conv2d",
            "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm",
@@ -54,6 +55,7 @@ from . import layers_extra as _layers_extra  # noqa: E402
 __all__ += _layers_extra.__all__
 __all__ += ["RNNCellBase", "RNNCell", "LSTMCell", "GRUCell", "RNNBase", "RNN", "LSTM", "GRU",
             "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder"]
+__all__ += ["TransformerDecoderLayer", "TransformerDecoder", "Transformer"]
 __all__ += ["Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d",
             "BatchNorm3d", "InstanceNorm1d", "InstanceNorm3d", "ConstantPad3d", "ZeroPad3d",
             "ReflectionPad3d", "ReplicationPad3d"]
