@@ -1,4 +1,5 @@
-"""torchvision's ``datasets``: MNIST, FashionMNIST, FakeData and ImageFolder, with
+"""torchvision's ``datasets``: MNIST, FashionMNIST, CIFAR10 / CIFAR100 (``cifar.py``),
+FakeData and ImageFolder, with
 torchvision's signatures, file layout and items::
 
     train = datasets.MNIST("data", train=True, download=True,
@@ -32,11 +33,12 @@ from ..backend import to_device
 from ..data import datasets as data_sets
 from ..data.download import DownloadError, cache_dir, download_file
 from ..data.idx import read_idx
+from .cifar import CIFAR10, CIFAR100
 from .folder import IMG_EXTENSIONS, DatasetFolder, ImageFolder, default_loader
 from .functional import pil_image_module
 from .vision_dataset import VisionDataset
 
-__all__ = ["MNIST", "FashionMNIST", "MNIST5k", "FakeData", "ImageFolder", "DatasetFolder",
+__all__ = ["MNIST", "FashionMNIST", "CIFAR10", "CIFAR100", "MNIST5k", "FakeData", "ImageFolder", "DatasetFolder",
            "VisionDataset", "IMG_EXTENSIONS", "default_loader"]
 
 

@@ -30,7 +30,9 @@ from ..data import transforms as array_transforms
 
 __all__ = ["pil_image_module", "require_pil", "is_pil_image", "get_dimensions", "to_tensor",
            "pil_to_tensor", "to_pil_image", "normalize", "resize", "crop", "center_crop",
-           "pad", "hflip", "vflip", "rgb_to_grayscale", "to_grayscale"]
+           "pad", "hflip", "vflip", "rgb_to_grayscale", "to_grayscale", "resized_crop",
+           "rotate", "affine", "adjust_brightness", "adjust_contrast", "adjust_saturation",
+           "adjust_hue", "gaussian_blur", "erase"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -445,3 +447,10 @@ def rgb_to_grayscale(img, num_output_channels: int = 1):
 
 
 to_grayscale = rgb_to_grayscale
+
+
+# Rotations, affine maps, colour, blur and erasing live in their own files (imported last:
+# they build on the helpers above).
+from .functional_color import (adjust_brightness, adjust_contrast, adjust_hue,  # noqa: E402
+                               adjust_saturation, erase, gaussian_blur)
+from .functional_geometry import affine, resized_crop, rotate  # noqa: E402

@@ -22,7 +22,9 @@ from .. import functional as F
 
 __all__ = ["Compose", "ToTensor", "PILToTensor", "ToPILImage", "Normalize", "Resize",
            "CenterCrop", "RandomCrop", "Pad", "RandomHorizontalFlip", "RandomVerticalFlip",
-           "Grayscale", "Lambda", "InterpolationMode", "functional"]
+           "Grayscale", "Lambda", "InterpolationMode", "functional", "RandomResizedCrop",
+           "RandomRotation", "RandomAffine", "ColorJitter", "RandomApply", "RandomChoice",
+           "RandomOrder", "RandomGrayscale", "GaussianBlur", "RandomErasing"]
 
 
 class InterpolationMode(enum.Enum):
@@ -268,3 +270,10 @@ class Lambda(_Transform):
 
     def __call__(self, img):
         return self.lambd(img)
+
+
+# The random augmentations (crops of random size, rotations, colour jitter ...) live in
+# augment.py, which builds on the helpers above.
+from .augment import (ColorJitter, GaussianBlur, RandomAffine, RandomApply,  # noqa: E402
+                      RandomChoice, RandomErasing, RandomGrayscale, RandomOrder,
+                      RandomResizedCrop, RandomRotation)
