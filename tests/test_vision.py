@@ -607,7 +607,10 @@ def test_as_torch_maps_torchvision_to_minicnn_vision():
         from torchvision.utils import make_grid, save_image
 
         assert torchvision is vision and T is transforms and vutils is utils
-        assert dset is datasets and TF is functional
+        import minicnn.vision.transforms.functional as transforms_functional
+
+        assert dset is datasets and TF is transforms_functional   # its module path
+        assert TF.hflip is functional.hflip
         assert make_grid is utils.make_grid and save_image is utils.save_image
         assert vision.__spec__.name == "minicnn.vision"
         with pytest.raises(ModuleNotFoundError) as caught:
