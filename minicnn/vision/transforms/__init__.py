@@ -17,7 +17,6 @@ import enum
 import numbers
 
 from ...random import default_generator
-from .. import functional
 from .. import functional as F
 
 __all__ = ["Compose", "ToTensor", "PILToTensor", "ToPILImage", "Normalize", "Resize",
@@ -277,3 +276,6 @@ class Lambda(_Transform):
 from .augment import (ColorJitter, GaussianBlur, RandomAffine, RandomApply,  # noqa: E402
                       RandomChoice, RandomErasing, RandomGrayscale, RandomOrder,
                       RandomResizedCrop, RandomRotation)
+# ``transforms.functional`` is always the submodule (torchvision's module path), whatever
+# was imported first.
+from . import functional  # noqa: E402
