@@ -161,3 +161,12 @@ __all__ = ["dropout", "alpha_dropout", "feature_dropout", "feature_alpha_dropout
            "cosine_similarity", "pairwise_distance", "pdist", "pixel_shuffle",
            "pixel_unshuffle", "channel_shuffle", "adaptive_avg_pool1d", "bilinear",
            "hardshrink", "prelu", "relu_", "rrelu_"]
+
+# torch.sum(x, axis=1), torch.std_mean(x, axis=(1, 2)): NumPy's keyword names, as PyTorch's.
+import sys as _sys  # noqa: E402
+
+from .ops import numpy_names as _numpy_names  # noqa: E402
+
+_with_numpy_names = _numpy_names.functions(_sys.modules[__package__])
+globals().update(_with_numpy_names)
+__all__ += list(_with_numpy_names)

@@ -141,6 +141,9 @@ from . import activation_shrink, scan_search, shape_extra, special  # noqa: E402
 
 for _more in (activation_shrink, special, scan_search, shape_extra):
     _methods.update(_more.methods())
+from .numpy_names import methods_with_numpy_names  # noqa: E402  (x.sum(axis=1))
+
+_methods.update(methods_with_numpy_names(_methods))
 for _name, _function in _methods.items():
     setattr(Tensor, _name, _function)
 Tensor.T = property(lambda self: permute(self, tuple(reversed(range(self.ndim)))))
