@@ -60,6 +60,8 @@ def _to_array(data, dtype=None):
             except ValueError as error:  # ragged nesting
                 raise ValueError(f"tensor: expected a number or equally long nested lists of "
                                  f"numbers, got ragged data {_preview(data)} ({error})") from None
+            if array.dtype.kind in "uOf" and not isinstance(data, np.ndarray):
+                array = _python_ints(array, data, dtype)
             _check_numeric(array, data)
             if dtype is None and array.dtype.kind == "f":
                 array = array.astype(DEFAULT_DTYPE)
@@ -70,6 +72,51 @@ def _to_array(data, dtype=None):
     if dtype is not None:
         data = data.astype(dtype, copy=False)
     return data
+
+
+_INT64_MIN, _INT64_MAX = -2**63, 2**63 - 1
+
+
+def _scan_numbers(data, whole: bool = False) -> str | None:
+    """``"other"`` if the nested lists hold something that is not a number (looked for only
+    when ``whole``), else ``"float"`` if they hold a float (the first float ends the walk
+    unless ``whole``), else ``"big"`` if they hold an int outside int64, else None."""
+    stack, found = [data], None
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, (float, complex, np.floating, np.complexfloating)):
+            if not whole:
+                return "float"
+            found = "float"
+        elif isinstance(item, (int, np.integer, np.bool_)):
+            if (isinstance(item, int) and not _INT64_MIN <= item <= _INT64_MAX
+                    and found is None):
+                found = "big"
+        elif whole:
+            return "other"
+    return found
+
+
+def _python_ints(array, data, dtype):
+    """Python ints beyond int64: NumPy makes them uint64, float64 (mixed with small ones) or
+    object; PyTorch infers int64 for all-int data and raises. A float among them, or a
+    floating ``dtype``, makes the data floating instead (``tensor([1.0, 2**70])`` works)."""
+    if array.dtype.kind == "f" and (array.dtype != np.float64
+                                    or not isinstance(data, (list, tuple))):
+        return array
+    kind = _scan_numbers(data, whole=array.dtype.kind == "O")
+    if kind == "other":
+        return array  # not numbers: _check_numeric names what came
+    floating = dtype is not None and np.dtype(dtype).kind in "fc"
+    if kind == "big" and not floating:
+        raise ValueError(f"tensor: {_preview(data)} holds an integer outside int64's range "
+                         f"[{_INT64_MIN}, {_INT64_MAX}] (PyTorch raises 'Overflow when "
+                         f"unpacking long long'); pass floats, or dtype=mc.float64")
+    if array.dtype.kind == "O" and (kind == "float" or floating):
+        return np.asarray(data, dtype=np.float64)
+    return array
 
 
 def _preview(data) -> str:

@@ -86,8 +86,10 @@ def _sizes(size) -> tuple:
 
 def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Uninitialised memory of that size (float32 unless told)."""
-    return _make(np.empty(_sizes(size), dtype=float32 if dtype is None else dtype), dtype,
-                 device, requires_grad)
+    from .ops.creation import _shape, allocate
+
+    return _make(allocate(np.empty, _shape(size), float32 if dtype is None else dtype, "empty"),
+                 dtype, device, requires_grad)
 
 
 def empty_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -106,8 +108,14 @@ def full_like(input: Tensor, fill_value, dtype=None, device=None,
 
 def randperm(n: int, dtype=None, device=None, generator=None, requires_grad=False) -> Tensor:
     """A random permutation of 0 .. n-1 (int64), from minicnn's generator."""
+    if not hasattr(type(n), "__index__") or isinstance(n, builtins.bool):
+        raise TypeError(f"randperm: n: expected an int, got {n!r} ({type(n).__name__})")
+    if n < 0:
+        raise ValueError(f"randperm: n: trying to create a tensor with negative dimension "
+                         f"{n}: [{n}]")
     rng = _random.numpy_generator(generator)
-    return _make(rng.permutation(n), int64 if dtype is None else dtype, device, requires_grad)
+    return _make(rng.permutation(builtins.int(n)), int64 if dtype is None else dtype, device,
+                 requires_grad)
 
 
 def bernoulli(input: Tensor, p=None, generator=None) -> Tensor:

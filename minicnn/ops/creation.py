@@ -26,6 +26,24 @@ def _shape(size):
     return tuple(shape)
 
 
+def allocate(maker, shape, dtype, op: str = "tensor", **kwargs):
+    """``maker(shape, dtype=dtype)`` (np.zeros, np.empty, np.full ...) in the target dtype at
+    once; a shape too big for memory is one RuntimeError naming the shape and the bytes (as
+    PyTorch's "can't allocate memory"), not NumPy's MemoryError or "array is too big"."""
+    dtype = np.dtype(dtype or DEFAULT_DTYPE)
+    try:
+        return maker(shape, dtype=dtype, **kwargs)
+    except (MemoryError, ValueError) as error:
+        if isinstance(error, ValueError) and "too big" not in str(error):
+            raise
+        count = 1
+        for dim in shape:
+            count *= dim
+        raise RuntimeError(f"{op}: cannot allocate a tensor of shape {tuple(shape)} "
+                           f"({count * dtype.itemsize} bytes of {dtype}): not enough memory "
+                           f"(PyTorch raises 'can't allocate memory' too)") from None
+
+
 def _make(array, dtype, requires_grad, device):
     array = array.astype(dtype or DEFAULT_DTYPE, copy=False)
     if device is not None:
@@ -34,11 +52,11 @@ def _make(array, dtype, requires_grad, device):
 
 
 def zeros(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
-    return _make(np.zeros(_shape(size)), dtype, requires_grad, device)
+    return _make(allocate(np.zeros, _shape(size), dtype, "zeros"), dtype, requires_grad, device)
 
 
 def ones(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
-    return _make(np.ones(_shape(size)), dtype, requires_grad, device)
+    return _make(allocate(np.ones, _shape(size), dtype, "ones"), dtype, requires_grad, device)
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None) -> Tensor:
@@ -49,7 +67,12 @@ def full(size, fill_value, dtype=None, requires_grad=False, device=None) -> Tens
                  else scalar_dtype(fill_value))
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    return _make(np.full(tuple(size), fill_value), dtype, requires_grad, device)
+    if isinstance(fill_value, (str, bytes)) or fill_value is None:
+        raise TypeError(f"full: fill_value: expected a number, got {fill_value!r} "
+                        f"({type(fill_value).__name__})")
+    shape = _shape((size,) if isinstance(size, (int, np.integer)) else tuple(size))
+    return _make(allocate(np.full, shape, dtype, "full", fill_value=fill_value), dtype,
+                 requires_grad, device)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None) -> Tensor:
@@ -85,9 +108,25 @@ def rand(*size, dtype=None, requires_grad=False, device=None, generator=None) ->
     return _make(rng.random(_shape(size)), dtype, requires_grad, device)
 
 
-def randint(low, high, size, device=None, generator=None) -> Tensor:
-    rng = generator or _random.default_generator()
-    return _make(rng.integers(low, high, size=tuple(size)), np.int64, False, device)
+def randint(low, high=None, size=None, device=None, generator=None, *, dtype=None,
+            requires_grad=False) -> Tensor:
+    """Integers drawn uniformly from [low, high); ``randint(high, size)`` has low 0, as in
+    PyTorch. int64 unless told."""
+    if size is None:
+        if not isinstance(high, (tuple, list)):
+            raise TypeError("randint: size: expected a tuple of ints, as in "
+                            "randint(low, high, (2, 3)) or randint(high, (2, 3))")
+        low, high, size = 0, low, high
+    for name, value in (("low", low), ("high", high)):
+        if not hasattr(type(value), "__index__") or isinstance(value, bool):
+            raise TypeError(f"randint: {name}: expected an int, got {value!r} "
+                            f"({type(value).__name__})")
+    if low >= high:
+        raise ValueError(f"randint: expected low < high, got low={low} and high={high} "
+                         f"(PyTorch: random_ expects 'from' to be less than 'to')")
+    rng = _random.numpy_generator(generator)
+    draws = rng.integers(int(low), int(high), size=_shape(tuple(size)))
+    return _make(draws, dtype or np.int64, requires_grad, device)
 
 
 def _like(x: Tensor, maker, dtype, requires_grad):

@@ -7,11 +7,12 @@ backward is itself made of ops in this file, so second derivatives come for free
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
 from ..autograd import Function, Tensor, as_tensor
-from ..backend import get_array_module
+from ..backend import get_array_module, promote_types
 
 
 def _normalize_dim(dim: int, ndim: int, name: str = "dim") -> int:
@@ -93,11 +94,34 @@ class Reshape(Function):
         return reshape(grad_output, self.input_shape)
 
 
+def _int_sizes(op: str, shape) -> tuple:
+    """``shape`` as a tuple of Python ints (NumPy ints and integer 0-d tensors pass; floats,
+    bools and strings are a TypeError, as in PyTorch)."""
+    sizes = []
+    for s in shape:
+        try:
+            if isinstance(s, (bool, np.bool_)):
+                raise TypeError
+            if isinstance(s, Tensor) and s.ndim == 0 and s.dtype.kind in "iu":
+                s = int(s.item())
+            sizes.append(operator.index(s))
+        except TypeError:
+            raise TypeError(f"{op}: shape: expected a sequence of ints, got {s!r} "
+                            f"({type(s).__name__}) in {tuple(shape)}") from None
+    return tuple(sizes)
+
+
 def reshape(x: Tensor, *shape) -> Tensor:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
+    shape = _int_sizes("reshape", shape)
     if shape == x.shape:
         return x
+    if shape.count(-1) > 1:
+        raise ValueError(f"reshape: only one dimension can be inferred (-1), got {shape}")
+    if any(s < -1 for s in shape):
+        raise ValueError(f"reshape: invalid shape dimension {min(shape)} in {shape}: sizes "
+                         f"must be >= 0, or -1 for one inferred size")
     known = math.prod([s for s in shape if s != -1])
     count = x.numel()
     if shape.count(-1) > 1 or (-1 in shape and (known == 0 or count % known)) or (
@@ -238,6 +262,11 @@ def getitem(x: Tensor, index) -> Tensor:
     """``x[index]`` with PyTorch's rules (integers, slices, None, Ellipsis, bool masks,
     integer index arrays; see ``_pytorch_steps`` for where PyTorch and NumPy differ)."""
     xp = get_array_module(x.array)
+    for item in index if isinstance(index, tuple) else (index,):
+        if isinstance(item, slice) and item.step is not None and item.step <= 0:
+            raise ValueError(f"step must be greater than zero (PyTorch raises too), got the "
+                             f"slice {item.start}:{item.stop}:{item.step}; to reverse, write "
+                             f"x.flip(dim)")
     if not isinstance(index, tuple):
         return GetItem.apply(x, index=_index_item(index, xp))
     index = tuple(_index_item(i, xp) for i in index)
@@ -263,10 +292,43 @@ class Cat(Function):
         return tuple(grads)
 
 
-def cat(tensors, dim: int = 0) -> Tensor:
+def _tensor_list(op: str, tensors) -> list:
+    """``tensors`` (a list or tuple of Tensors; NumPy arrays are taken too) as Tensors of
+    one dtype, PyTorch's promotion among them (int64 with float32 is float32)."""
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{op}(): argument 'tensors' must be a list or tuple of Tensors, not "
+                        f"{type(tensors).__name__}" + (f" (to split a tensor into its rows, "
+                        f"write {op}(list(x)) or {op}(x.unbind(0)))"
+                        if isinstance(tensors, Tensor) else ""))
+    for i, t in enumerate(tensors):
+        if not isinstance(t, (Tensor, np.ndarray)):
+            raise TypeError(f"{op}(): expected Tensor as element {i} in argument 0, but got "
+                            f"{type(t).__name__}")
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
-        raise ValueError("cat: expected a non-empty sequence of tensors")
+        raise ValueError(f"{op}: expected a non-empty sequence of tensors")
+    dtype = tensors[0].dtype
+    for t in tensors[1:]:
+        if t.dtype != dtype:
+            dtype = promote_types(dtype, t.dtype)
+    if any(t.dtype != dtype for t in tensors):
+        from .conversion import cast
+
+        tensors = [cast(t, dtype) for t in tensors]
+    return tensors
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    """Join ``tensors`` along ``dim``. As in PyTorch, dtypes are promoted and a 1-D empty
+    tensor (shape (0,)) is skipped whatever the others' shapes (its legacy rule)."""
+    tensors = _tensor_list("cat", tensors)
+    kept = [t for t in tensors if t.shape != (0,)]
+    if not kept:
+        return tensors[0] if len(tensors) == 1 else Cat.apply(*tensors, dim=0)
+    tensors = kept
+    if tensors[0].ndim == 0:
+        raise ValueError("cat: zero-dimensional tensor (at position 0) cannot be "
+                         "concatenated; use mc.stack, or unsqueeze it first")
     dim = _normalize_dim(dim, tensors[0].ndim)
     for i, t in enumerate(tensors):
         if t.ndim != tensors[0].ndim or any(
@@ -277,9 +339,7 @@ def cat(tensors, dim: int = 0) -> Tensor:
 
 
 def stack(tensors, dim: int = 0) -> Tensor:
-    tensors = [as_tensor(t) for t in tensors]
-    if not tensors:
-        raise ValueError("stack: expected a non-empty sequence of tensors")
+    tensors = _tensor_list("stack", tensors)
     for i, t in enumerate(tensors):
         if t.shape != tensors[0].shape:
             raise ValueError(f"stack: tensors[{i}] has shape {t.shape}, expected {tensors[0].shape}")
