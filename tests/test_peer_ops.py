@@ -48,3 +48,28 @@ def test_numpy_keyword_names_conflict_is_a_type_error():
         torch.ones(2, 3).sum(dim=0, axis=1)
     with pytest.raises(TypeError, match="axis"):
         mc.ones(2, 3).sum(dim=0, axis=1)
+
+
+# --- F.pad: negative widths crop in every mode; unknown modes ------------------------------
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize("widths", [(-1, 2, 2, -1), (3, -3, 0, -3), (2, -1, -2, 1), (0, 0, 0, -4)])
+def test_pad_negative_widths_crop_as_pytorch(mode, widths):
+    if mode == "circular" and widths[0] > 5 - 3:
+        pytest.skip("PyTorch wraps around what is left after the crop: 3 > 5 - 3 is an error")
+    x = _x(1, 2, 5, 5)
+    check_against_torch(lambda t: mc.nn.functional.pad(t, widths, mode=mode),
+                        lambda t: torch_or_skip().nn.functional.pad(t, widths, mode=mode), [x])
+
+
+def test_pad_errors_are_pytorch_types():
+    torch = torch_or_skip()
+    for lib in (torch, mc):
+        x = lib.zeros(1, 1, 5)
+        with pytest.raises(NotImplementedError):
+            lib.nn.functional.pad(x, (1, 0), mode="typo")
+        with pytest.raises(RuntimeError):
+            lib.nn.functional.pad(x, (3, 6), mode="circular")  # wraps around more than once
+        with pytest.raises(RuntimeError):
+            lib.nn.functional.pad(x, (5, 0), mode="reflect")  # not smaller than the dim
+    with pytest.raises(ValueError, match="mode: expected 'constant'"):  # and still a ValueError
+        mc.nn.functional.pad(mc.zeros(1, 1, 5), (1, 0), mode="typo")

@@ -1,5 +1,7 @@
 r"""``F.pad`` modes that copy the input's own values into the border: reflect, replicate,
-circular (``constant`` lives in ops/shape.py).
+circular (``constant`` lives in ops/shape.py). A negative width crops that side instead:
+the same gather, its positions starting (or ending) inside the input (circular, as
+PyTorch, crops first and wraps around what is left).
 
 Each padded dim of size n with widths (l, r) becomes a gather along that dim: output
 position p in [-l, n + r) reads input index
@@ -18,16 +20,18 @@ from __future__ import annotations
 from ..autograd import Tensor
 from ..backend import get_array_module
 from .index_ops import Take
+from .torch_errors import NotImplementedValueError, RuntimeValueError
 
 MODES = ("reflect", "replicate", "circular")
 
 
 def _source_index(mode: str, n: int, before: int, after: int, xp):
+    if mode == "circular":  # PyTorch crops first, then wraps around what is left
+        start, stop = max(-before, 0), n - max(-after, 0)
+        return start + xp.arange(-max(before, 0), stop - start + max(after, 0)) % (stop - start)
     p = xp.arange(-before, n + after)
     if mode == "replicate":
         return xp.clip(p, 0, n - 1)
-    if mode == "circular":
-        return p % n
     if n == 1:
         return xp.zeros_like(p)
     q = xp.abs(p) % (2 * (n - 1))
@@ -38,8 +42,8 @@ def _check(input, pad, mode):
     if not isinstance(input, Tensor):
         raise TypeError(f"pad: input: expected a Tensor, got {type(input).__name__}")
     if mode not in MODES:
-        raise ValueError(f"pad: mode: expected 'constant', 'reflect', 'replicate' or "
-                         f"'circular', got {mode!r}")
+        raise NotImplementedValueError(f"pad: mode: expected 'constant', 'reflect', "
+                                       f"'replicate' or 'circular', got {mode!r}")
     pad = tuple(int(w) for w in pad)
     count = len(pad) // 2
     if len(pad) % 2 or count not in (1, 2, 3):
@@ -52,13 +56,14 @@ def _check(input, pad, mode):
     for i in range(count):
         dim = input.ndim - 1 - i
         size, (before, after) = input.shape[dim], pad[2 * i: 2 * i + 2]
-        if before < 0 or after < 0:
-            raise ValueError(f"pad: mode {mode!r}: widths must be >= 0, got {pad}")
+        if size + before + after < 0:
+            raise RuntimeValueError(f"pad: mode {mode!r}: dim {dim} of size {size} with widths "
+                                    f"({before}, {after}) would have a negative size")
         if mode == "reflect" and max(before, after) >= size:
-            raise ValueError(f"pad: reflect: each width must be smaller than the padded dim's "
+            raise RuntimeValueError(f"pad: reflect: each width must be smaller than the padded dim's "
                              f"size; dim {dim} has size {size}, widths ({before}, {after})")
-        if mode == "circular" and max(before, after) > size:
-            raise ValueError(f"pad: circular: each width must be at most the padded dim's size; "
+        if mode == "circular" and max(before, after) > size + min(before, 0) + min(after, 0):
+            raise RuntimeValueError(f"pad: circular: each width must be at most the padded dim's size; "
                              f"dim {dim} has size {size}, widths ({before}, {after})")
         if mode == "replicate" and size == 0 and (before or after):
             raise ValueError(f"pad: replicate: cannot pad dim {dim} of size 0")
@@ -69,7 +74,7 @@ def pad(input: Tensor, pad, mode: str) -> Tensor:
     """``F.pad(input, pad, mode)`` for mode in reflect / replicate / circular.
 
     ``pad = (left, right, top, bottom, front, back)`` from the last dim backwards (1, 2 or
-    3 dims), each width >= 0; the input is (C, *) or (N, C, *) with those dims last."""
+    3 dims); a negative width crops, as PyTorch's; the input is (C, *) or (N, C, *) with those dims last."""
     pad = _check(input, pad, mode)
     xp = get_array_module(input.array)
     out = input
