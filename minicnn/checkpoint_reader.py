@@ -39,6 +39,29 @@ _NODE_TYPES = ("none", "bool", "int", "float", "str", "list", "tuple", "dict", "
 _KEY_NODE_TYPES = ("none", "bool", "int", "float", "str")
 
 
+def what_file_is(head: bytes, size: int) -> str | None:
+    """What a file that is not a ZIP archive holds, from its first bytes (``head``, at
+    least 16 when the file has them) and its size: a phrase for ``load``'s error, with the
+    way to read it, or None when nothing is recognised."""
+    if size == 0:
+        return "an empty file (0 bytes: truncated, or never written)"
+    if head.startswith(b"\x93NUMPY"):
+        return "a NumPy .npy file (numpy.load reads it)"
+    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return ("a pickle file (torch.save's legacy format, or pickle.dump), which minicnn "
+                "never reads: unpickling can run any code in the file. In PyTorch, save the "
+                "tensors with safetensors.torch.save_file and read them with "
+                "minicnn.safetensors.load_file")
+    if len(head) >= 9 and head[8:9] == b"{" and \
+            8 < struct.unpack("<Q", head[:8])[0] + 8 <= size:
+        return "a safetensors file (minicnn.safetensors.load_file reads it)"
+    if head[:2] == b"\x1f\x8b":
+        return "a gzip-compressed file"
+    if head.lstrip()[:1] in (b"{", b"["):
+        return "a JSON or text file"
+    return None
+
+
 class _Reader:
     """Reads one opened archive. Each check raises ``CheckpointError("load: <path>: ...")``.
 

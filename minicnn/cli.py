@@ -30,7 +30,8 @@ import os
 import sys
 
 from .command_line import (CommandError, OneLineParser, add_training_arguments,  # noqa: F401
-                           check_run_folder, non_negative_int, positive_float, positive_int)
+                           check_resume_settings, check_run_folder, non_negative_int,
+                           positive_float, positive_int)
 
 
 # ---------------------------------------------------------------------------------------
@@ -59,7 +60,14 @@ def run_train_classifier(args) -> int:
     from .command_line import run_training, start_ranks
     from .models.classifier import train_classifier
 
-    check_run_folder(args.out, "classifier", args.resume, args.overwrite)
+    saved = check_run_folder(args.out, "classifier", args.resume, args.overwrite)
+    if saved is not None:   # a resumed run keeps its settings (--epochs may extend it)
+        check_resume_settings(
+            os.path.join(args.out, "checkpoint.ckpt") if args.resume is True else args.resume,
+            saved.get("config"), {"--batch-size": ("batch_size", args.batch_size),
+                                  "--lr": ("lr", args.lr), "--seed": ("seed", args.seed),
+                                  "--limit-train": ("limit_train", args.limit_train),
+                                  "--limit-test": ("limit_test", args.limit_test)})
     options = {key: value for key, value in (("limit_train", args.limit_train),
                                              ("limit_test", args.limit_test))
                if value is not None}
@@ -298,6 +306,12 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help, --version, or a one-line argument error
         return exit_.code if isinstance(exit_.code, int) else 0
+    except Exception as error:  # noqa: BLE001 -- an argument type that failed unforeseen
+        if debug:
+            raise
+        print(f"minicnn: error: {' '.join(f'{type(error).__name__}: {error}'.split())} (a bug "
+              "in minicnn? run again with --debug for the traceback)", file=sys.stderr)
+        return 1
     prog = "minicnn " + " ".join(part for part in (args.command, getattr(args, "model", None))
                                  if part)
     try:
@@ -314,9 +328,14 @@ def main(argv=None) -> int:
                                      DownloadError))
         line = str(error) if isinstance(error, (CommandError, DownloadError)) else \
             f"{type(error).__name__}: {error}"
-        if isinstance(error, MemoryError):   # the settings ask for more than the machine has
-            mistake, line = True, (f"out of memory ({error}); try a smaller --width or "
-                                   f"--batch-size")
+        context = error.__context__   # ops turn a MemoryError into PyTorch's RuntimeError
+        if isinstance(error, MemoryError) or isinstance(error, RuntimeError) and (
+                isinstance(context, MemoryError) or isinstance(context, ValueError)
+                and "too big" in str(context)):   # the settings ask for more than there is
+            sizes = [option for option in ("--n", "--width", "--batch-size", "--fix")
+                     if hasattr(args, option[2:].replace("-", "_"))]
+            mistake, line = True, (f"out of memory ({error}); try smaller sizes"
+                                   + (f" ({', '.join(sizes)})" if sizes else ""))
         line = " ".join(line.split())   # one line, whatever the message's layout
         status = 2 if mistake else 1
         if not mistake:

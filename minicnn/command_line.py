@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 
 
 class CommandError(Exception):
@@ -132,7 +133,8 @@ def read_run(path, option: str = "--resume") -> tuple[dict, str]:
 def check_run_folder(out: str, command: str, resume, overwrite: bool) -> dict | None:
     """Check ``--out DIR`` of ``minicnn train COMMAND`` before training starts.
 
-    * ``DIR`` must be a folder (or not exist yet), never a file;
+    * ``DIR`` must be a folder (or not exist yet, and be makeable), never a file, and
+      files must be writable in it (tried for real: as root, permission bits say nothing);
     * with ``--resume``, ``DIR/checkpoint.ckpt`` (or the named checkpoint) must be a whole
       checkpoint of the same kind of run (``train wgan-gp --resume`` never continues a DCGAN);
     * without ``--resume``, a run already in ``DIR`` is never replaced unless ``--overwrite``
@@ -143,6 +145,8 @@ def check_run_folder(out: str, command: str, resume, overwrite: bool) -> dict | 
     if resume and overwrite:
         raise CommandError("--resume continues the run in --out, --overwrite replaces it: "
                            "choose one")
+    if not out:
+        raise CommandError("--out: expected a folder name for the run, got ''")
     if os.path.exists(out) and not os.path.isdir(out):
         raise CommandError(f"--out: {out} is a file, expected a folder for the run")
     parent = os.path.dirname(os.path.abspath(out))
@@ -161,8 +165,9 @@ def check_run_folder(out: str, command: str, resume, overwrite: bool) -> dict | 
             raise CommandError(f"--resume: {path} is a {kind} run, not a {command} run; "
                                f"continue it with 'minicnn train {kind} --resume' or start a "
                                f"{command} run in another --out")
+        check_output_folder(out)
         return state
-    _check_makeable(out)
+    check_output_folder(out)
     if os.path.exists(checkpoint) and not overwrite:
         raise CommandError(f"--out: {out} already holds a run ({checkpoint}); continue it with "
                            "--resume, or start over with --overwrite (which replaces it)")
@@ -171,10 +176,54 @@ def check_run_folder(out: str, command: str, resume, overwrite: bool) -> dict | 
     return None
 
 
-def _check_makeable(out: str) -> None:
-    """Raise a ``CommandError`` naming ``--out`` if the folder ``out`` cannot be made (or is
-    not writable), before any training; the folders a trial makes are removed again, so a
-    command that then fails for another reason leaves nothing behind."""
+def check_resume_settings(path: str, saved_config, given: dict) -> None:
+    """A resumed run keeps the settings it was started with; an option given on the
+    command line that says otherwise is refused (never silently ignored), naming both.
+
+    ``given``: ``{"--width": ("width", 8), ...}``, only the options the user typed (None
+    values are skipped); ``saved_config``: the checkpoint's ``config``."""
+    saved_config = saved_config if isinstance(saved_config, dict) else {}
+    different = []
+    for option, (key, value) in given.items():
+        if value is None:
+            continue
+        saved = saved_config.get(key)
+        same = saved == value or (isinstance(saved, (list, tuple)) and isinstance(
+            value, (list, tuple)) and list(saved) == list(value))
+        if not same:
+            different.append(f"{option} {_shown(value)} (the run has {_shown(saved)})")
+    if different:
+        raise CommandError(f"--resume: {path} continues with the settings it was started "
+                           f"with; {', '.join(different)} would change the run: drop "
+                           f"{'it' if len(different) == 1 else 'them'}, or start a new run "
+                           "in another --out (or with --overwrite)")
+
+
+def _shown(value) -> str:
+    if value is True:
+        return "on"
+    if value is False or value is None:
+        return "off"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _try_write(folder: str) -> str | None:
+    """None if a file can be made in the existing ``folder``, else why not (the reason
+    ``os.open`` gave): tried for real, since permission bits mean nothing to root and a
+    folder such as /proc refuses files whatever its bits say."""
+    try:
+        descriptor, name = tempfile.mkstemp(prefix=".minicnn-check-", dir=folder)
+    except OSError as error:
+        return error.strerror or str(error)
+    os.close(descriptor)
+    os.unlink(name)
+    return None
+
+
+def check_output_folder(out: str) -> None:
+    """Raise a ``CommandError`` naming ``--out`` if the folder ``out`` cannot be made (or
+    files cannot be written in it), before any training; the folders a trial makes are
+    removed again, so a command that then fails for another reason leaves nothing behind."""
     made = []
     path = os.path.abspath(out)
     while not os.path.exists(path):
@@ -183,6 +232,7 @@ def _check_makeable(out: str) -> None:
     try:
         for folder in reversed(made):
             os.mkdir(folder)
+        problem = _try_write(os.path.abspath(out))
     except OSError as error:
         raise CommandError(f"--out: cannot make the folder {out} ({error.strerror or error})") \
             from None
@@ -190,8 +240,52 @@ def _check_makeable(out: str) -> None:
         for folder in made:
             if os.path.isdir(folder):
                 os.rmdir(folder)
-    if not made and not os.access(out, os.W_OK):
-        raise CommandError(f"--out: the folder {out} is not writable")
+    if problem:
+        raise CommandError(f"--out: files cannot be written in the folder {out} ({problem})")
+
+
+def check_output_file(path: str, option: str, extensions=(), overwrite: bool | None = None,
+                      make_folders: bool = True) -> None:
+    """``path`` can receive the file a command is about to write, checked before any work:
+    a name (not empty, not a folder), one of ``extensions`` (when given), not an existing
+    file unless ``overwrite`` (None: replacing is allowed), its folder a folder (made when
+    missing if ``make_folders``, else it must exist) in which the file can really be made."""
+    if not path:
+        raise CommandError(f"{option}: expected a file name, got ''")
+    if os.path.isdir(path):
+        raise CommandError(f"{option}: {path} is a folder, expected a file name"
+                           + (f" ending in {' or '.join(extensions)}" if extensions else ""))
+    if extensions and not path.lower().endswith(tuple(extensions)):
+        raise CommandError(f"{option}: expected a file name ending in "
+                           f"{' or '.join(extensions)}, got {path!r}")
+    if overwrite is False and os.path.exists(path):
+        raise CommandError(f"{option}: {path} exists; pass --overwrite to replace it")
+    folder = os.path.dirname(os.path.abspath(path))
+    made, existing = [], folder
+    while not os.path.exists(existing):
+        made.append(existing)
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise CommandError(f"{option}: cannot write {path}: {existing} is a file, not a folder")
+    if made and not make_folders:
+        raise CommandError(f"{option}: cannot write {path}: the folder {folder} does not exist")
+    problem = None
+    try:
+        for name in reversed(made):
+            os.mkdir(name)
+        if os.path.exists(path):
+            problem = _try_write(folder)
+        else:   # the very name: too long, odd characters, a read-only file system...
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            os.unlink(path)
+    except OSError as error:
+        problem = error.strerror or str(error)
+    finally:
+        for name in made:
+            if os.path.isdir(name):
+                os.rmdir(name)
+    if problem:
+        raise CommandError(f"{option}: cannot write {path} ({problem})")
 
 
 # What a ``minicnn train`` run writes into its folder; ``--overwrite`` removes exactly these,
@@ -215,16 +309,29 @@ def remove_run_outputs(out: str) -> None:
 
 
 def check_image_output(path: str, option: str = "--out") -> None:
-    """``path`` can receive a PNG: not a folder, its folder is (or can be made) a folder."""
-    if not path or os.path.isdir(path):
+    """``path`` can receive a PNG: a .png name, not a folder, writable (folders made)."""
+    if path and os.path.isdir(path):
         raise CommandError(f"{option}: {path!r} is a folder, expected a .png file name")
     if not path.lower().endswith(".png"):
         raise CommandError(f"{option}: expected a .png file name, got {path!r}")
-    parent = os.path.dirname(os.path.abspath(path))
-    while not os.path.exists(parent):
-        parent = os.path.dirname(parent)
-    if not os.path.isdir(parent):
-        raise CommandError(f"{option}: cannot write {path}: {parent} is a file, not a folder")
+    check_output_file(path, option)
+
+
+def check_quality_n(n: int, option: str = "--n") -> None:
+    """``n`` images can be scored by ``metrics.evaluate_generator`` (``minicnn eval``,
+    ``minicnn tune``): more than precision/recall's k = 3 neighbours, and at most half the
+    held-out real digits (the real-vs-real floor takes two sets of ``n``)."""
+    from .metrics.quality import reference_split
+
+    if n < 4:
+        raise CommandError(f"{option}: expected at least 4 images (precision and recall "
+                           f"compare each image with its 3 nearest neighbours), got {n}")
+    try:
+        reference_split(None, n)
+    except ValueError as error:
+        message = str(error)
+        raise CommandError(f"{option}: {message[3:] if message.startswith('n: ') else message}") \
+            from None
 
 
 def check_device(device: str, option: str = "--device") -> None:

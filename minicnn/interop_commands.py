@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 
-from .command_line import CommandError
+from .command_line import CommandError, check_output_file, positive_int
 
 FORMATS = (".onnx", ".safetensors", ".pt")
 
@@ -29,8 +29,12 @@ def _model_from_checkpoint(path: str, model_name: str | None):
     """(model, example input shape without the batch axis, description)."""
     from .training import read_checkpoint
 
+    if os.path.isdir(path):
+        inside = os.path.join(path, "checkpoint.ckpt")
+        hint = f" (pass {inside})" if os.path.isfile(inside) else ""
+        raise CommandError(f"checkpoint: {path} is a folder, expected a checkpoint file{hint}")
     if not os.path.isfile(path):
-        raise CommandError(f"no checkpoint file at {path}")
+        raise CommandError(f"checkpoint: no checkpoint file at {path!r}")
     try:
         state = read_checkpoint(path)
         is_gan = "recipe" in state.get("config", {})
@@ -75,15 +79,12 @@ def add_export(subparsers) -> None:
 def run_export(args) -> int:
     target = os.fspath(args.to)
     extension = os.path.splitext(target)[1].lower()
-    if extension not in FORMATS:
-        raise CommandError(f"--to {target}: expected a file ending in {', '.join(FORMATS)}")
-    if os.path.isdir(target):
-        raise CommandError(f"--to {target} is a directory; give a file name")
-    if os.path.exists(target) and not args.overwrite:
-        raise CommandError(f"--to {target} exists; pass --overwrite to replace it")
-    folder = os.path.dirname(os.path.abspath(target))
-    if not os.path.isdir(folder):
-        raise CommandError(f"--to {target}: the folder {folder} does not exist")
+    check_output_file(target, "--to", FORMATS, overwrite=args.overwrite, make_folders=False)
+    if extension == ".pt":
+        try:
+            import torch
+        except ModuleNotFoundError:
+            raise CommandError("--to .pt needs PyTorch: pip install torch") from None
     model, shape, what = _model_from_checkpoint(args.checkpoint, args.model_name)
     model.eval()
     if extension == ".safetensors":
@@ -101,12 +102,11 @@ def run_export(args) -> int:
                     output_names=["output"],
                     dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
     else:
-        try:
-            import torch
-        except ModuleNotFoundError:
-            raise CommandError("--to .pt needs PyTorch: pip install torch") from None
-        torch.save({key: torch.from_numpy(value.numpy().copy())
-                    for key, value in model.state_dict().items()}, target)
+        from .atomic_write import write_atomically
+
+        state = {key: torch.from_numpy(value.numpy().copy())
+                 for key, value in model.state_dict().items()}
+        write_atomically(target, lambda stream: torch.save(state, stream), "export")
     print(f"wrote {target}: {what}")
     return 0
 
@@ -118,7 +118,7 @@ def add_import(subparsers) -> None:
     parser.add_argument("--recipe", required=True, help="dcgan, dcgan64, wgan-gp or stylegan")
     parser.add_argument("--model", default="generator", dest="model_name",
                         help="which model the file holds (default: generator)")
-    parser.add_argument("--width", type=int, default=None, help="the models' width "
+    parser.add_argument("--width", type=positive_int, default=None, help="the models' width "
                         "(default: the recipe's)")
     parser.add_argument("--out", required=True, metavar="CHECKPOINT",
                         help="the checkpoint to write")
@@ -131,12 +131,11 @@ def run_import(args) -> int:
     from .gan.recipe import get_recipe
     from .training import TrainingRun
 
-    if os.path.exists(args.out) and not args.overwrite:
-        raise CommandError(f"--out {args.out} exists; pass --overwrite to replace it")
-    if os.path.isdir(args.out):
-        raise CommandError(f"--out {args.out} is a directory; give a file name")
+    check_output_file(args.out, "--out", overwrite=args.overwrite)
+    if os.path.isdir(args.file):
+        raise CommandError(f"file: {args.file} is a folder, expected a .safetensors file")
     if not os.path.isfile(args.file):
-        raise CommandError(f"no file at {args.file}")
+        raise CommandError(f"file: no file at {args.file!r}")
     try:
         recipe = get_recipe(args.recipe)
     except (KeyError, ValueError) as error:
@@ -150,7 +149,8 @@ def run_import(args) -> int:
         safetensors.load_model(parts.models[args.model_name], args.file)
     except (ValueError, RuntimeError) as error:
         hint = " (built with another width? pass --width)" if "size mismatch" in str(error) else ""
-        raise CommandError(" ".join(str(error).split()) + hint) from None
+        raise CommandError(f"file: {args.file} does not fit the {recipe.name} "
+                           f"{args.model_name}: " + " ".join(str(error).split()) + hint) from None
     if args.model_name == "generator" and "generator_ema" in parts.models:
         parts.models["generator_ema"].load_state_dict(parts.models["generator"].state_dict())
     TrainingRun(parts.models, parts.optimizers, config=parts.config).save(args.out)

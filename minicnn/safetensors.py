@@ -22,9 +22,10 @@ Needs the optional extra: ``pip install "minicnn[safetensors]"``.
 from __future__ import annotations
 
 import os
-import secrets
 
 import numpy as np
+
+from .atomic_write import fspath_of, write_atomically
 
 from .autograd import Tensor
 from .backend import to_device
@@ -53,7 +54,12 @@ def _arrays(tensors, op: str) -> dict[str, np.ndarray]:
         if not hasattr(value, "dtype"):
             raise TypeError(f"{op}: tensors[{name!r}]: expected a Tensor or an array, got "
                             f"{type(value).__name__}")
-        arrays[name] = np.asarray(to_device(value, "cpu"), order="C")  # keeps 0-d as 0-d
+        array = np.asarray(to_device(value, "cpu"), order="C")  # keeps 0-d as 0-d
+        if array.dtype.kind not in "biufc" or array.dtype.kind == "c" and \
+                array.dtype.itemsize != 8:
+            raise TypeError(f"{op}: tensors[{name!r}]: safetensors stores bool, integer, "
+                            f"float and complex64 arrays, got dtype {array.dtype}")
+        arrays[name] = array
     return arrays
 
 
@@ -75,19 +81,7 @@ def save_file(tensors: dict, filename, metadata: dict | None = None) -> None:
     """Write ``tensors`` (``{name: Tensor}``) to ``filename``, atomically (a temporary file
     in the same folder, flushed to disk, then renamed over the target)."""
     data = save(tensors, metadata)
-    path = os.fspath(filename)
-    folder = os.path.dirname(os.path.abspath(path))
-    temporary = os.path.join(folder, f".{secrets.token_hex(6)}.safetensors.tmp")
-    try:
-        with open(temporary, "xb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    write_atomically(filename, lambda stream: stream.write(data), "save_file")
 
 
 def _as_tensors(arrays: dict, device) -> dict[str, Tensor]:
@@ -109,11 +103,14 @@ def load_file(filename, device="cpu") -> dict[str, Tensor]:
 
     Raises ``ValueError`` naming the file when it is truncated, corrupt or not a
     safetensors file, ``FileNotFoundError`` when it does not exist."""
-    path = os.fspath(filename)
+    path = fspath_of(filename, "load_file", "filename")
     if not os.path.exists(path):
         raise FileNotFoundError(f"load_file: {path}: no such file")
     if os.path.isdir(path):
         raise ValueError(f"load_file: {path} is a directory, not a safetensors file")
+    if not os.path.isfile(path):   # /dev/zero, a FIFO: never a file of tensors
+        raise ValueError(f"load_file: {path} is not a regular file (a device, FIFO or "
+                         "socket), not a safetensors file")
     try:
         arrays = _library().load_file(path)
     except Exception as error:  # SafetensorError, OSError, JSON errors from the header

@@ -43,24 +43,29 @@ not a minicnn checkpoint: a damaged file never loads as something else.
 """
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
+import stat
 import re
-import secrets
 import zipfile
 
 import numpy as np
 
+from .atomic_write import fspath_of, temporary_name
+from .atomic_write import write_atomically
 from .autograd import Tensor
 from .backend import get_array_module, to_device
-from .checkpoint_reader import _MEMBER_ERRORS, CheckpointError, _DeviceError, _Reader
+from .checkpoint_reader import (_MEMBER_ERRORS, CheckpointError, _DeviceError, _Reader,
+                                what_file_is)
 from .npy import short_repr
 
 FORMAT = "minicnn-checkpoint"
 VERSION = 1
 MANIFEST = "manifest.json"
 _KEY_TYPES = (str, int, float, bool, type(None))
+_temporary_name = temporary_name   # the name tests and older code use
 
 
 # ---------------------------------------------------------------------------------------
@@ -88,18 +93,6 @@ def _checked_text(text: str, where: str) -> str:
                         f"{text[error.start]!r} at index {error.start}, which UTF-8 cannot "
                         "store; only valid Unicode text can be saved") from None
     return text
-
-
-def _temporary_name(target: str) -> str:
-    """``.<target>.<random>.tmp`` in the target's folder, with the target's name cut so
-    that the temporary name is never longer, in bytes, than the target's own (or than 32
-    bytes, for shorter targets): whatever name the folder accepts for the checkpoint, it
-    accepts for its temporary too (a 250-byte name saves, as with ``torch.save``)."""
-    token = secrets.token_hex(6)
-    budget = max(len(os.fsencode(target)), 32) - len(f"..{token}.tmp")
-    while len(os.fsencode(target)) > budget:
-        target = target[:-1]
-    return f".{target}.{token}.tmp"
 
 
 class _Encoder:
@@ -180,20 +173,6 @@ def _write_array(stream, array: np.ndarray) -> None:
     np.lib.format.write_array(stream, array, allow_pickle=False)
 
 
-def _fsync_folder(folder: str) -> None:
-    """Make the rename itself durable (POSIX); not possible (nor needed) on Windows."""
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
-
-
 def _write_archive(stream, manifest: str, arrays: dict) -> None:
     """The checkpoint's ZIP archive (stored, not compressed) into ``stream``."""
     with zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_STORED) as archive:
@@ -203,7 +182,8 @@ def _write_archive(stream, manifest: str, arrays: dict) -> None:
                 _write_array(member, array)
 
 
-def save(obj, path) -> None:
+def save(obj, path, pickle_module=None, pickle_protocol=2,
+         _use_new_zipfile_serialization=True, _disable_byteorder_record=False) -> None:
     """Save ``obj`` (nested dicts/lists/tuples of Tensors, arrays, numbers, strings, bools,
     None) to ``path`` in minicnn's pickle-free checkpoint format, atomically.
 
@@ -212,36 +192,26 @@ def save(obj, path) -> None:
     as with ``torch.save``): the checkpoint is written into it at its position, not
     atomically (the stream is the caller's). Raises ``TypeError`` naming the first value
     that cannot be stored (an unsupported type, an object array, a string with a lone
-    surrogate), before anything is written.
+    surrogate), before anything is written. ``torch.save``'s other arguments
+    (``pickle_module``, ``pickle_protocol``...) are accepted and change nothing: nothing
+    is pickled.
     """
     encoder = _Encoder()
     tree = encoder.encode(obj, [])
     manifest = json.dumps({"format": FORMAT, "version": VERSION, "tree": tree},
                           ensure_ascii=False, allow_nan=False)
     if hasattr(path, "write"):
+        if isinstance(path, io.TextIOBase):
+            raise TypeError(f"save: f: {getattr(path, 'name', 'the stream')} is a text "
+                            "stream; open the file in binary mode (open(path, 'wb'))")
+        writable = getattr(path, "writable", None)
+        if callable(writable) and not writable():
+            raise TypeError(f"save: f: {getattr(path, 'name', 'the stream')} is not open "
+                            "for writing")
         _write_archive(path, manifest, encoder.arrays)
         return
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"save: {path} is a folder; expected a file name for the "
-                                "checkpoint")
-    folder = os.path.dirname(os.path.abspath(path))
-    temporary = os.path.join(folder, _temporary_name(os.path.basename(path)))
-    # O_EXCL: never write into someone else's file; 0o666: the umask decides, as for open()
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            _write_archive(stream, manifest, encoder.arrays)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:  # includes KeyboardInterrupt: never leave the temporary behind
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_folder(folder)
+    write_atomically(path, lambda stream: _write_archive(stream, manifest, encoder.arrays),
+                     "save")
 
 
 # ---------------------------------------------------------------------------------------
@@ -258,9 +228,17 @@ def _stream_size(stream) -> int:
 
 def _read(stream, path: str, device):
     file_size = _stream_size(stream)
+    start = stream.tell()
     try:
         archive = zipfile.ZipFile(stream)
     except _MEMBER_ERRORS as error:
+        stream.seek(start)
+        head = stream.read(16)
+        if head[:2] != b"PK":   # not even the start of a ZIP archive: say what it is
+            what = what_file_is(head, file_size)
+            if what is not None:
+                raise CheckpointError(f"load: {path} is not a minicnn checkpoint: it is "
+                                      f"{what}") from error
         raise CheckpointError(f"load: {path} is not a minicnn checkpoint, or it is truncated "
                               f"(not a complete ZIP archive: {error})") from error
     with archive:
@@ -300,6 +278,19 @@ def _read(stream, path: str, device):
         return result
 
 
+def _device_name(name: str) -> str:
+    """'cpu' or 'cuda' for a device name ``torch.load`` takes ('cpu', 'cpu:0', 'cuda',
+    'cuda:0', an ``mc.device``), checked now (not at the first tensor, nor only when the
+    file holds one): a ``ValueError`` naming ``map_location`` otherwise."""
+    from .backend import normalize_device
+    from .devices import device as make_device
+
+    try:
+        return normalize_device(make_device(name))
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"load: map_location: {error}") from None
+
+
 def placement(device=None, map_location=None):
     """Where ``load`` puts each tensor: None (on the CPU, as read) or a function
     ``place(array, saved_device) -> array``.
@@ -317,13 +308,15 @@ def placement(device=None, map_location=None):
     if target is None:
         return None
     if isinstance(target, str):
-        return lambda array, saved: to_device(array, target)
+        name = _device_name(target)
+        return lambda array, saved: to_device(array, name)
     if isinstance(target, dict):
         for key, value in target.items():
             if not isinstance(key, str) or not isinstance(value, str):
                 raise TypeError(f"load: map_location: a dict maps device names to device "
                                 f"names, got {key!r}: {value!r}")
-        return lambda array, saved: to_device(array, target.get(saved, "cpu"))
+        names = {key: _device_name(value) for key, value in target.items()}
+        return lambda array, saved: to_device(array, names.get(saved, "cpu"))
     if callable(target):
         def place(array, saved):
             moved = target(Tensor._wrap(array), saved)
@@ -333,7 +326,8 @@ def placement(device=None, map_location=None):
                     f"or a function (storage, location), got {type(target).__name__}")
 
 
-def load(path, device=None, *, map_location=None, weights_only=None):
+def load(path, device=None, *, map_location=None, weights_only=None, mmap=None,
+         pickle_module=None, **pickle_load_args):
     """Load what ``save`` wrote: Tensors come back as Tensors (dtype and requires_grad
     kept, on the CPU unless ``device`` / ``map_location`` says otherwise, see
     ``placement``), arrays as NumPy arrays, and the rest as the same Python values,
@@ -341,7 +335,9 @@ def load(path, device=None, *, map_location=None, weights_only=None):
 
     ``weights_only`` is accepted for ``torch.load`` scripts and changes nothing: a minicnn
     checkpoint is JSON and ``.npy`` arrays read without pickle, so loading never runs code
-    from the file (PyTorch's ``weights_only=True`` guarantee always holds).
+    from the file (PyTorch's ``weights_only=True`` guarantee always holds). ``mmap``,
+    ``pickle_module`` and ``encoding`` (``torch.load``'s other arguments) are accepted and
+    change nothing either: the arrays are read into memory, and nothing is unpickled.
 
     Every member of the archive is read to its end and checked against its CRC-32, and
     every ``.npy`` header against the size of its member, so a damaged file raises rather
@@ -357,14 +353,39 @@ def load(path, device=None, *, map_location=None, weights_only=None):
     if weights_only not in (None, True, False):
         raise TypeError(f"load: weights_only: expected True, False or None, got "
                         f"{weights_only!r}")
+    if mmap not in (None, True, False):
+        raise TypeError(f"load: mmap: expected True, False or None, got {mmap!r}")
+    unknown = sorted(set(pickle_load_args) - {"encoding"})
+    if unknown:
+        raise TypeError(f"load() got an unexpected keyword argument {unknown[0]!r}")
     place = placement(device, map_location)
     if hasattr(path, "read"):
-        return _load_stream(path, getattr(path, "name", "<stream>"), place)
-    path = os.fspath(path)
+        return _load_stream(_readable(path), getattr(path, "name", "<stream>"), place)
+    path = fspath_of(path, "load")
     if os.path.isdir(path):
         raise IsADirectoryError(f"load: {path} is a folder; expected a checkpoint file")
+    if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
+        # a device (/dev/zero never ends), a FIFO (opening it waits for a writer)...
+        raise CheckpointError(f"load: {path} is not a regular file (a device, FIFO or "
+                              "socket); expected a checkpoint file")
     with open(path, "rb") as stream:
         return _load_stream(stream, path, place)
+
+
+def _readable(stream):
+    """A seekable binary stream to read a checkpoint from (``zipfile`` seeks): the stream
+    itself, or what a non-seekable one (a pipe) holds from here on, read into memory."""
+    name = getattr(stream, "name", "<stream>")
+    if isinstance(stream, io.TextIOBase):
+        raise TypeError(f"load: f: {name} is a text stream; open the file in binary mode "
+                        "(open(path, 'rb'))")
+    readable = getattr(stream, "readable", None)
+    if callable(readable) and not readable():
+        raise TypeError(f"load: f: {name} is not open for reading")
+    seekable = getattr(stream, "seekable", None)
+    if callable(seekable) and not seekable():
+        return io.BytesIO(stream.read())
+    return stream
 
 
 def _load_stream(stream, path: str, device):

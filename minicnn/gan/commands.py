@@ -17,9 +17,9 @@ from __future__ import annotations
 import argparse
 import os
 
-from ..command_line import (CommandError, check_device, check_image_output, check_run_folder,
-                            non_negative_int, positive_float, positive_int, read_run,
-                            run_training, start_ranks)
+from ..command_line import (CommandError, check_device, check_image_output, check_quality_n,
+                            check_resume_settings, check_run_folder, non_negative_int,
+                            positive_float, positive_int, read_run, run_training, start_ranks)
 
 # name on the command line -> (recipe name, help line)
 GANS = {
@@ -48,7 +48,7 @@ def _add_train_gan(subparsers, command: str) -> None:
                     "optimizers, step, RNG and data-loader states: --resume continues "
                     "exactly), losses.csv, samples_stepNNNNNN.png (the fixed evaluation "
                     "noise every --sample-every steps), samples.png and losses.png.")
-    parser.add_argument("--dataset", default="mnist5k",
+    parser.add_argument("--dataset", default=None,
                         choices=("mnist5k", "digits", "mnist", "fashion-mnist"),
                         help="training images (default mnist5k, embedded: no download)")
     parser.add_argument("--steps", type=positive_int, default=1000,
@@ -59,7 +59,7 @@ def _add_train_gan(subparsers, command: str) -> None:
                         help="channel width d of both networks (default 64)")
     parser.add_argument("--lr", type=positive_float, default=None,
                         help="Adam learning rate (default: the recipe's)")
-    parser.add_argument("--seed", type=non_negative_int, default=0,
+    parser.add_argument("--seed", type=non_negative_int, default=None,
                         help="random seed: the same seed gives the same run (default 0)")
     parser.add_argument("--spectral-norm", action="store_true",
                         help="spectral normalisation on every discriminator layer")
@@ -133,8 +133,14 @@ def run_train_gan(args) -> int:
     if unsupported:
         raise CommandError(f"{args.recipe} does not support {', '.join(unsupported)}")
     config = {k: v for k, v in wanted.items() if v is not None}
-    config.update(seed=args.seed, dataset=args.dataset)
+    config.update(seed=0 if args.seed is None else args.seed,
+                  dataset=args.dataset or "mnist5k")
     saved = check_run_folder(args.out, args.recipe, args.resume, args.overwrite)
+    if saved is not None:   # a resumed run keeps its settings: a different one is refused
+        given = {f"--{key.replace('_', '-')}": (key, value) for key, value in wanted.items()}
+        given.update({"--seed": ("seed", args.seed), "--dataset": ("dataset", args.dataset)})
+        check_resume_settings(os.path.join(args.out, "checkpoint.ckpt"),
+                              saved.get("config"), given)
     check_device(args.device)
     ranks = launched_world_size()
     if ranks > 1:   # checked here, alike on every rank, before the ranks join
@@ -255,6 +261,7 @@ def add_eval(subparsers) -> None:
 def run_eval(args) -> int:
     from ..metrics import evaluate_generator, format_results
 
+    check_quality_n(args.n)
     recipe, parts = _load(args)
 
     def sample_fn(count, rng):

@@ -139,9 +139,10 @@ def export(model, args, f, export_params: bool = True, verbose: bool = False,
     if check:
         onnx.checker.check_model(model_proto)
     data = model_proto.SerializeToString()
-    if isinstance(f, (str, os.PathLike)):
-        with open(f, "wb") as file:
-            file.write(data)
+    if isinstance(f, (str, bytes, os.PathLike)):   # atomically: never a half-written model
+        from ..atomic_write import write_atomically
+
+        write_atomically(f, lambda stream: stream.write(data), "onnx.export")
     else:
         f.write(data)
     return model_proto

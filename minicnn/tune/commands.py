@@ -19,8 +19,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from ..command_line import (CommandError, check_device, non_negative_int, positive_float,
-                            positive_int)
+from ..command_line import (CommandError, check_device, check_output_folder, check_quality_n,
+                            non_negative_int, positive_float, positive_int)
 
 
 def _setting(text: str) -> tuple[str, object]:
@@ -37,6 +37,10 @@ def _setting(text: str) -> tuple[str, object]:
             else json.loads(value)
     except json.JSONDecodeError:
         parsed = value
+    except RecursionError:   # "[[[[...": nested deeper than JSON can read
+        raise argparse.ArgumentTypeError(f"{name}: expected a number, true/false or a "
+                                         "list of numbers, got a list nested too deeply") \
+            from None
     if isinstance(parsed, list):
         parsed = tuple(parsed)
     return name.strip().replace("-", "_"), parsed
@@ -94,7 +98,11 @@ def add_tune(subparsers) -> None:
 def run_tune(args) -> int:
     from .gan_study import GANStudy, StudyMismatch, recipe_space
 
-    out = args.out or os.path.join("runs", f"tune-{args.kind}")
+    out = args.out if args.out is not None else os.path.join("runs", f"tune-{args.kind}")
+    if not out:
+        raise CommandError("--out: expected a folder name for the study, got ''")
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise CommandError(f"--out: {out} is a file, expected a folder for the study")
     fixed = dict(args.fix)
     known = set(recipe_space(args.kind))
     unknown = sorted(set(fixed) - known)
@@ -102,6 +110,8 @@ def run_tune(args) -> int:
         raise CommandError(f"--fix: {args.kind} has no knob {', '.join(unknown)}; its knobs "
                            f"are {', '.join(sorted(known))}")
     check_device(args.device)
+    check_quality_n(args.n)
+    check_output_folder(out)
     try:
         study = GANStudy(args.kind, out, method=args.method,
                          trial_seconds=60.0 * args.trial_minutes, max_steps=args.max_steps,
@@ -110,11 +120,6 @@ def run_tune(args) -> int:
                          device=args.device)
     except ValueError as error:
         raise CommandError(f"--fix: {error}") from None
-    from ..metrics.quality import reference_split
-    try:
-        reference_split(None, args.n)
-    except ValueError as error:
-        raise CommandError(f"--n: {error}") from None
     budget = 60.0 * args.budget_minutes if args.budget_minutes is not None else float("inf")
     if budget < study.trial_seconds:
         raise CommandError(f"--budget-minutes {args.budget_minutes:g} is shorter than one "

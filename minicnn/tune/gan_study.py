@@ -127,7 +127,7 @@ class GANStudy:
         full_space = recipe_space(kind)
         for name, value in self.fixed.items():
             if name in full_space:
-                _check_fixed(name, value, full_space[name])
+                self.fixed[name] = _check_fixed(name, value, full_space[name])
         dimensions = {k: v for k, v in full_space.items() if k not in self.fixed}
         if not dimensions:
             raise ValueError("fixed: every knob of the space is fixed; nothing to search")
@@ -356,24 +356,37 @@ class GANStudy:
         return path
 
 
-def _check_fixed(name: str, value, dimension) -> None:
+_WHOLE = ("width", "batch_size", "n_critic")                   # counts: whole numbers
+_BELOW_ONE = ("beta1", "beta2", "ema", "label_smoothing")       # fractions in [0, 1)
+
+
+def _check_fixed(name: str, value, dimension):
     """A pinned knob must have the kind of value its dimension holds (any value of that
-    kind, also outside the searched range): a bool for on/off knobs, else a number."""
+    kind, also outside the searched range): a bool for on/off knobs, a whole number >= 1
+    for counts (``8.0`` and ``1e2`` become ints: JSON reads them as floats), a fraction in
+    [0, 1) for Adam's betas, the EMA decay and label smoothing, else a number >= 0 (> 0
+    for log-scaled ones). Returns the value to use; ``ValueError`` naming the knob."""
     switch = isinstance(dimension, Choice) and all(isinstance(o, bool)
                                                    for o in dimension.options)
     if switch:
         if not isinstance(value, bool):
             raise ValueError(f"{name}: expected true or false, got {value!r}")
-        return
+        return value
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValueError(f"{name}: expected a number, got {value!r}")
-    if (isinstance(dimension, Integer) or name in ("width", "batch_size")) and \
-            int(value) != value:
-        raise ValueError(f"{name}: expected a whole number, got {value!r}")
-    if (getattr(dimension, "log", False) or name in ("width", "batch_size")) and value <= 0:
+    if isinstance(dimension, Integer) or name in _WHOLE:
+        if int(value) != value:
+            raise ValueError(f"{name}: expected a whole number, got {value!r}")
+        if value < 1:
+            raise ValueError(f"{name}: expected a positive number, got {value!r}")
+        return int(value)
+    if getattr(dimension, "log", False) and value <= 0:
         raise ValueError(f"{name}: expected a positive number, got {value!r}")
     if value < 0:
         raise ValueError(f"{name}: expected a number >= 0, got {value!r}")
+    if name in _BELOW_ONE and value >= 1:
+        raise ValueError(f"{name}: expected a number in [0, 1), got {value!r}")
+    return value
 
 
 def _gp_value(value: float) -> float:
