@@ -19,6 +19,7 @@ from ..autograd import Function, Tensor, as_tensor
 from ..backend import get_array_module, to_device
 from .math import MaskMul, where
 from .shape import _normalize_dim, broadcast_to, reshape, unsqueeze
+from .torch_errors import RuntimeTypeError, RuntimeValueError
 
 
 # -- the two primitives -------------------------------------------------------------------
@@ -65,13 +66,13 @@ def _gather_index(op: str, x: Tensor, dim: int, index: Tensor):
     if index.dtype.kind not in "iu":
         raise TypeError(f"{op}: index: expected an integer (int64) tensor, got dtype {index.dtype}")
     if index.ndim != x.ndim:
-        raise ValueError(f"{op}: index: expected {x.ndim} dims (as the input), got shape "
+        raise RuntimeValueError(f"{op}: index: expected {x.ndim} dims (as the input), got shape "
                          f"{index.shape}")
     dim = _normalize_dim(dim, x.ndim)
     xp = get_array_module(x.array)
     for d in range(x.ndim):
         if d != dim and index.shape[d] > x.shape[d]:
-            raise ValueError(f"{op}: index: size {index.shape[d]} in dim {d} exceeds the "
+            raise RuntimeValueError(f"{op}: index: size {index.shape[d]} in dim {d} exceeds the "
                              f"input's {x.shape[d]} (index shape {index.shape}, input shape "
                              f"{x.shape})")
     idx = index.array
@@ -138,10 +139,11 @@ def _source(op: str, input: Tensor, index: Tensor, src, value):
         xp = get_array_module(input.array)
         return Tensor._wrap(xp.full(index.shape, filler, dtype=input.dtype))
     if src.ndim != index.ndim or any(i > s for i, s in zip(index.shape, src.shape)):
-        raise ValueError(f"{op}: src: expected at least index's size in every dim (index "
+        raise RuntimeValueError(f"{op}: src: expected at least index's size in every dim (index "
                          f"shape {index.shape}), got shape {src.shape}")
     if src.dtype != input.dtype:
-        raise TypeError(f"{op}: src: expected dtype {input.dtype} (the input's), got {src.dtype}")
+        raise RuntimeTypeError(f"{op}: src: expected dtype {input.dtype} (the input's), got "
+                               f"{src.dtype}")
     if src.shape == index.shape:
         return src
     return Take.apply(src, index=tuple(slice(0, n) for n in index.shape))
@@ -157,8 +159,9 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None,
     """
     _check_tensor("scatter", "input", input)
     if reduce is not None:
-        raise ValueError(f"scatter: reduce: only None is supported, got {reduce!r}; use "
-                         "scatter_add for reduce='add'")
+        from .scatter_reduce import scatter_with_reduce
+
+        return scatter_with_reduce(input, dim, index, src, value, reduce)
     if input.ndim == 0:
         src = reshape(src, (1,)) if isinstance(src, Tensor) and src.ndim == 0 else src
         return reshape(scatter(reshape(input, (1,)), 0, _as_1d(index), src, value=value), ())
@@ -217,7 +220,7 @@ def _dims(op: str, dims, ndim: int) -> tuple:
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     out = tuple(_normalize_dim(d, ndim, "dims") for d in dims)
     if len(set(out)) != len(out):
-        raise ValueError(f"{op}: dims: each dim may appear once, got {dims}")
+        raise RuntimeValueError(f"{op}: dims: each dim may appear once, got {dims}")
     return out
 
 
@@ -256,11 +259,12 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
     shifts = (shifts,) if isinstance(shifts, int) else tuple(int(s) for s in shifts)
     if dims is None:
         if len(shifts) != 1:
-            raise ValueError(f"roll: shifts: expected one shift when dims is None, got {shifts}")
+            raise RuntimeValueError(f"roll: shifts: expected one shift when dims is None, got "
+                                    f"{shifts}")
         return reshape(roll(reshape(input, -1), shifts, 0), input.shape)
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     if len(dims) != len(shifts):
-        raise ValueError(f"roll: shifts and dims must have the same length, got {shifts} "
+        raise RuntimeValueError(f"roll: shifts and dims must have the same length, got {shifts} "
                          f"and {dims}")
     dims = tuple(_normalize_dim(d, input.ndim, "dims") for d in dims)
     return Roll.apply(input, shifts=shifts, dims=dims)
