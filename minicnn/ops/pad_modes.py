@@ -60,11 +60,13 @@ def _check(input, pad, mode):
             raise RuntimeValueError(f"pad: mode {mode!r}: dim {dim} of size {size} with widths "
                                     f"({before}, {after}) would have a negative size")
         if mode == "reflect" and max(before, after) >= size:
-            raise RuntimeValueError(f"pad: reflect: each width must be smaller than the padded dim's "
-                             f"size; dim {dim} has size {size}, widths ({before}, {after})")
+            raise RuntimeValueError(f"pad: reflect: each width must be smaller than the padded "
+                                    f"dim's size; dim {dim} has size {size}, widths ({before}, "
+                                    f"{after})")
         if mode == "circular" and max(before, after) > size + min(before, 0) + min(after, 0):
-            raise RuntimeValueError(f"pad: circular: each width must be at most the padded dim's size; "
-                             f"dim {dim} has size {size}, widths ({before}, {after})")
+            raise RuntimeValueError(f"pad: circular: each width must be at most the padded "
+                                    f"dim's size (after any crop); dim {dim} has size {size}, "
+                                    f"widths ({before}, {after})")
         if mode == "replicate" and size == 0 and (before or after):
             raise ValueError(f"pad: replicate: cannot pad dim {dim} of size 0")
     return pad
@@ -74,7 +76,8 @@ def pad(input: Tensor, pad, mode: str) -> Tensor:
     """``F.pad(input, pad, mode)`` for mode in reflect / replicate / circular.
 
     ``pad = (left, right, top, bottom, front, back)`` from the last dim backwards (1, 2 or
-    3 dims); a negative width crops, as PyTorch's; the input is (C, *) or (N, C, *) with those dims last."""
+    3 dims); a negative width crops, as PyTorch's; the input is (C, *) or (N, C, *) with
+    those dims last."""
     pad = _check(input, pad, mode)
     xp = get_array_module(input.array)
     out = input
