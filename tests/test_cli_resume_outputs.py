@@ -1,0 +1,169 @@
+"""The command line, second round: a resumed run never silently drops a setting it was
+given, every output is tried for real before work starts (root ignores permission bits;
+/proc takes no files), and sizes that cannot work are one line naming the option."""
+import os
+
+import pytest
+
+import minicnn as mc
+from minicnn.cli import main
+
+GAN = ["--steps", "1", "--batch-size", "8", "--width", "8", "--no-progress",
+       "--sample-every", "100"]
+CLASSIFIER = ["--epochs", "1", "--batch-size", "32", "--limit-train", "64", "--limit-test",
+              "32", "--no-progress"]
+PROC = os.path.isdir("/proc/self")   # Linux's /proc: folders nothing can be written in
+
+
+def one_line_error(capsys, *argv, says: str) -> str:
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    assert status == 2, (argv, out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "error:" in lines[0], err
+    assert says in lines[0], lines[0]
+    assert "Traceback" not in err + out
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    assert main(["train", "dcgan", *GAN, "--out", str(root / "dcgan")]) == 0
+    assert main(["train", "classifier", *CLASSIFIER, "--out", str(root / "classifier")]) == 0
+    return root
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    """Any training, sampling or study that starts fails the test."""
+    import minicnn.gan.train as gan_train
+    import minicnn.models.classifier as classifier
+    import minicnn.tune.gan_study as gan_study
+
+    def started(*args, **kwargs):
+        raise AssertionError("work started before the arguments were checked")
+
+    monkeypatch.setattr(gan_train, "train_gan", started)
+    monkeypatch.setattr(gan_train, "load_trained", started)
+    monkeypatch.setattr(classifier, "train_classifier", started)
+    monkeypatch.setattr(gan_study.GANStudy, "run", started)
+
+
+def test_resume_refuses_settings_that_differ_from_the_run_naming_both(capsys, runs, no_work):
+    checkpoint = runs / "dcgan" / "checkpoint.ckpt"
+    before = checkpoint.read_bytes()
+    base = ["train", "dcgan", "--steps", "2", "--no-progress", "--out", str(runs / "dcgan"),
+            "--resume"]
+    line = one_line_error(capsys, *base, "--width", "16", says="--width 16 (the run has 8)")
+    assert "--resume" in line
+    one_line_error(capsys, *base, "--seed", "5", says="--seed 5 (the run has 0)")
+    one_line_error(capsys, *base, "--spectral-norm", says="--spectral-norm on (the run has off)")
+    one_line_error(capsys, *base, "--lr", "0.1", says="--lr 0.1 (the run has 0.0004)")
+    one_line_error(capsys, *base, "--dataset", "digits",
+                   says="--dataset digits (the run has mnist5k)")
+    classifier = ["train", "classifier", "--epochs", "2", "--no-progress", "--out",
+                  str(runs / "classifier"), "--resume"]
+    one_line_error(capsys, *classifier, "--batch-size", "16",
+                   says="--batch-size 16 (the run has 32)")
+    one_line_error(capsys, *classifier, "--lr", "0.5", says="--lr 0.5 (the run has 0.002)")
+    assert checkpoint.read_bytes() == before
+
+
+def test_resume_with_the_run_s_own_settings_continues(runs, tmp_path):
+    import shutil
+
+    out = tmp_path / "again"
+    shutil.copytree(runs / "dcgan", out)
+    assert main(["train", "dcgan", "--steps", "2", "--width", "8", "--batch-size", "8",
+                 "--seed", "0", "--dataset", "mnist5k", "--no-progress", "--out", str(out),
+                 "--resume"]) == 0
+    assert mc.load(out / "checkpoint.ckpt")["step"] == 2
+
+
+def test_empty_output_names_are_one_line(capsys, runs, no_work):
+    gan = str(runs / "dcgan" / "checkpoint.ckpt")
+    one_line_error(capsys, "train", "dcgan", *GAN, "--out", "", says="--out: expected a folder")
+    one_line_error(capsys, "train", "classifier", *CLASSIFIER, "--out", "",
+                   says="--out: expected a folder")
+    one_line_error(capsys, "sample", gan, "--out", "", says="--out")
+    one_line_error(capsys, "export", gan, "--to", "", says="--to")
+    one_line_error(capsys, "import", gan, "--recipe", "dcgan", "--out", "",
+                   says="--out: expected a file name")
+    one_line_error(capsys, "tune", "dcgan", "--out", "", says="--out: expected a folder")
+
+
+@pytest.mark.skipif(not PROC, reason="needs Linux's /proc")
+def test_outputs_that_cannot_be_written_are_refused_before_work(capsys, runs, no_work,
+                                                                tmp_path):
+    gan = str(runs / "dcgan" / "checkpoint.ckpt")
+    one_line_error(capsys, "train", "dcgan", *GAN, "--out", "/proc",
+                   says="--out: files cannot be written in the folder /proc")
+    one_line_error(capsys, "train", "classifier", *CLASSIFIER, "--out", "/proc",
+                   says="--out: files cannot be written in the folder /proc")
+    one_line_error(capsys, "sample", gan, "--out", "/proc/grid.png",
+                   says="--out: cannot write /proc/grid.png")
+    one_line_error(capsys, "export", gan, "--to", "/proc/g.onnx",
+                   says="--to: cannot write /proc/g.onnx")
+    st = tmp_path / "g.safetensors"
+    st.write_bytes(b"\0" * 16)
+    one_line_error(capsys, "import", str(st), "--recipe", "dcgan", "--out", "/proc/g.ckpt",
+                   says="--out: cannot write /proc/g.ckpt")
+    one_line_error(capsys, "tune", "dcgan", "--out", "/proc/study",
+                   says="--out: cannot make the folder /proc/study")
+    one_line_error(capsys, "tune", "dcgan", "--out", "/proc", says="--out")
+
+
+def test_files_given_as_inputs_are_checked_naming_the_argument(capsys, runs, tmp_path):
+    one_line_error(capsys, "export", str(runs / "dcgan"), "--to", str(tmp_path / "g.onnx"),
+                   says="checkpoint: ")
+    one_line_error(capsys, "export", str(runs / "dcgan"), "--to", str(tmp_path / "g.onnx"),
+                   says="(pass ")
+    one_line_error(capsys, "export", str(tmp_path / "none.ckpt"), "--to",
+                   str(tmp_path / "g.onnx"), says="checkpoint: no checkpoint file")
+    one_line_error(capsys, "import", str(tmp_path), "--recipe", "dcgan", "--out",
+                   str(tmp_path / "i.ckpt"), says="file: ")
+    for width in ("0", "-3", "x"):
+        one_line_error(capsys, "import", str(tmp_path / "g.st"), "--recipe", "dcgan",
+                       "--width", width, "--out", str(tmp_path / "i.ckpt"), says="--width")
+    assert not os.listdir(tmp_path)
+
+
+def test_sizes_that_cannot_work_name_their_option(capsys, runs, no_work):
+    gan = str(runs / "dcgan" / "checkpoint.ckpt")
+    for n in ("1", "3"):
+        one_line_error(capsys, "eval", gan, "--n", n, says="--n: expected at least 4")
+        one_line_error(capsys, "tune", "dcgan", "--n", n, says="--n: expected at least 4")
+    one_line_error(capsys, "eval", gan, "--n", "600", says="--n: ")
+
+
+def test_tune_fix_values_are_checked_and_counts_become_ints(capsys, tmp_path, no_work):
+    from minicnn.tune.gan_study import GANStudy
+
+    study = GANStudy("dcgan", tmp_path / "s", fixed={"width": 8.0, "batch_size": 1e1},
+                     log=lambda *a: None)
+    assert study.fixed == {"width": 8, "batch_size": 10}
+    assert all(type(v) is int for v in study.fixed.values())
+    for fix, says in (("beta1=1.5", "beta1: expected a number in [0, 1)"),
+                      ("ema=1", "ema: expected a number in [0, 1)"),
+                      ("label_smoothing=2", "label_smoothing"),
+                      ("width=" + "[" * 20000 + "]" * 20000, "nested too deeply")):
+        one_line_error(capsys, "tune", "dcgan", "--fix", fix, "--out", str(tmp_path / "t"),
+                       says=says)
+    assert not (tmp_path / "t").exists()
+
+
+def test_out_of_memory_is_a_mistake_naming_the_size_options(capsys, monkeypatch, runs):
+    import minicnn.gan.commands as commands
+
+    def too_big(args):   # as ops.creation reports it: PyTorch's RuntimeError
+        try:
+            raise MemoryError("Unable to allocate 74.5 GiB")
+        except MemoryError:
+            raise RuntimeError("zeros: cannot allocate a tensor of shape (10**9, 100)") \
+                from None
+
+    monkeypatch.setattr(commands, "run_sample", too_big)
+    line = one_line_error(capsys, "sample", str(runs / "dcgan" / "checkpoint.ckpt"), "--out",
+                          "g.png", says="out of memory")
+    assert "--n" in line and "bug" not in line

@@ -1,0 +1,147 @@
+"""Files at the library level: every failure to write names the file asked for (never a
+temporary), a foreign file is named for what it is, devices and FIFOs are refused before
+they are read, and ``torch.save``/``torch.load``'s arguments and streams behave as there."""
+import io
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+import minicnn as mc
+from minicnn import safetensors as st
+
+
+def _no_temporaries(folder) -> None:
+    assert [name for name in os.listdir(folder) if name.endswith(".tmp")] == []
+
+
+@pytest.mark.parametrize("write", ["save", "save_file"])
+def test_a_failed_write_names_the_target_not_its_temporary(tmp_path, write):
+    def do(path):
+        if write == "save":
+            mc.save({"w": mc.ones(2)}, path)
+        else:
+            st.save_file({"w": mc.ones(2)}, path)
+
+    missing = tmp_path / "no" / "such" / "x.bin"
+    with pytest.raises(FileNotFoundError) as info:
+        do(missing)
+    assert str(missing) in str(info.value) and ".tmp" not in str(info.value)
+    assert "does not exist" in str(info.value)
+    blocker = tmp_path / "file"
+    blocker.write_text("a file")
+    with pytest.raises(OSError) as info:
+        do(blocker / "x.bin")
+    assert str(blocker / "x.bin") in str(info.value) and ".tmp" not in str(info.value)
+    too_long = tmp_path / ("a" * 300)
+    with pytest.raises(OSError) as info:
+        do(too_long)
+    assert str(too_long) in str(info.value) and ".tmp" not in str(info.value)
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        do(tmp_path)
+    _no_temporaries(tmp_path)
+    do(tmp_path / ("b" * 250))   # any name the folder takes, the temporary fits too
+    _no_temporaries(tmp_path)
+
+
+def test_paths_of_the_wrong_type_are_a_type_error_naming_the_argument(tmp_path):
+    for bad in (5, None, 2.5, ["a"]):
+        with pytest.raises(TypeError, match="save: f: expected a file name"):
+            mc.save({"a": 1}, bad)
+        with pytest.raises(TypeError, match="load: f: expected a file name"):
+            mc.load(bad)
+    path = os.fsencode(tmp_path / "bytes.ckpt")   # bytes paths work, as with open()
+    mc.save({"a": 1}, path)
+    assert mc.load(path) == {"a": 1}
+
+
+def test_a_foreign_file_is_named_for_what_it_is(tmp_path):
+    np.save(tmp_path / "a.npy", np.ones(3))
+    with open(tmp_path / "p.pkl", "wb") as stream:
+        pickle.dump({"a": 1}, stream)
+    st.save_file({"w": mc.ones(2)}, tmp_path / "w.safetensors")
+    (tmp_path / "c.json").write_text('{"format": "minicnn-checkpoint"}')
+    (tmp_path / "empty.ckpt").write_bytes(b"")
+    for name, says in (("a.npy", "NumPy .npy file"), ("p.pkl", "pickle file"),
+                       ("w.safetensors", "minicnn.safetensors.load_file"),
+                       ("c.json", "JSON or text file"), ("empty.ckpt", "empty file")):
+        with pytest.raises(ValueError, match="not a minicnn checkpoint") as info:
+            mc.load(tmp_path / name)
+        assert name in str(info.value) and says in str(info.value), str(info.value)
+
+
+def test_devices_and_fifos_are_refused_before_reading(tmp_path):
+    if os.path.exists("/dev/zero"):   # never ends: reading it would fill the memory
+        with pytest.raises(ValueError, match="/dev/zero is not a regular file"):
+            mc.load("/dev/zero")
+        with pytest.raises(ValueError, match="/dev/zero is not a regular file"):
+            st.load_file("/dev/zero")
+    if hasattr(os, "mkfifo"):         # opening a FIFO waits for a writer: never open it
+        fifo = tmp_path / "fifo"
+        os.mkfifo(fifo)
+        with pytest.raises(ValueError, match="fifo is not a regular file"):
+            mc.load(fifo)
+
+
+def test_map_location_is_checked_at_once_and_takes_torch_names(tmp_path):
+    path = tmp_path / "n.ckpt"
+    mc.save({"step": 3}, path)   # no tensor: the device would never be looked at
+    for bad in ("tpu", "cuda:7", {"cpu": "mps"}):
+        with pytest.raises(ValueError, match="load: map_location"):
+            mc.load(path, map_location=bad)
+    mc.save({"w": mc.ones(2)}, path)
+    for good in ("cpu", "cpu:0", mc.device("cpu"), {"cuda:0": "cpu"}):
+        assert mc.load(path, map_location=good)["w"].device == "cpu"
+
+
+def test_torch_save_and_load_arguments_are_taken(tmp_path):
+    path = tmp_path / "t.ckpt"
+    mc.save({"w": mc.ones(2)}, path, pickle_protocol=4, _use_new_zipfile_serialization=True)
+    loaded = mc.load(path, map_location="cpu", weights_only=True, mmap=True,
+                     pickle_module=None, encoding="latin1")
+    assert loaded["w"].tolist() == [1.0, 1.0]
+    with pytest.raises(TypeError, match="map_locaton"):   # a typo is not swallowed
+        mc.load(path, map_locaton="cpu")
+    with pytest.raises(TypeError, match="mmap"):
+        mc.load(path, mmap="yes")
+
+
+def test_streams_as_torch_text_read_only_and_non_seekable(tmp_path):
+    with pytest.raises(TypeError, match="text stream"):
+        mc.save({"a": 1}, io.StringIO())
+    with pytest.raises(TypeError, match="text stream"):
+        mc.load(io.StringIO("PK"))
+    path = tmp_path / "s.ckpt"
+    mc.save({"a": mc.arange(3)}, path)
+    with open(path, "rb") as stream, pytest.raises(TypeError, match="not open for writing"):
+        mc.save({"a": 1}, stream)
+
+    class Pipe(io.RawIOBase):   # a stream that cannot seek (a pipe, a socket)
+        def __init__(self, data):
+            self.data = io.BytesIO(data)
+
+        def readable(self):
+            return True
+
+        def readinto(self, buffer):
+            return self.data.readinto(buffer)
+
+    assert mc.load(Pipe(path.read_bytes()))["a"].tolist() == [0, 1, 2]
+
+
+def test_safetensors_refuses_what_it_cannot_store_naming_the_key(tmp_path):
+    for value, dtype in ((np.array([None, 1], dtype=object), "object"),
+                         (np.array(["ab"]), "<U2"), (np.zeros(2, np.complex128), "complex128")):
+        with pytest.raises(TypeError, match=rf"tensors\['bad'\].*{dtype}"):
+            st.save_file({"good": mc.ones(1), "bad": value}, tmp_path / "x.safetensors")
+    assert not (tmp_path / "x.safetensors").exists()
+    _no_temporaries(tmp_path)
+
+
+def test_onnx_export_to_a_missing_folder_names_the_target(tmp_path):
+    pytest.importorskip("onnx")
+    target = tmp_path / "missing" / "model.onnx"
+    with pytest.raises(FileNotFoundError) as info:
+        mc.onnx.export(mc.nn.Linear(2, 3), (mc.randn(1, 2),), str(target))
+    assert str(target) in str(info.value) and ".tmp" not in str(info.value)
