@@ -7,7 +7,8 @@ statement block leaves in ``out``, is the result. Outcomes must agree:
 
 * both raise: minicnn's exception is PyTorch's type, or ``ValueError`` where PyTorch raises
   its catch-all ``RuntimeError`` (minicnn's convention for a bad value), never a
-  Python-internal one (ZeroDivisionError, AttributeError ...);
+  Python-internal one (ZeroDivisionError, AttributeError ...: where PyTorch leaks one,
+  minicnn raises the ValueError or TypeError it stands for);
 * both compute: the same kind of result, shapes, dtypes and values (NaN equal to NaN).
 """
 from __future__ import annotations
@@ -19,7 +20,10 @@ from oracle import torch_or_skip
 
 _ALLOWED = {"RuntimeError": ("RuntimeError", "ValueError"), "ValueError": ("ValueError",),
             "TypeError": ("TypeError",), "IndexError": ("IndexError",),
-            "NotImplementedError": ("NotImplementedError", "TypeError")}
+            "NotImplementedError": ("NotImplementedError", "TypeError"),
+            # PyTorch's own Python-internal errors become the clear error they should be
+            "ZeroDivisionError": ("ValueError",), "AssertionError": ("ValueError", "TypeError"),
+            "AttributeError": ("TypeError",)}
 
 
 def _summary(value, torch):

@@ -194,7 +194,7 @@ def test_output_size_matches_pytorch(size, kernel, stride, padding, dilation, ce
     (lambda x: F.max_pool2d(x, 2.5), "kernel_size: expected an int"),
     (lambda x: F.max_pool2d(x[0, 0], 2), "expected a 4-D"),
     (lambda x: F.avg_pool2d(x, 2, divisor_override=0), "divisor_override"),
-    (lambda x: F.adaptive_avg_pool2d(x, 0), "positive ints"),
+    (lambda x: F.adaptive_avg_pool2d(x, -1), "non-negative ints"),  # 0: empty, as PyTorch
     (lambda x: F.interpolate(x), "exactly one of size and scale_factor"),
     (lambda x: F.interpolate(x, size=2, scale_factor=2), "exactly one of size and scale_factor"),
     (lambda x: F.interpolate(x, size=2, mode="trilinear"), "mode: expected one of"),

@@ -25,6 +25,7 @@ Integers may be Python ints or NumPy integers (anything with ``__index__``), not
 """
 from __future__ import annotations
 
+import math
 import numbers
 import operator
 
@@ -48,10 +49,41 @@ def window(layer: str, name: str, value, minimum: int) -> tuple[int, int]:
     return pair(value, name, minimum, layer)
 
 
+def single(layer: str, name: str, value, minimum: int) -> tuple[int]:
+    """``value`` (an int or a 1-tuple of an int ``>= minimum``) as a 1-tuple (Conv1d's
+    kernel_size, stride, padding ...)."""
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    if len(items) != 1:
+        raise ValueError(f"{layer}: {name}: expected an int or a 1-tuple, got {value!r}")
+    item = items[0]
+    if isinstance(item, bool) or not hasattr(type(item), "__index__"):
+        raise TypeError(f"{layer}: {name}: expected an int or a 1-tuple of an int, got "
+                        f"{value!r} ({type(item).__name__})")
+    number = operator.index(item)
+    if number < minimum:
+        what = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{layer}: {name}: expected a {what} int, got {value!r}")
+    return (number,)
+
+
 def divisible(layer: str, name: str, value: int, by_name: str, by: int) -> None:
     """``value`` must be a multiple of ``by`` (channels split into groups)."""
     if value % by:
         raise ValueError(f"{layer}: {name} ({value}) must be divisible by {by_name} ({by})")
+
+
+def number(layer: str, name: str, value, finite: bool = False, nonzero: bool = False):
+    """A real number (an activation's slope, a shrink threshold, a norm's power): a string,
+    None or a tensor is a TypeError; NaN or infinity a ValueError when ``finite``; 0 a
+    ValueError when ``nonzero`` (``LPPool(0, k)`` would divide by zero)."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{layer}: {name}: expected a number, got {value!r} "
+                        f"({type(value).__name__})")
+    if finite and not math.isfinite(value):
+        raise ValueError(f"{layer}: {name}: expected a finite number, got {value}")
+    if nonzero and value == 0:
+        raise ValueError(f"{layer}: {name}: expected a non-zero number, got {value}")
+    return value
 
 
 def probability(layer: str, name: str, value) -> float:

@@ -22,6 +22,8 @@ from ..ops.activation_extra import (celu, gelu, hardsigmoid, hardswish, hardtanh
                                     mish, relu6, selu, silu)
 from ..ops.math import where
 from ..ops.shape import reshape
+from ..ops.creation import allocate
+from . import _checks
 from .module import Module, Parameter
 
 
@@ -181,8 +183,11 @@ class PReLU(Module):
 
     def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None, dtype=None):
         super().__init__()
-        self.num_parameters = num_parameters
-        weight = Tensor._wrap(np.full(num_parameters, init, dtype=dtype or np.float32))
+        self.num_parameters = num_parameters = _checks.size("PReLU", "num_parameters",
+                                                            num_parameters)
+        _checks.number("PReLU", "init", init)
+        weight = Tensor._wrap(allocate(np.full, (num_parameters,), dtype, "PReLU",
+                                          fill_value=init))
         self.weight = Parameter(weight.to(device) if device else weight)
 
     def forward(self, input: Tensor) -> Tensor:

@@ -12,15 +12,18 @@ from __future__ import annotations
 
 from ..autograd import Tensor
 from ..ops.conv1d import conv1d, conv_transpose1d
+from . import _checks
 from .layers import _empty_parameter, _reset_weight_and_bias
 from .module import Module
 
 
-def _single(value, name: str) -> tuple:
-    value = tuple(value) if isinstance(value, (tuple, list)) else (value,)
-    if len(value) != 1 or not isinstance(value[0], int) or isinstance(value[0], bool):
-        raise ValueError(f"Conv1d: {name}: expected an int or a 1-tuple, got {value!r}")
-    return value
+def _channels(layer: str, in_channels, out_channels, groups) -> tuple[int, int, int]:
+    in_channels = _checks.size(layer, "in_channels", in_channels)
+    out_channels = _checks.size(layer, "out_channels", out_channels)
+    groups = _checks.size(layer, "groups", groups, minimum=1)
+    _checks.divisible(layer, "in_channels", in_channels, "groups", groups)
+    _checks.divisible(layer, "out_channels", out_channels, "groups", groups)
+    return in_channels, out_channels, groups
 
 
 class Conv1d(Module):
@@ -31,9 +34,8 @@ class Conv1d(Module):
                  dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
                  device=None, dtype=None):
         super().__init__()
-        if groups <= 0 or in_channels % groups or out_channels % groups:
-            raise ValueError(f"Conv1d: in_channels ({in_channels}) and out_channels "
-                             f"({out_channels}) must be divisible by groups ({groups})")
+        in_channels, out_channels, groups = _channels("Conv1d", in_channels, out_channels,
+                                                      groups)
         if padding_mode != "zeros":
             raise ValueError(f"Conv1d: padding_mode: only 'zeros' is supported, got "
                              f"{padding_mode!r} (PyTorch also has 'reflect', 'replicate' and "
@@ -42,9 +44,14 @@ class Conv1d(Module):
             raise ValueError(f"Conv1d: padding: expected an int, 'same' or 'valid', got "
                              f"{padding!r}")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = _single(kernel_size, "kernel_size")
-        self.stride, self.dilation = _single(stride, "stride"), _single(dilation, "dilation")
-        self.padding = padding if isinstance(padding, str) else _single(padding, "padding")
+        self.kernel_size = _checks.single("Conv1d", "kernel_size", kernel_size, 1)
+        self.stride = _checks.single("Conv1d", "stride", stride, 1)
+        self.dilation = _checks.single("Conv1d", "dilation", dilation, 1)
+        self.padding = (padding if isinstance(padding, str)
+                        else _checks.single("Conv1d", "padding", padding, 0))
+        if self.padding == "same" and self.stride != (1,):
+            raise ValueError("Conv1d: padding='same' is not supported for strided "
+                             "convolutions (PyTorch raises too)")
         self.padding_mode = padding_mode
         self.weight = _empty_parameter((out_channels, in_channels // groups) + self.kernel_size,
                                        dtype, device)
@@ -85,17 +92,23 @@ class ConvTranspose1d(Module):
                  output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
                  padding_mode: str = "zeros", device=None, dtype=None):
         super().__init__()
-        if groups <= 0 or in_channels % groups or out_channels % groups:
-            raise ValueError(f"ConvTranspose1d: in_channels ({in_channels}) and out_channels "
-                             f"({out_channels}) must be divisible by groups ({groups})")
+        layer = "ConvTranspose1d"
+        in_channels, out_channels, groups = _channels(layer, in_channels, out_channels, groups)
         if padding_mode != "zeros":
             raise ValueError(f"ConvTranspose1d: padding_mode: only 'zeros' is supported (as "
                              f"in PyTorch), got {padding_mode!r}")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = _single(kernel_size, "kernel_size")
-        self.stride, self.padding = _single(stride, "stride"), _single(padding, "padding")
-        self.output_padding = _single(output_padding, "output_padding")
-        self.dilation, self.padding_mode = _single(dilation, "dilation"), padding_mode
+        self.kernel_size = _checks.single(layer, "kernel_size", kernel_size, 1)
+        self.stride = _checks.single(layer, "stride", stride, 1)
+        self.padding = _checks.single(layer, "padding", padding, 0)
+        self.output_padding = _checks.single(layer, "output_padding", output_padding, 0)
+        self.dilation, self.padding_mode = _checks.single(layer, "dilation", dilation, 1), \
+            padding_mode
+        if not (self.output_padding[0] < self.stride[0]
+                or self.output_padding[0] < self.dilation[0]):
+            raise ValueError(f"ConvTranspose1d: output_padding ({self.output_padding[0]}) "
+                             f"must be smaller than either stride ({self.stride[0]}) or "
+                             f"dilation ({self.dilation[0]})")
         self.weight = _empty_parameter((in_channels, out_channels // groups) + self.kernel_size,
                                        dtype, device)
         if bias:

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..ops.embedding import _padding_index, embedding
+from ..ops.creation import allocate
 from . import init
 from .module import Module, Parameter
 
@@ -31,7 +32,7 @@ class Embedding(Module):
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = _padding_index(padding_idx, num_embeddings)
         if _weight is None:
-            data = np.zeros((num_embeddings, embedding_dim), dtype=dtype or np.float32)
+            data = allocate(np.zeros, (num_embeddings, embedding_dim), dtype, "Embedding")
             self.weight = Parameter(Tensor._wrap(data).to(device) if device else Tensor._wrap(data),
                                     requires_grad=not _freeze)
             self.reset_parameters()

@@ -29,7 +29,10 @@ class Hardshrink(Module):
 
     def __init__(self, lambd: float = 0.5):
         super().__init__()
-        self.lambd = lambd
+        self.lambd = _checks.number(type(self).__name__, "lambd", lambd,
+                                    finite=type(self).__name__ == "Softshrink")
+        if type(self).__name__ == "Softshrink" and lambd < 0:
+            raise ValueError(f"Softshrink: lambd: expected a number >= 0, got {lambd}")
 
     def forward(self, input: Tensor) -> Tensor:
         return F.hardshrink(input, self.lambd)
@@ -65,6 +68,8 @@ class RReLU(Module):
 
     def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, inplace: bool = False):
         super().__init__()
+        _checks.number("RReLU", "lower", lower, finite=True)
+        _checks.number("RReLU", "upper", upper, finite=True)
         if lower > upper:
             raise ValueError(f"RReLU: lower: expected lower <= upper, got lower={lower} and "
                              f"upper={upper}")
@@ -215,6 +220,7 @@ class _LPPoolNd(Module):
 
     def __init__(self, norm_type: float, kernel_size, stride=None, ceil_mode: bool = False):
         super().__init__()
+        _checks.number(type(self).__name__, "norm_type", norm_type, nonzero=True)
         self.norm_type, self.kernel_size = norm_type, kernel_size
         self.stride, self.ceil_mode = stride, ceil_mode
 

@@ -18,6 +18,8 @@ At the kinks PyTorch's side is taken: hardshrink and softshrink pass no gradient
 """
 from __future__ import annotations
 
+import math
+import numbers
 
 from .. import random as _random
 from ..autograd import Function, Tensor
@@ -34,6 +36,16 @@ def _check(op: str, input) -> Tensor:
         raise TypeError(f"{op}: input: expected a floating-point tensor, got dtype "
                         f"{input.dtype}")
     return input
+
+
+def _number(op: str, name: str, value, finite: bool = False) -> float:
+    """A real number (a string or a tensor is a TypeError); finite when ``finite``."""
+    if isinstance(value, (bool, str, bytes)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{op}: {name}: expected a number, got {value!r} "
+                        f"({type(value).__name__})")
+    if finite and not math.isfinite(value):
+        raise ValueError(f"{op}: {name}: expected a finite number, got {value}")
+    return float(value)
 
 
 class Masked(Function):
@@ -56,6 +68,7 @@ def _mask(x: Tensor, keep) -> Tensor:
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """x where |x| > lambd, else 0 (lambd may be negative: then nothing is zeroed)."""
     _check("hardshrink", input)
+    _number("hardshrink", "lambd", lambd)
     x = input.array
     return _mask(input, (x > lambd) | (x < -lambd))
 
@@ -63,7 +76,7 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """x - lambd where x > lambd, x + lambd where x < -lambd, else 0 (lambd >= 0)."""
     _check("softshrink", input)
-    if lambd < 0:
+    if _number("softshrink", "lambd", lambd, finite=True) < 0:
         raise ValueError(f"softshrink: lambd: lambda must be greater or equal to 0, but "
                          f"found to be {lambd}")
     x = input.array
@@ -109,6 +122,8 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
     """Randomized leaky relu (Xu et al. 2015): a random slope in [lower, upper] per negative
     element while training, the mean slope (lower + upper) / 2 otherwise."""
     _check("rrelu", input)
+    _number("rrelu", "lower", lower, finite=True)
+    _number("rrelu", "upper", upper, finite=True)
     if lower > upper:
         raise ValueError(f"rrelu: lower: expected lower bound <= upper bound, got lower="
                          f"{lower} and upper={upper}")

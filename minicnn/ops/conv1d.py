@@ -35,6 +35,9 @@ def _check(op: str, input, weight, input_dims=(2, 3)):
                          f"{input.shape}")
     if weight.ndim != 3:
         raise ValueError(f"{op}: weight: expected 3 dims, got shape {weight.shape}")
+    if weight.shape[-1] == 0 or weight.shape[1 if "transpose" in op else 0] == 0:
+        raise ValueError(f"{op}: weight: expected a non-empty kernel and at least one output "
+                         f"channel, got weight of shape {weight.shape} (PyTorch raises too)")
 
 
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,

@@ -272,6 +272,15 @@ def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False
     return result.squeeze(-2)
 
 
+def _norm_type(op: str, norm_type) -> float:
+    if isinstance(norm_type, (bool, str, bytes)) or not hasattr(norm_type, "__float__"):
+        raise TypeError(f"{op}: norm_type: expected a number, got {norm_type!r}")
+    if float(norm_type) == 0:
+        raise ValueError(f"{op}: norm_type: expected a non-zero power, got {norm_type} "
+                         f"(the root 1/norm_type would divide by zero)")
+    return float(norm_type)
+
+
 def _lp_root(total: Tensor, window: int, norm_type: float) -> Tensor:
     """(sign(s) relu(|s|) window)^(1/p) with s the window mean of x^p (PyTorch's steps)."""
     return power((sign(total) * relu(_abs(total))) * window, 1.0 / norm_type)
@@ -281,6 +290,7 @@ def lp_pool2d(input: Tensor, norm_type: float, kernel_size, stride=None,
               ceil_mode: bool = False) -> Tensor:
     """The p-norm of each window: (sum x^p)^(1/p) (p = 1: sum; p = 2: Euclidean)."""
     _floating("lp_pool2d", input)
+    norm_type = _norm_type("lp_pool2d", norm_type)
     kh, kw = _ints("lp_pool2d", "kernel_size", kernel_size, 2)
     mean = avg_pool2d(power(input, float(norm_type)), (kh, kw), stride, 0, ceil_mode)
     return _lp_root(mean, kh * kw, float(norm_type))
@@ -292,6 +302,7 @@ def lp_pool1d(input: Tensor, norm_type: float, kernel_size, stride=None,
     from .pool1d import avg_pool1d
 
     _floating("lp_pool1d", input)
+    norm_type = _norm_type("lp_pool1d", norm_type)
     (k,) = _ints("lp_pool1d", "kernel_size", kernel_size, 1)
     mean = avg_pool1d(power(input, float(norm_type)), k, stride, 0, ceil_mode)
     return _lp_root(mean, k, float(norm_type))

@@ -103,8 +103,11 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
                          f"{output_size!r}")
     _check_float_or_uint8("adaptive_avg_pool2d", "average", x)
     P, Q = (x.shape[2 + i] if size is None else size for i, size in enumerate(sizes))
-    if not all(isinstance(v, (int, np.integer)) and v >= 1 for v in (P, Q)):
-        raise ValueError(f"adaptive_avg_pool2d: output_size: expected positive ints, got "
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (P, Q)):
+        raise TypeError(f"adaptive_avg_pool2d: output_size: expected ints (or None), got "
+                        f"{output_size!r}")
+    if min(P, Q) < 0:
+        raise ValueError(f"adaptive_avg_pool2d: output_size: expected non-negative ints, got "
                          f"{output_size!r}")
     y = _resize_rows_and_cols(x, adaptive_average_matrix(x.shape[2], P),
                               adaptive_average_matrix(x.shape[3], Q))

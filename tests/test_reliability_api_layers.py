@@ -1,0 +1,48 @@
+"""Reliability of layer constructors and functional ops against PyTorch (issue 13): every
+bad argument is one clear error at the API boundary (never a ZeroDivisionError, a
+MemoryError or a NumPy ufunc error from inside), a float size is never truncated, and what
+PyTorch computes is computed alike."""
+from __future__ import annotations
+
+import pytest
+
+import minicnn as mc
+from api_oracle import compare
+
+SIGNAL = "s = L.ones(1, 2, 8)"
+
+
+@pytest.mark.parametrize("code", [
+    # Conv1d / ConvTranspose1d: checked when built, as Conv2d is
+    "nn.Conv1d(2, 4, 0)(s)", "nn.Conv1d(2, 4, 1.5)", "nn.Conv1d(2, 4, 3, stride=0)(s)",
+    "nn.Conv1d(2, 4, 3, groups=0)", "nn.Conv1d(2, 3, 3, groups=2)", "nn.Conv1d(-1, 3, 3)",
+    "nn.Conv1d(2, 4, 3, padding='same', stride=2)", "nn.Conv1d(2, 4, (3, 3))(s)",
+    "nn.Conv1d(2, 4, 3, padding=-1)(s)", "nn.Conv1d(2, 0, 3)(s)",
+    "nn.ConvTranspose1d(2, 4, 0)(s)", "nn.ConvTranspose1d(2, 0, 3)(s)",
+    "nn.ConvTranspose1d(2, 4, 3, stride=2, output_padding=2)(s)",
+    "nn.ConvTranspose1d(2, 4, 3, stride=2, output_padding=1)(s).shape",
+    "F.conv_transpose1d(s, L.ones(2, 4, 0))", "F.conv1d(s, L.ones(0, 2, 3))",
+    # 1-D pooling: a float window is a TypeError, never int()-truncated
+    "nn.MaxPool1d(1.5)(s)", "nn.AvgPool1d(1.5)(s)", "F.max_pool1d(s, 1.5)",
+    "F.avg_pool1d(s, 2.5)", "nn.AdaptiveAvgPool1d(1.5)(s)", "nn.MaxPool1d(0)(s)",
+    "nn.MaxPool1d(2, padding=2)(s)", "nn.AvgPool1d(2, padding=2)(s)",
+    "nn.MaxPool1d(3, stride=2, padding=1)(s).shape", "nn.AdaptiveAvgPool1d(0)(s).shape",
+    "F.adaptive_avg_pool2d(L.ones(1, 2, 4, 4), 0).shape",
+    "F.adaptive_avg_pool2d(L.ones(1, 2, 4, 4), (1, 0)).shape",
+    # numbers that must be numbers
+    "nn.LPPool1d(0, 2)(s)", "nn.LPPool2d(0, 2)(L.ones(1, 1, 4, 4))",
+    "nn.LPPool1d(2, 2)(s)", "F.lp_pool1d(s, 0, 2)", "nn.Hardshrink('a')(s)",
+    "F.hardshrink(s, 'a')", "nn.Softshrink(float('nan'))(s)", "nn.Softshrink(-1)(s)",
+    "F.softshrink(s, float('nan'))", "nn.RReLU(float('nan'), 0.3)(s)",
+    "nn.RReLU(0.1, float('nan'))(s)", "F.rrelu(s, float('nan'))", "nn.PReLU(1.5)",
+    "nn.PReLU(3).weight.shape",
+    # sizes too big for memory: one RuntimeError, not MemoryError
+    "nn.Linear(2**40, 4)", "nn.Embedding(2**40, 3)", "nn.PReLU(2**40)",
+    "nn.BatchNorm1d(2**40)", "nn.Conv2d(2, 2**40, 3)"])
+def test_layer_arguments(code):
+    compare(code, SIGNAL)
+
+
+def test_lp_pool_zero_power_names_the_argument():
+    with pytest.raises(ValueError, match="norm_type: expected a non-zero number"):
+        mc.nn.LPPool2d(0, 2)
