@@ -36,7 +36,8 @@ def test_numpy_keyword_names_max_min_any_all_std_mean():
     np.testing.assert_allclose(a.max(axis=1)[0].numpy(), b.max(axis=1)[0].numpy())
     np.testing.assert_array_equal(a.min(axis=2, keepdims=True)[1].numpy(),
                                   b.min(axis=2, keepdims=True)[1].numpy())
-    np.testing.assert_array_equal((a > 0).any(axis=(1, 2)).numpy(), (b > 0).any(axis=(1, 2)).numpy())
+    np.testing.assert_array_equal((a > 0).any(axis=(1, 2)).numpy(),
+                                  (b > 0).any(axis=(1, 2)).numpy())
     np.testing.assert_array_equal((a > 0).all(axis=0).numpy(), (b > 0).all(axis=0).numpy())
     for m, t in zip(mc.std_mean(a, axis=(1, 2)), torch.std_mean(b, axis=(1, 2))):
         np.testing.assert_allclose(m.numpy(), t.numpy(), rtol=1e-12)
@@ -73,3 +74,63 @@ def test_pad_errors_are_pytorch_types():
             lib.nn.functional.pad(x, (5, 0), mode="reflect")  # not smaller than the dim
     with pytest.raises(ValueError, match="mode: expected 'constant'"):  # and still a ValueError
         mc.nn.functional.pad(mc.zeros(1, 1, 5), (1, 0), mode="typo")
+
+
+# --- RuntimeError where PyTorch raises it (and still the old ValueError/TypeError) ---------
+_RUNTIME_CASES = [
+    ("unfold too big", lambda lib: lib.ones(8).unfold(0, 9, 3)),
+    ("unfold step", lambda lib: lib.ones(8).unfold(0, 1, -1)),
+    ("meshgrid indexing", lambda lib: lib.meshgrid(lib.ones(3), indexing="bad")),
+    ("einsum two ellipses", lambda lib: lib.einsum("...ik..., ...jk ->", lib.ones(2, 3, 4),
+                                                   lib.ones(2, 3, 4))),
+    ("einsum sizes", lambda lib: lib.einsum("ij,jk->ik", lib.ones(2, 3), lib.ones(4, 5))),
+    ("flip repeated dim", lambda lib: lib.ones(3, 4).flip((1, -1))),
+    ("roll dims mismatch", lambda lib: lib.ones(3, 3).roll(shifts=1, dims=(0, 1))),
+    ("roll shifts without dims", lambda lib: lib.ones(2, 4).roll((1, 2))),
+]
+
+
+@pytest.mark.parametrize("name,call", _RUNTIME_CASES, ids=[c[0] for c in _RUNTIME_CASES])
+def test_runtime_errors_as_pytorch(name, call):
+    torch = torch_or_skip()
+    with pytest.raises(RuntimeError):
+        call(torch)
+    with pytest.raises(RuntimeError) as caught:
+        call(mc)
+    assert isinstance(caught.value, ValueError)  # minicnn code catching ValueError still works
+
+
+def test_bitwise_on_floats_is_runtime_error_and_type_error():
+    torch = torch_or_skip()
+    for lib in (torch, mc):
+        x = lib.ones(4)
+        for call in (lambda: x ^ x, lambda: x.bitwise_and(x), lambda: x | x,
+                     lambda: x.bitwise_not()):
+            with pytest.raises(RuntimeError):
+                call()
+        with pytest.raises(TypeError):  # PyTorch's ~ on floats is a TypeError
+            ~x
+    with pytest.raises(TypeError, match="bitwise ops take bool or integer"):
+        mc.ones(4).bitwise_xor(mc.ones(4))
+
+
+# --- scaled_dot_product_attention(enable_gqa=True) -----------------------------------------
+def test_sdpa_grouped_query_attention_matches_pytorch():
+    torch = torch_or_skip()
+    rng = np.random.default_rng(3)
+    q, k = rng.normal(size=(2, 6, 5, 4)), rng.normal(size=(2, 2, 7, 4))
+    q_mc = mc.tensor(q)
+    v = rng.normal(size=(2, 2, 7, 3))
+    for causal in (False, True):
+        check_against_torch(
+            lambda a, b, c: mc.nn.functional.scaled_dot_product_attention(
+                a, b, c, is_causal=causal, enable_gqa=True),
+            lambda a, b, c: torch.nn.functional.scaled_dot_product_attention(
+                a, b, c, is_causal=causal, enable_gqa=True),
+            [q, k, v], atol=1e-10)
+    with pytest.raises(RuntimeError, match="attn_mask=None"):  # PyTorch's fused kernels refuse it
+        mc.nn.functional.scaled_dot_product_attention(q_mc, q_mc, q_mc,
+                                                      attn_mask=mc.ones(5, 5), is_causal=True)
+    with pytest.raises(RuntimeError, match="multiple"):
+        mc.nn.functional.scaled_dot_product_attention(
+            mc.ones(1, 5, 3, 4), mc.ones(1, 2, 3, 4), mc.ones(1, 2, 3, 4), enable_gqa=True)

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..backend import get_array_module
+from .torch_errors import RuntimeTypeError
 
 __all__ = ["bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
            "bitwise_right_shift"]
@@ -33,9 +34,9 @@ def _array(op: str, name: str, value, like=None):
         raise TypeError(f"{op}: {name}: expected a bool or integer Tensor (or a Python bool/"
                         f"int), got {type(value).__name__}")
     if array.dtype.kind not in "biu":
-        raise TypeError(f"{op}: {name}: bitwise ops take bool or integer tensors, got dtype "
-                        f"{array.dtype} (PyTorch raises too); compare first (x > 0) or "
-                        f"convert (.long(), .bool())")
+        raise RuntimeTypeError(f"{op}: {name}: bitwise ops take bool or integer tensors, got "
+                               f"dtype {array.dtype} (PyTorch raises too); compare first "
+                               f"(x > 0) or convert (.long(), .bool())")
     return array
 
 

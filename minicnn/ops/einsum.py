@@ -22,6 +22,7 @@ import string
 from ..autograd import Function, Tensor, as_tensor
 from ..backend import get_array_module
 from .shape import broadcast_to, reshape
+from .torch_errors import RuntimeValueError
 
 _LETTERS = string.ascii_letters
 
@@ -34,8 +35,8 @@ def _parse(equation: str, shapes: list[tuple]) -> tuple[list[str], str]:
     lhs, arrow, out = equation.partition("->")
     terms = lhs.split(",")
     if len(terms) != len(shapes):
-        raise ValueError(f"einsum: the equation {equation!r} names {len(terms)} operands, got "
-                         f"{len(shapes)}")
+        raise RuntimeValueError(f"einsum: the equation {equation!r} names {len(terms)} "
+                                f"operands, got {len(shapes)}")
     used = set(equation) - set(".,->")
     for char in used:
         if char not in _LETTERS:
@@ -50,16 +51,16 @@ def _parse(equation: str, shapes: list[tuple]) -> tuple[list[str], str]:
     for k, (term, shape) in enumerate(zip(terms, shapes)):
         if term.count("...") > 1 or term.replace("...", "").count(".") or (
                 "..." not in term and "." in term):
-            raise ValueError(f"einsum: operand {k}: '...' may appear once, got {term!r}")
+            raise RuntimeValueError(f"einsum: operand {k}: '...' may appear once, got {term!r}")
         if "..." in term:
             own = len(shape) - (len(term) - 3)
             if own < 0:
-                raise ValueError(f"einsum: operand {k} has {len(shape)} dims, fewer than the "
-                                 f"{len(term) - 3} letters of {term!r}")
+                raise RuntimeValueError(f"einsum: operand {k} has {len(shape)} dims, fewer than "
+                                        f"the {len(term) - 3} letters of {term!r}")
             term = term.replace("...", ellipsis[ellipsis_dims - own:])
         if len(term) != len(shape):
-            raise ValueError(f"einsum: operand {k}: subscripts {term!r} name {len(term)} dims, "
-                             f"but the operand has shape {tuple(shape)}")
+            raise RuntimeValueError(f"einsum: operand {k}: subscripts {term!r} name "
+                                    f"{len(term)} dims, but the operand has shape {tuple(shape)}")
         subscripts.append(term)
     if arrow:
         if "..." in out:
@@ -83,8 +84,8 @@ def _sizes(subscripts, shapes, equation) -> dict:
         for char, size in zip(term, shape):
             known = sizes.get(char, 1)
             if size != 1 and known != 1 and size != known:
-                raise ValueError(f"einsum: letter {char!r} has size {known} in one operand and "
-                                 f"{size} in operand {k} ({equation!r})")
+                raise RuntimeValueError(f"einsum: letter {char!r} has size {known} in one operand "
+                                        f"and {size} in operand {k} ({equation!r})")
             sizes[char] = max(known, size)
     return sizes
 

@@ -24,6 +24,7 @@ from ..autograd import Function, Tensor, tensor
 from ..backend import DEFAULT_DTYPE, get_array_module
 from .math import _normalize_dim, where
 from .shape import cat, pad, reshape, stack
+from .torch_errors import RuntimeValueError
 
 
 def _check(op: str, input, name: str = "input") -> Tensor:
@@ -297,15 +298,15 @@ def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
     _check("unfold", self)
     if self.ndim == 0:
         if dimension not in (0, -1) or size > 1:
-            raise ValueError(f"unfold: size: a 0-D tensor has windows of size 1 only, got "
+            raise RuntimeValueError(f"unfold: size: a 0-D tensor has windows of size 1 only, got "
                              f"dimension={dimension} and size={size}")
         return reshape(self, (1,))
     dim = _normalize_dim(dimension, self.ndim)
     if not isinstance(step, (int, np.integer)) or step <= 0:
-        raise ValueError(f"unfold: step: expected a positive int, got {step!r}")
+        raise RuntimeValueError(f"unfold: step: expected a positive int, got {step!r}")
     if not isinstance(size, (int, np.integer)) or not 0 <= size <= self.shape[dim]:
-        raise ValueError(f"unfold: size: expected an int in [0, {self.shape[dim]}] (the size "
-                         f"of dim {dim}), got {size!r}")
+        raise RuntimeValueError(f"unfold: size: expected an int in [0, {self.shape[dim]}] "
+                                f"(the size of dim {dim}), got {size!r}")
     return UnfoldWindows.apply(self, dim=dim, size=int(size), step=int(step))
 
 

@@ -28,6 +28,7 @@ from .math import where
 from .setitem import index_put
 from .shape import (_normalize_dim, broadcast_to, broadcasts_to, cat, getitem, permute,
                     reshape, transpose)
+from .torch_errors import RuntimeValueError
 
 __all__ = ["hstack", "vstack", "dstack", "column_stack", "concat", "concatenate",
            "movedim", "moveaxis", "swapaxes", "swapdims", "t", "tile", "rot90", "fliplr",
@@ -301,7 +302,7 @@ def meshgrid(*tensors, indexing: str = "ij") -> tuple:
     if len(tensors) == 1 and isinstance(tensors[0], (tuple, list)):
         tensors = tuple(tensors[0])
     if indexing not in ("ij", "xy"):
-        raise ValueError(f"meshgrid: indexing: expected 'ij' or 'xy', got {indexing!r}")
+        raise RuntimeValueError(f"meshgrid: indexing: expected 'ij' or 'xy', got {indexing!r}")
     tensors = _tensors("meshgrid", tensors)
     for i, x in enumerate(tensors):
         if x.ndim > 1:
