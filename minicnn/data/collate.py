@@ -26,7 +26,7 @@ import collections.abc
 import numpy as np
 
 from ..autograd import Tensor
-from ..backend import get_array_module
+from ..backend import get_array_module, promote_types
 
 __all__ = ["default_collate", "default_convert", "stack_samples"]
 
@@ -44,12 +44,14 @@ def default_collate(batch):
         if len(shapes) != 1:
             raise RuntimeError(f"default_collate: stack expects each sample to be of equal "
                                f"size, got shapes {sorted(shapes)}")
+        dtype = arrays[0].dtype
+        for array in arrays[1:]:
+            if array.dtype != dtype:   # PyTorch's promotion (int64 with float32: float32)
+                dtype = promote_types(dtype, array.dtype)
         xp = get_array_module(arrays[0])
-        return Tensor._wrap(xp.stack(arrays))
+        return Tensor._wrap(xp.stack([a.astype(dtype, copy=False) for a in arrays]))
     if isinstance(first, (bool, int, float, np.generic)) and not isinstance(first, np.str_):
-        dtype = (np.float64 if isinstance(first, float) else np.bool_ if isinstance(first, bool)
-                 else np.int64 if isinstance(first, int) else np.asarray(first).dtype)
-        return Tensor._wrap(np.asarray(batch, dtype=dtype))
+        return Tensor._wrap(_numbers(batch, first))
     if isinstance(first, (str, bytes)):
         return list(batch)
     if isinstance(first, collections.abc.Mapping):
@@ -63,6 +65,26 @@ def default_collate(batch):
         return [default_collate(list(field)) for field in zip(*batch)]
     raise TypeError(f"default_collate: batch must contain tensors, numpy arrays, numbers, "
                     f"dicts or lists; found {type(first).__name__}")
+
+
+def _numbers(batch, first):
+    """A batch of numbers as one array. Python ints and bools take ``mc.tensor``'s rule
+    (PyTorch's ``torch.tensor(batch)``: all bools bool, ints int64, a float among them the
+    default float dtype, never truncated); Python floats are float64; NumPy scalars keep
+    their dtype. Anything that is not a number is a TypeError naming it."""
+    for position, sample in enumerate(batch):
+        if isinstance(sample, (str, bytes)) or not isinstance(sample, (bool, int, float,
+                                                                       np.generic)):
+            raise TypeError(f"default_collate: the first sample is a number "
+                            f"({type(first).__name__}), so every sample must be; got "
+                            f"{sample!r} ({type(sample).__name__}) at position {position}")
+    if isinstance(first, float):
+        return np.asarray(batch, dtype=np.float64)
+    if isinstance(first, (bool, int)):
+        from ..tensor_data import _to_array
+
+        return _to_array(list(batch))
+    return np.asarray(batch, dtype=np.asarray(first).dtype)
 
 
 def default_convert(sample):

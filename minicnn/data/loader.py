@@ -30,6 +30,7 @@ from ..autograd import Tensor
 from ..backend import get_array_module, to_device
 from ..random import numpy_generator
 from .collate import default_collate, default_convert
+from .iterable import IterableDataset, check_iterable_options, iterable_batches
 
 
 @runtime_checkable
@@ -51,7 +52,8 @@ def _as_array(value):
 
 
 class TensorDataset:
-    """Samples made of rows of equal-length arrays: ``dataset[i] == (a[i], b[i], ...)``.
+    """Samples made of rows of equal-length arrays: ``dataset[i] == (a[i], b[i], ...)``
+    (as Tensors).
 
     Arrays may be NumPy arrays, CuPy arrays or minicnn Tensors (their data is used).
     """
@@ -70,7 +72,12 @@ class TensorDataset:
         return self.arrays[0].shape[0]
 
     def __getitem__(self, index):
-        return tuple(a[index] for a in self.arrays)
+        """``(a[index], b[index], ...)`` as Tensors, as PyTorch's TensorDataset gives (a
+        0-d int64 Tensor for a row of a label vector); ``get_batch`` stays with arrays."""
+        if isinstance(index, Tensor):
+            index = index.array
+        xp = get_array_module(self.arrays[0])
+        return tuple(Tensor._wrap(xp.asarray(a[index])) for a in self.arrays)
 
     def get_batch(self, indices) -> tuple:
         """Rows ``indices`` of every array, gathered at once (one copy per array)."""
@@ -88,6 +95,30 @@ def _moved(batch, device):
     if isinstance(batch, (list, tuple)):
         return type(batch)(_moved(value, device) for value in batch)
     return batch
+
+
+def _check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers,
+                          multiprocessing_context, drop_last) -> None:
+    """PyTorch's checks of the worker options (minicnn loads in the main process, but a
+    setting PyTorch refuses is refused here too, so a script fails the same way)."""
+    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout < 0:
+        raise ValueError(f"DataLoader: timeout option should be non-negative, got {timeout!r}")
+    if not num_workers:
+        for name, value in (("prefetch_factor", prefetch_factor),
+                            ("multiprocessing_context", multiprocessing_context)):
+            if value is not None:
+                raise ValueError(f"DataLoader: {name} option could only be specified with "
+                                 f"multi-process loading (num_workers > 0), but got "
+                                 f"num_workers=0; leave {name} out (None)")
+        if persistent_workers:
+            raise ValueError("DataLoader: persistent_workers option needs num_workers > 0")
+    elif prefetch_factor is not None and (isinstance(prefetch_factor, bool) or not isinstance(
+            prefetch_factor, (int, np.integer)) or prefetch_factor < 0):
+        raise ValueError(f"DataLoader: prefetch_factor option should be a non-negative int, "
+                         f"got {prefetch_factor!r}")
+    if not isinstance(drop_last, (bool, np.bool_)):
+        raise ValueError(f"DataLoader: drop_last should be a boolean value, but got "
+                         f"drop_last={drop_last!r}")
 
 
 class DataLoader:
@@ -143,12 +174,17 @@ class DataLoader:
               or batch_size <= 0):
             raise ValueError(f"batch_size: expected a positive int or None, got "
                              f"{batch_size!r}")
-        if not isinstance(dataset, Dataset):
-            raise TypeError(f"dataset: expected an object with __len__ and __getitem__, "
-                            f"got {type(dataset).__name__}")
+        self._iterable = isinstance(dataset, IterableDataset)
+        if self._iterable:
+            check_iterable_options(shuffle, sampler, batch_sampler)
+        elif not isinstance(dataset, Dataset):
+            raise TypeError(f"dataset: expected an object with __len__ and __getitem__ (or "
+                            f"an IterableDataset), got {type(dataset).__name__}")
         if not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
             raise ValueError(f"DataLoader: num_workers: expected an int >= 0, got "
                              f"{num_workers!r}")
+        _check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers,
+                              multiprocessing_context, drop_last)
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle "
                              "(the sampler decides the order: give it shuffle=True instead)")
@@ -181,6 +217,9 @@ class DataLoader:
 
     def __len__(self) -> int:
         """Number of batches per epoch."""
+        if self._iterable and not hasattr(self.dataset, "__len__"):
+            raise TypeError(f"object of type {type(self.dataset).__name__!r} has no len() "
+                            f"(an IterableDataset without __len__: its loader has no length)")
         if self.batch_sampler is not None:
             return len(self.batch_sampler)
         n = len(self.dataset) if self.sampler is None else len(self.sampler)
@@ -211,6 +250,10 @@ class DataLoader:
         return batch if self.device is None else _moved(batch, self.device)
 
     def __iter__(self) -> Iterator[tuple]:
+        if self._iterable:
+            for batch in iterable_batches(self):
+                yield batch if self.device is None else _moved(batch, self.device)
+            return
         if self._resume is not None:
             state, start = self._resume
             self._resume = None

@@ -31,7 +31,7 @@ class Adagrad(Optimizer):
                             ("weight_decay value", weight_decay),
                             ("initial_accumulator_value", initial_accumulator_value),
                             ("epsilon value", eps)):
-            if value < 0.0:
+            if not 0.0 <= value:  # NaN too, as PyTorch
                 raise ValueError(f"Invalid {name}: {value}")
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,

@@ -110,11 +110,24 @@ class LRScheduler:
         self.__dict__.update(state_dict)
 
 
+def _nonzero(scheduler: str, name: str, value) -> None:
+    """A period the schedule divides by: a number, not 0 (PyTorch fails later, with a
+    ZeroDivisionError at the first step)."""
+    if isinstance(value, (bool, str, bytes)) or not isinstance(value, (int, float)) and \
+            not hasattr(type(value), "__index__"):
+        raise TypeError(f"{scheduler}: {name}: expected a positive int, got {value!r} "
+                        f"({type(value).__name__})")
+    if value == 0:
+        raise ValueError(f"{scheduler}: {name}: expected a positive int, got 0 (the schedule "
+                         f"divides by it)")
+
+
 class StepLR(LRScheduler):
     """Multiply the lr by ``gamma`` every ``step_size`` epochs."""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
                  last_epoch: int = -1):
+        _nonzero("StepLR", "step_size", step_size)
         self.step_size, self.gamma = step_size, gamma
         super().__init__(optimizer, last_epoch)
 
@@ -156,6 +169,7 @@ class CosineAnnealingLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
                  last_epoch: int = -1):
+        _nonzero("CosineAnnealingLR", "T_max", T_max)
         self.T_max, self.eta_min = T_max, eta_min
         super().__init__(optimizer, last_epoch)
 

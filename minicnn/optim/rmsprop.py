@@ -36,7 +36,7 @@ class RMSprop(Optimizer):
         for name, value in (("learning rate", lr), ("epsilon value", eps),
                             ("momentum value", momentum), ("weight_decay value", weight_decay),
                             ("alpha value", alpha)):
-            if value < 0.0:
+            if not 0.0 <= value:  # NaN too, as PyTorch
                 raise ValueError(f"Invalid {name}: {value}")
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered, maximize=maximize),
