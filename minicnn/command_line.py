@@ -166,6 +166,11 @@ def check_run_folder(out: str, command: str, resume, overwrite: bool) -> dict | 
                                f"continue it with 'minicnn train {kind} --resume' or start a "
                                f"{command} run in another --out")
         check_output_folder(out)
+        if resume is not True and os.path.exists(checkpoint) and not os.path.samefile(
+                path, checkpoint):   # continuing another run here would replace this one
+            raise CommandError(f"--out: {out} already holds a run ({checkpoint}); continuing "
+                               f"{path} there would replace it: give another --out (or "
+                               f"--resume {checkpoint} to continue the run in it)")
         return state
     check_output_folder(out)
     if os.path.exists(checkpoint) and not overwrite:

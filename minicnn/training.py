@@ -115,6 +115,31 @@ def _entry(state: Mapping, key: str, where: str = ""):
     return state[key]
 
 
+def _named(kind: str, objects, methods: tuple) -> dict:
+    """``objects`` (a dict of name -> object, or None) as a dict, each object having
+    ``methods``; else a ``TypeError`` naming the entry (found now, not at the first save)."""
+    if objects is None:
+        return {}
+    if not isinstance(objects, Mapping):
+        raise TypeError(f"TrainingRun: {kind}: expected a dict of name -> object (e.g. "
+                        f"{{'model': net}}), got {type(objects).__name__}")
+    for name, value in objects.items():
+        lacking = [method for method in methods if not callable(getattr(value, method, None))]
+        if lacking:
+            raise TypeError(f"TrainingRun: {kind}[{name!r}]: expected an object with "
+                            f"{' and '.join(lacking)}, got {type(value).__name__}")
+    return dict(objects)
+
+
+def _counter(name: str, value) -> int:
+    """``step``/``epoch`` as an int, refused (before anything is written) when it is not a
+    whole number >= 0: a checkpoint is never written that ``load`` would refuse."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
+            or value < 0:
+        raise ValueError(f"TrainingRun.{name}: expected an int >= 0, got {value!r}")
+    return int(value)
+
+
 def _as_float(value) -> float:
     """A Python float from a Tensor, an array of one element or a number."""
     if isinstance(value, Tensor):
@@ -159,11 +184,11 @@ class TrainingRun:
                  schedulers: Mapping | None = None, loaders: Mapping | None = None,
                  generators: Mapping | None = None, config: Mapping | None = None,
                  checkpoint_path=None):
-        self.models = dict(models)
-        self.optimizers = dict(optimizers or {})
-        self.schedulers = dict(schedulers or {})
-        self.loaders = dict(loaders or {})
-        self.generators = dict(generators or {})
+        self.models = _named("models", models, ("state_dict", "load_state_dict"))
+        self.optimizers = _named("optimizers", optimizers, ("state_dict", "load_state_dict"))
+        self.schedulers = _named("schedulers", schedulers, ("state_dict", "load_state_dict"))
+        self.loaders = _named("loaders", loaders, ("state_dict", "load_state_dict"))
+        self.generators = _named("generators", generators, ())
         for name, generator in self.generators.items():
             if not isinstance(generator, np.random.Generator):
                 raise TypeError(f"generators[{name!r}]: expected a numpy.random.Generator, "
@@ -214,8 +239,8 @@ class TrainingRun:
         return {
             "format": CHECKPOINT_FORMAT,
             "version": CHECKPOINT_VERSION,
-            "step": int(self.step),
-            "epoch": int(self.epoch),
+            "step": _counter("step", self.step),
+            "epoch": _counter("epoch", self.epoch),
             "config": self.config,
             "models": {name: model.state_dict() for name, model in self.models.items()},
             "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},

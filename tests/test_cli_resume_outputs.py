@@ -167,3 +167,34 @@ def test_out_of_memory_is_a_mistake_naming_the_size_options(capsys, monkeypatch,
     line = one_line_error(capsys, "sample", str(runs / "dcgan" / "checkpoint.ckpt"), "--out",
                           "g.png", says="out of memory")
     assert "--n" in line and "bug" not in line
+
+
+def test_resuming_one_run_into_a_folder_holding_another_is_refused(capsys, runs, tmp_path):
+    import shutil
+
+    other = tmp_path / "other"
+    shutil.copytree(runs / "classifier", other)
+    before = (other / "checkpoint.ckpt").read_bytes()
+    one_line_error(capsys, "train", "classifier", "--epochs", "2", "--no-progress", "--out",
+                   str(other), "--resume", str(runs / "classifier" / "checkpoint.ckpt"),
+                   says="already holds a run")
+    assert (other / "checkpoint.ckpt").read_bytes() == before
+
+
+def test_a_training_run_refuses_what_it_could_never_save_or_load(tmp_path):
+    from minicnn.training import TrainingRun
+
+    net = mc.nn.Linear(2, 2)
+    with pytest.raises(TypeError, match="models: expected a dict"):
+        TrainingRun(net)
+    with pytest.raises(TypeError, match=r"optimizers\['adam'\]"):
+        TrainingRun({"model": net}, {"adam": 0.1})
+    run = TrainingRun({"model": net})
+    for bad in (-1, 1.5, True, "3"):
+        run.step = bad
+        with pytest.raises(ValueError, match="TrainingRun.step: expected an int >= 0"):
+            run.save(tmp_path / "run.ckpt")
+    assert not (tmp_path / "run.ckpt").exists()
+    run.step = 3
+    run.save(tmp_path / "run.ckpt")
+    assert TrainingRun({"model": mc.nn.Linear(2, 2)}).load(tmp_path / "run.ckpt").step == 3
