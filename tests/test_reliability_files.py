@@ -145,3 +145,27 @@ def test_onnx_export_to_a_missing_folder_names_the_target(tmp_path):
     with pytest.raises(FileNotFoundError) as info:
         mc.onnx.export(mc.nn.Linear(2, 3), (mc.randn(1, 2),), str(target))
     assert str(target) in str(info.value) and ".tmp" not in str(info.value)
+
+
+def test_a_loader_state_that_is_not_one_is_a_clear_error():
+    from minicnn.data import DataLoader, TensorDataset
+
+    loader = DataLoader(TensorDataset(np.zeros((6, 2), np.float32)), batch_size=2,
+                        shuffle=True, seed=0)
+    with pytest.raises(TypeError, match="load_state_dict: expected the dict"):
+        loader.load_state_dict(5)
+    with pytest.raises(ValueError, match="has no 'generator'"):
+        loader.load_state_dict({"x": 1})
+    state = loader.state_dict()
+    for key, bad in (("batches_done", -1), ("epoch", 1.5), ("generator", {"state": 3})):
+        with pytest.raises(ValueError, match="DataLoader.load_state_dict"):
+            loader.load_state_dict({**state, key: bad})
+    loader.load_state_dict(state)   # what state_dict() gave still loads
+
+
+def test_write_idx_names_a_dimension_it_cannot_store(tmp_path):
+    from minicnn.data import write_idx
+
+    big = np.lib.stride_tricks.as_strided(np.zeros(1, np.uint8), (2 ** 32, 0), (0, 0))
+    with pytest.raises(ValueError, match="32 bits"):
+        write_idx(tmp_path / "x.idx", big)

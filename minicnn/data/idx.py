@@ -117,6 +117,10 @@ def write_idx(path, array, compress: bool | None = None) -> None:
     if not 1 <= array.ndim <= 255:
         raise ValueError(f"write_idx: expected an array with 1 to 255 dimensions, "
                          f"got {array.ndim}")
+    too_big = [size for size in array.shape if size > 0xFFFFFFFF]
+    if too_big:
+        raise ValueError(f"write_idx: IDX stores each dimension in 32 bits (at most "
+                         f"4294967295), got shape {array.shape}")
     header = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
     content = header + np.ascontiguousarray(array, dtype=IDX_DTYPES[code]).tobytes()
     if compress is None:

@@ -21,6 +21,7 @@ it). One loop at a time per loader: nested loops over the same loader share one 
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 import math
 from typing import Any, Iterator, Protocol, runtime_checkable
 
@@ -299,13 +300,31 @@ class DataLoader:
     def load_state_dict(self, state: dict) -> None:
         """Continue from ``state``: the next ``for`` loop resumes the saved epoch where it
         stopped (or starts the next epoch, if the saved one was complete)."""
+        if not isinstance(state, Mapping):
+            raise TypeError(f"DataLoader.load_state_dict: expected the dict state_dict() "
+                            f"returned, got {type(state).__name__}")
+        lacking = [key for key in ("generator", "batches_done", "epoch") if key not in state]
+        if lacking:
+            raise ValueError(f"DataLoader.load_state_dict: the state has no "
+                             f"{', '.join(map(repr, lacking))} (not a DataLoader's "
+                             f"state_dict(); it has {sorted(map(str, state))})")
+        for key in ("batches_done", "epoch"):
+            value = state[key]
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise ValueError(f"DataLoader.load_state_dict: {key} is {value!r}, expected "
+                                 "an int >= 0")
         for key, value in (("batch_size", self.batch_size),
                            ("dataset_size", len(self.dataset))):
             if key in state and int(state[key]) != value:
                 raise ValueError(f"state_dict: saved with {key}={state[key]}, this loader has "
                                  f"{key}={value}; the resumed batches would differ")
         generator_state = copy.deepcopy(state["generator"])
-        self.generator.bit_generator.state = generator_state  # validates it
+        try:
+            self.generator.bit_generator.state = generator_state  # validates it
+        except (TypeError, ValueError, KeyError) as error:
+            raise ValueError(f"DataLoader.load_state_dict: generator is not a state of this "
+                             f"loader's {type(self.generator.bit_generator).__name__} "
+                             f"({type(error).__name__}: {error})") from None
         position = int(state["batches_done"])
         if not 0 <= position <= len(self):
             raise ValueError(f"state_dict: batches_done={position} is outside this loader's "
