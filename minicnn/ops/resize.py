@@ -226,7 +226,8 @@ _CORNER_MODES = ("bilinear", "bicubic")
 
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
                 align_corners=None, recompute_scale_factor=None) -> Tensor:
-    r"""Resize images (PyTorch's ``F.interpolate`` for 4-D input).
+    r"""Resize images (PyTorch's ``F.interpolate`` for 4-D input; 3-D and 5-D go to
+    ops/resize_nd.py).
 
     Each output pixel is a fixed combination of input pixels, rows and columns apart:
     ``y = M_h x M_w^T`` (see ``interpolation_matrix`` for the formulas). Being linear, the
@@ -249,9 +250,14 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     nearest modes, which copy values.
     """
     op = "interpolate"
+    if isinstance(input, Tensor) and input.ndim in (3, 5):  # 1-D signals, 3-D volumes
+        from .resize_nd import interpolate_nd
+
+        return interpolate_nd(input, size, scale_factor, mode, align_corners,
+                              recompute_scale_factor)
     if not isinstance(input, Tensor) or input.ndim != 4:
-        raise ValueError(f"{op}: input: expected a 4-D (N, C, H, W) tensor, got shape "
-                         f"{getattr(input, 'shape', None)} (only 2-D resizing is implemented)")
+        raise ValueError(f"{op}: input: expected a 3-D (N, C, L), 4-D (N, C, H, W) or 5-D "
+                         f"(N, C, D, H, W) tensor, got shape {getattr(input, 'shape', None)}")
     if mode not in _INTERPOLATION_MODES:
         raise ValueError(f"{op}: mode: expected one of {_INTERPOLATION_MODES}, got {mode!r}")
     if align_corners is not None and mode not in _CORNER_MODES:
