@@ -134,3 +134,35 @@ def test_sdpa_grouped_query_attention_matches_pytorch():
     with pytest.raises(RuntimeError, match="multiple"):
         mc.nn.functional.scaled_dot_product_attention(
             mc.ones(1, 5, 3, 4), mc.ones(1, 2, 3, 4), mc.ones(1, 2, 3, 4), enable_gqa=True)
+
+
+# --- small PyTorch behaviours: dtype= of sum/mean, linspace(bool), cumprod's dim, div -----
+def test_sum_and_mean_take_a_dtype():
+    torch = torch_or_skip()
+    x = _x(3, 4).astype(np.float32)
+    for name in ("sum", "mean"):
+        for kwargs in ({}, {"dim": 1}, {"axis": 0, "keepdims": True}):
+            ours = getattr(mc.tensor(x), name)(dtype=mc.float64, **kwargs)
+            theirs = getattr(torch.tensor(x), name)(dtype=torch.float64, **kwargs)
+            assert ours.dtype == np.float64
+            np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+            ours = getattr(mc, name)(mc.tensor(x), dtype=mc.float64, **kwargs)
+            assert ours.dtype == np.float64
+    check_against_torch(lambda t: t.float().sum(1, dtype=mc.float64),
+                        lambda t: t.float().sum(1, dtype=torch.float64), [x.astype(np.float64)],
+                        second_order=False)
+
+
+def test_linspace_bool_cumprod_dim_and_div_mode_errors():
+    torch = torch_or_skip()
+    for lib in (torch, mc):
+        with pytest.raises(RuntimeError):
+            lib.linspace(5, 10, 3, dtype=lib.bool)
+        for dim in (1, -2):
+            with pytest.raises(IndexError):
+                lib.cumprod(lib.tensor(2.0), dim)
+        with pytest.raises(RuntimeError):
+            lib.tensor([5, 6]).div(lib.tensor([1, 2]), rounding_mode="typo")
+    assert mc.cumprod(mc.tensor(2.0), -1).item() == 2.0
+    np.testing.assert_array_equal(mc.linspace(5, -5, 20, dtype=mc.int32).numpy(),
+                                  torch.linspace(5, -5, 20, dtype=torch.int32).numpy())

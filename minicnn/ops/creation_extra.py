@@ -5,6 +5,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from .creation import _make
+from .torch_errors import RuntimeTypeError
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, requires_grad: bool = False,
@@ -22,6 +23,9 @@ def linspace(start, end, steps: int, *, dtype=None, requires_grad: bool = False,
     """``steps`` evenly spaced values from ``start`` to ``end``, both included."""
     if isinstance(steps, bool) or not hasattr(steps, "__index__") or int(steps) < 0:
         raise ValueError(f"linspace: steps: expected a non-negative int, got {steps!r}")
+    if dtype is not None and np.dtype(dtype) == np.bool_:
+        raise RuntimeTypeError("linspace: dtype: expected a floating-point or integer dtype, "
+                               "got bool (PyTorch: 'linspace_cpu' not implemented for 'Bool')")
     start, end = (float(v.item()) if hasattr(v, "item") else v for v in (start, end))
     return _make(np.linspace(start, end, int(steps)), dtype, requires_grad, device)
 

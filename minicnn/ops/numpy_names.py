@@ -7,6 +7,9 @@ there unchanged. Here one wrapper renames the two keywords, and only when one is
 (the plain call pays one dict lookup). Giving both spellings is a ``TypeError``, as
 PyTorch's "got multiple values for argument".
 
+``x.sum(dtype=torch.float64)`` and ``x.mean(dtype=...)`` (PyTorch's ``dtype=`` of a
+reduction: the input is cast first) are here too: ``with_dtype_argument(fn)``.
+
 ``with_numpy_names(fn)`` wraps one function; ``methods_with_numpy_names(table)`` wraps
 every entry of a method table whose signature has a ``dim`` or ``keepdim`` parameter;
 ``functions()`` are the top-level ``torch.*`` reductions so wrapped.
@@ -46,6 +49,27 @@ def with_numpy_names(fn):
     return wrapper
 
 
+def with_dtype_argument(fn):
+    """``fn(input, ..., dtype=d)`` = ``fn(input.to(d), ...)``, for the reductions whose own
+    signature has no ``dtype``."""
+    try:
+        if "dtype" in inspect.signature(fn).parameters:
+            return fn
+    except (TypeError, ValueError):
+        pass
+
+    @functools.wraps(fn)
+    def wrapper(input, *args, dtype=None, **kwargs):
+        if dtype is not None:
+            input = input.to(dtype)
+        return fn(input, *args, **kwargs)
+
+    return wrapper
+
+
+DTYPE_REDUCTIONS = ("sum", "mean")
+
+
 def _has_dim(fn) -> bool:
     try:
         params = inspect.signature(fn).parameters
@@ -56,7 +80,8 @@ def _has_dim(fn) -> bool:
 
 def methods_with_numpy_names(table: dict) -> dict:
     """The entries of ``table`` (name -> function) that take ``dim``/``keepdim``, wrapped."""
-    return {name: with_numpy_names(fn) for name, fn in table.items()
+    return {name: with_numpy_names(with_dtype_argument(fn) if name in DTYPE_REDUCTIONS else fn)
+            for name, fn in table.items()
             if callable(fn) and not name.startswith("__") and _has_dim(fn)}
 
 
@@ -76,5 +101,7 @@ def functions(namespace) -> dict:
     for name in _FUNCTIONS:
         fn = getattr(namespace, name, None)
         if fn is not None and callable(fn) and _has_dim(fn):
+            if name in DTYPE_REDUCTIONS:
+                fn = with_dtype_argument(fn)
             out[name] = with_numpy_names(fn)
     return out

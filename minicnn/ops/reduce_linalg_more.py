@@ -73,6 +73,7 @@ def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     elif input.dtype.kind in "biu":
         input = Tensor._wrap(input.array.astype(np.int64))
     if input.ndim == 0 or input.shape[_normalize_dim(dim, input.ndim)] <= 1:
+        _normalize_dim(dim, input.ndim)            # a 0-d tensor takes dim 0 or -1 only
         return input * 1                           # the identity (as PyTorch: no division)
     dim = _normalize_dim(dim, input.ndim)
     if input.dtype.kind not in "fc" or (input.array != 0).all():

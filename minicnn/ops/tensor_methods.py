@@ -290,8 +290,10 @@ def div(input, other, *, rounding_mode=None) -> Tensor:
         result = trunc(input / other)
         kinds = {getattr(v, "dtype", np.asarray(v).dtype).kind for v in (input, other)}
         return result.to(input.dtype) if kinds <= set("iu") else result
-    raise ValueError(f"div: rounding_mode: expected None, 'trunc' or 'floor', got "
-                     f"{rounding_mode!r}")
+    from .torch_errors import RuntimeValueError
+
+    raise RuntimeValueError(f"div: rounding_mode: expected None, 'trunc' or 'floor', got "
+                            f"{rounding_mode!r}")
 
 
 def square(input: Tensor) -> Tensor:
