@@ -166,3 +166,24 @@ def test_linspace_bool_cumprod_dim_and_div_mode_errors():
     assert mc.cumprod(mc.tensor(2.0), -1).item() == 2.0
     np.testing.assert_array_equal(mc.linspace(5, -5, 20, dtype=mc.int32).numpy(),
                                   torch.linspace(5, -5, 20, dtype=torch.int32).numpy())
+
+
+# --- logcumsumexp: no underflow far below the row's max ------------------------------------
+def test_logcumsumexp_prefix_far_below_the_max():
+    torch = torch_or_skip()
+    for values in ([0.0, 100.0], [-300.0, 0.0, 400.0, -2.0], [5.0, -1000.0, 3.0]):
+        for dtype in (np.float32, np.float64):
+            x = np.array(values, dtype=dtype)
+            ours = mc.logcumsumexp(mc.tensor(x), 0).numpy()
+            theirs = torch.logcumsumexp(torch.tensor(x), 0).numpy()
+            np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6)
+    check_against_torch(lambda t: mc.logcumsumexp(t * 60, 1),
+                        lambda t: torch.logcumsumexp(t * 60, 1), [_x(3, 7)], atol=1e-9)
+
+
+def test_logcumsumexp_gradcheck_and_gradgradcheck():
+    from minicnn.gradcheck import gradcheck, gradgradcheck
+
+    x = mc.tensor(_x(2, 5, 3) * 10, requires_grad=True)
+    fn = lambda t: mc.logcumsumexp(t, 1)  # noqa: E731
+    assert gradcheck(fn, [x]) and gradgradcheck(fn, [x])

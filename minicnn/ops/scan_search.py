@@ -5,10 +5,11 @@ gradient: their outputs are counts and positions).
 * cummax(x, dim) = (values, indices): values_i = max_{j <= i} x_j, indices_i the position
   of that max (the latest one at ties; a NaN wins and stays, as PyTorch). values is
   ``gather(x, dim, indices)``, so dL/dx = scatter_add of g at the indices.
-* logcumsumexp(x, dim)_i = log sum_{j <= i} e^{x_j} = m + log cumsum(e^{x - m}), with
-  m = max x along dim held constant (it cancels; it only keeps e^{x - m} <= 1).
-  dL/dx_j = sum_{i >= j} g_i e^{x_j - y_i}. A prefix lying further below the row's max
+* logcumsumexp(x, dim)_i = log sum_{j <= i} e^{x_j}: a running logaddexp on NumPy
+  (ops/logcumsumexp.py: no prefix underflows); on CuPy m + log cumsum(e^{x - m}) with
+  m = max x along dim held constant, where a prefix lying further below the row's max
   than the dtype's exp range (about 700 in float64, 87 in float32) underflows to -inf.
+  dL/dx_j = sum_{i >= j} g_i e^{x_j - y_i}.
 * aminmax(x) = (amin(x), amax(x)) (ties share the gradient, as amin / amax).
 * take_along_dim(x, indices, dim) = gather after broadcasting x and indices outside dim
   (dim None: on the flattened tensors).
@@ -88,6 +89,11 @@ def logcumsumexp(input: Tensor, dim: int) -> Tensor:
     dim = _normalize_dim(dim, input.ndim)
     if input.numel() == 0:
         return input * 1
+    from .logcumsumexp import logcumsumexp_along
+
+    running = logcumsumexp_along(input, dim)
+    if running is not None:
+        return running
     xp = get_array_module(input.array)
     m = xp.max(input.array, axis=dim, keepdims=True)
     m = xp.where(xp.isfinite(m), m, 0).astype(input.dtype)  # all -inf rows: shift by 0
