@@ -108,6 +108,17 @@ def _kind_of_run(state: dict) -> str:
     return "unknown run"
 
 
+# The kinds of run ``minicnn train`` makes (what ``_kind_of_run`` names them)
+TRAIN_KINDS = ("classifier", "dcgan", "wgan-gp", "stylegan", "dcgan64")
+
+
+def _describe_kind(kind: str) -> str:
+    """``_kind_of_run``'s name of a run, as words: "a run of the unknown recipe 'x'"."""
+    if kind.startswith(("run of ", "empty run", "unknown run")):
+        return "a " + kind
+    return f"a run of the unknown recipe {kind!r}"
+
+
 def read_run(path, option: str = "--resume") -> tuple[dict, str]:
     """The training checkpoint at ``path`` and the kind of run it holds (``"dcgan"``,
     ``"classifier"``...), or a ``CommandError`` that names ``option`` and the problem."""
@@ -161,10 +172,14 @@ def check_run_folder(out: str, command: str, resume, overwrite: bool) -> dict | 
             raise CommandError(f"--resume: no checkpoint at {path} (did the run use another "
                                "--out?)")
         state, kind = read_run(path)
-        if kind != command:
+        if kind != command and kind in TRAIN_KINDS:
             raise CommandError(f"--resume: {path} is a {kind} run, not a {command} run; "
                                f"continue it with 'minicnn train {kind} --resume' or start a "
                                f"{command} run in another --out")
+        if kind != command:   # a recipe this minicnn does not know, or no recipe at all
+            raise CommandError(f"--resume: {path} is not a {command} run (it holds "
+                               f"{_describe_kind(kind)}); start a {command} run in another "
+                               "--out")
         check_output_folder(out)
         if resume is not True and os.path.exists(checkpoint) and not os.path.samefile(
                 path, checkpoint):   # continuing another run here would replace this one

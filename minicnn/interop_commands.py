@@ -51,7 +51,10 @@ def _model_from_checkpoint(path: str, model_name: str | None):
             raise CommandError(str(problem if state is None else error)) from None
     from .gan.train import load_trained
 
-    recipe, parts = load_trained(path)
+    try:
+        recipe, parts = load_trained(path)
+    except ValueError as error:   # a config or weights that do not rebuild: names the file
+        raise CommandError(f"checkpoint: {error}") from None
     name = model_name or ("generator_ema" if "generator_ema" in parts.models else "generator")
     if name not in parts.models:
         raise CommandError(f"--model: {path} ({recipe.name}) has no model {name!r}; it has "

@@ -198,3 +198,29 @@ def test_a_training_run_refuses_what_it_could_never_save_or_load(tmp_path):
     run.step = 3
     run.save(tmp_path / "run.ckpt")
     assert TrainingRun({"model": mc.nn.Linear(2, 2)}).load(tmp_path / "run.ckpt").step == 3
+
+
+@pytest.mark.parametrize("edit, says", [
+    (lambda s: s["config"].__setitem__("width", 16), "cannot be rebuilt"),
+    (lambda s: s["config"].__setitem__("width", "abc"), "cannot be rebuilt"),
+    (lambda s: s["models"].pop("generator"), "generator"),
+    (lambda s: s["config"].__setitem__("recipe", "nope"), "nope"),
+    (lambda s: s["config"].__setitem__("recipe", 5), "checkpoint"),
+])
+def test_a_checkpoint_whose_run_does_not_rebuild_is_one_line_naming_it(capsys, runs, tmp_path,
+                                                                       edit, says):
+    """A config and weights that disagree (a hand edit, another minicnn): exit 2 naming
+    the file, for every command that reads a run, never 'a bug in minicnn'."""
+    state = mc.load(runs / "dcgan" / "checkpoint.ckpt")
+    edit(state)
+    folder = tmp_path / "edited"
+    folder.mkdir()
+    path = folder / "checkpoint.ckpt"
+    mc.save(state, path)
+    one_line_error(capsys, "sample", str(path), "--out", str(tmp_path / "g.png"), says=says)
+    for argv in (["sample", str(path), "--out", str(tmp_path / "g.png")],
+                 ["export", str(path), "--to", str(tmp_path / "g.safetensors")],
+                 ["train", "dcgan", "--steps", "2", "--no-progress", "--out", str(folder),
+                  "--resume"]):
+        line = one_line_error(capsys, *argv, says=str(path))
+        assert "bug" not in line, line

@@ -17,9 +17,10 @@ from __future__ import annotations
 import argparse
 import os
 
-from ..command_line import (CommandError, check_device, check_image_output, check_quality_n,
-                            check_resume_settings, check_run_folder, non_negative_int,
-                            positive_float, positive_int, read_run, run_training, start_ranks)
+from ..command_line import (TRAIN_KINDS, CommandError, _describe_kind, check_device,
+                            check_image_output, check_quality_n, check_resume_settings,
+                            check_run_folder, non_negative_int, positive_float, positive_int,
+                            read_run, run_training, start_ranks)
 
 # name on the command line -> (recipe name, help line)
 GANS = {
@@ -199,14 +200,15 @@ def _load(args):
     get_recipe("dcgan")  # makes the built-in recipes known
     if kind not in RECIPES:
         command = f"'minicnn {args.command}'"
-        raise CommandError(f"checkpoint: {args.checkpoint} is a {kind} run, not a GAN's; "
+        what = f"a {kind} run" if kind in TRAIN_KINDS else _describe_kind(kind)
+        raise CommandError(f"checkpoint: {args.checkpoint} is {what}, not a GAN's; "
                            f"{command} needs a run of 'minicnn train "
                            f"{'|'.join(sorted(GANS))}'")
     check_device(args.device)
     try:
         return load_trained(args.checkpoint, device=args.device)
-    except (ValueError, KeyError) as error:
-        raise CommandError(f"checkpoint: {args.checkpoint}: {error}") from None
+    except ValueError as error:   # names the file already
+        raise CommandError(f"checkpoint: {error}") from None
 
 
 def run_sample(args) -> int:

@@ -28,7 +28,9 @@ stays the last good one (``TrainingRun.save`` also refuses non-finite weights).
 """
 from __future__ import annotations
 
+import contextlib
 import csv
+import os
 import time
 from pathlib import Path
 
@@ -175,10 +177,11 @@ class GANTraining:
     def from_checkpoint(cls, path, out=None, device: str = "cpu", images=None, **kwargs):
         """Rebuild the run saved at ``path`` (its config picks the recipe) and load it."""
         state = read_checkpoint(path)
-        config = dict(state["config"])
-        recipe = get_recipe(config.pop("recipe"))
-        training = cls(recipe, config, out=out if out is not None else Path(path).parent,
-                       device=device, images=images, **kwargs)
+        with _rebuilding(path):
+            config = dict(state["config"])
+            recipe = get_recipe(config.pop("recipe"))
+            training = cls(recipe, config, out=out if out is not None else Path(path).parent,
+                           device=device, images=images, **kwargs)
         training.run.load(path)
         training.loss_names = list(training.run.history)
         return training
@@ -308,15 +311,41 @@ def load_trained(path, device: str = "cpu") -> tuple[GANRecipe, GANParts]:
     """The recipe and parts (models with their trained weights) of a checkpoint, for
     sampling and evaluation. Optimizers are rebuilt but not restored."""
     state = read_checkpoint(path)
-    config = dict(state["config"])
-    recipe = get_recipe(config["recipe"])
-    _random.manual_seed(int(config.get("seed", 0)))
-    parts = recipe.build(recipe.config(**{k: v for k, v in config.items() if k != "recipe"}))
-    for name, model in parts.models.items():
-        model.load_state_dict(state["models"][name])
-    for name, extra in parts.extras.items():
-        if name in state.get("schedulers", {}):
-            extra.load_state_dict(state["schedulers"][name])
+    with _rebuilding(path):
+        config = dict(state["config"])
+        recipe = get_recipe(config["recipe"])
+        _random.manual_seed(int(config.get("seed", 0)))
+        parts = recipe.build(recipe.config(**{k: v for k, v in config.items()
+                                              if k != "recipe"}))
+        saved_models = state.get("models")
+        for name, model in parts.models.items():
+            if not isinstance(saved_models, dict) or name not in saved_models:
+                raise ValueError(f"the checkpoint holds no {name!r} model (it has "
+                                 f"{sorted(saved_models) if isinstance(saved_models, dict) else 'none'})")
+            model.load_state_dict(saved_models[name])
+        for name, extra in parts.extras.items():
+            if name in state.get("schedulers", {}):
+                extra.load_state_dict(state["schedulers"][name])
+        step = state.get("step")
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise ValueError(f"the checkpoint's step is {step!r}, expected an int >= 0")
     parts.to(device)
-    parts.step = int(state["step"])
+    parts.step = step
     return recipe, parts
+
+
+@contextlib.contextmanager
+def _rebuilding(path):
+    """Rebuilding a run from a checkpoint's config and weights: whatever fails (a config
+    another minicnn or a hand edit left, weights of other shapes) is one ``ValueError``
+    naming the file, as a damaged file is; out of memory stays itself."""
+    try:
+        yield
+    except (ValueError, TypeError, KeyError, RuntimeError, AttributeError,
+            IndexError) as error:
+        if isinstance(error.__context__, MemoryError):   # ops' "cannot allocate": as is
+            raise
+        detail = " ".join(str(error).split()) if isinstance(error, ValueError) else \
+            f"{type(error).__name__}: {' '.join(str(error).split())}"
+        raise ValueError(f"{os.fspath(path)}: the run it holds cannot be rebuilt: "
+                         f"{detail}") from error
