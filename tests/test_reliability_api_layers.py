@@ -46,3 +46,34 @@ def test_layer_arguments(code):
 def test_lp_pool_zero_power_names_the_argument():
     with pytest.raises(ValueError, match="norm_type: expected a non-zero number"):
         mc.nn.LPPool2d(0, 2)
+
+
+IMAGE = ("R = np.random.RandomState(0); x = L.tensor(R.randint(-9, 9, (1, 2, 4, 4))); "
+         "q = L.tensor(R.randn(2, 3, 4).astype('float32')); v = L.ones(2, 3)")
+
+
+@pytest.mark.parametrize("code", [
+    # pooling integers as PyTorch: int64 averages truncate in int64, other ints refused
+    "F.avg_pool2d(x, 2)", "F.avg_pool2d(x, 3, stride=1, padding=1)",
+    "F.avg_pool2d(x, 2, divisor_override=3)", "F.avg_pool2d(x.int(), 2)",
+    "F.avg_pool2d(x.to(L.uint8), 2)", "F.avg_pool2d(x.bool(), 2)", "F.max_pool2d(x, 2)",
+    "F.max_pool2d(x.bool(), 2)", "F.max_pool2d(x.to(L.uint8), 2)",
+    # attention: a query that may attend to nothing gives 0, not NaN
+    "F.scaled_dot_product_attention(q, q, q, attn_mask=L.zeros(3, 3).bool())",
+    "F.scaled_dot_product_attention(q, q, q, attn_mask=L.eye(3).bool() & (L.arange(3) > 0))",
+    "F.scaled_dot_product_attention(q, q, q, attn_mask=L.full((3, 3), float('-inf')))",
+    "F.scaled_dot_product_attention(q, q, q, is_causal=True)",
+    # constant padding: widths are ints, the value a number, a crop never below size 0
+    "F.pad(v, (1.5, 1))", "F.pad(v, (1, 1), value='a')", "F.pad(v, (-2, -2))",
+    "F.pad(v, (-1, -2))", "F.pad(v, (-1, -1))", "F.pad(v, (1, 2, 0, 1), value=3.0)"])
+def test_functional_ops(code):
+    compare(code, IMAGE)
+
+
+def test_fully_masked_attention_has_zero_gradient_there():
+    q = mc.tensor([[[1.0, 2.0], [3.0, -1.0]]], requires_grad=True)
+    mask = mc.tensor([[True, True], [False, False]])
+    out = mc.nn.functional.scaled_dot_product_attention(q, q, q, attn_mask=mask)
+    assert out.numpy()[0, 1].tolist() == [0.0, 0.0]
+    out.sum().backward()
+    assert bool(mc.isfinite(q.grad).all())

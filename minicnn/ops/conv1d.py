@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ..autograd import Tensor
 from .conv import conv2d, conv_transpose2d
+from .torch_errors import RuntimeValueError
 
 
 def _single(value, name: str, op: str) -> int:
@@ -36,7 +37,7 @@ def _check(op: str, input, weight, input_dims=(2, 3)):
     if weight.ndim != 3:
         raise ValueError(f"{op}: weight: expected 3 dims, got shape {weight.shape}")
     if weight.shape[-1] == 0 or weight.shape[1 if "transpose" in op else 0] == 0:
-        raise ValueError(f"{op}: weight: expected a non-empty kernel and at least one output "
+        raise RuntimeValueError(f"{op}: weight: expected a non-empty kernel and at least one output "
                          f"channel, got weight of shape {weight.shape} (PyTorch raises too)")
 
 

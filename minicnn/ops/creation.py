@@ -6,6 +6,7 @@ import numpy as np
 from .. import random as _random
 from ..autograd import Tensor
 from ..backend import DEFAULT_DTYPE, scalar_dtype, to_device
+from .torch_errors import RuntimeValueError
 
 
 def _shape(size):
@@ -20,7 +21,7 @@ def _shape(size):
             raise TypeError(f"size: expected a sequence of ints, but found an element of type "
                             f"{type(dim).__name__} ({dim!r}) in {tuple(size)!r}")
         if dim < 0:
-            raise ValueError(f"size: trying to create a tensor with negative dimension {dim}: "
+            raise RuntimeValueError(f"size: trying to create a tensor with negative dimension {dim}: "
                              f"{list(size)}")
         shape.append(int(dim))
     return tuple(shape)
@@ -122,7 +123,7 @@ def randint(low, high=None, size=None, device=None, generator=None, *, dtype=Non
             raise TypeError(f"randint: {name}: expected an int, got {value!r} "
                             f"({type(value).__name__})")
     if low >= high:
-        raise ValueError(f"randint: expected low < high, got low={low} and high={high} "
+        raise RuntimeValueError(f"randint: expected low < high, got low={low} and high={high} "
                          f"(PyTorch: random_ expects 'from' to be less than 'to')")
     rng = _random.numpy_generator(generator)
     draws = rng.integers(int(low), int(high), size=_shape(tuple(size)))

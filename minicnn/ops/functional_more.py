@@ -482,7 +482,14 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
             scores = scores + attn_mask
         else:
             scores = scores + _const(np.asarray(mask), scores)
-    weights = softmax(scores, -1)
+    xp = get_array_module(scores.array)
+    dead = xp.isneginf(scores.array).all(axis=-1, keepdims=True)
+    if dead.any():  # a query that may attend to nothing gets 0 (PyTorch's), not NaN
+        scores = where(xp.broadcast_to(dead, scores.shape), _const(xp.zeros((), scores.dtype),
+                                                                   scores), scores)
+        weights = softmax(scores, -1) * _const((~dead).astype(scores.dtype), scores)
+    else:
+        weights = softmax(scores, -1)
     if dropout_p:
         weights = _dropout(weights, dropout_p, training=True)
     return matmul(weights, value)

@@ -339,6 +339,9 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     """
     x, unbatched = _batched("max_pool2d", input)
     window = _check_window("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
+    if x.dtype.kind == "b":
+        raise TypeError("max_pool2d: not implemented for bool input (PyTorch neither); "
+                        "convert it first (x.to(mc.uint8) or x.float())")
     y = MaxPool2dFunction.apply(x, window=window)
     indices = None
     if return_indices:
@@ -412,6 +415,16 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     window = _check_window("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
     if divisor_override is not None and divisor_override == 0:
         raise ValueError("avg_pool2d: divisor_override: expected a non-zero number, got 0")
+    if x.dtype.kind in "iub":
+        if x.dtype != np.int64:
+            raise TypeError(f"avg_pool2d: not implemented for {x.dtype} input (PyTorch "
+                            f"neither); convert it first (x.float())")
+        # PyTorch averages int64 in int64, truncating toward zero
+        y = AvgPool2dFunction.apply(Tensor._wrap(x.array.astype(np.float64)), window=window,
+                                    count_include_pad=bool(count_include_pad),
+                                    divisor_override=divisor_override)
+        y = Tensor._wrap(np.trunc(y.array).astype(x.dtype))
+        return reshape(y, y.shape[1:]) if unbatched else y
     y = AvgPool2dFunction.apply(x, window=window, count_include_pad=bool(count_include_pad),
                                 divisor_override=divisor_override)
     return reshape(y, y.shape[1:]) if unbatched else y

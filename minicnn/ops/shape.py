@@ -13,6 +13,7 @@ import numpy as np
 
 from ..autograd import Function, Tensor, as_tensor
 from ..backend import get_array_module, promote_types
+from .torch_errors import RuntimeValueError
 
 
 def _normalize_dim(dim: int, ndim: int, name: str = "dim") -> int:
@@ -118,15 +119,15 @@ def reshape(x: Tensor, *shape) -> Tensor:
     if shape == x.shape:
         return x
     if shape.count(-1) > 1:
-        raise ValueError(f"reshape: only one dimension can be inferred (-1), got {shape}")
+        raise RuntimeValueError(f"reshape: only one dimension can be inferred (-1), got {shape}")
     if any(s < -1 for s in shape):
-        raise ValueError(f"reshape: invalid shape dimension {min(shape)} in {shape}: sizes "
+        raise RuntimeValueError(f"reshape: invalid shape dimension {min(shape)} in {shape}: sizes "
                          f"must be >= 0, or -1 for one inferred size")
     known = math.prod([s for s in shape if s != -1])
     count = x.numel()
     if shape.count(-1) > 1 or (-1 in shape and (known == 0 or count % known)) or (
             -1 not in shape and known != count):
-        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
+        raise RuntimeValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
                          f"({count} elements) into {shape}")
     if -1 in shape:
         shape = tuple(count // known if s == -1 else s for s in shape)
@@ -306,7 +307,7 @@ def _tensor_list(op: str, tensors) -> list:
                             f"{type(t).__name__}")
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
-        raise ValueError(f"{op}: expected a non-empty sequence of tensors")
+        raise RuntimeValueError(f"{op}: expected a non-empty sequence of tensors")
     dtype = tensors[0].dtype
     for t in tensors[1:]:
         if t.dtype != dtype:
@@ -327,13 +328,13 @@ def cat(tensors, dim: int = 0) -> Tensor:
         return tensors[0] if len(tensors) == 1 else Cat.apply(*tensors, dim=0)
     tensors = kept
     if tensors[0].ndim == 0:
-        raise ValueError("cat: zero-dimensional tensor (at position 0) cannot be "
+        raise RuntimeValueError("cat: zero-dimensional tensor (at position 0) cannot be "
                          "concatenated; use mc.stack, or unsqueeze it first")
     dim = _normalize_dim(dim, tensors[0].ndim)
     for i, t in enumerate(tensors):
         if t.ndim != tensors[0].ndim or any(
                 a != b for d, (a, b) in enumerate(zip(t.shape, tensors[0].shape)) if d != dim):
-            raise ValueError(f"cat: tensors[{i}] has shape {t.shape}, expected "
+            raise RuntimeValueError(f"cat: tensors[{i}] has shape {t.shape}, expected "
                              f"{tensors[0].shape} except in dim {dim}")
     return Cat.apply(*tensors, dim=dim)
 
@@ -342,7 +343,7 @@ def stack(tensors, dim: int = 0) -> Tensor:
     tensors = _tensor_list("stack", tensors)
     for i, t in enumerate(tensors):
         if t.shape != tensors[0].shape:
-            raise ValueError(f"stack: tensors[{i}] has shape {t.shape}, expected {tensors[0].shape}")
+            raise RuntimeValueError(f"stack: tensors[{i}] has shape {t.shape}, expected {tensors[0].shape}")
     dim = _normalize_dim(dim, tensors[0].ndim + 1)
     return cat([unsqueeze(t, dim) for t in tensors], dim=dim)
 
@@ -368,9 +369,17 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
         raise ValueError(f"pad: mode must be 'constant', got {mode!r}")
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ValueError(f"pad: expected an even number of widths, at most {2 * x.ndim}, got {pad}")
+    pad = _int_sizes("pad", pad)
+    if isinstance(value, (str, bytes)) or value is None or not hasattr(value, "__float__"):
+        raise TypeError(f"pad: value: expected a number, got {value!r} ({type(value).__name__})")
     widths = [[0, 0] for _ in range(x.ndim)]
     for i in range(len(pad) // 2):
-        widths[x.ndim - 1 - i] = [int(pad[2 * i]), int(pad[2 * i + 1])]
+        widths[x.ndim - 1 - i] = [pad[2 * i], pad[2 * i + 1]]
+        size = x.shape[x.ndim - 1 - i] + pad[2 * i] + pad[2 * i + 1]
+        if size < 0:
+            raise RuntimeValueError(f"pad: widths {pad[2 * i]}, {pad[2 * i + 1]} crop dim "
+                             f"{x.ndim - 1 - i} (size {x.shape[x.ndim - 1 - i]}) to a negative "
+                             f"size {size}")
     crop = tuple(slice(max(-b, 0), x.shape[d] - max(-a, 0)) for d, (b, a) in enumerate(widths))
     if any(b < 0 or a < 0 for b, a in widths):
         x = getitem(x, crop)
