@@ -187,3 +187,24 @@ def test_logcumsumexp_gradcheck_and_gradgradcheck():
     x = mc.tensor(_x(2, 5, 3) * 10, requires_grad=True)
     fn = lambda t: mc.logcumsumexp(t, 1)  # noqa: E731
     assert gradcheck(fn, [x]) and gradgradcheck(fn, [x])
+
+
+# --- x.view(dtype) --------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["int32", "float32", "int16", "uint8", "float64", "int64"])
+def test_view_as_another_dtype_reads_the_same_bytes(name):
+    torch = torch_or_skip()
+    x = _x(3, 4).astype(np.float32)
+    ours = mc.tensor(x).view(getattr(mc, name))
+    theirs = torch.tensor(x).view(getattr(torch, name))
+    assert ours.shape == tuple(theirs.shape) and str(ours.dtype) == name
+    np.testing.assert_array_equal(ours.numpy().view(np.uint8), theirs.numpy().view(np.uint8))
+    assert mc.tensor(x).view(2, 6).shape == (2, 6) and mc.tensor(x).view((-1,)).shape == (12,)
+
+
+def test_view_dtype_errors_as_pytorch():
+    torch = torch_or_skip()
+    for lib in (torch, mc):
+        with pytest.raises(RuntimeError):
+            lib.ones(3, 3, dtype=lib.float32).view(lib.float64)  # 3 x 4 bytes in 8-byte steps
+        with pytest.raises(RuntimeError):
+            lib.tensor(1.0, dtype=lib.float32).view(lib.int16)

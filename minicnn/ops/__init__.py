@@ -139,9 +139,10 @@ for _more in (elementwise_more, shape_more, reduce_linalg_more, functional_more,
     _methods.update(_more.methods())
 from . import activation_shrink, scan_search, shape_extra, special  # noqa: E402
 
-from . import scatter_reduce as _scatter_reduce  # noqa: E402
+from . import scatter_reduce as _scatter_reduce, view_dtype as _view_dtype  # noqa: E402
 
-for _more in (activation_shrink, special, scan_search, shape_extra, _scatter_reduce):
+for _more in (activation_shrink, special, scan_search, shape_extra, _scatter_reduce,
+              _view_dtype):
     _methods.update(_more.methods())
 from .numpy_names import methods_with_numpy_names  # noqa: E402  (x.sum(axis=1))
 

@@ -34,7 +34,8 @@ from ..autograd import Function, Tensor
 from ..backend import get_array_module, to_device
 from .activation import sigmoid, softmax, tanh
 from .dropout import dropout as _dropout
-from .index_ops import gather, repeat_interleave, split
+from .index_ops import gather, split
+from .grouped_query import grouped_heads
 from .math import (MaskMul, abs as _abs, amax, clamp, connected, matmul, power, sqrt,
                    sum as _sum, where)
 from .shape import IndexAdd, getitem, pad as _pad, permute, reshape, transpose, unsqueeze
@@ -435,18 +436,6 @@ def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: fl
     return _const(one_hot, logits) - _const(soft, logits) + y_soft
 
 
-def _grouped_heads(query: Tensor, key: Tensor, value: Tensor):
-    """enable_gqa: each of key's (and value's) H_kv heads serves H_q / H_kv query heads."""
-    heads, kv_heads = query.shape[-3], key.shape[-3]
-    if kv_heads == 0 or heads % kv_heads or value.shape[-3] != kv_heads:
-        raise RuntimeValueError(f"scaled_dot_product_attention: enable_gqa: the query's heads "
-                                f"({heads}) must be a multiple of the key's and value's "
-                                f"(dim -3: {kv_heads} and {value.shape[-3]})")
-    groups = heads // kv_heads
-    return (repeat_interleave(key, groups, dim=key.ndim - 3),
-            repeat_interleave(value, groups, dim=value.ndim - 3))
-
-
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask=None,
                                  dropout_p: float = 0.0, is_causal: bool = False, scale=None,
                                  enable_gqa: bool = False) -> Tensor:
@@ -464,7 +453,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
                          f"(..., S, E), value (..., S, Ev), got {query.shape}, {key.shape}, "
                          f"{value.shape}")
     if enable_gqa and query.ndim >= 3 and key.ndim >= 3 and query.shape[-3] != key.shape[-3]:
-        key, value = _grouped_heads(query, key, value)
+        key, value = grouped_heads(query, key, value)
     if is_causal and attn_mask is not None:
         raise RuntimeValueError("scaled_dot_product_attention: is_causal: expected "
                                 "attn_mask=None when is_causal=True")
