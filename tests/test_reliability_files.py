@@ -169,3 +169,46 @@ def test_write_idx_names_a_dimension_it_cannot_store(tmp_path):
     big = np.lib.stride_tricks.as_strided(np.zeros(1, np.uint8), (2 ** 32, 0), (0, 0))
     with pytest.raises(ValueError, match="32 bits"):
         write_idx(tmp_path / "x.idx", big)
+
+
+def test_onnx_export_never_freezes_an_input_dependent_value_silently():
+    pytest.importorskip("onnx")
+    from minicnn.onnx import UnsupportedOperatorError
+
+    class ThroughNumpy(mc.nn.Module):
+        def forward(self, x):
+            return mc.tensor(x.numpy() * 2)
+
+    class Partly(mc.nn.Module):
+        def forward(self, x):
+            return x * float(x.sum().item())
+
+    for model in (ThroughNumpy(), Partly()):
+        with pytest.raises(UnsupportedOperatorError, match="outside minicnn's ops"):
+            mc.onnx.export(model, (mc.randn(2, 3),), io.BytesIO())
+
+    class Buffer(mc.nn.Module):   # a constant of the model itself is fine
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("scale", mc.ones(3))
+
+        def forward(self, x):
+            return x * self.scale
+
+    mc.onnx.export(Buffer(), (mc.randn(2, 3),), io.BytesIO())
+
+
+def test_onnx_export_arguments_are_checked_naming_them():
+    pytest.importorskip("onnx")
+    linear, x = mc.nn.Linear(2, 3), (mc.randn(1, 2),)
+    with pytest.raises(ValueError, match="dynamic_axes: 'inptu' is not an input or output"):
+        mc.onnx.export(linear, x, io.BytesIO(), input_names=["input"],
+                       dynamic_axes={"inptu": {0: "batch"}})
+    with pytest.raises(ValueError, match=r"dynamic_axes\['input'\]: axis 4"):
+        mc.onnx.export(linear, x, io.BytesIO(), input_names=["input"],
+                       dynamic_axes={"input": [4]})
+    with pytest.raises(TypeError, match="input_names: expected non-empty strings"):
+        mc.onnx.export(linear, x, io.BytesIO(), input_names=[1])
+    for bad in (5, None):
+        with pytest.raises(TypeError, match="f: expected a file name"):
+            mc.onnx.export(linear, x, bad)

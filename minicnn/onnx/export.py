@@ -6,7 +6,8 @@ import os
 import numpy as np
 
 from ..autograd import Tensor, enable_grad
-from .graph import GraphBuilder, convert_functions, recorded_functions, same_constants
+from .graph import (GraphBuilder, convert_functions, inputs_stay_in_the_graph,
+                    recorded_functions, same_constants)
 
 DEFAULT_OPSET = 17
 SUPPORTED_OPSETS = range(13, 21)
@@ -34,6 +35,10 @@ def _names(given, count: int, prefix: str, what: str) -> list[str]:
     if given is None:
         return [f"{prefix}{k}" for k in range(count)] if count > 1 else [prefix.rstrip("_")]
     given = list(given)
+    for name in given:
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"minicnn.onnx.export: {what}: expected non-empty strings, got "
+                            f"{name!r} in {given!r}")
     if len(given) != count or len(set(given)) != count:
         raise ValueError(f"minicnn.onnx.export: {what}: expected {count} distinct names, got "
                          f"{given!r}")
@@ -45,6 +50,29 @@ def _dynamic_dims(dynamic_axes, name: str) -> dict[int, str]:
     if isinstance(axes, (list, tuple)):
         return {int(a): f"{name}_dynamic_axes_{a}" for a in axes}
     return {int(a): str(label) for a, label in axes.items()}
+
+
+def _check_dynamic_axes(dynamic_axes, tensors: dict) -> None:
+    """Every name of ``dynamic_axes`` is an input or output, every axis one it has (a typo
+    would otherwise leave the axis fixed, and the model refuse other batch sizes)."""
+    if dynamic_axes is None:
+        return
+    if not isinstance(dynamic_axes, dict):
+        raise TypeError(f"minicnn.onnx.export: dynamic_axes: expected a dict of name -> axes, "
+                        f"got {type(dynamic_axes).__name__}")
+    for name, axes in dynamic_axes.items():
+        if name not in tensors:
+            raise ValueError(f"minicnn.onnx.export: dynamic_axes: {name!r} is not an input or "
+                             f"output name (they are {sorted(tensors)})")
+        if not isinstance(axes, (list, tuple, dict)):
+            raise TypeError(f"minicnn.onnx.export: dynamic_axes[{name!r}]: expected a list of "
+                            f"axes or a dict axis -> label, got {type(axes).__name__}")
+        ndim = tensors[name].ndim
+        for axis in axes:
+            if isinstance(axis, bool) or not isinstance(axis, int) or not 0 <= axis < ndim:
+                raise ValueError(f"minicnn.onnx.export: dynamic_axes[{name!r}]: axis {axis!r} "
+                                 f"is not one of the {ndim} axes of {name!r} (shape "
+                                 f"{tuple(tensors[name].shape)})")
 
 
 def _value_info(onnx, name: str, tensor: Tensor, dynamic: dict[int, str]):
@@ -77,6 +105,9 @@ def export(model, args, f, export_params: bool = True, verbose: bool = False,
     Returns:
         the ``onnx.ModelProto`` that was written.
     """
+    if not isinstance(f, (str, bytes, os.PathLike)) and not callable(getattr(f, "write", None)):
+        raise TypeError(f"minicnn.onnx.export: f: expected a file name or a binary file "
+                        f"object, got {type(f).__name__}")
     onnx = _import_onnx()
     opset = DEFAULT_OPSET if opset_version is None else int(opset_version)
     if opset not in SUPPORTED_OPSETS:
@@ -95,16 +126,25 @@ def export(model, args, f, export_params: bool = True, verbose: bool = False,
     was_training = getattr(model, "training", None)
     if was_training is not None:
         model.eval()
+    # other values, same shapes: what they change must flow through the graph
+    moved_inputs = tuple(Tensor._wrap((t.array * 1.5 + 0.25).astype(t.dtype),
+                                      requires_grad=True) for t in traced)
     try:
         with enable_grad():
             outputs = _as_tuple(model(*traced), "outputs of the model")
             again = _as_tuple(model(*traced), "outputs of the model")
+            try:
+                moved = _as_tuple(model(*moved_inputs), "outputs of the model")
+            except Exception:  # noqa: BLE001 -- a model that refuses such values: not checked
+                moved = None
     finally:
         if was_training:
             model.train(True)
 
     input_names = _names(input_names, len(traced), "input_", "input_names")
     output_names = _names(output_names, len(outputs), "output_", "output_names")
+    _check_dynamic_axes(dynamic_axes, {**dict(zip(input_names, traced)),
+                                       **dict(zip(output_names, outputs))})
     builder = GraphBuilder(onnx, opset)
     for name in input_names + output_names:
         builder.fresh(name)
@@ -120,6 +160,9 @@ def export(model, args, f, export_params: bool = True, verbose: bool = False,
     from .converters import CONVERTERS
     functions = recorded_functions(list(outputs))
     same_constants(functions, recorded_functions(list(again)), state_names)
+    if moved is not None and len(moved) == len(outputs):
+        inputs_stay_in_the_graph(functions, recorded_functions(list(moved)), state_names,
+                                 tuple(traced), moved_inputs, outputs, moved)
     convert_functions(builder, functions, names, state_names, CONVERTERS)
     for tensor, name in zip(outputs, output_names):
         if id(tensor) not in names:  # an output that is a constant of the model

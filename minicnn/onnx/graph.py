@@ -102,6 +102,44 @@ def same_constants(first: list[Function], second: list[Function], state_names: d
                     "set_noise_mode('const'))")
 
 
+def inputs_stay_in_the_graph(first: list[Function], moved: list[Function], state_names: dict,
+                             inputs: tuple, moved_inputs: tuple, outputs: tuple,
+                             moved_outputs: tuple) -> None:
+    """Raise unless a trace on inputs of other values (same shapes) applied the same ops to
+    the same constants and gave the same constant outputs: a constant that changed was
+    computed from the inputs outside minicnn's ops (``.numpy()``, ``.item()``,
+    ``mc.tensor(x.tolist())``), and the exported graph would return the traced value
+    whatever its input (silently wrong), as would a branch taken on the inputs' values."""
+    if [type(f) for f in first] != [type(f) for f in moved]:
+        raise UnsupportedOperatorError(
+            "minicnn.onnx.export: forward passes on inputs of other values applied different "
+            "ops (control flow on the inputs' values, e.g. 'if x.sum() > 0'); a graph would "
+            "freeze the branch of the example inputs")
+    graph_inputs = {id(t) for t in inputs} | {id(t) for t in moved_inputs}
+
+    def constant(x) -> bool:
+        return x.creator is None and id(x) not in state_names and id(x) not in graph_inputs
+
+    def differ(x, y) -> bool:
+        return x.shape != y.shape or not np.array_equal(x.numpy(), y.numpy(), equal_nan=True)
+
+    for a, b in zip(first, moved):
+        for x, y in zip(a.inputs, b.inputs):
+            if constant(x) and differ(x, y):
+                raise UnsupportedOperatorError(
+                    f"minicnn.onnx.export: an input of {type(a).__name__} is computed from the "
+                    "model's inputs outside minicnn's ops (.numpy(), .item(), .tolist() or "
+                    "mc.tensor(...) inside forward); the graph would hold the example's value "
+                    "as a constant")
+    for k, (x, y) in enumerate(zip(outputs, moved_outputs)):
+        if constant(x) and differ(x, y):
+            raise UnsupportedOperatorError(
+                f"minicnn.onnx.export: output {k} is computed from the inputs outside "
+                "minicnn's ops (.numpy(), .item(), .detach() or mc.tensor(...) inside "
+                "forward); the exported model would return the example's output whatever "
+                "its input")
+
+
 def name_leaf(builder: GraphBuilder, tensor: Tensor, names: dict, state_names: dict) -> str:
     """Name a leaf tensor: a parameter/buffer initializer (by its state_dict key) or an
     anonymous constant."""
