@@ -208,3 +208,19 @@ def test_view_dtype_errors_as_pytorch():
             lib.ones(3, 3, dtype=lib.float32).view(lib.float64)  # 3 x 4 bytes in 8-byte steps
         with pytest.raises(RuntimeError):
             lib.tensor(1.0, dtype=lib.float32).view(lib.int16)
+
+
+def test_shape_errors_are_runtime_errors_as_pytorch():
+    torch = torch_or_skip()
+    calls = [lambda lib: lib.ones(3, 4, 5, 6).permute((0, 2)),
+             lambda lib: lib.ones(3, 4, 5, 6).permute((0, 0, 1, 2, 3)),
+             lambda lib: lib.ones(3, 4).reshape((-1, -1, 2)),
+             lambda lib: lib.ones(4, 3, 1, 6).expand(4, 1, 1, 6),
+             lambda lib: lib.ones(4, 3, 1, 6).expand(3, 1, 6),
+             lambda lib: lib.broadcast_to(lib.ones(3), (2,))]
+    for call in calls:
+        for lib in (torch, mc):
+            with pytest.raises(RuntimeError):
+                call(lib)
+        with pytest.raises(ValueError):
+            call(mc)

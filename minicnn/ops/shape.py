@@ -63,9 +63,11 @@ def broadcast_to(x: Tensor, shape) -> Tensor:
     if x.shape == shape:
         return x
     try:
-        np.broadcast_shapes(x.shape, shape)
+        fits = np.broadcast_shapes(x.shape, shape) == shape  # (3,) to (1,) is no broadcast
     except ValueError:
-        raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}") from None
+        fits = False
+    if not fits:
+        raise RuntimeValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}")
     return BroadcastTo.apply(x, shape=shape)
 
 
@@ -80,7 +82,7 @@ def expand(x: Tensor, *sizes) -> Tensor:
         sizes = tuple(sizes[0])
     lead = len(sizes) - x.ndim
     if lead < 0:
-        raise ValueError(f"expand: expected at least {x.ndim} sizes, got {len(sizes)}")
+        raise RuntimeValueError(f"expand: expected at least {x.ndim} sizes, got {len(sizes)}")
     shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
     return broadcast_to(x, shape)
 
@@ -174,7 +176,7 @@ def permute(x: Tensor, *dims) -> Tensor:
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
     if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
-        raise ValueError(f"permute: expected a permutation of {x.ndim} dims, got {dims}")
+        raise RuntimeValueError(f"permute: expected a permutation of {x.ndim} dims, got {dims}")
     return Permute.apply(x, dims=tuple(d % x.ndim for d in dims))
 
 
