@@ -77,3 +77,28 @@ def test_fully_masked_attention_has_zero_gradient_there():
     assert out.numpy()[0, 1].tolist() == [0.0, 0.0]
     out.sum().backward()
     assert bool(mc.isfinite(q.grad).all())
+
+
+GEN = "g = L.Generator().manual_seed(0); e = L.empty(0, 3); w = L.empty(4, 3); v = L.empty(3)"
+
+
+@pytest.mark.parametrize("code", [
+    # a Generator object is taken wherever PyTorch takes one (was an AttributeError)
+    "L.randn(2, generator=g).shape", "L.rand(2, 3, generator=g).shape",
+    "nn.init.normal_(w, generator=g).shape", "nn.init.uniform_(w, generator=g).shape",
+    "nn.init.xavier_uniform_(w, generator=g).shape", "nn.init.kaiming_normal_(w, generator=g).shape",
+    "nn.init.trunc_normal_(w, generator=g).shape", "nn.init.orthogonal_(w, generator=g).shape",
+    # zero-element tensors are left as they are (was a ZeroDivisionError on the fan)
+    "nn.init.xavier_uniform_(e).shape", "nn.init.kaiming_uniform_(e).shape",
+    "nn.init.kaiming_normal_(e).shape", "nn.init.xavier_normal_(e).shape",
+    "nn.init.xavier_uniform_(v)", "nn.init.kaiming_uniform_(v)", "nn.init.constant_(w, 'a')"])
+def test_generators_and_init(code):
+    compare(code, GEN)
+
+
+def test_a_generator_gives_the_same_draws_twice():
+    first = mc.randn(3, generator=mc.Generator().manual_seed(5))
+    again = mc.randn(3, generator=mc.Generator().manual_seed(5))
+    assert first.tolist() == again.tolist()
+    w = mc.nn.init.normal_(mc.empty(3), generator=mc.Generator().manual_seed(5))
+    assert w.tolist() == mc.nn.init.normal_(mc.empty(3), generator=mc.Generator().manual_seed(5)).tolist()

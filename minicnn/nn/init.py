@@ -83,17 +83,35 @@ def _fan(tensor: Tensor, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
-    """Fill with samples of U(a, b)."""
-    return _fill(tensor, _random.default_generator().uniform(a, b, tensor.shape))
+def _empty(tensor: Tensor, name: str) -> bool:
+    """A zero-element tensor: nothing to fill (PyTorch warns and leaves it, rather than
+    dividing by a fan of 0)."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"{name}: tensor: expected a Tensor, got {type(tensor).__name__}")
+    if tensor.array.size:
+        return False
+    import warnings
+
+    warnings.warn("Initializing zero-element tensors is a no-op", UserWarning, stacklevel=3)
+    return True
 
 
-def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
+    """Fill with samples of U(a, b) (from ``generator``, a ``mc.Generator``, if given)."""
+    rng = _random.numpy_generator(generator)
+    return _fill(tensor, rng.uniform(a, b, tensor.shape))
+
+
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
     """Fill with samples of N(mean, std^2)."""
-    return _fill(tensor, _random.default_generator().normal(mean, std, tensor.shape))
+    rng = _random.numpy_generator(generator)
+    return _fill(tensor, rng.normal(mean, std, tensor.shape))
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
+    if isinstance(val, (str, bytes)) or val is None or not hasattr(val, "__float__"):
+        raise TypeError(f"constant_: val: expected a number, got {val!r} "
+                        f"({type(val).__name__})")
     tensor.array[...] = val
     return tensor
 
@@ -106,39 +124,47 @@ def ones_(tensor: Tensor) -> Tensor:
     return constant_(tensor, 1)
 
 
-def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     r"""U(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio, 2010)."""
+    if _empty(tensor, "xavier_uniform_"):
+        return tensor
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     bound = math.sqrt(3.0) * std
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
-def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     r"""N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
+    if _empty(tensor, "xavier_normal_"):
+        return tensor
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
-    return normal_(tensor, 0.0, std)
+    return normal_(tensor, 0.0, std, generator)
 
 
 def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
-                     nonlinearity: str = "leaky_relu") -> Tensor:
+                     nonlinearity: str = "leaky_relu", generator=None) -> Tensor:
     r"""U(-b, b) with b = gain * sqrt(3 / fan) (He et al., 2015); ``a`` is the leaky
     ReLU's negative slope used in the gain.
 
     PyTorch's default for Linear and Conv2d weights is ``kaiming_uniform_(w, a=sqrt(5))``,
     which works out to U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
     """
+    if _empty(tensor, "kaiming_uniform_"):
+        return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
     bound = math.sqrt(3.0) * std
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
 def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
-                    nonlinearity: str = "leaky_relu") -> Tensor:
+                    nonlinearity: str = "leaky_relu", generator=None) -> Tensor:
     r"""N(0, std^2) with std = gain / sqrt(fan)."""
+    if _empty(tensor, "kaiming_normal_"):
+        return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
-    return normal_(tensor, 0.0, std)
+    return normal_(tensor, 0.0, std, generator)
 
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
@@ -148,7 +174,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     same distribution as PyTorch's inverse-CDF method, different numbers)."""
     if not a < b:
         raise ValueError(f"trunc_normal_: a: expected a < b, got a={a}, b={b}")
-    rng = generator or _random.default_generator()
+    rng = _random.numpy_generator(generator)
     values = rng.normal(mean, std, tensor.shape)
     for _ in range(1000):
         outside = (values < a) | (values > b)
@@ -169,7 +195,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
         return tensor
     rows = tensor.shape[0]
     cols = tensor.array.size // rows
-    flat = (generator or _random.default_generator()).normal(0.0, 1.0, (rows, cols))
+    flat = _random.numpy_generator(generator).normal(0.0, 1.0, (rows, cols))
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)
@@ -211,7 +237,7 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) 
     if tensor.ndim != 2:
         raise ValueError(f"sparse_: tensor: Only tensors with 2 dimensions are supported, got "
                          f"shape {tensor.shape}")
-    rng = generator or _random.default_generator()
+    rng = _random.numpy_generator(generator)
     rows, cols = tensor.shape
     zeros = int(math.ceil(sparsity * rows))
     values = rng.normal(0.0, std, (rows, cols))

@@ -99,13 +99,13 @@ def arange(start, end=None, step=1, dtype=None, device=None) -> Tensor:
 
 def randn(*size, dtype=None, requires_grad=False, device=None, generator=None) -> Tensor:
     """Samples of N(0, 1)."""
-    rng = generator or _random.default_generator()
+    rng = _random.numpy_generator(generator)
     return _make(rng.standard_normal(_shape(size)), dtype, requires_grad, device)
 
 
 def rand(*size, dtype=None, requires_grad=False, device=None, generator=None) -> Tensor:
     """Samples of U[0, 1)."""
-    rng = generator or _random.default_generator()
+    rng = _random.numpy_generator(generator)
     return _make(rng.random(_shape(size)), dtype, requires_grad, device)
 
 
