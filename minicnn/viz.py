@@ -35,10 +35,19 @@ def _new_figure(figsize):
     return figure
 
 
+def _write_png(path, write) -> None:
+    """``write(stream)`` into ``path`` (its folder made if missing), atomically: a run
+    killed while it draws never leaves half a PNG."""
+    from .atomic_write import fspath_of, write_atomically
+
+    path = fspath_of(path, "viz", "path")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    write_atomically(path, write, "viz")
+
+
 def _save(figure, path) -> None:
-    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
-    os.makedirs(folder, exist_ok=True)
-    figure.savefig(os.fspath(path), dpi=100, bbox_inches="tight")
+    _write_png(path, lambda stream: figure.savefig(stream, dpi=100, bbox_inches="tight",
+                                                   format="png"))
 
 
 # ---------------------------------------------------------------------------------------
@@ -54,6 +63,16 @@ def make_image_grid(images, nrow: int = 8, value_range=(-1.0, 1.0), padding: int
     ``(rows, cols)``, C = 3 a colour one ``(rows, cols, 3)``.
     """
     images = _numpy(images)
+    if images.dtype.kind not in "biuf":
+        raise TypeError(f"images: expected real numbers, got dtype {images.dtype}")
+    if images.dtype.kind == "f" and np.isnan(images).any():   # a picture would hide it
+        raise ValueError(f"images: {int(np.isnan(images).sum())} of {images.size} values "
+                         "are NaN (a diverged model?)")
+    for name, value, low_bound in (("padding", padding, 0), ("pad_value", pad_value, 0)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or \
+                value < low_bound or name == "pad_value" and value > 255:
+            raise ValueError(f"{name}: expected an int "
+                             f"{'in 0..255' if name == 'pad_value' else '>= 0'}, got {value!r}")
     if images.ndim == 3:  # (N, H, W): one channel
         images = images[:, None]
     if images.ndim != 4 or images.shape[1] not in (1, 3) or images.shape[0] == 0:
@@ -93,12 +112,11 @@ def save_image_grid(images, path, nrow: int = 8, value_range=(-1.0, 1.0), paddin
         raise ValueError(f"scale: expected a positive int, got {scale!r}")
     grid = make_image_grid(images, nrow, value_range, padding, pad_value)
     grid = grid.repeat(scale, axis=0).repeat(scale, axis=1)
-    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
-    os.makedirs(folder, exist_ok=True)
     if grid.ndim == 2:
-        imsave(os.fspath(path), grid, cmap="gray", vmin=0, vmax=255, format="png")
+        _write_png(path, lambda stream: imsave(stream, grid, cmap="gray", vmin=0, vmax=255,
+                                               format="png"))
     else:
-        imsave(os.fspath(path), grid, format="png")
+        _write_png(path, lambda stream: imsave(stream, grid, format="png"))
     return grid
 
 
@@ -114,6 +132,9 @@ def plot_curves(series: Mapping[str, Sequence], path, title: str | None = None,
     ``(xs, ys)``: ``plot_curves({"train loss": losses, "test loss": (epochs, test)}, p)``.
     Non-finite values are left as gaps. ``log_y=True`` for losses spanning decades.
     """
+    if not isinstance(series, Mapping):
+        raise TypeError(f"series: expected a dict of label -> values, got "
+                        f"{type(series).__name__}")
     if not series:
         raise ValueError("series: expected at least one named curve")
     figure = _new_figure(figsize)
@@ -174,6 +195,11 @@ def plot_confusion_matrix(matrix, path, class_names=None, normalize: bool = Fals
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
         raise ValueError(f"matrix: expected a square (K, K) array, got shape {matrix.shape}")
     k = matrix.shape[0]
+    if k == 0:
+        raise ValueError("matrix: expected at least one class, got shape (0, 0)")
+    if matrix.dtype.kind not in "biuf" or not np.isfinite(matrix.astype(float)).all():
+        raise ValueError(f"matrix: expected finite counts, got dtype {matrix.dtype}"
+                         + (" with NaN or inf" if matrix.dtype.kind in "f" else ""))
     names = [str(i) for i in range(k)] if class_names is None else [str(c) for c in class_names]
     if len(names) != k:
         raise ValueError(f"class_names: expected {k} names, got {len(names)}")

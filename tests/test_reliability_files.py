@@ -212,3 +212,37 @@ def test_onnx_export_arguments_are_checked_naming_them():
     for bad in (5, None):
         with pytest.raises(TypeError, match="f: expected a file name"):
             mc.onnx.export(linear, x, bad)
+
+
+def test_pictures_refuse_what_they_cannot_show_and_never_leave_half_a_png(tmp_path,
+                                                                          monkeypatch):
+    from minicnn import viz
+
+    grid = np.zeros((4, 1, 8, 8), np.float32)
+    for images, error, says in ((np.full((2, 1, 4, 4), np.nan), ValueError, "NaN"),
+                                (grid.astype(np.complex64), TypeError, "real numbers"),
+                                (np.array([[["a"]]]), TypeError, "real numbers")):
+        with pytest.raises(error, match=says):
+            viz.save_image_grid(images, tmp_path / "g.png")
+    with pytest.raises(ValueError, match="padding: expected an int >= 0"):
+        viz.save_image_grid(grid, tmp_path / "g.png", padding=-1)
+    with pytest.raises(TypeError, match="series: expected a dict"):
+        viz.plot_curves([1.0, 2.0], tmp_path / "c.png")
+    with pytest.raises(ValueError, match="matrix: expected finite counts"):
+        viz.plot_confusion_matrix(np.full((2, 2), np.nan), tmp_path / "m.png")
+    with pytest.raises(ValueError, match="at least one class"):
+        viz.plot_confusion_matrix(np.zeros((0, 0)), tmp_path / "m.png")
+    assert not os.listdir(tmp_path)
+    viz.save_image_grid(grid, tmp_path / "g.png")
+    before = (tmp_path / "g.png").read_bytes()
+
+    def killed(*args, **kwargs):   # the drawing dies half-way: the old picture stays
+        raise KeyboardInterrupt
+
+    import matplotlib.image
+
+    monkeypatch.setattr(matplotlib.image, "imsave", killed)
+    with pytest.raises(KeyboardInterrupt):
+        viz.save_image_grid(grid + 1, tmp_path / "g.png")
+    assert (tmp_path / "g.png").read_bytes() == before
+    _no_temporaries(tmp_path)
