@@ -87,6 +87,8 @@ _RUNTIME_CASES = [
     ("flip repeated dim", lambda lib: lib.ones(3, 4).flip((1, -1))),
     ("roll dims mismatch", lambda lib: lib.ones(3, 3).roll(shifts=1, dims=(0, 1))),
     ("roll shifts without dims", lambda lib: lib.ones(2, 4).roll((1, 2))),
+    ("topk k too big", lambda lib: lib.ones(4).topk(5)),
+    ("topk k negative", lambda lib: lib.ones(4).topk(-1)),
 ]
 
 

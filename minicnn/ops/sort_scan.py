@@ -19,6 +19,7 @@ from ..backend import DEFAULT_DTYPE, get_array_module
 from .index_ops import flip, gather
 from .math import _axes, _keepdim_shape, exp, where
 from .shape import _normalize_dim, broadcast_to, reshape, transpose, unsqueeze
+from .torch_errors import RuntimeValueError
 
 SortResult = namedtuple("sort", ["values", "indices"])
 TopKResult = namedtuple("topk", ["values", "indices"])
@@ -67,8 +68,8 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     _check("topk", input)
     size = input.shape[_normalize_dim(dim, input.ndim)] if input.ndim else 1
     if not isinstance(k, (int, np.integer)) or not 0 <= k <= size:
-        raise ValueError(f"topk: k: expected an int in [0, {size}] (the size of dim {dim}), "
-                         f"got {k!r}")
+        raise RuntimeValueError(f"topk: k: expected an int in [0, {size}] (the size of dim "
+                                f"{dim}), got {k!r}")
     if input.ndim == 0:
         zero = get_array_module(input.array).zeros((), dtype=np.int64)
         return TopKResult(input, Tensor._wrap(zero))
