@@ -57,6 +57,11 @@ def apply_in_place(self: Tensor, compute, name: str, write=_write) -> Tensor:
     if not autograd.is_grad_enabled():
         write(self, compute(self), name)
         return self
+    view = self.__dict__.get("_view_of")
+    if view is not None and write is _write and (
+            view[0].requires_grad or self.requires_grad
+            or compute(Tensor._wrap(self.array.copy())).requires_grad):
+        return _through_base(self, view, compute, name)
     if self.requires_grad and self.creator is None:
         raise RuntimeError(f"{name}: a leaf Variable that requires grad is being used in an "
                            "in-place operation. (PyTorch raises the same.) Wrap the update in "
@@ -79,12 +84,55 @@ def apply_in_place(self: Tensor, compute, name: str, write=_write) -> Tensor:
     write(self, result, name)
     if not result.requires_grad:  # overwritten by a constant: no gradient reaches the old value
         self.creator, self.requires_grad = None, False
-        return self
-    fn = result.creator
-    fn._output_ref = weakref.ref(self)
-    fn._output_version = self._version
-    self.creator, self.requires_grad = fn, True
+    else:
+        fn = result.creator
+        fn._output_ref = weakref.ref(self)
+        fn._output_version = self._version
+        self.creator, self.requires_grad = fn, True
+    if "_views" in self.__dict__ and write is _write:
+        _refresh_views(self)
     return self
+
+
+def _through_base(self: Tensor, view, compute, name: str) -> Tensor:
+    """An in-place op on ``self``, a view of a base tensor's memory (``base[index]``, a
+    reshape or a permute of it), in a graph: recorded on the base as
+    ``base = put_back(base, compute(make_view(base)))``, so the base's gradient sees the
+    change (PyTorch's view + in-place rule); ``self`` (and every other view of the base)
+    then reads the new base (``_refresh_views``). A leaf base that requires grad refuses,
+    as in PyTorch."""
+    base, make_view, put_back = view
+    apply_in_place(base, lambda b: put_back(b, compute(make_view(b))), name)
+    return self
+
+
+def _refresh_views(base: Tensor) -> None:
+    """After an in-place op on ``base`` in a graph: each live view ``v = base[index]`` (same
+    memory, so its values changed too) becomes ``base[index]`` of the new base, as PyTorch
+    regenerates a view's history; functions that used v's old value keep a copy of it."""
+    for view in list(base.__dict__.get("_views", ())):
+        recorded = view.__dict__.get("_view_of")
+        if recorded is None or recorded[0] is not base:
+            continue
+        snapshot = None
+        if view.requires_grad:
+            snapshot = Tensor._wrap(view.array.copy())
+            snapshot.creator, snapshot.requires_grad = view.creator, True
+            if view.creator is not None:
+                view.creator._output_ref = weakref.ref(snapshot)
+                view.creator._output_version = 0
+            view.__dict__.setdefault("_snapshots", {})[view._version] = weakref.ref(snapshot)
+        fresh = recorded[1](base)
+        view._version_box[0] += 1
+        if fresh.requires_grad:
+            fn = fresh.creator
+            fn._output_ref = weakref.ref(view)
+            fn._output_version = view._version
+            fn._old_value = snapshot  # alive as long as the graph that may read it
+            view.creator, view.requires_grad = fn, True
+        else:
+            view.creator, view.requires_grad = None, False
+        _refresh_views(view)
 
 
 def _binary_in_place(name, op):

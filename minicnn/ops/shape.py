@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import operator
+import weakref
 
 import numpy as np
 
@@ -133,7 +134,10 @@ def reshape(x: Tensor, *shape) -> Tensor:
                          f"({count} elements) into {shape}")
     if -1 in shape:
         shape = tuple(count // known if s == -1 else s for s in shape)
-    return Reshape.apply(x, shape=tuple(int(s) for s in shape))
+    shape = tuple(int(s) for s in shape)
+    return _note_shape_view(x, Reshape.apply(x, shape=shape),
+                            lambda b: Reshape.apply(b, shape=shape),
+                            lambda b, v: Reshape.apply(v, shape=b.shape))
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -177,7 +181,10 @@ def permute(x: Tensor, *dims) -> Tensor:
         dims = tuple(dims[0])
     if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
         raise RuntimeValueError(f"permute: expected a permutation of {x.ndim} dims, got {dims}")
-    return Permute.apply(x, dims=tuple(d % x.ndim for d in dims))
+    dims = tuple(d % x.ndim for d in dims)
+    inverse = tuple(int(i) for i in np.argsort(dims))
+    return _note_shape_view(x, Permute.apply(x, dims=dims), lambda b: Permute.apply(b, dims=dims),
+                            lambda b, v: Permute.apply(v, dims=inverse))
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
@@ -271,11 +278,66 @@ def getitem(x: Tensor, index) -> Tensor:
                              f"slice {item.start}:{item.stop}:{item.step}; to reverse, write "
                              f"x.flip(dim)")
     if not isinstance(index, tuple):
-        return GetItem.apply(x, index=_index_item(index, xp))
+        index = _index_item(index, xp)
+        if _is_integer(index) and x.ndim == 1:
+            index = (index, Ellipsis)  # a 0-d view of x's memory, not a NumPy scalar copy
+        return _note_view(x, GetItem.apply(x, index=index), index)
     index = tuple(_index_item(i, xp) for i in index)
-    for step in _pytorch_steps(index):
+    if len(index) == x.ndim and all(_is_integer(i) for i in index):
+        index = index + (Ellipsis,)  # as above: x[1, 2] shares x's memory, as in PyTorch
+    steps = _pytorch_steps(index)
+    if len(steps) == 1:
+        return _note_view(x, GetItem.apply(x, index=steps[0]), steps[0])
+    for step in steps:
         x = GetItem.apply(x, index=step)
     return x
+
+
+def _note_view(base: Tensor, y: Tensor, index) -> Tensor:
+    """Remember that ``y`` is a view of ``base``'s memory (a basic index: ints, slices, None,
+    Ellipsis), so that an in-place op on ``y`` is recorded as one on ``base``, as in
+    PyTorch (``c[0:1].mul_(3)`` then changes c's gradient too; ``ops/inplace.py``)."""
+    array = y.array
+    if isinstance(array, np.ndarray) and array.base is not None and all(
+            item is None or item is Ellipsis or isinstance(item, slice) or _is_integer(item)
+            for item in (index if isinstance(index, tuple) else (index,))) and \
+            np.may_share_memory(array, base.array):
+        from .. import autograd
+
+        if autograd.is_grad_enabled():
+            _record_view(base, y, lambda b: GetItem.apply(b, index=index),
+                         lambda b, v: _index_put(b, index, v))
+    return y
+
+
+def _index_put(base: Tensor, index, value: Tensor) -> Tensor:
+    from .setitem import index_put
+
+    return index_put(base, index, value)
+
+
+def _record_view(base: Tensor, y: Tensor, make_view, put_back) -> None:
+    """``y`` shares ``base``'s memory: ``make_view(b)`` makes it again from a base ``b``,
+    ``put_back(b, v)`` is the base whose view is ``v`` (both differentiable), so that an
+    in-place op on ``y`` is recorded on ``base`` and ``base``'s in-place ops refresh ``y``
+    (``ops/inplace.py``), as PyTorch's views."""
+    y.__dict__["_view_of"] = (base, make_view, put_back)
+    views = base.__dict__.get("_views")
+    if views is None:
+        views = base.__dict__["_views"] = weakref.WeakSet()
+    views.add(y)
+
+
+def _note_shape_view(base: Tensor, y: Tensor, make_view, put_back) -> Tensor:
+    """A reshape or permute result that shares ``base``'s memory is recorded as its view."""
+    array = y.array
+    if y is not base and isinstance(array, np.ndarray) and array.base is not None and \
+            np.may_share_memory(array, base.array):
+        from .. import autograd
+
+        if autograd.is_grad_enabled():
+            _record_view(base, y, make_view, put_back)
+    return y
 
 
 # -- joining and padding ------------------------------------------------------------------

@@ -1,0 +1,53 @@
+"""Views and in-place ops against PyTorch (issue 13: no silent wrong gradient).
+
+A basic index (``c[0]``, ``c[:, 1:]``, ``c[1, 2]``), a reshape or a permute that shares
+its input's memory is a *view*, as in PyTorch: an in-place op on it changes the base, in
+value and in gradient; an in-place op on the base changes the view's value and history.
+Before, ``c[0:1].mul_(3)`` changed c's values but not its gradient, and ``c[1].mul_(3)``
+on a 1-D c changed a copy (a NumPy scalar), not c."""
+from __future__ import annotations
+
+import pytest
+
+import minicnn as mc
+from api_oracle import compare
+
+S = "a = L.tensor([1., 2., 3.], requires_grad=True); w = L.tensor([[1., 2.], [3., 4.]], requires_grad=True)"
+
+
+@pytest.mark.parametrize("code", [
+    "c = a*1; b = c[0:1]; b.mul_(3); c.sum().backward(); out = (a.grad, c)",
+    "c = a*1; b = c[1]; b.mul_(3); (c*c).sum().backward(); out = (a.grad, c)",
+    "c = a*1; c[1:].add_(a[:2]); (c*c).sum().backward(); out = (a.grad, c)",
+    "c = w*1; c[:, 0].zero_(); c.sum().backward(); out = (w.grad, c)",
+    "c = w*1; c[0][1].mul_(5); c.sum().backward(); out = (w.grad, c)",
+    "c = w*1; v = c[0]; v2 = v[1:]; v2.mul_(5); c.sum().backward(); out = (w.grad, c)",
+    "c = w*1; b = c[0]; b.mul_(2); b.sum().backward(); out = (w.grad, b)",
+    "c = w*1; b = c[0]; e = b.exp(); b.mul_(2); e.sum().backward(); out = w.grad",
+    "c = w*1; b = c[0]; b.mul_(2); (b * c[0]).sum().backward(); out = w.grad",
+    "buf = L.zeros(3); buf[:2].copy_(a[1:]); (buf * buf).sum().backward(); out = (a.grad, buf)",
+    "buf = L.zeros(2, 3); buf[0].add_(a); buf.sum().backward(); out = a.grad",
+    "buf = L.zeros(3); v = buf[1:]; v.fill_(2.); out = buf",
+    "a[0:1].mul_(2)", "w[0].add_(1)", "w.view(4).add_(1)",
+    "with L.no_grad(): a[0:1].mul_(2)\nout = a",
+    "c = w*1; c[[0]].mul_(3); c.sum().backward(); out = (w.grad, c)",
+    "c = w * 1; d = c[0]; c.mul_(2); d.sum().backward(); out = w.grad",
+    "c = w*1; c.t()[0].mul_(3); c.sum().backward(); out = (w.grad, c)",
+    "c = w*1; c.view(4)[1:].mul_(3); c.sum().backward(); out = (w.grad, c)",
+    "c = w*1; v = c.view(4); c.mul_(2); v.sum().backward(); out = w.grad",
+    "c = w*1; c.t().mul_(3); (c * L.tensor([[1., 2.], [3., 4.]])).sum().backward(); out = (w.grad, c)",
+    "c = w*1; c.unsqueeze(0)[0, 1].zero_(); c.sum().backward(); out = (w.grad, c)",
+    "x = L.ones(2, 3); y = x.view(6); y[0] = 5; out = x",
+    "x = L.ones(2, 3, requires_grad=True); y = x*2; z = y.permute(1, 0); z[0].mul_(0); (y*y).sum().backward(); out = x.grad",
+    "x = L.ones(2, 3); x[1, 2] = 7; out = x", "x = L.arange(4.); x[2].add_(5); out = x",
+    "x = L.arange(6.).reshape(2, 3); r = x[1]; x.mul_(2); out = r"])
+def test_views_and_in_place_ops(code):
+    compare(code, S)
+
+
+def test_a_view_made_under_no_grad_is_still_memory_shared():
+    x = mc.zeros(3)
+    with mc.no_grad():
+        v = x[1:]
+    v.add_(1)
+    assert x.tolist() == [0.0, 1.0, 1.0]
