@@ -88,6 +88,22 @@ _RUNTIME_CASES = [
     ("roll dims mismatch", lambda lib: lib.ones(3, 3).roll(shifts=1, dims=(0, 1))),
     ("roll shifts without dims", lambda lib: lib.ones(2, 4).roll((1, 2))),
     ("topk k too big", lambda lib: lib.ones(4).topk(5)),
+    ("chunk 0", lambda lib: lib.ones(4).chunk(0)),
+    ("split sizes do not add up", lambda lib: lib.ones(4).split([1, 2])),
+    ("masked_fill mask shape", lambda lib: lib.ones(4).masked_fill(lib.ones(3) > 0, 0.0)),
+    ("tril of 1-d", lambda lib: lib.ones(4).tril()),
+    ("repeat with fewer sizes", lambda lib: lib.ones(2, 3).repeat(2)),
+    ("diagonal with one dim twice", lambda lib: lib.ones(3, 3).diagonal(0, 0, 0)),
+    ("trace of 1-d", lambda lib: lib.trace(lib.ones(3))),
+    ("eye negative", lambda lib: lib.eye(-1)),
+    ("mm of 1-d", lambda lib: lib.mm(lib.ones(3), lib.ones(3, 2))),
+    ("bmm of 2-d", lambda lib: lib.bmm(lib.ones(2, 3), lib.ones(3, 2))),
+    ("multinomial too many", lambda lib: lib.multinomial(lib.ones(2), 3)),
+    ("multinomial negative", lambda lib: lib.multinomial(lib.tensor([-1.0, 2.0]), 1)),
+    ("max_pool2d kernel too big", lambda lib: lib.nn.functional.max_pool2d(lib.ones(1, 1, 2, 2),
+                                                                           3)),
+    ("avg_pool2d pad over half", lambda lib: lib.nn.functional.avg_pool2d(lib.ones(1, 1, 4, 4), 2,
+                                                                          padding=2)),
     ("topk k negative", lambda lib: lib.ones(4).topk(-1)),
 ]
 
@@ -100,6 +116,33 @@ def test_runtime_errors_as_pytorch(name, call):
     with pytest.raises(RuntimeError) as caught:
         call(mc)
     assert isinstance(caught.value, ValueError)  # minicnn code catching ValueError still works
+
+
+def test_index_out_of_range_is_runtime_error_and_index_error():
+    torch = torch_or_skip()
+    calls = [lambda lib: lib.ones(4).gather(0, lib.tensor([9])),
+             lambda lib: lib.ones(4).scatter(0, lib.tensor([9]), 1.0),
+             lambda lib: lib.ones(4).narrow(0, 2, 5)]
+    for call in calls:
+        for lib in (torch, mc):
+            with pytest.raises(RuntimeError):
+                call(lib)
+        with pytest.raises(IndexError):
+            call(mc)
+
+
+def test_dtype_refusals_are_runtime_error_and_type_error():
+    torch = torch_or_skip()
+    calls = [lambda lib: lib.neg(lib.tensor([True])),
+             lambda lib: lib.ones(2, dtype=lib.float64).lerp(lib.ones(2, dtype=lib.float32), 0.5),
+             lambda lib: lib.isclose(lib.ones(2, dtype=lib.float64),
+                                     lib.ones(2, dtype=lib.float32))]
+    for call in calls:
+        for lib in (torch, mc):
+            with pytest.raises(RuntimeError):
+                call(lib)
+        with pytest.raises(TypeError):
+            call(mc)
 
 
 def test_bitwise_on_floats_is_runtime_error_and_type_error():

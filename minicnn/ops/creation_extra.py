@@ -5,7 +5,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from .creation import _make
-from .torch_errors import RuntimeTypeError
+from .torch_errors import RuntimeTypeError, RuntimeValueError
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, requires_grad: bool = False,
@@ -14,7 +14,7 @@ def eye(n: int, m: int | None = None, *, dtype=None, requires_grad: bool = False
     for name, value in (("n", n), ("m", m)):
         if value is not None and (isinstance(value, bool) or not hasattr(value, "__index__")
                                   or int(value) < 0):
-            raise ValueError(f"eye: {name}: expected a non-negative int, got {value!r}")
+            raise RuntimeValueError(f"eye: {name}: expected a non-negative int, got {value!r}")
     return _make(np.eye(int(n), None if m is None else int(m)), dtype, requires_grad, device)
 
 
@@ -22,7 +22,7 @@ def linspace(start, end, steps: int, *, dtype=None, requires_grad: bool = False,
              device=None) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end``, both included."""
     if isinstance(steps, bool) or not hasattr(steps, "__index__") or int(steps) < 0:
-        raise ValueError(f"linspace: steps: expected a non-negative int, got {steps!r}")
+        raise RuntimeValueError(f"linspace: steps: expected a non-negative int, got {steps!r}")
     if dtype is not None and np.dtype(dtype) == np.bool_:
         raise RuntimeTypeError("linspace: dtype: expected a floating-point or integer dtype, "
                                "got bool (PyTorch: 'linspace_cpu' not implemented for 'Bool')")

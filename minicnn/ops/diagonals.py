@@ -19,6 +19,7 @@ import numpy as np
 from ..autograd import Tensor
 from .setitem import index_put
 from .shape import _normalize_dim, getitem, permute, reshape
+from .torch_errors import RuntimeValueError
 
 __all__ = ["diagonal", "diag", "trace", "outer"]
 
@@ -44,7 +45,7 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
     dim1 = _normalize_dim(dim1, input.ndim, "dim1")
     dim2 = _normalize_dim(dim2, input.ndim, "dim2")
     if dim1 == dim2:
-        raise ValueError(f"diagonal: dim1 and dim2 must differ, got both {dim1}")
+        raise RuntimeValueError(f"diagonal: dim1 and dim2 must differ, got both {dim1}")
     rest = [d for d in range(input.ndim) if d not in (dim1, dim2)]
     moved = permute(input, (*rest, dim1, dim2))              # (..., rows, cols)
     rows, cols = _diagonal_positions(input.shape[dim1], input.shape[dim2], int(offset))
@@ -60,7 +61,8 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     if input.ndim == 2:
         return _diagonal_of(input, diagonal)
     if input.ndim != 1:
-        raise ValueError(f"diag: input: expected a 1-d or 2-d tensor, got shape {input.shape}")
+        raise RuntimeValueError(f"diag: input: expected a 1-d or 2-d tensor, got shape "
+                                f"{input.shape}")
     size = input.shape[0] + abs(int(diagonal))
     zeros = Tensor._wrap(np.zeros((size, size), dtype=input.dtype))
     if input.device != "cpu":
@@ -73,7 +75,7 @@ def trace(input: Tensor) -> Tensor:
     """The sum of the main diagonal of a matrix."""
     _check("trace", input)
     if input.ndim != 2:
-        raise ValueError(f"trace: input: expected a matrix (2-d), got shape {input.shape}")
+        raise RuntimeValueError(f"trace: input: expected a matrix (2-d), got shape {input.shape}")
     return diagonal(input).sum()
 
 
@@ -82,6 +84,6 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
     _check("outer", input)
     _check("outer", vec2)
     if input.ndim != 1 or vec2.ndim != 1:
-        raise ValueError(f"outer: expected two 1-d tensors, got shapes {input.shape} and "
-                         f"{vec2.shape}")
+        raise RuntimeValueError(f"outer: expected two 1-d tensors, got shapes {input.shape} and "
+                                f"{vec2.shape}")
     return reshape(input, (-1, 1)) * reshape(vec2, (1, -1))

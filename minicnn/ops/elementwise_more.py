@@ -36,6 +36,7 @@ from .inplace import apply_in_place
 from .math import MaskMul, _check_broadcast, exp, where
 from .promotion import operands
 from .tensor_methods import div as _div, mul as _mul, sub as _sub
+from .torch_errors import RuntimeTypeError
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 
@@ -147,8 +148,8 @@ def nan_to_num(input: Tensor, nan: float = 0.0, posinf=None, neginf=None) -> Ten
 def neg(input: Tensor) -> Tensor:
     """-input (bool raises, as PyTorch: invert a mask with ~mask or logical_not)."""
     if _check("neg", input).dtype == np.bool_:
-        raise TypeError("neg: input: negation of a bool tensor is not supported (as in "
-                        "PyTorch); to invert a mask use ~mask or mask.logical_not()")
+        raise RuntimeTypeError("neg: input: negation of a bool tensor is not supported (as in "
+                               "PyTorch); to invert a mask use ~mask or mask.logical_not()")
     return _m.neg(input)
 
 
@@ -323,8 +324,8 @@ def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
                         "'lerp_kernel' not implemented for integers)")
     for name, value in (("end", end), ("weight", weight)):
         if isinstance(value, Tensor) and value.dtype != input.dtype:
-            raise TypeError(f"lerp: {name}: expected dtype {input.dtype}, got {value.dtype} "
-                            f"(PyTorch requires input's dtype); convert with .to()")
+            raise RuntimeTypeError(f"lerp: {name}: expected dtype {input.dtype}, got {value.dtype} "
+                                   f"(PyTorch requires input's dtype); convert with .to()")
     return input + weight * (end - input)
 
 
@@ -339,8 +340,8 @@ def addcdiv(input: Tensor, tensor1, tensor2, *, value=1) -> Tensor:
     """input + value * tensor1 / tensor2 (Adam's step: p.addcdiv_(m, v.sqrt() + eps, ...))."""
     _check("addcdiv", input)
     if all(isinstance(t, Tensor) and t.dtype.kind in "biu" for t in (tensor1, tensor2)):
-        raise TypeError("addcdiv: integer division with addcdiv is not supported (as in "
-                        "PyTorch); convert tensor1 or tensor2 to a floating dtype")
+        raise RuntimeTypeError("addcdiv: integer division with addcdiv is not supported (as in "
+                               "PyTorch); convert tensor1 or tensor2 to a floating dtype")
     quotient = tensor1 / tensor2
     return input + (quotient if value == 1 else value * quotient)
 
@@ -376,8 +377,8 @@ def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-
     _check("isclose", input)
     _other("isclose", "other", other)
     if input.dtype != other.dtype:
-        raise TypeError(f"isclose: other: expected dtype {input.dtype}, got {other.dtype} "
-                        "(PyTorch: 'Float did not match Double'); convert one with .to()")
+        raise RuntimeTypeError(f"isclose: other: expected dtype {input.dtype}, got {other.dtype} "
+                               "(PyTorch: 'Float did not match Double'); convert one with .to()")
     for name, tolerance in (("rtol", rtol), ("atol", atol)):
         if tolerance < 0:
             raise ValueError(f"isclose: {name} must be greater than or equal to zero, "

@@ -19,7 +19,7 @@ from ..autograd import Function, Tensor, as_tensor
 from ..backend import get_array_module, to_device
 from .math import MaskMul, where
 from .shape import _normalize_dim, broadcast_to, reshape, unsqueeze
-from .torch_errors import RuntimeTypeError, RuntimeValueError
+from .torch_errors import RuntimeIndexError, RuntimeTypeError, RuntimeValueError
 
 
 # -- the two primitives -------------------------------------------------------------------
@@ -67,19 +67,19 @@ def _gather_index(op: str, x: Tensor, dim: int, index: Tensor):
         raise TypeError(f"{op}: index: expected an integer (int64) tensor, got dtype {index.dtype}")
     if index.ndim != x.ndim:
         raise RuntimeValueError(f"{op}: index: expected {x.ndim} dims (as the input), got shape "
-                         f"{index.shape}")
+                                f"{index.shape}")
     dim = _normalize_dim(dim, x.ndim)
     xp = get_array_module(x.array)
     for d in range(x.ndim):
         if d != dim and index.shape[d] > x.shape[d]:
             raise RuntimeValueError(f"{op}: index: size {index.shape[d]} in dim {d} exceeds the "
-                             f"input's {x.shape[d]} (index shape {index.shape}, input shape "
-                             f"{x.shape})")
+                                    f"input's {x.shape[d]} (index shape {index.shape}, input shape "
+                                    f"{x.shape})")
     idx = index.array
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= x.shape[dim]):
-        raise IndexError(f"{op}: index: values must be in [0, {x.shape[dim] - 1}] for dim {dim} "
-                         f"of size {x.shape[dim]}, got values in [{int(idx.min())}, "
-                         f"{int(idx.max())}]")
+        raise RuntimeIndexError(f"{op}: index: values must be in [0, {x.shape[dim] - 1}] for dim "
+                                f"{dim} of size {x.shape[dim]}, got values in [{int(idx.min())}, "
+                                f"{int(idx.max())}]")
     parts = []
     for d in range(x.ndim):
         if d == dim:
@@ -140,7 +140,7 @@ def _source(op: str, input: Tensor, index: Tensor, src, value):
         return Tensor._wrap(xp.full(index.shape, filler, dtype=input.dtype))
     if src.ndim != index.ndim or any(i > s for i, s in zip(index.shape, src.shape)):
         raise RuntimeValueError(f"{op}: src: expected at least index's size in every dim (index "
-                         f"shape {index.shape}), got shape {src.shape}")
+                                f"shape {index.shape}), got shape {src.shape}")
     if src.dtype != input.dtype:
         raise RuntimeTypeError(f"{op}: src: expected dtype {input.dtype} (the input's), got "
                                f"{src.dtype}")
@@ -196,11 +196,11 @@ def masked_fill(input: Tensor, mask, value) -> Tensor:
     try:
         shape = np.broadcast_shapes(mask.shape, input.shape)
     except ValueError:
-        raise ValueError(f"masked_fill: mask of shape {mask.shape} cannot be broadcast to the "
-                         f"input's shape {input.shape}") from None
+        raise RuntimeValueError(f"masked_fill: mask of shape {mask.shape} cannot be broadcast to "
+                                f"the input's shape {input.shape}") from None
     if shape != input.shape:
-        raise ValueError(f"masked_fill: mask of shape {mask.shape} cannot be broadcast to the "
-                         f"input's shape {input.shape}")
+        raise RuntimeValueError(f"masked_fill: mask of shape {mask.shape} cannot be broadcast to "
+                                f"the input's shape {input.shape}")
     return where(mask, fill_value("masked_fill", value, input), input)
 
 
@@ -209,8 +209,8 @@ def fill_value(op: str, value, input: Tensor) -> Tensor:
     Tensor value keeps its graph: it gets the sum of g over the filled places)."""
     if isinstance(value, Tensor):
         if value.ndim != 0:
-            raise ValueError(f"{op}: value: expected a 0-d tensor or a number, got shape "
-                             f"{value.shape}")
+            raise RuntimeValueError(f"{op}: value: expected a 0-d tensor or a number, got shape "
+                                    f"{value.shape}")
         return value if value.dtype == input.dtype else value.to(input.dtype)
     return Tensor._wrap(as_tensor(value, like=input).array.astype(input.dtype))
 
@@ -265,7 +265,7 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     if len(dims) != len(shifts):
         raise RuntimeValueError(f"roll: shifts and dims must have the same length, got {shifts} "
-                         f"and {dims}")
+                                f"and {dims}")
     dims = tuple(_normalize_dim(d, input.ndim, "dims") for d in dims)
     return Roll.apply(input, shifts=shifts, dims=dims)
 
@@ -279,10 +279,10 @@ def repeat(input: Tensor, *sizes) -> Tensor:
     sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
     sizes = tuple(int(s) for s in sizes)
     if len(sizes) < input.ndim:
-        raise ValueError(f"repeat: expected at least {input.ndim} sizes (the input's number of "
-                         f"dims), got {sizes}")
+        raise RuntimeValueError(f"repeat: expected at least {input.ndim} sizes (the input's number "
+                                f"of dims), got {sizes}")
     if any(s < 0 for s in sizes):
-        raise ValueError(f"repeat: sizes must be >= 0, got {sizes}")
+        raise RuntimeValueError(f"repeat: sizes must be >= 0, got {sizes}")
     shape = (1,) * (len(sizes) - input.ndim) + tuple(input.shape)
     x = reshape(input, tuple(v for s in shape for v in (1, s)))
     x = broadcast_to(x, tuple(v for r, s in zip(sizes, shape) for v in (r, s)))
@@ -304,7 +304,7 @@ def repeat_interleave(input: Tensor, repeats, dim=None, *, output_size=None) -> 
                                     and repeats.ndim <= 1 and size != 1):
         count = int(repeats if isinstance(repeats, int) else repeats.item())
         if count < 0:
-            raise ValueError(f"repeat_interleave: repeats must be >= 0, got {count}")
+            raise RuntimeValueError(f"repeat_interleave: repeats must be >= 0, got {count}")
         x = unsqueeze(input, dim + 1)
         shape = list(x.shape)
         shape[dim + 1] = count
@@ -317,7 +317,7 @@ def repeat_interleave(input: Tensor, repeats, dim=None, *, output_size=None) -> 
                          f"of {size} counts (the size of dim {dim}), got shape {counts.shape} "
                          f"dtype {counts.dtype}")
     if counts.size and int(counts.min()) < 0:
-        raise ValueError("repeat_interleave: repeats must be >= 0")
+        raise RuntimeValueError("repeat_interleave: repeats must be >= 0")
     positions = to_device(np.repeat(np.arange(size), counts), input.device)
     return Take.apply(input, index=(slice(None),) * dim + (positions,))
 
@@ -332,13 +332,13 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
         if step <= 0 and not (step == 0 and size == 0):
-            raise ValueError(f"split: split_size: expected a positive int, got {step}")
+            raise RuntimeValueError(f"split: split_size: expected a positive int, got {step}")
         sections = [min(step, size - start) for start in range(0, size, step)] if size else [0]
     else:
         sections = [int(s) for s in split_size_or_sections]
         if sum(sections) != size or any(s < 0 for s in sections):
-            raise ValueError(f"split: split_sizes {sections} must be >= 0 and add up to "
-                             f"{size} (the size of dim {dim})")
+            raise RuntimeValueError(f"split: split_sizes {sections} must be >= 0 and add up to "
+                                    f"{size} (the size of dim {dim})")
     pieces, start = [], 0
     for length in sections:
         pieces.append(Take.apply(tensor, index=(slice(None),) * dim
@@ -351,7 +351,7 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     """``chunks`` pieces (or fewer) of size ceil(n / chunks) along ``dim``, as torch.chunk."""
     _check_tensor("chunk", "input", input)
     if not isinstance(chunks, int) or chunks <= 0:
-        raise ValueError(f"chunk: chunks: expected a positive int, got {chunks!r}")
+        raise RuntimeValueError(f"chunk: chunks: expected a positive int, got {chunks!r}")
     size = input.shape[_normalize_dim(dim, input.ndim)]
     if size == 0:  # PyTorch: ``chunks`` empty pieces
         return tuple(split(input, [0] * chunks, dim))
@@ -362,7 +362,7 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
 def _triangle(op: str, input: Tensor, diagonal: int, lower: bool) -> Tensor:
     _check_tensor(op, "input", input)
     if input.ndim < 2:
-        raise ValueError(f"{op}: input: expected at least 2 dims, got shape {input.shape}")
+        raise RuntimeValueError(f"{op}: input: expected at least 2 dims, got shape {input.shape}")
     xp = get_array_module(input.array)
     rows, cols = input.shape[-2:]
     ones = xp.ones((rows, cols), dtype=bool)

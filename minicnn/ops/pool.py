@@ -46,6 +46,7 @@ from ..backend import get_array_module
 from ..geometry import pair, pool_output_size
 from .math import connected
 from .shape import reshape
+from .torch_errors import RuntimeValueError
 
 
 # ---------------------------------------------------------------------------------------
@@ -112,8 +113,8 @@ def _check_window(op, input, kernel_size, stride, padding, dilation, ceil_mode) 
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: input: expected a Tensor, got {type(input).__name__}")
     if input.ndim != 4:
-        raise ValueError(f"{op}: input: expected a 4-D (N, C, H, W) or 3-D (C, H, W) tensor, "
-                         f"got shape {input.shape}")
+        raise RuntimeValueError(f"{op}: input: expected a 4-D (N, C, H, W) or 3-D (C, H, W) "
+                                f"tensor, got shape {input.shape}")
     kernel = pair(kernel_size, "kernel_size", 1, op)
     stride = kernel if stride is None or stride == () or stride == [] else pair(
         stride, "stride", 1, op)
@@ -121,15 +122,15 @@ def _check_window(op, input, kernel_size, stride, padding, dilation, ceil_mode) 
     dilation = pair(dilation, "dilation", 1, op)
     for k, p in zip(kernel, padding):
         if p > k // 2:
-            raise ValueError(f"{op}: padding should be at most half of kernel_size, got "
-                             f"padding={padding} for kernel_size={kernel}")
+            raise RuntimeValueError(f"{op}: padding should be at most half of kernel_size, got "
+                                    f"padding={padding} for kernel_size={kernel}")
     geometry = PoolGeometry.build(input.shape[2:], kernel, stride, padding, dilation,
                                   ceil_mode)
     if min(geometry.output_hw) < 1:
-        raise ValueError(f"{op}: output size is too small: input {geometry.input_hw} with "
-                         f"kernel_size={kernel}, stride={stride}, padding={padding}, "
-                         f"dilation={dilation} gives output {geometry.output_hw} (the dilated "
-                         "kernel is larger than the padded input)")
+        raise RuntimeValueError(f"{op}: output size is too small: input {geometry.input_hw} with "
+                                f"kernel_size={kernel}, stride={stride}, padding={padding}, "
+                                f"dilation={dilation} gives output {geometry.output_hw} (the "
+                                f"dilated kernel is larger than the padded input)")
     return dict(kernel_size=kernel, stride=stride, padding=padding, dilation=dilation,
                 ceil_mode=bool(ceil_mode))
 
@@ -414,7 +415,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     x, unbatched = _batched("avg_pool2d", input)
     window = _check_window("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
     if divisor_override is not None and divisor_override == 0:
-        raise ValueError("avg_pool2d: divisor_override: expected a non-zero number, got 0")
+        raise RuntimeValueError("avg_pool2d: divisor_override: expected a non-zero number, got 0")
     if x.dtype.kind in "iub":
         if x.dtype != np.int64:
             raise TypeError(f"avg_pool2d: not implemented for {x.dtype} input (PyTorch "

@@ -22,6 +22,7 @@ import numpy as np
 from .. import random as _random
 from ..autograd import Tensor
 from ..backend import DEFAULT_DTYPE
+from .torch_errors import RuntimeValueError
 
 __all__ = ["normal", "multinomial", "poisson", "randint_like"]
 
@@ -44,7 +45,8 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None) -> Tenso
     """Samples of N(mean, std^2), elementwise over broadcast mean and std."""
     mean_a, std_a = _array(mean), _array(std)
     if np.any(std_a < 0):
-        raise ValueError(f"normal: std: expected values >= 0, got a minimum of {std_a.min()}")
+        raise RuntimeValueError(f"normal: std: expected values >= 0, got a minimum of "
+                                f"{std_a.min()}")
     tensors = [v for v in (mean, std) if isinstance(v, Tensor)]
     if size is None:
         shape = np.broadcast_shapes(mean_a.shape, std_a.shape)
@@ -65,19 +67,21 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
         raise TypeError(f"multinomial: input: expected a Tensor, got {type(input).__name__}")
     weights = input.numpy().astype(np.float64)
     if weights.ndim not in (1, 2):
-        raise ValueError(f"multinomial: input: expected 1 or 2 dims, got shape {input.shape}")
+        raise RuntimeValueError(f"multinomial: input: expected 1 or 2 dims, got shape "
+                                f"{input.shape}")
     rows = weights.reshape(-1, weights.shape[-1])
     if not np.all(np.isfinite(rows)) or np.any(rows < 0):
-        raise ValueError("multinomial: input: probabilities must be finite and >= 0")
+        raise RuntimeValueError("multinomial: input: probabilities must be finite and >= 0")
     if np.any(rows.sum(axis=1) <= 0):
-        raise ValueError("multinomial: input: every row needs a positive sum")
+        raise RuntimeValueError("multinomial: input: every row needs a positive sum")
     if not isinstance(num_samples, (int, np.integer)) or num_samples <= 0:
-        raise ValueError(f"multinomial: num_samples: expected a positive int, got "
-                         f"{num_samples!r}")
+        raise RuntimeValueError(f"multinomial: num_samples: expected a positive int, got "
+                                f"{num_samples!r}")
     categories = rows.shape[1]
     if not replacement and num_samples > np.count_nonzero(rows, axis=1).min():
-        raise ValueError(f"multinomial: cannot draw {num_samples} samples without replacement "
-                         f"from rows with fewer non-zero categories (of {categories})")
+        raise RuntimeValueError(f"multinomial: cannot draw {num_samples} samples without "
+                                f"replacement from rows with fewer non-zero categories (of "
+                                f"{categories})")
     rng = _rng(generator)
     if replacement:
         # one searchsorted for all rows: row r's cumulative sums shifted into (r, r + 1]
@@ -99,7 +103,7 @@ def poisson(input: Tensor, generator=None) -> Tensor:
     """Poisson draws with rates ``input`` (>= 0), in input's dtype."""
     rates = _array(input)
     if np.any(rates < 0):
-        raise ValueError("poisson: input: rates must be >= 0")
+        raise RuntimeValueError("poisson: input: rates must be >= 0")
     return _on_device_of(_rng(generator).poisson(rates).astype(input.dtype), input)
 
 
@@ -108,7 +112,7 @@ def randint_like(input: Tensor, low=0, high=None, *, dtype=None, generator=None)
     if high is None:
         low, high = 0, low
     if high <= low:
-        raise ValueError(f"randint_like: expected low < high, got low={low}, high={high}")
+        raise RuntimeValueError(f"randint_like: expected low < high, got low={low}, high={high}")
     draws = _rng(generator).integers(low, high, size=input.shape)
     return _on_device_of(draws.astype(dtype or input.dtype), input)
 
@@ -139,7 +143,7 @@ def _random_values(rng, x, low=None, high=None):
 
 def _positive(name: str, value: float, what: str):
     if not value > 0:
-        raise ValueError(f"{name}: {what}: expected a positive number, got {value}")
+        raise RuntimeValueError(f"{name}: {what}: expected a positive number, got {value}")
 
 
 def methods() -> dict:
@@ -149,7 +153,7 @@ def methods() -> dict:
 
     def geometric(rng, x, p):
         if not 0 < p <= 1:
-            raise ValueError(f"geometric_: p: expected a probability in (0, 1], got {p}")
+            raise RuntimeValueError(f"geometric_: p: expected a probability in (0, 1], got {p}")
         return rng.geometric(p, x.shape)
 
     def log_normal(rng, x, mean=1.0, std=2.0):
@@ -163,7 +167,7 @@ def methods() -> dict:
     def bernoulli(rng, x, p=0.5):
         probability = _array(p)
         if np.any(probability < 0) or np.any(probability > 1):
-            raise ValueError("bernoulli_: p: expected probabilities in [0, 1]")
+            raise RuntimeValueError("bernoulli_: p: expected probabilities in [0, 1]")
         return rng.random(x.shape) < probability
 
     return {"multinomial": multinomial, "random_": _fill("random_", _random_values),

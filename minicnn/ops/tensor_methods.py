@@ -29,6 +29,7 @@ from ..backend import DEFAULT_DTYPE, get_array_module
 from .math import abs as _abs, amax, amin, eq, ge, gt, le, lt, maximum, minimum, ne
 from .math import sum as _sum
 from .shape import GetItem, reshape, squeeze
+from .torch_errors import RuntimeIndexError, RuntimeValueError
 
 # What max/min with a dim return, as ``torch.return_types.max``: ``values, indices = ...``,
 # ``result.values``, ``result[0]``.
@@ -303,16 +304,16 @@ def square(input: Tensor) -> Tensor:
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Matrix product of two 2-D tensors (``torch.mm``; ``matmul`` also broadcasts)."""
     if input.ndim != 2 or mat2.ndim != 2:
-        raise ValueError(f"mm: expected two 2-D tensors, got shapes {input.shape} and "
-                         f"{mat2.shape} (torch.matmul / @ handles other ranks)")
+        raise RuntimeValueError(f"mm: expected two 2-D tensors, got shapes {input.shape} and "
+                                f"{mat2.shape} (torch.matmul / @ handles other ranks)")
     return input @ mat2
 
 
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched matrix product of (B, n, k) and (B, k, m) (``torch.bmm``)."""
     if input.ndim != 3 or mat2.ndim != 3 or input.shape[0] != mat2.shape[0]:
-        raise ValueError(f"bmm: expected (B, n, k) and (B, k, m) with the same B, got "
-                         f"{input.shape} and {mat2.shape}")
+        raise RuntimeValueError(f"bmm: expected (B, n, k) and (B, k, m) with the same B, got "
+                                f"{input.shape} and {mat2.shape}")
     return input @ mat2
 
 
@@ -320,8 +321,8 @@ def index_select(input: Tensor, dim: int, index) -> Tensor:
     """The slices ``index`` (1-D integers) along ``dim``, in that order (repeats allowed)."""
     indices = index.array if isinstance(index, Tensor) else np.asarray(index)
     if indices.ndim > 1 or indices.dtype.kind not in "iu":
-        raise ValueError(f"index_select: index: expected a 1-D integer tensor, got dtype "
-                         f"{indices.dtype} and shape {tuple(indices.shape)}")
+        raise RuntimeValueError(f"index_select: index: expected a 1-D integer tensor, got dtype "
+                                f"{indices.dtype} and shape {tuple(indices.shape)}")
     dim = _dim(dim, input.ndim, "index_select")
     xp = get_array_module(input.array)
     key = (slice(None),) * dim + (xp.asarray(indices.reshape(-1)),)
@@ -334,8 +335,8 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     size = input.shape[dim]
     start = start + size if start < 0 else start
     if not (0 <= start and length >= 0 and start + length <= size):
-        raise IndexError(f"narrow: start ({start}) + length ({length}) exceeds dim {dim} of "
-                         f"size {size}")
+        raise RuntimeIndexError(f"narrow: start ({start}) + length ({length}) exceeds dim {dim} of "
+                                f"size {size}")
     return GetItem.apply(input, index=(slice(None),) * dim + (slice(start, start + length),))
 
 

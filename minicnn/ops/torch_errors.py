@@ -10,6 +10,8 @@ classes are both, so either ``except`` works:
   (``x.permute(0, 0)``, ``x.reshape(-1, -1)``, ``x.unfold(0, 9, 1)`` on 8 elements);
 * ``NotImplementedValueError(NotImplementedError, ValueError)``: an unknown mode string
   where PyTorch raises ``NotImplementedError`` (``F.pad(x, p, mode="typo")``);
+* ``RuntimeIndexError(RuntimeError, IndexError)``: an index out of range where PyTorch
+  raises ``RuntimeError`` (``x.gather(0, index)`` with index >= size, ``x.narrow``);
 * ``RuntimeTypeError(RuntimeError, TypeError)``: a dtype the op is not defined for
   (``float_tensor ^ float_tensor``).
 """
@@ -26,3 +28,7 @@ class RuntimeTypeError(RuntimeError, TypeError):
 
 class NotImplementedValueError(NotImplementedError, ValueError):
     """PyTorch's ``NotImplementedError`` for an unknown mode; also a ``ValueError``."""
+
+
+class RuntimeIndexError(RuntimeError, IndexError):
+    """PyTorch's ``RuntimeError`` for an index out of range; also an ``IndexError``."""
