@@ -224,3 +224,11 @@ def test_a_checkpoint_whose_run_does_not_rebuild_is_one_line_naming_it(capsys, r
                   "--resume"]):
         line = one_line_error(capsys, *argv, says=str(path))
         assert "bug" not in line, line
+
+
+def test_tune_refuses_images_fewer_than_a_batch_before_any_trial(capsys, tmp_path, no_work):
+    one_line_error(capsys, "tune", "dcgan", "--images", "1", "--out", str(tmp_path / "t"),
+                   says="--images 1 is fewer than the batch sizes")
+    one_line_error(capsys, "tune", "dcgan", "--images", "10", "--fix", "batch_size=16",
+                   "--out", str(tmp_path / "t"), says="--fix batch_size=N with N <= 10")
+    assert not (tmp_path / "t").exists()

@@ -120,6 +120,14 @@ def run_tune(args) -> int:
                          device=args.device)
     except ValueError as error:
         raise CommandError(f"--fix: {error}") from None
+    if args.images is not None:   # every trial would fail on its first batch: say it now
+        sizes = [study.fixed["batch_size"]] if "batch_size" in study.fixed else \
+            list(getattr(recipe_space(args.kind)["batch_size"], "options", []))
+        if sizes and args.images < max(sizes):
+            raise CommandError(f"--images {args.images} is fewer than the batch size"
+                               f"{'s' if len(sizes) > 1 else ''} the trials use "
+                               f"({', '.join(map(str, sizes))}); use --images >= "
+                               f"{max(sizes)}, or --fix batch_size=N with N <= {args.images}")
     budget = 60.0 * args.budget_minutes if args.budget_minutes is not None else float("inf")
     if budget < study.trial_seconds:
         raise CommandError(f"--budget-minutes {args.budget_minutes:g} is shorter than one "
