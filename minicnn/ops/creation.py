@@ -21,8 +21,8 @@ def _shape(size):
             raise TypeError(f"size: expected a sequence of ints, but found an element of type "
                             f"{type(dim).__name__} ({dim!r}) in {tuple(size)!r}")
         if dim < 0:
-            raise RuntimeValueError(f"size: trying to create a tensor with negative dimension {dim}: "
-                             f"{list(size)}")
+            raise RuntimeValueError(f"size: trying to create a tensor with negative dimension "
+                                    f"{dim}: {list(size)}")
         shape.append(int(dim))
     return tuple(shape)
 
@@ -86,12 +86,13 @@ def arange(start, end=None, step=1, dtype=None, device=None) -> Tensor:
         if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
             raise TypeError(f"arange: {name}: expected a number, got {type(value).__name__}")
         if not np.isfinite(value):
-            raise ValueError(f"arange: {name}: expected a finite number, got {value}")
+            raise RuntimeValueError(f"arange: {name}: expected a finite number, got {value}")
     if step == 0:
-        raise ValueError("arange: step must be nonzero, got step=0")
+        raise RuntimeValueError("arange: step must be nonzero, got step=0")
     if (end - start) * step < 0:
-        raise ValueError(f"arange: end ({end}) lies on the wrong side of start ({start}) for "
-                         f"step {step}: the bounds are inconsistent with the step's sign")
+        raise RuntimeValueError(f"arange: end ({end}) lies on the wrong side of start ({start}) "
+                                f"for step {step}: the bounds are inconsistent with the step's "
+                                f"sign")
     values = np.arange(start, end, step)
     dtype = dtype or (np.int64 if values.dtype.kind in "iu" else DEFAULT_DTYPE)
     return _make(values, dtype, False, device)
@@ -124,7 +125,7 @@ def randint(low, high=None, size=None, device=None, generator=None, *, dtype=Non
                             f"({type(value).__name__})")
     if low >= high:
         raise RuntimeValueError(f"randint: expected low < high, got low={low} and high={high} "
-                         f"(PyTorch: random_ expects 'from' to be less than 'to')")
+                                f"(PyTorch: random_ expects 'from' to be less than 'to')")
     rng = _random.numpy_generator(generator)
     draws = rng.integers(int(low), int(high), size=_shape(tuple(size)))
     return _make(draws, dtype or np.int64, requires_grad, device)

@@ -125,13 +125,13 @@ def reshape(x: Tensor, *shape) -> Tensor:
         raise RuntimeValueError(f"reshape: only one dimension can be inferred (-1), got {shape}")
     if any(s < -1 for s in shape):
         raise RuntimeValueError(f"reshape: invalid shape dimension {min(shape)} in {shape}: sizes "
-                         f"must be >= 0, or -1 for one inferred size")
+                                f"must be >= 0, or -1 for one inferred size")
     known = math.prod([s for s in shape if s != -1])
     count = x.numel()
     if shape.count(-1) > 1 or (-1 in shape and (known == 0 or count % known)) or (
             -1 not in shape and known != count):
-        raise RuntimeValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
-                         f"({count} elements) into {shape}")
+        raise RuntimeValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({count} "
+                                f"elements) into {shape}")
     if -1 in shape:
         shape = tuple(count // known if s == -1 else s for s in shape)
     shape = tuple(int(s) for s in shape)
@@ -146,8 +146,8 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     start = _normalize_dim(start_dim, x.ndim, "start_dim")
     end = _normalize_dim(end_dim, x.ndim, "end_dim")
     if start > end:
-        raise ValueError(f"flatten: start_dim ({start_dim}) cannot come after end_dim "
-                         f"({end_dim}) for a {x.ndim}-d tensor of shape {x.shape}")
+        raise RuntimeValueError(f"flatten: start_dim ({start_dim}) cannot come after end_dim "
+                                f"({end_dim}) for a {x.ndim}-d tensor of shape {x.shape}")
     if x.ndim == 0:
         return reshape(x, (1,))
     size = math.prod(x.shape[start:end + 1])
@@ -393,13 +393,13 @@ def cat(tensors, dim: int = 0) -> Tensor:
     tensors = kept
     if tensors[0].ndim == 0:
         raise RuntimeValueError("cat: zero-dimensional tensor (at position 0) cannot be "
-                         "concatenated; use mc.stack, or unsqueeze it first")
+                                "concatenated; use mc.stack, or unsqueeze it first")
     dim = _normalize_dim(dim, tensors[0].ndim)
     for i, t in enumerate(tensors):
         if t.ndim != tensors[0].ndim or any(
                 a != b for d, (a, b) in enumerate(zip(t.shape, tensors[0].shape)) if d != dim):
             raise RuntimeValueError(f"cat: tensors[{i}] has shape {t.shape}, expected "
-                             f"{tensors[0].shape} except in dim {dim}")
+                                    f"{tensors[0].shape} except in dim {dim}")
     return Cat.apply(*tensors, dim=dim)
 
 
@@ -407,7 +407,8 @@ def stack(tensors, dim: int = 0) -> Tensor:
     tensors = _tensor_list("stack", tensors)
     for i, t in enumerate(tensors):
         if t.shape != tensors[0].shape:
-            raise RuntimeValueError(f"stack: tensors[{i}] has shape {t.shape}, expected {tensors[0].shape}")
+            raise RuntimeValueError(f"stack: tensors[{i}] has shape {t.shape}, expected "
+                                    f"{tensors[0].shape}")
     dim = _normalize_dim(dim, tensors[0].ndim + 1)
     return cat([unsqueeze(t, dim) for t in tensors], dim=dim)
 
@@ -432,7 +433,8 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
     if mode != "constant":
         raise ValueError(f"pad: mode must be 'constant', got {mode!r}")
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
-        raise ValueError(f"pad: expected an even number of widths, at most {2 * x.ndim}, got {pad}")
+        raise RuntimeValueError(f"pad: expected an even number of widths, at most {2 * x.ndim}, "
+                                f"got {pad}")
     pad = _int_sizes("pad", pad)
     if isinstance(value, (str, bytes)) or value is None or not hasattr(value, "__float__"):
         raise TypeError(f"pad: value: expected a number, got {value!r} ({type(value).__name__})")
@@ -442,8 +444,8 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
         size = x.shape[x.ndim - 1 - i] + pad[2 * i] + pad[2 * i + 1]
         if size < 0:
             raise RuntimeValueError(f"pad: widths {pad[2 * i]}, {pad[2 * i + 1]} crop dim "
-                             f"{x.ndim - 1 - i} (size {x.shape[x.ndim - 1 - i]}) to a negative "
-                             f"size {size}")
+                                    f"{x.ndim - 1 - i} (size {x.shape[x.ndim - 1 - i]}) to a "
+                                    f"negative size {size}")
     crop = tuple(slice(max(-b, 0), x.shape[d] - max(-a, 0)) for d, (b, a) in enumerate(widths))
     if any(b < 0 or a < 0 for b, a in widths):
         x = getitem(x, crop)
