@@ -12,6 +12,7 @@ import weakref
 
 import numpy as np
 
+from .. import grad_mode as _grad_mode
 from ..autograd import Function, Tensor, as_tensor
 from ..backend import get_array_module, promote_types
 from .torch_errors import RuntimeValueError
@@ -135,9 +136,7 @@ def reshape(x: Tensor, *shape) -> Tensor:
     if -1 in shape:
         shape = tuple(count // known if s == -1 else s for s in shape)
     shape = tuple(int(s) for s in shape)
-    return _note_shape_view(x, Reshape.apply(x, shape=shape),
-                            lambda b: Reshape.apply(b, shape=shape),
-                            lambda b, v: Reshape.apply(v, shape=b.shape))
+    return _note_reshape(x, Reshape.apply(x, shape=shape), shape)
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -182,9 +181,7 @@ def permute(x: Tensor, *dims) -> Tensor:
     if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
         raise RuntimeValueError(f"permute: expected a permutation of {x.ndim} dims, got {dims}")
     dims = tuple(d % x.ndim for d in dims)
-    inverse = tuple(int(i) for i in np.argsort(dims))
-    return _note_shape_view(x, Permute.apply(x, dims=dims), lambda b: Permute.apply(b, dims=dims),
-                            lambda b, v: Permute.apply(v, dims=inverse))
+    return _note_permute(x, Permute.apply(x, dims=dims), dims)
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
@@ -297,17 +294,20 @@ def _note_view(base: Tensor, y: Tensor, index) -> Tensor:
     """Remember that ``y`` is a view of ``base``'s memory (a basic index: ints, slices, None,
     Ellipsis), so that an in-place op on ``y`` is recorded as one on ``base``, as in
     PyTorch (``c[0:1].mul_(3)`` then changes c's gradient too; ``ops/inplace.py``)."""
-    array = y.array
-    if isinstance(array, np.ndarray) and array.base is not None and all(
+    if _grad_mode._enabled and _same_memory(y.array, base.array) and all(
             item is None or item is Ellipsis or isinstance(item, slice) or _is_integer(item)
-            for item in (index if isinstance(index, tuple) else (index,))) and \
-            np.may_share_memory(array, base.array):
-        from .. import autograd
-
-        if autograd.is_grad_enabled():
-            _record_view(base, y, lambda b: GetItem.apply(b, index=index),
-                         lambda b, v: _index_put(b, index, v))
+            for item in (index if isinstance(index, tuple) else (index,))):
+        _record_view(base, y, lambda b: GetItem.apply(b, index=index),
+                     lambda b, v: _index_put(b, index, v))
     return y
+
+
+def _same_memory(array, base_array) -> bool:
+    """``array`` is a NumPy view of the memory ``base_array`` uses (NumPy points a view's
+    ``base`` at the array owning the memory)."""
+    owner = getattr(array, "base", None)
+    return owner is not None and (owner is base_array or owner is base_array.base) and \
+        isinstance(array, np.ndarray)
 
 
 def _index_put(base: Tensor, index, value: Tensor) -> Tensor:
@@ -328,15 +328,19 @@ def _record_view(base: Tensor, y: Tensor, make_view, put_back) -> None:
     views.add(y)
 
 
-def _note_shape_view(base: Tensor, y: Tensor, make_view, put_back) -> Tensor:
-    """A reshape or permute result that shares ``base``'s memory is recorded as its view."""
-    array = y.array
-    if y is not base and isinstance(array, np.ndarray) and array.base is not None and \
-            np.may_share_memory(array, base.array):
-        from .. import autograd
+def _note_reshape(base: Tensor, y: Tensor, shape: tuple) -> Tensor:
+    """A reshape that shares ``base``'s memory is recorded as its view (see _note_view)."""
+    if _grad_mode._enabled and y is not base and _same_memory(y.array, base.array):
+        _record_view(base, y, lambda b: Reshape.apply(b, shape=shape),
+                     lambda b, v: Reshape.apply(v, shape=b.shape))
+    return y
 
-        if autograd.is_grad_enabled():
-            _record_view(base, y, make_view, put_back)
+
+def _note_permute(base: Tensor, y: Tensor, dims: tuple) -> Tensor:
+    """A permute (always memory-sharing) is recorded as a view of ``base``."""
+    if _grad_mode._enabled and _same_memory(y.array, base.array):
+        _record_view(base, y, lambda b: Permute.apply(b, dims=dims),
+                     lambda b, v: Permute.apply(v, dims=tuple(int(i) for i in np.argsort(dims))))
     return y
 
 
