@@ -43,12 +43,14 @@ not a minicnn checkpoint: a damaged file never loads as something else.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
 import os
-import stat
 import re
+import stat
+import sys
 import zipfile
 
 import numpy as np
@@ -182,6 +184,21 @@ def _write_archive(stream, manifest: str, arrays: dict) -> None:
                 _write_array(member, array)
 
 
+MAX_DEPTH = 4000   # levels of nesting save and load handle (torch.save's pickle: ~1000)
+
+
+@contextlib.contextmanager
+def _deep_recursion():
+    """Room for ``MAX_DEPTH`` levels of nesting: encoding, JSON and decoding recurse a few
+    frames per level, which Python's default limit (1000) allows only ~300 of."""
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(before, 4 * MAX_DEPTH + 1000))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(before)
+
+
 def save(obj, path, pickle_module=None, pickle_protocol=2,
          _use_new_zipfile_serialization=True, _disable_byteorder_record=False) -> None:
     """Save ``obj`` (nested dicts/lists/tuples of Tensors, arrays, numbers, strings, bools,
@@ -197,9 +214,14 @@ def save(obj, path, pickle_module=None, pickle_protocol=2,
     is pickled.
     """
     encoder = _Encoder()
-    tree = encoder.encode(obj, [])
-    manifest = json.dumps({"format": FORMAT, "version": VERSION, "tree": tree},
-                          ensure_ascii=False, allow_nan=False)
+    try:
+        with _deep_recursion():
+            tree = encoder.encode(obj, [])
+            manifest = json.dumps({"format": FORMAT, "version": VERSION, "tree": tree},
+                                  ensure_ascii=False, allow_nan=False)
+    except RecursionError:
+        raise ValueError(f"save: obj is nested more deeply than minicnn can save (more than "
+                         f"about {MAX_DEPTH} levels of dicts, lists and tuples)") from None
     if hasattr(path, "write"):
         if isinstance(path, io.TextIOBase):
             raise TypeError(f"save: f: {getattr(path, 'name', 'the stream')} is a text "
@@ -390,7 +412,8 @@ def _readable(stream):
 
 def _load_stream(stream, path: str, device):
     try:
-        return _read(stream, path, device)
+        with _deep_recursion():
+            return _read(stream, path, device)
     except CheckpointError:
         raise
     except _DeviceError as wrapped:

@@ -246,3 +246,26 @@ def test_pictures_refuse_what_they_cannot_show_and_never_leave_half_a_png(tmp_pa
         viz.save_image_grid(grid + 1, tmp_path / "g.png")
     assert (tmp_path / "g.png").read_bytes() == before
     _no_temporaries(tmp_path)
+
+
+def test_deep_nesting_round_trips_or_is_one_value_error(tmp_path):
+    """torch.save pickles about 1000 levels; minicnn saves a few thousand, and refuses
+    deeper with a ValueError (was a RecursionError from 300 levels on)."""
+    import sys
+
+    def nested(depth):
+        root = current = []
+        for _ in range(depth):
+            current.append({"k": []})
+            current = current[0]["k"]
+        return root
+
+    limit = sys.getrecursionlimit()
+    mc.save(nested(1500), tmp_path / "deep.ckpt")
+    value, depth = mc.load(tmp_path / "deep.ckpt"), 0
+    while value:
+        value, depth = value[0]["k"], depth + 1
+    assert depth == 1500 and sys.getrecursionlimit() == limit
+    with pytest.raises(ValueError, match="nested more deeply"):
+        mc.save(nested(20000), tmp_path / "deeper.ckpt")
+    assert not (tmp_path / "deeper.ckpt").exists() and sys.getrecursionlimit() == limit
