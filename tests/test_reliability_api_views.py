@@ -51,3 +51,21 @@ def test_a_view_made_under_no_grad_is_still_memory_shared():
         v = x[1:]
     v.add_(1)
     assert x.tolist() == [0.0, 1.0, 1.0]
+
+
+T = "x = L.tensor([[0.5, -1.5], [2.0, 3.0]]); i = L.tensor([[1, 2], [3, 4]]); a = L.tensor([0.5, 2.0], requires_grad=True)"
+
+
+@pytest.mark.parametrize("code", [
+    "x.sigmoid_()", "x.tanh_()", "x.floor_()", "x.ceil_()", "x.round_()", "x.trunc_()",
+    "x.sign_()", "x.sin_()", "x.cos_()", "x.square_()", "x.remainder_(2.0)", "x.lt_(1.0)",
+    "x.ge_(x.t().clone())", "x.cumsum_(1)", "x.erf_()", "x.multiply_(2)", "x.subtract_(x)",
+    "x.divide_(2)", "x.floor_divide_(2)", "x.masked_fill_(x > 1, 0.)", "x.index_fill_(1, L.tensor([0]), 7.)",
+    "x.scatter_(1, L.tensor([[1], [0]]), 9.)", "x.tril_()", "x.neg_()", "x.rsqrt_()",
+    "i.sigmoid_()", "i.floor_divide_(2)", "i.lt_(2)", "i.tanh_()",
+    "a.sigmoid_()", "b = a * 1; b.sigmoid_(); b.sum().backward(); out = a.grad",
+    "b = a * 1; b.tanh_(); b.sum().backward(); out = a.grad",
+    "b = a * 1; b[0].sigmoid_(); b.sum().backward(); out = (a.grad, b)",
+    "b = a * 2; b.detach_(); out = (b.requires_grad, b.grad_fn is None, b)"])
+def test_in_place_methods_as_pytorch(code):
+    compare(code, T)

@@ -144,6 +144,9 @@ from . import scatter_reduce as _scatter_reduce, view_dtype as _view_dtype  # no
 for _more in (activation_shrink, special, scan_search, shape_extra, _scatter_reduce,
               _view_dtype):
     _methods.update(_more.methods())
+from .inplace_more import missing_in_place_methods  # noqa: E402  (x.sigmoid_() ...)
+
+_methods.update(missing_in_place_methods(_methods))
 from .numpy_names import methods_with_numpy_names  # noqa: E402  (x.sum(axis=1))
 
 _methods.update(methods_with_numpy_names(_methods))
