@@ -85,13 +85,14 @@ def _describe(path: list) -> str:
     return "obj" + "".join(f"[{part!r}]" for part in path)
 
 
-def _checked_text(text: str, where: str) -> str:
+def _checked_text(text: str, where) -> str:
     """``text`` if it can be written as UTF-8; a lone surrogate (``"\\ud800"``, e.g. from
-    ``os.fsdecode`` of an undecodable file name) cannot, so ``TypeError`` naming it."""
+    ``os.fsdecode`` of an undecodable file name) cannot, so ``TypeError`` naming it
+    (``where()``: where it sits, worked out only then)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as error:
-        raise TypeError(f"save: {where} is a string holding the lone surrogate "
+        raise TypeError(f"save: {where()} is a string holding the lone surrogate "
                         f"{text[error.start]!r} at index {error.start}, which UTF-8 cannot "
                         "store; only valid Unicode text can be saved") from None
     return text
@@ -135,7 +136,7 @@ class _Encoder:
             number = float(value)
             return {"type": "float", "value": number if math.isfinite(number) else repr(number)}
         if isinstance(value, str):
-            return {"type": "str", "value": _checked_text(value, _describe(path))}
+            return {"type": "str", "value": _checked_text(value, lambda: _describe(path))}
         if isinstance(value, Tensor):
             return {"type": "tensor", "file": self._array(value.array, path),
                     "requires_grad": bool(value.requires_grad), "device": value.device}
@@ -154,7 +155,8 @@ class _Encoder:
                                             f"{type(key).__name__}; keys must be str, int, "
                                             "float, bool or None")
                         if isinstance(key, str):
-                            _checked_text(key, f"the key {key!r} of {_describe(path)}")
+                            _checked_text(key, lambda: f"the key {key!r} of "
+                                               f"{_describe(path)}")
                         items.append([self.encode(key, path + ["<key>"]),
                                       self.encode(item, path + [key])])
                     return {"type": "dict", "items": items}
