@@ -69,3 +69,20 @@ T = "x = L.tensor([[0.5, -1.5], [2.0, 3.0]]); i = L.tensor([[1, 2], [3, 4]]); a 
     "b = a * 2; b.detach_(); out = (b.requires_grad, b.grad_fn is None, b)"])
 def test_in_place_methods_as_pytorch(code):
     compare(code, T)
+
+
+LAYERS = "x = L.tensor([[-1.0, 2.0], [0.5, -3.0]]); a = L.tensor([-1.0, 2.0], requires_grad=True)"
+
+
+@pytest.mark.parametrize("layer", [
+    "nn.ReLU(inplace=True)", "nn.LeakyReLU(0.1, inplace=True)", "nn.ELU(inplace=True)",
+    "nn.CELU(inplace=True)", "nn.SELU(inplace=True)", "nn.Hardtanh(inplace=True)",
+    "nn.ReLU6(inplace=True)", "nn.SiLU(inplace=True)", "nn.Mish(inplace=True)",
+    "nn.Hardswish(inplace=True)", "nn.Hardsigmoid(inplace=True)",
+    "nn.Threshold(0.1, 20., inplace=True)", "nn.Dropout(0.0, inplace=True)", "nn.ReLU()"])
+def test_inplace_layers_write_into_their_input(layer):
+    compare(f"m = {layer}; y = m(x); out = (y is x, x)", LAYERS)
+    compare(f"m = {layer}; m(a)", LAYERS)
+    compare(f"m = {layer}; b = a * 1; y = m(b); (y * L.tensor([1., 2.])).sum().backward(); "
+            f"out = (a.grad, b)", LAYERS)
+    compare(f"m = {layer}.eval(); b = a * 1; y = m(b); out = (y is b, b)", LAYERS)

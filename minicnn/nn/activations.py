@@ -10,7 +10,7 @@ and ``minicnn/ops/activation_extra.py``)::
     SiLU: y = x \sigma(x)   (also called swish)
     PReLU: y = x if x > 0 else a x, with a learned a (one, or one per channel)
 
-``inplace`` is accepted for PyTorch compatibility and ignored, as for ``ReLU``.
+``inplace=True`` writes the result into the input, as PyTorch's (``nn/_inplace.py``).
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from ..ops.shape import reshape
 from ..ops.creation import allocate
 from . import _checks
 from .module import Module, Parameter
+from . import _inplace
 
 
 class ELU(Module):
@@ -35,7 +36,7 @@ class ELU(Module):
         self.alpha, self.inplace = alpha, inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return elu(input, self.alpha)
+        return _inplace.run(self, elu, input, self.alpha)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
@@ -66,14 +67,14 @@ class SiLU(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return silu(input)
+        return _inplace.run(self, silu, input)
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
 
 
 class _Elementwise(Module):
-    """An activation without settings (``inplace`` accepted and ignored)."""
+    """An activation without settings (``inplace=True`` writes into the input)."""
 
     function = None
 
@@ -82,7 +83,7 @@ class _Elementwise(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return type(self).function(input)
+        return _inplace.run(self, type(self).function, input)
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
@@ -128,7 +129,7 @@ class CELU(Module):
         self.alpha, self.inplace = alpha, inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return celu(input, self.alpha)
+        return _inplace.run(self, celu, input, self.alpha)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
@@ -145,7 +146,7 @@ class Hardtanh(Module):
         self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return hardtanh(input, self.min_val, self.max_val)
+        return _inplace.run(self, hardtanh, input, self.min_val, self.max_val)
 
     def extra_repr(self) -> str:
         return (f"min_val={self.min_val}, max_val={self.max_val}"

@@ -16,6 +16,7 @@ from ..autograd import Tensor
 from ..ops.creation import zeros
 from . import _checks, init
 from .module import Module, Parameter
+from . import _inplace
 
 
 def _empty_parameter(shape, dtype, device) -> Parameter:
@@ -189,29 +190,28 @@ class ConvTranspose2d(_ConvNd):
 # Activations
 # ---------------------------------------------------------------------------------------
 class ReLU(Module):
-    """y = max(x, 0), elementwise. ``inplace`` is accepted for PyTorch compatibility and
-    ignored (minicnn never overwrites its input)."""
+    """y = max(x, 0), elementwise; ``inplace=True`` writes it into the input, as PyTorch's."""
 
     def __init__(self, inplace: bool = False):
         super().__init__()
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.relu(input)
+        return _inplace.run(self, F.relu, input)
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
 
 
 class LeakyReLU(Module):
-    """y = x if x > 0 else negative_slope * x (``inplace`` ignored, as ReLU)."""
+    """y = x if x > 0 else negative_slope * x (``inplace`` as ReLU)."""
 
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
         super().__init__()
         self.negative_slope, self.inplace = negative_slope, inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.leaky_relu(input, self.negative_slope)
+        return _inplace.run(self, F.leaky_relu, input, self.negative_slope)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
@@ -257,7 +257,9 @@ class Dropout(Module):
         self.p, self.inplace = _checks.probability(type(self).__name__, "p", p), inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.dropout(input, self.p, self.training)
+        if not self.training or (self.inplace and self.p == 0):
+            return F.dropout(input, self.p, False)  # the input itself, as PyTorch's
+        return _inplace.run(self, F.dropout, input, self.p, True)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"

@@ -22,6 +22,7 @@ from . import _checks, init
 from .layers import Linear
 from .loss import _Loss, _WeightedLoss
 from .module import Module, Parameter
+from . import _inplace
 
 
 class Hardshrink(Module):
@@ -76,7 +77,7 @@ class RReLU(Module):
         self.lower, self.upper, self.inplace = lower, upper, inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.rrelu(input, self.lower, self.upper, self.training)
+        return _inplace.run(self, F.rrelu, input, self.lower, self.upper, self.training)
 
     def extra_repr(self) -> str:
         return f"lower={self.lower}, upper={self.upper}" + (", inplace=True" if self.inplace

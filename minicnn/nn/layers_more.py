@@ -20,6 +20,7 @@ from . import _checks
 from .layers import Upsample
 from .loss import _Loss, _WeightedLoss
 from .module import Module, Parameter
+from . import _inplace as _in_place
 from .module_dict import _NamedDict
 
 
@@ -49,7 +50,7 @@ class Threshold(Module):
         self.threshold, self.value, self.inplace = threshold, value, inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.threshold(input, self.threshold, self.value)
+        return _in_place.run(self, F.threshold, input, self.threshold, self.value)
 
     def extra_repr(self) -> str:
         return f"threshold={self.threshold}, value={self.value}{_inplace(self.inplace)}"
