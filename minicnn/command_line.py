@@ -166,6 +166,7 @@ def check_run_folder(out: str, command: str, resume, overwrite: bool) -> dict | 
     if not os.path.isdir(parent):
         raise CommandError(f"--out: cannot make the folder {out}: {parent} is a file")
     checkpoint = os.path.join(out, RUN_CHECKPOINT)
+    check_output_names(out, RUN_OUTPUTS, "run")
     if resume:
         path = checkpoint if resume is True else resume
         if resume is True and not os.path.exists(path):
@@ -238,6 +239,18 @@ def _try_write(folder: str) -> str | None:
     os.close(descriptor)
     os.unlink(name)
     return None
+
+
+def check_output_names(out: str, names, what: str = "run") -> None:
+    """None of the files a command writes into the folder ``out`` (``names``) is a folder
+    or another non-file there: found before the work, not when the file is written at
+    its end."""
+    for name in names:
+        blocked = os.path.join(out, name)
+        if os.path.lexists(blocked) and not os.path.isfile(blocked):
+            raise CommandError(f"--out: {blocked} is a folder (or not a regular file), but the "
+                               f"{what} writes its {name} there; move it away or use another "
+                               "--out")
 
 
 def check_output_folder(out: str) -> None:

@@ -232,3 +232,16 @@ def test_tune_refuses_images_fewer_than_a_batch_before_any_trial(capsys, tmp_pat
     one_line_error(capsys, "tune", "dcgan", "--images", "10", "--fix", "batch_size=16",
                    "--out", str(tmp_path / "t"), says="--fix batch_size=N with N <= 10")
     assert not (tmp_path / "t").exists()
+
+
+@pytest.mark.parametrize("command, blocked", [
+    (["train", "dcgan", *GAN], "checkpoint.ckpt"), (["train", "dcgan", *GAN], "losses.csv"),
+    (["train", "dcgan", *GAN], "samples.png"), (["train", "classifier", *CLASSIFIER],
+                                                "model.ckpt"),
+    (["train", "dcgan", *GAN, "--overwrite"], "checkpoint.ckpt"),
+    (["tune", "dcgan"], "results.txt"), (["tune", "dcgan"], "best.json")])
+def test_a_folder_where_an_output_file_goes_is_found_before_work(capsys, tmp_path, no_work,
+                                                                 command, blocked):
+    (tmp_path / "out" / blocked).mkdir(parents=True)
+    one_line_error(capsys, *command, "--out", str(tmp_path / "out"),
+                   says=f"{tmp_path / 'out' / blocked} is a folder")

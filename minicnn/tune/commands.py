@@ -19,8 +19,9 @@ from __future__ import annotations
 import argparse
 import os
 
-from ..command_line import (CommandError, check_device, check_output_folder, check_quality_n,
-                            non_negative_int, positive_float, positive_int)
+from ..command_line import (CommandError, check_device, check_output_folder,
+                            check_output_names, check_quality_n, non_negative_int,
+                            positive_float, positive_int)
 
 
 def _setting(text: str) -> tuple[str, object]:
@@ -112,6 +113,7 @@ def run_tune(args) -> int:
     check_device(args.device)
     check_quality_n(args.n)
     check_output_folder(out)
+    check_output_names(out, ("study.jsonl", "results.txt", "best.json", "study.png"), "study")
     try:
         study = GANStudy(args.kind, out, method=args.method,
                          trial_seconds=60.0 * args.trial_minutes, max_steps=args.max_steps,
