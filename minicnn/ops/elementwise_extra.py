@@ -16,9 +16,11 @@ import math
 
 import numpy as np
 
-from ..autograd import Function, Tensor, as_tensor
+from ..autograd import Function, Tensor
 from ..backend import DEFAULT_DTYPE, get_array_module
 from .math import _check_broadcast, exp
+from .promotion import operands as promoted
+from .torch_errors import NotImplementedTypeError
 
 _LN2 = math.log(2.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -189,15 +191,14 @@ def isfinite(input: Tensor) -> Tensor:
 
 # -- // and % -----------------------------------------------------------------------------
 def _operands(op: str, a, b):
-    a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
-    b = as_tensor(b, like=a)
+    """PyTorch's promotion (ops/promotion.py): a bool tensor // 2 is int64 (NumPy would cast
+    the 2 to True), int32 % 2.5 is float32; bool with bool is refused, as PyTorch."""
+    a, b = promoted(a, b)
     if a.shape != b.shape:
         _check_broadcast(op, a, b)
-    if a.dtype != b.dtype:
-        # int with float takes the float's dtype (int64 % float32 is float32, as PyTorch)
-        floats = [t.dtype for t in (a, b) if t.dtype.kind == "f"]
-        dtype = floats[0] if len(floats) == 1 else np.result_type(a.dtype, b.dtype)
-        a, b = a.to(dtype) if a.dtype != dtype else a, b.to(dtype) if b.dtype != dtype else b
+    if a.dtype == np.bool_:
+        raise NotImplementedTypeError(f"{op}: not implemented for two bool operands (PyTorch "
+                                      f"neither); convert one first (x.long())")
     return a, b
 
 

@@ -12,6 +12,8 @@ classes are both, so either ``except`` works:
   where PyTorch raises ``NotImplementedError`` (``F.pad(x, p, mode="typo")``);
 * ``RuntimeIndexError(RuntimeError, IndexError)``: an index out of range where PyTorch
   raises ``RuntimeError`` (``x.gather(0, index)`` with index >= size, ``x.narrow``);
+* ``NotImplementedTypeError(NotImplementedError, TypeError)``: a dtype PyTorch has no
+  kernel for (``bool_tensor // bool_tensor``);
 * ``RuntimeTypeError(RuntimeError, TypeError)``: a dtype the op is not defined for
   (``float_tensor ^ float_tensor``).
 """
@@ -32,3 +34,7 @@ class NotImplementedValueError(NotImplementedError, ValueError):
 
 class RuntimeIndexError(RuntimeError, IndexError):
     """PyTorch's ``RuntimeError`` for an index out of range; also an ``IndexError``."""
+
+
+class NotImplementedTypeError(NotImplementedError, TypeError):
+    """PyTorch's ``NotImplementedError`` for a dtype without a kernel; also a ``TypeError``."""
