@@ -156,7 +156,13 @@ def run_import(args) -> int:
                            f"{args.model_name}: " + " ".join(str(error).split()) + hint) from None
     if args.model_name == "generator" and "generator_ema" in parts.models:
         parts.models["generator_ema"].load_state_dict(parts.models["generator"].state_dict())
-    TrainingRun(parts.models, parts.optimizers, config=parts.config).save(args.out)
+    from .training import NonFiniteLossError
+
+    try:
+        TrainingRun(parts.models, parts.optimizers, config=parts.config).save(args.out)
+    except NonFiniteLossError as error:   # the file's numbers, not a diverged run
+        raise CommandError(f"file: {args.file} holds NaN or infinite weights ({error.name}); "
+                           "no checkpoint written") from None
     print(f"wrote {args.out}: {recipe.name} with its {args.model_name} from {args.file} "
           f"(config {json.dumps(overrides) if overrides else 'the defaults'})")
     return 0

@@ -245,3 +245,21 @@ def test_a_folder_where_an_output_file_goes_is_found_before_work(capsys, tmp_pat
     (tmp_path / "out" / blocked).mkdir(parents=True)
     one_line_error(capsys, *command, "--out", str(tmp_path / "out"),
                    says=f"{tmp_path / 'out' / blocked} is a folder")
+
+
+def test_import_of_nan_weights_is_one_line_and_writes_nothing(capsys, runs, tmp_path):
+    pytest.importorskip("safetensors")
+    import numpy as np
+
+    from minicnn import safetensors as st
+
+    good = tmp_path / "g.safetensors"
+    assert main(["export", str(runs / "dcgan" / "checkpoint.ckpt"), "--to", str(good)]) == 0
+    tensors = {key: value.numpy().copy() for key, value in st.load_file(good).items()}
+    key = next(k for k, v in tensors.items() if v.dtype.kind == "f" and v.size)
+    tensors[key].flat[0] = np.nan
+    st.save_file(tensors, tmp_path / "nan.safetensors")
+    capsys.readouterr()
+    one_line_error(capsys, "import", str(tmp_path / "nan.safetensors"), "--recipe", "dcgan",
+                   "--width", "8", "--out", str(tmp_path / "i.ckpt"), says="NaN or infinite")
+    assert not (tmp_path / "i.ckpt").exists()
