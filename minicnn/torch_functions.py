@@ -163,9 +163,10 @@ __all__ = ["dropout", "alpha_dropout", "feature_dropout", "feature_alpha_dropout
            "hardshrink", "prelu", "relu_", "rrelu_"]
 
 from .ops.clamp_tensor import clamp, clip  # noqa: E402  (Tensor bounds too)
+from .ops.tensor_methods import positive  # noqa: E402
 from .ops.scatter_reduce import scatter_reduce  # noqa: E402
 
-__all__ += ["scatter_reduce", "clamp", "clip"]
+__all__ += ["scatter_reduce", "clamp", "clip", "positive"]
 
 # torch.sum(x, axis=1), torch.std_mean(x, axis=(1, 2)): NumPy's keyword names, as PyTorch's.
 import sys as _sys  # noqa: E402

@@ -273,3 +273,20 @@ def test_shape_errors_are_runtime_errors_as_pytorch():
                 call(lib)
         with pytest.raises(ValueError):
             call(mc)
+
+
+def test_square_positive_any_all_dtypes_as_pytorch():
+    torch = torch_or_skip()
+    for name in ("bool", "uint8", "int32", "float32"):
+        values = np.array([1, 0, 2]).astype(name)
+        a, b = mc.tensor(values), torch.tensor(values)
+        for f in (lambda t: t.square(), lambda t: t.any(), lambda t: t.all(),
+                  lambda t: t.any(dim=0), lambda t: t.all(0, keepdim=True)):
+            ours, theirs = f(a), f(b)
+            assert str(ours.dtype) == str(theirs.dtype).replace("torch.", ""), name
+            np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+        if name != "bool":
+            assert mc.positive(a) is a and a.positive() is a
+    for lib in (torch, mc):
+        with pytest.raises(RuntimeError):
+            lib.tensor([True]).positive()

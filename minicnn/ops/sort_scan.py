@@ -198,12 +198,15 @@ def _logical(op: str, input: Tensor, dim, keepdim: bool) -> Tensor:
     _check(op, input)
     x = input.array
     reduce = x.any if op == "any" else x.all
-    if dim is None:
-        return Tensor._wrap(get_array_module(x).asarray(reduce()))
+    # bool, except for uint8 input, which stays uint8 (PyTorch's legacy rule)
+    dtype = np.uint8 if x.dtype == np.uint8 else np.bool_
+    if dim is None or input.ndim == 0:
+        if dim is not None:
+            _axes(dim, input.ndim)
+        return Tensor._wrap(get_array_module(x).asarray(reduce(), dtype=dtype))
     axes = _axes(dim, input.ndim)
-    if input.ndim == 0:
-        return Tensor._wrap(get_array_module(x).asarray(reduce()))
-    return Tensor._wrap(get_array_module(x).asarray(reduce(axis=axes, keepdims=keepdim)))
+    return Tensor._wrap(get_array_module(x).asarray(reduce(axis=axes, keepdims=keepdim),
+                                                    dtype=dtype))
 
 
 def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001

@@ -29,7 +29,7 @@ from ..backend import DEFAULT_DTYPE, get_array_module
 from .math import abs as _abs, amax, amin, eq, ge, gt, le, lt, maximum, minimum, ne
 from .math import sum as _sum
 from .shape import GetItem, reshape, squeeze
-from .torch_errors import RuntimeIndexError, RuntimeValueError
+from .torch_errors import RuntimeIndexError, RuntimeTypeError, RuntimeValueError
 
 # What max/min with a dim return, as ``torch.return_types.max``: ``values, indices = ...``,
 # ``result.values``, ``result[0]``.
@@ -219,6 +219,10 @@ def new_empty(self, *size, dtype=None, device=None, requires_grad=False) -> Tens
 
 
 def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+    if isinstance(fill_value, (str, bytes)) or fill_value is None or \
+            not hasattr(fill_value, "__float__"):
+        raise TypeError(f"new_full(): fill_value: expected a number, got {fill_value!r} "
+                        f"({type(fill_value).__name__})")
     return _new(self, get_array_module(self.array).full(tuple(size), fill_value), dtype, device,
                 requires_grad)
 
@@ -298,7 +302,17 @@ def div(input, other, *, rounding_mode=None) -> Tensor:
 
 
 def square(input: Tensor) -> Tensor:
+    """input * input; a bool input gives int64, as PyTorch's (square is pow(input, 2))."""
+    if input.dtype == np.bool_:
+        input = input.long()
     return input * input
+
+
+def positive(input: Tensor) -> Tensor:
+    """``+input``: the input itself (bool refused, as PyTorch)."""
+    if input.dtype == np.bool_:
+        raise RuntimeTypeError("positive: input: not supported for bool tensors (as PyTorch)")
+    return input
 
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
@@ -429,7 +443,7 @@ def tensor_methods() -> dict:
         "get_device": lambda self: -1 if self.device == "cpu" else 0,
         "__getattr__": missing_attribute, "__iter__": iterate,
         "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div,
-        "divide": div, "true_divide": lambda self, other: self / other, "square": square,
+        "divide": div, "true_divide": lambda self, other: self / other, "square": square, "positive": positive,
         "mm": mm, "bmm": bmm, "index_select": index_select, "narrow": narrow,
         "unbind": unbind, "softmax": _softmax_method("softmax"),
         "log_softmax": _softmax_method("log_softmax"),
