@@ -86,3 +86,23 @@ def test_inplace_layers_write_into_their_input(layer):
     compare(f"m = {layer}; b = a * 1; y = m(b); (y * L.tensor([1., 2.])).sum().backward(); "
             f"out = (a.grad, b)", LAYERS)
     compare(f"m = {layer}.eval(); b = a * 1; y = m(b); out = (y is b, b)", LAYERS)
+
+
+@pytest.mark.parametrize("call", [
+    "F.hardtanh(x, inplace=True)", "F.relu6(x, inplace=True)", "F.silu(x, inplace=True)",
+    "F.selu(x, inplace=True)", "F.celu(x, inplace=True)", "F.mish(x, inplace=True)",
+    "F.hardswish(x, inplace=True)", "F.hardsigmoid(x, inplace=True)",
+    "F.threshold(x, 0., 5., inplace=True)", "F.dropout(x, 0.0, inplace=True)",
+    "F.dropout(x, 1.0, inplace=True)", "F.dropout2d(x[None], 1.0, inplace=True)",
+    "F.hardtanh(x, inplace=False)", "F.threshold(x, 0., 5.)"])
+def test_functional_inplace_writes_into_the_input(call):
+    compare(f"y = {call}; out = (y is x or y is x[None], x)", LAYERS)
+    compare(call.replace("(x", "(a"), LAYERS)
+
+
+@pytest.mark.parametrize("code", [
+    "nn.Embedding.from_pretrained(L.ones(3))", "x.new_full((2,), 'a')", "x.new_full((2,), 1.5)",
+    "L.mode(L.ones(0))", "L.mode(L.ones(2, 0), 0)", "L.mode(L.tensor([1., 2., 2.]))",
+    "x.flip('a')", "x.unsqueeze(1.5)", "x.transpose(0, 1.0)", "x.narrow(1.0, 0, 1)"])
+def test_more_argument_checks(code):
+    compare(code, LAYERS)

@@ -51,6 +51,10 @@ class Embedding(Module):
     def from_pretrained(cls, embeddings: Tensor, freeze: bool = True, padding_idx=None,
                         **kwargs) -> "Embedding":
         """An Embedding holding ``embeddings`` (rows, dim); frozen unless ``freeze=False``."""
+        if not isinstance(embeddings, Tensor) or embeddings.ndim != 2:
+            raise ValueError(f"Embedding.from_pretrained: embeddings: expected a 2-D tensor "
+                             f"(num_embeddings, embedding_dim), got "
+                             f"{getattr(embeddings, 'shape', type(embeddings).__name__)}")
         rows, dim = embeddings.shape
         return cls(rows, dim, padding_idx=padding_idx, _weight=embeddings, _freeze=freeze,
                    **kwargs)

@@ -30,6 +30,14 @@ from .activation import elu, sigmoid, softplus, tanh
 from .elementwise_extra import erf, erf_array
 from .math import MaskMul, connected, exp, mean, sqrt, where
 
+
+def in_place(input, function, name: str):
+    """``function(input)`` written into ``input`` (an activation's ``inplace=True``), with
+    PyTorch's in-place rules (``ops/inplace.py``)."""
+    from .inplace import apply_in_place
+
+    return apply_in_place(input, function, name)
+
 _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -103,24 +111,32 @@ class SiLUFunction(Function):
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
-    """x sigmoid(x). ``inplace`` is accepted and ignored."""
+    """x sigmoid(x) (``inplace=True`` writes it into the input, as PyTorch's)."""
+    if inplace:
+        return in_place(input, silu, "silu_")
     return SiLUFunction.apply(_check("silu", input))
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x tanh(softplus(x)) (softplus with PyTorch's threshold 20)."""
+    if inplace:
+        return in_place(input, mish, "mish_")
     _check("mish", input)
     return input * tanh(softplus(input))
 
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """scale (x if x > 0 else alpha (e^x - 1)) with the self-normalising constants."""
+    if inplace:
+        return in_place(input, selu, "selu_")
     _check("selu", input)
     return elu(input, SELU_ALPHA) * SELU_SCALE
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """max(0, x) + min(0, alpha (e^{x / alpha} - 1)) = alpha elu(x / alpha)."""
+    if inplace:
+        return in_place(input, lambda x: celu(x, alpha), "celu_")
     _check("celu", input)
     if alpha == 0:
         raise ValueError("celu: alpha: expected a non-zero number, got 0")
@@ -162,6 +178,8 @@ class HardtanhFunction(Function):
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
              inplace: bool = False) -> Tensor:
     """clip(x, min_val, max_val); see ``HardtanhFunction``."""
+    if inplace:
+        return in_place(input, lambda x: hardtanh(x, min_val, max_val), "hardtanh_")
     _check("hardtanh", input)
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
@@ -170,7 +188,7 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """min(max(x, 0), 6) = hardtanh(x, 0, 6) (gradient 0 at 0 and 6)."""
-    return hardtanh(input, 0.0, 6.0)
+    return hardtanh(input, 0.0, 6.0, inplace)
 
 
 class HardsigmoidFunction(Function):
@@ -188,6 +206,8 @@ class HardsigmoidFunction(Function):
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """clip(x / 6 + 1/2, 0, 1); see ``HardsigmoidFunction``."""
+    if inplace:
+        return in_place(input, hardsigmoid, "hardsigmoid_")
     return HardsigmoidFunction.apply(_check("hardsigmoid", input))
 
 
@@ -210,6 +230,8 @@ class HardSwish(Function):
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """x relu6(x + 3) / 6 (MobileNetV3)."""
+    if inplace:
+        return in_place(input, hardswish, "hardswish_")
     return HardSwish.apply(_check("hardswish", input))
 
 

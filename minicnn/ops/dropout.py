@@ -35,6 +35,10 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
     _check_probability("dropout", p)
     if not training or p == 0:
         return input
+    if inplace:  # written into the input, as PyTorch's
+        from .activation_extra import in_place
+
+        return in_place(input, lambda x: dropout(x, p, training), "dropout_")
     return MaskMul.apply(input, mask=_keep_mask(input.shape, p, input))
 
 
@@ -51,6 +55,10 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
                          f"{input.shape}")
     if not training or p == 0:
         return input
+    if inplace:
+        from .activation_extra import in_place
+
+        return in_place(input, lambda x: dropout2d(x, p, training), "dropout2d_")
     shape = input.shape[:2] + (1,) * (input.ndim - 2)
     return MaskMul.apply(input, mask=_keep_mask(shape, p, input))
 

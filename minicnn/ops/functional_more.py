@@ -159,7 +159,12 @@ class ThresholdFunction(Function):
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
-    """x if x > threshold else value. ``inplace`` is accepted and ignored."""
+    """x if x > threshold else value (``inplace=True`` writes it into the input)."""
+    if inplace:
+        from .activation_extra import in_place
+
+        bound, function = threshold, globals()["threshold"]
+        return in_place(input, lambda x: function(x, bound, value), "threshold_")
     _check("threshold", input)
     return ThresholdFunction.apply(input, threshold=float(threshold), value=float(value))
 

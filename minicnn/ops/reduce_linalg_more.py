@@ -185,6 +185,9 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
         zero = get_array_module(input.array).zeros((), dtype=np.int64)
         return ModeResult(input * 1, Tensor._wrap(zero))
     dim = _normalize_dim(dim, input.ndim)
+    if input.shape[dim] == 0:
+        raise IndexError(f"mode(): Expected reduction dim {dim} to have non-zero size, got "
+                         f"shape {input.shape}")
     rows = np.moveaxis(np.asarray(input.numpy()), dim, -1)
     flat = rows.reshape(-1, rows.shape[-1])
     found = np.zeros(flat.shape[0], dtype=np.int64)

@@ -19,6 +19,9 @@ from .torch_errors import RuntimeValueError
 
 
 def _normalize_dim(dim: int, ndim: int, name: str = "dim") -> int:
+    if isinstance(dim, (bool, np.bool_)) or not hasattr(type(dim), "__index__"):
+        raise TypeError(f"{name}: expected an int, got {dim!r} ({type(dim).__name__})")
+    dim = operator.index(dim)
     if not -max(ndim, 1) <= dim < max(ndim, 1):
         raise IndexError(f"{name}: expected a dimension in [{-max(ndim, 1)}, {max(ndim, 1) - 1}] "
                          f"for a {ndim}-d tensor, got {dim}")
