@@ -31,7 +31,7 @@ import sys
 
 from .command_line import (CommandError, OneLineParser, add_training_arguments,  # noqa: F401
                            check_resume_settings, check_run_folder, non_negative_int,
-                           positive_float, positive_int)
+                           positive_float, positive_int, rebuilt_classifier)
 
 
 # ---------------------------------------------------------------------------------------
@@ -62,9 +62,12 @@ def run_train_classifier(args) -> int:
 
     saved = check_run_folder(args.out, "classifier", args.resume, args.overwrite)
     if saved is not None:   # a resumed run keeps its settings (--epochs may extend it)
+        resumed = os.path.join(args.out, "checkpoint.ckpt") if args.resume is True \
+            else args.resume
+        rebuilt_classifier(resumed)   # its config and weights make a model: else one line
+        _check_saved_classifier_config(resumed, saved.get("config"))
         check_resume_settings(
-            os.path.join(args.out, "checkpoint.ckpt") if args.resume is True else args.resume,
-            saved.get("config"), {"--batch-size": ("batch_size", args.batch_size),
+            resumed, saved.get("config"), {"--batch-size": ("batch_size", args.batch_size),
                                   "--lr": ("lr", args.lr), "--seed": ("seed", args.seed),
                                   "--limit-train": ("limit_train", args.limit_train),
                                   "--limit-test": ("limit_test", args.limit_test)})
@@ -103,6 +106,26 @@ def run_train_classifier(args) -> int:
                                                              if wrong.any() else ""))
     print(f"test accuracy: {result.test_accuracy:.4f}")
     return 0
+
+
+def _check_saved_classifier_config(path: str, config) -> None:
+    """The training settings of a classifier run to resume are ones train_classifier takes
+    (a hand-edited or foreign config is one line naming the file, before training)."""
+    from .models.classifier import DEFAULTS, _check_config
+
+    config = {**DEFAULTS, **(config if isinstance(config, dict) else {})}
+    try:
+        _check_config(config)
+        for key, ok, expected in (
+                ("max_shift", lambda v: type(v) is int and v >= 0, "an int >= 0"),
+                ("blas_threads", lambda v: v is None or type(v) is int and v > 0,
+                 "a positive int or None"),
+                ("lr_decay", lambda v: type(v) in (int, float) and 0 < v, "a number > 0")):
+            if not ok(config[key]):
+                raise ValueError(f"{key}: expected {expected}, got {config[key]!r}")
+    except (ValueError, TypeError) as error:
+        raise CommandError(f"--resume: {path}: its saved settings are not a classifier "
+                           f"run's: {error}") from None
 
 
 def add_train(subparsers) -> None:

@@ -114,7 +114,9 @@ TRAIN_KINDS = ("classifier", "dcgan", "wgan-gp", "stylegan", "dcgan64")
 
 def _describe_kind(kind: str) -> str:
     """``_kind_of_run``'s name of a run, as words: "a run of the unknown recipe 'x'"."""
-    if kind.startswith(("run of ", "empty run", "unknown run")):
+    if kind.startswith(("empty run", "unknown run")):
+        return "an " + kind
+    if kind.startswith("run of "):
         return "a " + kind
     return f"a run of the unknown recipe {kind!r}"
 
@@ -195,6 +197,28 @@ def check_run_folder(out: str, command: str, resume, overwrite: bool) -> dict | 
     if overwrite and os.path.isdir(out):
         remove_run_outputs(out)
     return None
+
+
+def rebuilt_classifier(path: str, option: str = "--resume"):
+    """The ``DigitClassifier`` of a classifier checkpoint (a training run or
+    ``save_classifier``'s file), or one ``CommandError`` naming ``option`` and the file when
+    its config and weights do not make one (a hand edit, another minicnn): found before
+    any work, never as an error from inside the training or the export."""
+    from .models.classifier import load_classifier
+
+    try:
+        return load_classifier(path)
+    except MemoryError:
+        raise
+    except (ValueError, TypeError, KeyError, RuntimeError, AttributeError,
+            IndexError) as error:
+        detail = " ".join(str(error).split())
+        if not isinstance(error, ValueError):
+            detail = f"{type(error).__name__}: {detail}"
+        if detail.startswith(f"{path}: ") or detail.startswith(f"load: {path}"):
+            raise CommandError(f"{option}: {detail}") from None
+        raise CommandError(f"{option}: {path}: the classifier it holds cannot be rebuilt: "
+                           f"{detail}") from None
 
 
 def check_resume_settings(path: str, saved_config, given: dict) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 
-from .command_line import CommandError, check_output_file, positive_int
+from .command_line import CommandError, check_output_file, positive_int, rebuilt_classifier
 
 FORMATS = (".onnx", ".safetensors", ".pt")
 
@@ -38,17 +38,12 @@ def _model_from_checkpoint(path: str, model_name: str | None):
     try:
         state = read_checkpoint(path)
         is_gan = "recipe" in state.get("config", {})
-    except ValueError as error:  # not a training run: a classifier saved on its own?
-        state, is_gan, problem = None, False, error
+    except ValueError:  # not a training run: a classifier saved on its own?
+        is_gan = False
     if not is_gan:
-        from .models.classifier import load_classifier
-
         if model_name not in (None, "classifier"):
             raise CommandError(f"--model {model_name}: {path} is not a GAN run")
-        try:
-            return load_classifier(path), (1, 28, 28), "classifier"
-        except (ValueError, KeyError, TypeError) as error:
-            raise CommandError(str(problem if state is None else error)) from None
+        return rebuilt_classifier(path, "checkpoint"), (1, 28, 28), "classifier"
     from .gan.train import load_trained
 
     try:

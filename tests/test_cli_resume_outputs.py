@@ -263,3 +263,22 @@ def test_import_of_nan_weights_is_one_line_and_writes_nothing(capsys, runs, tmp_
     one_line_error(capsys, "import", str(tmp_path / "nan.safetensors"), "--recipe", "dcgan",
                    "--width", "8", "--out", str(tmp_path / "i.ckpt"), says="NaN or infinite")
     assert not (tmp_path / "i.ckpt").exists()
+
+
+@pytest.mark.parametrize("key, value", [("channels", [8, 8]), ("channels", "ab"),
+                                        ("dropout", 2.0), ("hidden", 0), ("max_shift", -5),
+                                        ("blas_threads", "x")])
+def test_a_classifier_checkpoint_that_does_not_rebuild_is_one_line(capsys, runs, tmp_path,
+                                                                   no_work, key, value):
+    state = mc.load(runs / "classifier" / "checkpoint.ckpt")
+    state["config"][key] = value
+    (tmp_path / "run").mkdir()
+    path = tmp_path / "run" / "checkpoint.ckpt"
+    mc.save(state, path)
+    line = one_line_error(capsys, "train", "classifier", "--epochs", "2", "--no-progress",
+                          "--out", str(tmp_path / "run"), "--resume", says=str(path))
+    assert line.split("error: ")[1].startswith("--resume: ") and "bug" not in line
+    if key in ("channels", "dropout", "hidden"):   # what export rebuilds
+        line = one_line_error(capsys, "export", str(path), "--to", str(tmp_path / "c.onnx"),
+                              says=str(path))
+        assert "bug" not in line
