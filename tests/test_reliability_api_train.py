@@ -85,3 +85,23 @@ class Sized(Stream):
     "data.IterableDataset()"])
 def test_iterable_datasets_as_pytorch(code):
     compare(code, ITER)
+
+
+@pytest.mark.parametrize("code", [
+    "data.RandomSampler([])", "list(data.RandomSampler(ds))[:0]",
+    "data.WeightedRandomSampler([1., 2.], 3, replacement='x')",
+    "len(list(data.WeightedRandomSampler([1., 2.], 3, replacement=True)))",
+    "data.Subset(ds, [1.5])[0]", "data.Subset(ds, [1, 2])[[0, 1]]", "data.Subset(ds, [1, 2])[-1]",
+    "len(data.Subset(ds, [1.5]))", "data.Subset(ds, L.tensor([3, 4]))[1]"])
+def test_samplers_and_subsets_as_pytorch(code):
+    compare(code, DS)
+
+
+GRAD = """class D(data.Dataset):
+    def __len__(self): return 2
+    def __getitem__(self, i): return L.ones(2, requires_grad=True) * i
+"""
+
+
+def test_collated_samples_keep_their_graph_as_torch_stack():
+    compare("b = next(iter(data.DataLoader(D(), batch_size=2))); out = (b.requires_grad, b)", GRAD)

@@ -39,6 +39,10 @@ def default_collate(batch):
     first = batch[0]
     if isinstance(first, Tensor) or (isinstance(first, np.ndarray)
                                      and first.dtype.kind not in "OUS"):
+        if any(isinstance(sample, Tensor) and sample.requires_grad for sample in batch):
+            from ..ops.shape import stack   # keeps the samples' graph, as torch.stack
+
+            return stack(list(batch))
         arrays = [_as_array(sample) for sample in batch]
         shapes = {a.shape for a in arrays}
         if len(shapes) != 1:

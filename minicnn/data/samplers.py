@@ -68,6 +68,9 @@ class RandomSampler(Sampler):
         self._num_samples = num_samples
         if num_samples is not None:
             _positive_int("RandomSampler", "num_samples", num_samples)
+        elif len(data_source) == 0:
+            raise ValueError("RandomSampler: num_samples should be a positive integer value, "
+                             "but got num_samples=0 (the dataset is empty)")
 
     @property
     def num_samples(self) -> int:
@@ -99,6 +102,9 @@ class SubsetRandomSampler(Sampler):
 
 class WeightedRandomSampler(Sampler):
     def __init__(self, weights, num_samples: int, replacement: bool = True, generator=None):
+        if not isinstance(replacement, (bool, np.bool_)):
+            raise ValueError(f"WeightedRandomSampler: replacement should be a boolean value, "
+                             f"but got replacement={replacement!r}")
         self.num_samples = _positive_int("WeightedRandomSampler", "num_samples", num_samples)
         weights = np.asarray(weights.numpy() if hasattr(weights, "numpy") else weights,
                              dtype=np.float64)

@@ -21,18 +21,28 @@ class Subset:
 
     def __init__(self, dataset, indices):
         self.dataset = dataset
-        self.indices = np.asarray(indices, dtype=np.int64)
+        given = np.asarray(indices.numpy() if hasattr(indices, "numpy") else indices)
+        # a float index is PyTorch's IndexError when the sample is read, never truncated
+        self._not_integers = given.size and given.dtype.kind not in "iu"
+        self.indices = given.astype(np.int64) if not self._not_integers else given
 
     def __len__(self) -> int:
         return len(self.indices)
 
+    def _check_indices(self) -> None:
+        if self._not_integers:
+            raise IndexError(f"Subset: indices must be integers, got dtype "
+                             f"{self.indices.dtype} ({self.indices[:3].tolist()}...)")
+
     def __getitem__(self, index):
-        if isinstance(index, (list, np.ndarray)):
-            return [self.dataset[int(self.indices[i])] for i in index]
+        self._check_indices()
+        if isinstance(index, (list, np.ndarray)):  # the dataset's own batch, as PyTorch's
+            return self.dataset[[int(self.indices[i]) for i in index]]
         return self.dataset[int(self.indices[index])]
 
     def get_batch(self, indices) -> tuple:
         """A whole batch at once when the underlying dataset can (a ``TensorDataset``)."""
+        self._check_indices()
         if hasattr(self.dataset, "get_batch"):
             return self.dataset.get_batch(self.indices[np.asarray(indices, dtype=np.int64)])
         from .collate import stack_samples
