@@ -106,3 +106,11 @@ def test_functional_inplace_writes_into_the_input(call):
     "x.flip('a')", "x.unsqueeze(1.5)", "x.transpose(0, 1.0)", "x.narrow(1.0, 0, 1)"])
 def test_more_argument_checks(code):
     compare(code, LAYERS)
+
+
+@pytest.mark.parametrize("dtype", ["L.int8", "L.uint8", "L.int64", "L.int32"])
+@pytest.mark.parametrize("value", ["300", "-1", "2.7", "float('nan')", "float('inf')", "2**70",
+                                   "1e30", "-129", "True"])
+def test_numbers_that_do_not_fit_an_integer_tensor(dtype, value):
+    compare(f"t = L.zeros(2, dtype={dtype}); t[0] = {value}; out = t")
+    compare(f"t = L.zeros(2, dtype={dtype}); t.fill_({value}); out = t")

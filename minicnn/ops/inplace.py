@@ -169,6 +169,12 @@ def _constant(self, array, name):
 def fill_(self, value):
     """Every element becomes ``value``."""
     value = value.item() if isinstance(value, Tensor) else value
+    if self.dtype.kind in "iu" and isinstance(value, (int, float, np.integer, np.floating)) \
+            and not isinstance(value, (bool, np.bool_)):
+        from .setitem import _check_fits
+
+        _check_fits(value, self.dtype)
+        value = np.asarray(value).astype(self.dtype)  # -1 in uint8 is 255, 2.7 in int 2
     return _constant(self, np.full(self.shape, value), "fill_")
 
 

@@ -37,10 +37,34 @@ def _positions(x: Tensor, index) -> np.ndarray:
     return getitem(layout, index).array
 
 
+class OverflowValueError(OverflowError, ValueError):
+    """A Python int beyond int64 (PyTorch's ValueError or OverflowError, by the op)."""
+
+
+def _check_fits(value, dtype) -> None:
+    """A Python number stored in an integer tensor must fit its dtype (NaN, infinity and
+    300 in an int8 tensor are PyTorch's RuntimeError, never a wrapped-around value)."""
+    from .torch_errors import RuntimeValueError
+
+    if isinstance(value, int) and not -2**63 <= value < 2**63:
+        raise OverflowValueError(f"Overflow when unpacking long long: {value} is outside "
+                                 f"int64's range (PyTorch raises too)")
+    info = np.iinfo(dtype)
+    low = info.min if info.min < 0 else -2**63  # an unsigned tensor wraps negatives (-1: 255)
+    if not (np.isfinite(value) and low <= value <= info.max):
+        raise RuntimeValueError(f"value cannot be converted to type {dtype} without overflow: "
+                                f"{value!r} (the tensor holds {dtype} in [{info.min}, "
+                                f"{info.max}])")
+
+
 def index_put(x: Tensor, index, value) -> Tensor:
     """A copy of ``x`` with ``x[index]`` replaced by ``value`` (see the module docstring)."""
     xp = get_array_module(x.array)
     positions = _positions(x, index)
+    if x.dtype.kind in "iu" and isinstance(value, (int, float, np.integer, np.floating)) \
+            and not isinstance(value, (bool, np.bool_)):
+        _check_fits(value, x.dtype)
+        value = Tensor._wrap(xp.asarray(np.asarray(value).astype(x.dtype)))  # wraps as C++
     value = as_tensor(value, like=x)
     if value.dtype != x.dtype:
         value = cast(value, x.dtype)
