@@ -164,9 +164,29 @@ __all__ = ["dropout", "alpha_dropout", "feature_dropout", "feature_alpha_dropout
 
 from .ops.clamp_tensor import clamp, clip  # noqa: E402  (Tensor bounds too)
 from .ops.tensor_methods import positive  # noqa: E402
+from .ops.numeric_more import (chain_matmul, combinations, frexp, ldexp, logdet,  # noqa: E402
+                               ravel, vander)
+
+
+def where(condition, input=None, other=None):
+    """``torch.where(condition, input, other)``; ``torch.where(condition)`` alone is
+    ``nonzero(condition, as_tuple=True)``, as PyTorch."""
+    from .ops.math import where as _where
+    from .ops.shape_more import nonzero
+
+    if input is None and other is None:
+        return nonzero(condition, as_tuple=True)
+    if input is None or other is None:
+        raise TypeError("where(): expected both input and other, or neither (as PyTorch)")
+    return _where(condition, input, other)
 from .ops.scatter_reduce import scatter_reduce  # noqa: E402
 
-__all__ += ["scatter_reduce", "clamp", "clip", "positive"]
+__all__ += ["scatter_reduce", "clamp", "clip", "positive", "where", "chain_matmul",
+            "combinations", "frexp", "ldexp", "logdet", "ravel", "vander"]
+
+from .tensor_from_data import as_tensor  # noqa: E402  (torch.as_tensor(data, dtype, device))
+
+__all__ += ["as_tensor"]
 
 # torch.sum(x, axis=1), torch.std_mean(x, axis=(1, 2)): NumPy's keyword names, as PyTorch's.
 import sys as _sys  # noqa: E402

@@ -104,13 +104,14 @@ _methods = {
     "exp": exp, "log": log, "sqrt": sqrt, "abs": abs, "tanh": tanh, "sigmoid": sigmoid,
     "relu": relu, "clamp": clamp, "clip": clamp, "neg": neg,
     "sum": sum, "mean": mean, "var": var, "std": std, "amax": amax, "amin": amin,
-    "argmax": argmax, "matmul": matmul, "pow": power,
-    "reshape": lambda self, *s: reshape(self, *s),
+    "argmax": argmax, "matmul": matmul,
+    "pow": lambda self, exponent: power(self, exponent),
+    "reshape": lambda self, *s, shape=None: reshape(self, *(s if shape is None else (shape,))),
     "view": lambda self, *s: reshape(self, *s),
     "flatten": flatten, "permute": lambda self, *d: permute(self, *d),
     "transpose": transpose, "t": lambda self: transpose(self, 0, 1) if self.ndim == 2 else self,
     "squeeze": squeeze, "unsqueeze": unsqueeze,
-    "expand": lambda self, *s: expand(self, *s),
+    "expand": lambda self, *s, size=None: expand(self, *(s if size is None else (size,))),
     "expand_as": lambda self, other: expand(self, other.shape),
     "view_as": lambda self, other: reshape(self, other.shape),
     "to": _to, "astype": _astype, "__format__": _format,
@@ -139,11 +140,11 @@ for _more in (elementwise_more, shape_more, reduce_linalg_more, functional_more,
     _methods.update(_more.methods())
 from . import activation_shrink, scan_search, shape_extra, special  # noqa: E402
 
-from . import clamp_tensor as _clamp_tensor  # noqa: E402
+from . import clamp_tensor as _clamp_tensor, numeric_more as _numeric_more  # noqa: E402
 from . import scatter_reduce as _scatter_reduce, view_dtype as _view_dtype  # noqa: E402
 
 for _more in (activation_shrink, special, scan_search, shape_extra, _scatter_reduce,
-              _view_dtype, _clamp_tensor):
+              _view_dtype, _clamp_tensor, _numeric_more):
     _methods.update(_more.methods())
 from .inplace_more import missing_in_place_methods  # noqa: E402  (x.sigmoid_() ...)
 

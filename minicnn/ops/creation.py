@@ -76,10 +76,15 @@ def full(size, fill_value, dtype=None, requires_grad=False, device=None) -> Tens
                  requires_grad, device)
 
 
-def arange(start, end=None, step=1, dtype=None, device=None) -> Tensor:
-    """start, start + step, ... up to (not including) end; ``arange(n)`` is 0 .. n - 1.
-    int64 when start, end and step are all integers, else float32 (PyTorch's rule)."""
-    if end is None:
+def arange(start=None, end=None, step=1, dtype=None, device=None) -> Tensor:
+    """start, start + step, ... up to (not including) end; ``arange(n)`` and ``arange(end=n)``
+    are 0 .. n - 1. int64 when start, end and step are all integers, else float32 (PyTorch's
+    rule)."""
+    if start is None and end is None:
+        raise TypeError("arange: expected end (arange(end), arange(start, end[, step]))")
+    if start is None:
+        start = 0
+    elif end is None:
         start, end = 0, start
     start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
     for name, value in (("start", start), ("end", end), ("step", step)):

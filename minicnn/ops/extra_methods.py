@@ -31,7 +31,8 @@ def _in_place(name, op):
 
 def extra_methods() -> dict:
     return {
-        "flip": lambda self, *dims: ix.flip(self, _varargs(dims)),
+        "flip": lambda self, *dims, **kw: ix.flip(self, kw["dims"] if "dims" in kw and not dims
+                                                  else _varargs(dims)),
         "roll": ix.roll, "repeat": ix.repeat, "repeat_interleave": ix.repeat_interleave,
         "split": ix.split, "chunk": ix.chunk, "gather": ix.gather, "scatter": ix.scatter,
         "scatter_add": ix.scatter_add, "masked_fill": ix.masked_fill,
