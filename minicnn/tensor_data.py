@@ -63,6 +63,8 @@ def _to_array(data, dtype=None):
             if array.dtype.kind in "uOf" and not isinstance(data, np.ndarray):
                 array = _python_ints(array, data, dtype)
             _check_numeric(array, data)
+            if dtype is not None and np.dtype(dtype).kind in "iu" and array.dtype.kind in "iuf":
+                _check_fits(array, np.dtype(dtype), data)
             if dtype is None and array.dtype.kind == "f":
                 array = array.astype(DEFAULT_DTYPE)
             elif dtype is None and array.dtype.kind in "iu":
@@ -117,6 +119,24 @@ def _python_ints(array, data, dtype):
     if array.dtype.kind == "O" and (kind == "float" or floating):
         return np.asarray(data, dtype=np.float64)
     return array
+
+
+def _check_fits(array, dtype, data) -> None:
+    """Python numbers made into an integer dtype must fit it (NaN, inf, 300 for int8 are
+    PyTorch's RuntimeError); negatives wrap into unsigned dtypes, floats truncate, as there."""
+    if not array.size:
+        return
+    info = np.iinfo(dtype)
+    low = info.min if info.min < 0 else _INT64_MIN
+    bad = ~np.isfinite(array) if array.dtype.kind == "f" else np.zeros(array.shape, bool)
+    with np.errstate(invalid="ignore"):
+        bad |= (array < low) | (array > info.max)
+    if bad.any():
+        from .ops.torch_errors import RuntimeValueError
+
+        raise RuntimeValueError(f"tensor: value cannot be converted to type {dtype} without "
+                                f"overflow: {array[bad].ravel()[0].item()!r} in {_preview(data)} "
+                                f"({dtype} holds [{info.min}, {info.max}])")
 
 
 def _preview(data) -> str:

@@ -40,6 +40,13 @@ def from_numpy(array: np.ndarray) -> Tensor:
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__} "
                         "(for lists or numbers use mc.tensor(data))")
+    if array.dtype.kind not in "biufc":
+        raise TypeError(f"from_numpy: can't convert np.ndarray of type {array.dtype}: tensors "
+                        f"hold bool, integer, float or complex numbers (PyTorch refuses too)")
+    if any(stride < 0 for stride in array.strides):
+        raise ValueError("from_numpy: at least one stride in the given numpy array is "
+                         "negative (a reversed view, a[::-1]); PyTorch refuses these too: "
+                         "pass a copy (array.copy())")
     return Tensor._wrap(array)
 
 

@@ -72,6 +72,11 @@ def full(size, fill_value, dtype=None, requires_grad=False, device=None) -> Tens
         raise TypeError(f"full: fill_value: expected a number, got {fill_value!r} "
                         f"({type(fill_value).__name__})")
     shape = _shape((size,) if isinstance(size, (int, np.integer)) else tuple(size))
+    if np.dtype(dtype).kind in "iu" and not isinstance(fill_value, (bool, np.bool_)):
+        from .setitem import _check_fits
+
+        _check_fits(fill_value, np.dtype(dtype))  # full((2,), nan, dtype=int64) refuses
+        fill_value = np.asarray(fill_value).astype(dtype)  # -1 in uint8 is 255
     return _make(allocate(np.full, shape, dtype, "full", fill_value=fill_value), dtype,
                  requires_grad, device)
 

@@ -273,10 +273,10 @@ def getitem(x: Tensor, index) -> Tensor:
     integer index arrays; see ``_pytorch_steps`` for where PyTorch and NumPy differ)."""
     xp = get_array_module(x.array)
     for item in index if isinstance(index, tuple) else (index,):
-        if isinstance(item, slice) and item.step is not None and item.step <= 0:
-            raise ValueError(f"step must be greater than zero (PyTorch raises too), got the "
-                             f"slice {item.start}:{item.stop}:{item.step}; to reverse, write "
-                             f"x.flip(dim)")
+        if isinstance(item, slice) and item.step == 0:
+            raise ValueError("slice step cannot be zero (PyTorch raises too)")
+        # a negative step (x[::-1]) is NumPy's reversed view, a minicnn extension that the
+        # ONNX export knows; PyTorch raises "step must be greater than zero" (x.flip(dim))
     if not isinstance(index, tuple):
         index = _index_item(index, xp)
         if _is_integer(index) and x.ndim == 1:
