@@ -326,7 +326,7 @@ def main(argv=None) -> int:
     argv = [part for part in argv if part != "--debug"]
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extras = parser.parse_known_args(argv)
     except SystemExit as exit_:  # --help, --version, or a one-line argument error
         return exit_.code if isinstance(exit_.code, int) else 0
     except Exception as error:  # noqa: BLE001 -- an argument type that failed unforeseen
@@ -337,6 +337,10 @@ def main(argv=None) -> int:
         return 1
     prog = "minicnn " + " ".join(part for part in (args.command, getattr(args, "model", None))
                                  if part)
+    if extras:   # named by the command they were given to, with the nearest option
+        print(f"{prog}: error: {_unrecognized(parser, args, extras)} (see '{prog} --help')",
+              file=sys.stderr)
+        return 2
     try:
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:
@@ -367,6 +371,21 @@ def main(argv=None) -> int:
         if launched_rank() == 0:
             print(f"{prog}: error: {line}", file=sys.stderr)
         return status
+
+
+def _unrecognized(parser, args, extras: list) -> str:
+    """"unrecognized arguments: --stpes 5; did you mean --steps?" for ``extras``."""
+    options = []
+    for action in parser._actions:   # the parser of the command that was run
+        if isinstance(action, argparse._SubParsersAction):
+            command = args.command if parser.prog == "minicnn" else getattr(args, "model", None)
+            if command in action.choices:
+                return _unrecognized(action.choices[command], args, extras)
+        options += [o for o in action.option_strings if o.startswith("--")]
+    line = f"unrecognized arguments: {' '.join(extras)}"
+    first = next((part.split("=")[0] for part in extras if part.startswith("--")), None)
+    close = difflib.get_close_matches(first, options, n=1) if first else []
+    return line + (f"; did you mean {close[0]}?" if close else "")
 
 
 def _stop_other_ranks(line: str, status: int) -> None:

@@ -282,3 +282,13 @@ def test_a_classifier_checkpoint_that_does_not_rebuild_is_one_line(capsys, runs,
         line = one_line_error(capsys, "export", str(path), "--to", str(tmp_path / "c.onnx"),
                               says=str(path))
         assert "bug" not in line
+
+
+def test_an_unknown_option_is_named_by_its_command_with_the_nearest_one(capsys, no_work):
+    line = one_line_error(capsys, "train", "dcgan", "--stpes", "5", says="--stpes 5")
+    assert line.startswith("minicnn train dcgan: error:") and "did you mean --steps?" in line
+    assert "minicnn train dcgan --help" in line
+    line = one_line_error(capsys, "sample", "x.ckpt", "--outt", "g.png",
+                          says="did you mean --out?")
+    assert line.startswith("minicnn sample: error:")
+    one_line_error(capsys, "info", "extra", says="minicnn info: error: unrecognized arguments")
