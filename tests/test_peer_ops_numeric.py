@@ -100,3 +100,56 @@ def test_where_with_the_condition_only_and_keyword_spellings():
         mc.arange()
     with pytest.raises(TypeError):
         mc.where(a > 0, a)
+
+
+def _grads(lib, fn, arrays):
+    ts = [lib.tensor(np.asarray(a, dtype=np.float64), requires_grad=True) for a in arrays]
+    with np.errstate(all="ignore"):
+        out = fn(lib, *ts)
+        out.sum().backward()
+    return np.asarray(out.detach().numpy()), [t.grad.numpy() for t in ts]
+
+
+@pytest.mark.parametrize("name,fn,arrays", [
+    ("atan2 at the origin", lambda L, a, b: L.atan2(a, b),
+     [[0.0, -0.0, 0.0, 1e-200, np.inf, 1.0], [0.0, 0.0, -0.0, 1e-200, 1.0, np.inf]]),
+    ("logaddexp with an infinity", lambda L, a, b: L.logaddexp(a, b),
+     [[np.inf, 1.0, np.inf, -np.inf, 3.0], [1.0, np.inf, np.inf, -np.inf, -1000.0]]),
+    ("logaddexp2 with an infinity", lambda L, a, b: L.logaddexp2(a, b),
+     [[np.inf, 1.0, 2.0], [1.0, np.inf, -2000.0]]),
+    ("xlogy at x = 0", lambda L, a, b: L.xlogy(a, b),
+     [[0.0, 0.0, 0.0, 0.0, 1.0, 2.0], [0.5, 0.0, -1.0, np.inf, 0.0, 3.0]]),
+    ("median of ties", lambda L, a: a.median() * 3, [[2.0, 1.0, 2.0, 5.0, 2.0]]),
+    ("median of all-equal", lambda L, a: a.median(), [[0.0, 0.0, 0.0]]),
+    ("median with infinities", lambda L, a: a.median(), [[np.inf, 1.0, -np.inf]]),
+    ("median with a NaN", lambda L, a: a.median(), [[1.0, np.nan, 2.0, np.nan]]),
+    ("logit outside [0, 1]", lambda L, a: L.logit(a), [[-2.0, -0.5, 0.25, 0.5, 0.75, 1.5]]),
+    ("i0", lambda L, a: L.i0(a), [[-3.0, -0.5, 0.0, 0.5, 2.0, 10.0]]),
+    ("kthvalue", lambda L, a: L.kthvalue(a, 2, 0).values, [[[3.0, 1.0], [-1.0, 2.0], [0.5, 7.0]]]),
+])
+def test_edge_values_and_gradients_match_pytorch(name, fn, arrays):
+    torch = torch_or_skip()
+    ours, theirs = _grads(mc, fn, arrays), _grads(torch, fn, arrays)
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-10, err_msg=name)
+    for a, b in zip(ours[1], theirs[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-300, err_msg=name)
+
+
+def test_kthvalue_and_i0_shapes_errors_gradcheck():
+    torch = torch_or_skip()
+    x = _x(3, 5, 4)
+    for kwargs in ({"k": 1}, {"k": 5, "dim": 1}, {"k": 2, "dim": 0, "keepdim": True}):
+        ours, theirs = mc.tensor(x).kthvalue(**kwargs), torch.tensor(x).kthvalue(**kwargs)
+        np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+        np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+    for lib in (torch, mc):
+        with pytest.raises(RuntimeError):
+            lib.ones(3).kthvalue(4)
+        with pytest.raises(IndexError):
+            lib.ones(3).kthvalue(1, dim=2)
+    assert mc.i0(mc.tensor([1, 2])).dtype == np.float32
+    inputs = [mc.tensor(_x(6, seed=3) * 3, requires_grad=True)]
+    assert gradcheck(mc.i0, inputs) and gradgradcheck(mc.i0, inputs)
+    inputs = [mc.tensor(_x(4, 3, seed=5), requires_grad=True)]
+    fn = lambda t: t.kthvalue(2, dim=1).values  # noqa: E731
+    assert gradcheck(fn, inputs) and gradgradcheck(fn, inputs)

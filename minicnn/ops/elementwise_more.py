@@ -193,7 +193,8 @@ def clamp_max(input: Tensor, max) -> Tensor:  # noqa: A002 - PyTorch's name
 # -- binary functions ---------------------------------------------------------------------
 class Atan2(Function):
     """y = atan2(a, b), the angle of the point (b, a);
-    dL/da = g b / (a^2 + b^2), dL/db = -g a / (a^2 + b^2)."""
+    dL/da = g b / (a^2 + b^2), dL/db = -g a / (a^2 + b^2), both 0 where a^2 + b^2 is 0
+    (the origin, or an underflow: PyTorch's rule)."""
 
     def forward(self, a, b):
         return get_array_module(a).arctan2(a, b)
@@ -201,8 +202,10 @@ class Atan2(Function):
     def backward(self, g):
         a, b = self.inputs
         r2 = a * a + b * b
-        return (g * b / r2 if self.needs_input_grad[0] else None,
-                -(g * a) / r2 if self.needs_input_grad[1] else None)
+        zero = r2.array == 0
+        recip = where(zero, 0.0, 1.0 / where(zero, 1.0, r2))
+        return (g * b * recip if self.needs_input_grad[0] else None,
+                -(g * a) * recip if self.needs_input_grad[1] else None)
 
 
 class Hypot(Function):
@@ -225,8 +228,9 @@ class Fmod(Remainder):
 
 
 class LogAddExp(Function):
-    """y = log(e^a + e^b) (base 2 with ``base2``);  dL/da = g e^(a - y), dL/db = g e^(b - y)
-    (2^(a - y) ...): the weights of a softmax of two."""
+    """y = log(e^a + e^b) (base 2 with ``base2``);  dL/da = g / (1 + e^(b - a)), dL/db =
+    g / (1 + e^(a - b)) (2^(b - a) ...): the weights of a softmax of two, written as
+    PyTorch does so that a = inf, b finite gives 1 and 0 (e^(a - y) would be e^(inf - inf))."""
 
     def forward(self, a, b, base2=False):
         self.base2 = base2
@@ -235,15 +239,16 @@ class LogAddExp(Function):
 
     def backward(self, g):
         a, b = self.inputs
-        y = self.output
         scale = _LN2 if self.base2 else 1.0
-        return (g * exp((a - y) * scale) if self.needs_input_grad[0] else None,
-                g * exp((b - y) * scale) if self.needs_input_grad[1] else None)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return (g / (exp((b - a) * scale) + 1.0) if self.needs_input_grad[0] else None,
+                    g / (exp((a - b) * scale) + 1.0) if self.needs_input_grad[1] else None)
 
 
 class Xlogy(Function):
     """y = x log(other), 0 where x = 0 (unless other is NaN);
-    dL/dx = g log(other) where x != 0 (else 0), dL/dother = g x / other."""
+    dL/dx = g log(other), 0 where x = 0 and other <= 0 (PyTorch's rule: at x = 0 and
+    other > 0 it is log(other)), dL/dother = g x / other."""
 
     def forward(self, x, other):
         xp = get_array_module(x)
@@ -255,7 +260,8 @@ class Xlogy(Function):
         x, other = self.inputs
         grad_x = grad_other = None
         if self.needs_input_grad[0]:
-            grad_x = g * where(x.array != 0, _m.log(other), 0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                grad_x = g * where((x.array == 0) & (other.array <= 0), 0, _m.log(other))
         if self.needs_input_grad[1]:
             grad_other = g * x / other
         return grad_x, grad_other

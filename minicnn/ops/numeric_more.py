@@ -10,22 +10,25 @@
 * combinations(x, r, with_replacement) = the r-element combinations of a 1-D x, in
   itertools' order, gathered (so the gradient scatters back).
 * chain_matmul(*matrices) = their product left to right (PyTorch's deprecated name).
+* kthvalue(x, k, dim, keepdim) = (values, indices) of the k-th smallest along dim (a
+  stable sort picks among ties); the gradient goes to the element at indices.
 * logdet(x) = log det(x): -inf for a singular matrix, NaN for a negative determinant
   (PyTorch's values); the gradient is inverse(x)^T through det's own.
 """
 from __future__ import annotations
 
 import itertools
+from collections import namedtuple
 from functools import reduce
 
 import numpy as np
 
 from ..autograd import Tensor
 from ..backend import get_array_module
-from .index_ops import Take
+from .index_ops import Take, gather
 from .math import log, matmul, power
-from .shape import reshape, stack
-from .torch_errors import RuntimeTypeError, RuntimeValueError
+from .shape import _normalize_dim, reshape, squeeze, stack
+from .torch_errors import RuntimeIndexError, RuntimeTypeError, RuntimeValueError
 
 
 def _check(op: str, value) -> Tensor:
@@ -112,14 +115,41 @@ def logdet(input: Tensor) -> Tensor:
         return log(det(input))
 
 
+KthvalueResult = namedtuple("kthvalue", ["values", "indices"])
+
+
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
+    """``(values, indices)``: the k-th smallest element along ``dim`` (k from 1)."""
+    _check("kthvalue", input)
+    if input.ndim == 0:
+        _normalize_dim(dim, 0)
+        if k != 1:
+            raise RuntimeIndexError(f"kthvalue: k: expected 1 for a 0-d tensor, got {k}")
+        return KthvalueResult(input * 1, Tensor._wrap(np.zeros((), dtype=np.int64)))
+    dim = _normalize_dim(dim, input.ndim)
+    size = input.shape[dim]
+    if not isinstance(k, (int, np.integer)) or not 1 <= k <= size:
+        raise RuntimeIndexError(f"kthvalue: k: expected an int in [1, {size}] (the size of dim "
+                                f"{dim}), got {k!r}")
+    xp = get_array_module(input.array)
+    order = xp.argsort(input.array, axis=dim, kind="stable")
+    indices = xp.take(order, [int(k) - 1], axis=dim)
+    values = gather(input, dim, Tensor._wrap(indices))
+    if not keepdim:
+        values, indices = squeeze(values, dim), indices.squeeze(dim)
+    return KthvalueResult(values, Tensor._wrap(indices.astype(np.int64)))
+
+
 def ravel(input: Tensor) -> Tensor:
     """The elements as a 1-D tensor (``Tensor.ravel`` / ``torch.ravel``)."""
     return reshape(input, (-1,))
 
 
-__all__ = ["frexp", "ldexp", "vander", "combinations", "chain_matmul", "logdet", "ravel"]
+__all__ = ["frexp", "ldexp", "vander", "combinations", "chain_matmul", "logdet", "ravel",
+           "kthvalue"]
 
 
 def methods() -> dict:
     """{Tensor method name: function}."""
-    return {"frexp": frexp, "ldexp": ldexp, "logdet": logdet, "ravel": ravel}
+    return {"frexp": frexp, "ldexp": ldexp, "logdet": logdet, "ravel": ravel,
+            "kthvalue": kthvalue}

@@ -146,16 +146,31 @@ def var_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
 
 
 # -- order statistics ---------------------------------------------------------------------
+class _SharedPick(Function):
+    """y = value (one of x's elements); dL/dx = g * share (share: 1/k at its k copies)."""
+
+    def forward(self, x, value, share):
+        self.share = share
+        return value
+
+    def backward(self, g):
+        return g * Tensor._wrap(self.share)
+
+
 def median(input: Tensor, dim=None, keepdim: bool = False):
     """The lower median m = sorted(x)[(n - 1) // 2] (NaN if any value is NaN). No dim: of
-    all elements, a 0-d tensor. With dim: ``(values, indices)`` along dim. The gradient
-    goes to the element the value came from."""
+    all elements, a 0-d tensor, its gradient shared equally by the elements equal to m.
+    With dim: ``(values, indices)`` along dim, the gradient to the element at indices (as
+    PyTorch's)."""
     _check("median", input=input)
-    if dim is None:
+    if dim is None:  # the gradient is shared by every element equal to it, as PyTorch
         flat = reshape(input, (-1,))
         if flat.numel() == 0:
             return _const(input, np.nan)
-        return median(flat, 0).values
+        m = median(flat, 0).values.array
+        xp = get_array_module(m)
+        ties = (input.array == m) | (xp.isnan(input.array) & xp.isnan(m))
+        return _SharedPick.apply(input, value=m, share=(ties / ties.sum()).astype(input.dtype))
     dim = _normalize_dim(dim, input.ndim)
     if input.ndim == 0:
         zero = get_array_module(input.array).zeros((), dtype=np.int64)

@@ -10,7 +10,8 @@ Gradients, as PyTorch's:
 * mean: the same divided by the number of values averaged at that position (the
   division is done as a Tensor op, so both are differentiable again);
 * amax / amin: g is shared equally among the values equal to the result, 0 for the others
-  (x gets no share when it is left out, but is still counted in the tie, as PyTorch); piecewise linear, so the second derivative is 0;
+  (x gets no share when it is left out, but is still counted in the tie, as PyTorch);
+  piecewise linear, so the second derivative is 0;
 * prod: dL/dv = g * (the product of the other values at that position), written y / v
   where v != 0 (so it differentiates again through y), and the exact product of the others
   where v = 0 (a constant there: the second derivative through a 0 is not tracked).

@@ -111,7 +111,12 @@ def logit(input: Tensor, eps=None) -> Tensor:
     if eps is not None:
         x = clamp(x, eps, 1 - eps)
     with np.errstate(divide="ignore", invalid="ignore"):  # 0 and 1 give -inf and inf
-        return log(x) - log(1 - x)
+        y = log(x) - log(1 - x)
+        if eps is None:  # outside [0, 1]: NaN, and a NaN gradient (PyTorch's)
+            outside = (x.array < 0) | (x.array > 1)
+            if outside.any():
+                y = y + x * Tensor._wrap(np.where(outside, np.nan, 0.0).astype(x.dtype))
+        return y
 
 
 class Sinc(Function):
