@@ -86,6 +86,9 @@ def write_atomically(path, write, op: str = "save") -> None:
     if os.path.isdir(path):
         raise _error(IsADirectoryError, errno.EISDIR, f"{op}: {path} is a folder; expected a "
                      "file name")
+    if path.endswith(("/", os.sep)) or (os.altsep and path.endswith(os.altsep)):
+        raise _error(IsADirectoryError, errno.EISDIR, f"{op}: {path} names a folder (it ends "
+                     f"with {path[-1]!r}); expected a file name")
     folder = os.path.dirname(os.path.abspath(path))
     temporary = os.path.join(folder, temporary_name(os.path.basename(path)))
     try:   # O_EXCL: never write into someone else's file; 0o666: the umask decides

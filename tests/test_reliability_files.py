@@ -40,6 +40,8 @@ def test_a_failed_write_names_the_target_not_its_temporary(tmp_path, write):
     assert str(too_long) in str(info.value) and ".tmp" not in str(info.value)
     with pytest.raises(IsADirectoryError, match="is a folder"):
         do(tmp_path)
+    with pytest.raises(IsADirectoryError, match="names a folder"):
+        do(str(tmp_path / "new") + "/")
     _no_temporaries(tmp_path)
     do(tmp_path / ("b" * 250))   # any name the folder takes, the temporary fits too
     _no_temporaries(tmp_path)
