@@ -55,11 +55,18 @@ def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
 
 
+def _need_tensor(op: str, value) -> None:
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{op}(): argument 'input' must be a Tensor, not {type(value).__name__}")
+
+
 def is_floating_point(input: Tensor) -> bool:
+    _need_tensor("is_floating_point", input)
     return input.dtype.kind == "f"
 
 
 def numel(input: Tensor) -> int:
+    _need_tensor("numel", input)
     return input.numel()
 
 
@@ -100,6 +107,7 @@ def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor
 
 
 def empty_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    _need_tensor("empty_like", input)
     xp = get_array_module(input.array)
     return _make(xp.empty(input.shape, dtype=input.dtype if dtype is None else dtype),
                  input.dtype if dtype is None else dtype, device, requires_grad)
@@ -108,6 +116,7 @@ def empty_like(input: Tensor, dtype=None, device=None, requires_grad: bool = Fal
 def full_like(input: Tensor, fill_value, dtype=None, device=None,
               requires_grad: bool = False) -> Tensor:
     """``input``'s shape (and dtype, device, unless told) filled with ``fill_value``."""
+    _need_tensor("full_like", input)
     xp = get_array_module(input.array)
     dtype = input.dtype if dtype is None else dtype
     return _make(xp.full(input.shape, fill_value, dtype=dtype), dtype, device, requires_grad)
@@ -128,6 +137,9 @@ def randperm(n: int, dtype=None, device=None, generator=None, requires_grad=Fals
 def bernoulli(input: Tensor, p=None, generator=None) -> Tensor:
     """0/1 draws, 1 with probability ``input`` (elementwise; or ``p`` for all), in input's
     dtype. Not differentiable (PyTorch's has no gradient either)."""
+    _need_tensor("bernoulli", input)
+    if p is not None and not (isinstance(p, (builtins.int, builtins.float)) and 0 <= p <= 1):
+        raise ValueError(f"bernoulli: p: expected a probability in [0, 1], got {p!r}")
     rng = _random.numpy_generator(generator)
     probability = input.numpy() if p is None else np.full(input.shape, p)
     if probability.size and (probability.min() < 0 or probability.max() > 1):

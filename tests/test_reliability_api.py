@@ -110,3 +110,23 @@ def test_as_tensor_shares_an_arrays_memory():
     t = mc.as_tensor(array)
     array[0] = 7
     assert t.tolist() == [7.0, 0.0, 0.0] and mc.as_tensor(t) is t
+
+
+@pytest.mark.parametrize("function", [
+    "clone", "square", "positive", "reshape", "flatten", "permute", "squeeze", "unsqueeze",
+    "max", "min", "zeros_like", "ones_like", "rand_like", "randn_like", "full_like",
+    "empty_like", "numel", "is_floating_point", "bernoulli", "poisson", "randint_like"])
+@pytest.mark.parametrize("value", ["None", "'a'"])
+def test_a_non_tensor_input_is_a_type_error(function, value):
+    args = {"reshape": ", -1", "permute": ", 0", "unsqueeze": ", 0", "full_like": ", 1.0",
+            "randint_like": ", 3"}.get(function, "")
+    compare(f"L.{function}({value}{args})")
+
+
+@pytest.mark.parametrize("code", [
+    "L.mm(L.ones(2, 2), 3)", "L.bmm(L.ones(1, 2, 2), 'a')", "L.flip(L.tensor(2.5), (0,))",
+    "L.sort(L.tensor(2.5), 1)", "L.argsort(L.tensor(2.5), 5)", "L.sort(L.tensor(2.5), 0)",
+    "L.poisson(L.tensor(2.5)).shape", "L.bernoulli(L.ones(0), 5)", "L.bernoulli(L.ones(2), 0.5).shape",
+    "F.max_pool1d(None, 2)", "F.avg_pool1d('a', 2)", "F.embedding(L.tensor([0]), None)"])
+def test_more_bad_arguments(code):
+    compare(code)

@@ -142,6 +142,9 @@ def randint(low, high=None, size=None, device=None, generator=None, *, dtype=Non
 
 
 def _like(x: Tensor, maker, dtype, requires_grad):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{maker.__name__}_like(): argument 'input' must be a Tensor, not "
+                        f"{type(x).__name__}")
     return maker(*x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad, device=x.device)
 
 

@@ -29,6 +29,9 @@ def _padding_index(padding_idx, num_embeddings: int):
 def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """``torch.nn.functional.embedding(input, weight, padding_idx)``: rows of ``weight``."""
     indices = input.array if isinstance(input, Tensor) else np.asarray(input)
+    if not isinstance(weight, Tensor):
+        raise TypeError(f"embedding(): argument 'weight' must be a Tensor, not "
+                        f"{type(weight).__name__}")
     if indices.dtype.kind not in "iu":
         raise TypeError(f"embedding: input: expected integer indices, got dtype {indices.dtype} "
                         "(PyTorch too; write input.long())")

@@ -229,7 +229,7 @@ class Flip(Function):
 
     def forward(self, x, dims):
         self.dims = dims
-        return get_array_module(x).flip(x, axis=dims) if dims else x
+        return get_array_module(x).flip(x, axis=dims) if dims and x.ndim else x
 
     def backward(self, g):
         return Flip.apply(g, dims=self.dims)

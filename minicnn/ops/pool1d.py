@@ -32,6 +32,8 @@ def _one(value, name: str, op: str, minimum: int | None = None) -> int:
 
 
 def _as_image(op: str, input: Tensor) -> Tensor:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}(): argument 'input' must be a Tensor, not {type(input).__name__}")
     if input.ndim not in (2, 3):
         raise ValueError(f"{op}: input: expected (N, C, L) or (C, L), got shape {input.shape}")
     return input.unsqueeze(-2)

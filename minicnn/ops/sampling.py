@@ -23,6 +23,7 @@ from .. import random as _random
 from ..autograd import Tensor
 from ..backend import DEFAULT_DTYPE
 from .torch_errors import RuntimeValueError
+from .arg_checks import need_tensor
 
 __all__ = ["normal", "multinomial", "poisson", "randint_like"]
 
@@ -101,14 +102,16 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
 
 def poisson(input: Tensor, generator=None) -> Tensor:
     """Poisson draws with rates ``input`` (>= 0), in input's dtype."""
+    need_tensor("poisson", input=input)
     rates = _array(input)
     if np.any(rates < 0):
         raise RuntimeValueError("poisson: input: rates must be >= 0")
-    return _on_device_of(_rng(generator).poisson(rates).astype(input.dtype), input)
+    return _on_device_of(np.asarray(_rng(generator).poisson(rates)).astype(input.dtype), input)
 
 
 def randint_like(input: Tensor, low=0, high=None, *, dtype=None, generator=None) -> Tensor:
     """Integers in [low, high) with input's shape (``randint_like(x, high)`` as PyTorch)."""
+    need_tensor("randint_like", input=input)
     if high is None:
         low, high = 0, low
     if high <= low:

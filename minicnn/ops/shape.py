@@ -18,6 +18,10 @@ from ..backend import get_array_module, promote_types
 from .torch_errors import RuntimeValueError
 
 
+def _not_a_tensor(op: str, value):
+    raise TypeError(f"{op}(): argument 'input' must be a Tensor, not {type(value).__name__}")
+
+
 def _normalize_dim(dim: int, ndim: int, name: str = "dim") -> int:
     if isinstance(dim, (bool, np.bool_)) or not hasattr(type(dim), "__index__"):
         raise TypeError(f"{name}: expected an int, got {dim!r} ({type(dim).__name__})")
@@ -120,6 +124,8 @@ def _int_sizes(op: str, shape) -> tuple:
 
 
 def reshape(x: Tensor, *shape) -> Tensor:
+    if not isinstance(x, Tensor):
+        _not_a_tensor("reshape", x)
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     shape = _int_sizes("reshape", shape)
@@ -145,6 +151,8 @@ def reshape(x: Tensor, *shape) -> Tensor:
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dimensions start_dim..end_dim into one (PyTorch's flatten); a 0-d tensor
     becomes shape (1,). start_dim after end_dim raises, as in PyTorch."""
+    if not isinstance(x, Tensor):
+        _not_a_tensor("flatten", x)
     start = _normalize_dim(start_dim, x.ndim, "start_dim")
     end = _normalize_dim(end_dim, x.ndim, "end_dim")
     if start > end:
@@ -157,6 +165,8 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 
 def squeeze(x: Tensor, dim=None) -> Tensor:
+    if not isinstance(x, Tensor):
+        _not_a_tensor("squeeze", x)
     if dim is None:
         return reshape(x, tuple(s for s in x.shape if s != 1))
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
@@ -165,6 +175,8 @@ def squeeze(x: Tensor, dim=None) -> Tensor:
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    if not isinstance(x, Tensor):
+        _not_a_tensor("unsqueeze", x)
     dim = _normalize_dim(dim, x.ndim + 1)
     return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
 
@@ -179,6 +191,8 @@ class Permute(Function):
 
 
 def permute(x: Tensor, *dims) -> Tensor:
+    if not isinstance(x, Tensor):
+        _not_a_tensor("permute", x)
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
     if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):

@@ -39,6 +39,7 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, *,
     Always stable: equal values keep their order (descending too)."""
     _check("argsort", input)
     if input.ndim == 0:
+        _normalize_dim(dim, 0)  # a 0-d tensor takes dim 0 or -1, as PyTorch
         return Tensor._wrap(get_array_module(input.array).zeros((), dtype=np.int64))
     dim = _normalize_dim(dim, input.ndim)
     xp = get_array_module(input.array)

@@ -30,6 +30,7 @@ from .math import abs as _abs, amax, amin, eq, ge, gt, le, lt, maximum, minimum,
 from .math import sum as _sum
 from .shape import GetItem, reshape, squeeze
 from .torch_errors import RuntimeIndexError, RuntimeTypeError, RuntimeValueError
+from .arg_checks import need_tensor
 
 # What max/min with a dim return, as ``torch.return_types.max``: ``values, indices = ...``,
 # ``result.values``, ``result[0]``.
@@ -127,6 +128,7 @@ def _gather_extremes(x: Tensor, dim: int, keepdim: bool, largest: bool):
 
 def _extreme(name, largest, result_type, pairwise, reduce_all):
     def op(input: Tensor, dim=None, keepdim: bool = False):
+        need_tensor(name, input=input)
         if isinstance(dim, Tensor):  # torch.max(a, b): elementwise
             return pairwise(input, dim)
         if dim is None:
@@ -177,6 +179,7 @@ class Clone(Function):
 def clone(input: Tensor, memory_format=None) -> Tensor:
     """A copy with its own memory that stays in the graph (``x.clone()``; use
     ``x.detach().clone()`` for a copy outside it)."""
+    need_tensor("clone", input=input)
     return Clone.apply(input)
 
 
@@ -303,6 +306,7 @@ def div(input, other, *, rounding_mode=None) -> Tensor:
 
 def square(input: Tensor) -> Tensor:
     """input * input; a bool input gives int64, as PyTorch's (square is pow(input, 2))."""
+    need_tensor("square", input=input)
     if input.dtype == np.bool_:
         input = input.long()
     return input * input
@@ -310,6 +314,7 @@ def square(input: Tensor) -> Tensor:
 
 def positive(input: Tensor) -> Tensor:
     """``+input``: the input itself (bool refused, as PyTorch)."""
+    need_tensor("positive", input=input)
     if input.dtype == np.bool_:
         raise RuntimeTypeError("positive: input: not supported for bool tensors (as PyTorch)")
     return input
@@ -317,6 +322,7 @@ def positive(input: Tensor) -> Tensor:
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Matrix product of two 2-D tensors (``torch.mm``; ``matmul`` also broadcasts)."""
+    need_tensor("mm", input=input, mat2=mat2)
     if input.ndim != 2 or mat2.ndim != 2:
         raise RuntimeValueError(f"mm: expected two 2-D tensors, got shapes {input.shape} and "
                                 f"{mat2.shape} (torch.matmul / @ handles other ranks)")
@@ -325,6 +331,7 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
 
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched matrix product of (B, n, k) and (B, k, m) (``torch.bmm``)."""
+    need_tensor("bmm", input=input, mat2=mat2)
     if input.ndim != 3 or mat2.ndim != 3 or input.shape[0] != mat2.shape[0]:
         raise RuntimeValueError(f"bmm: expected (B, n, k) and (B, k, m) with the same B, got "
                                 f"{input.shape} and {mat2.shape}")
