@@ -271,3 +271,11 @@ def test_deep_nesting_round_trips_or_is_one_value_error(tmp_path):
     with pytest.raises(ValueError, match="nested more deeply"):
         mc.save(nested(20000), tmp_path / "deeper.ckpt")
     assert not (tmp_path / "deeper.ckpt").exists() and sys.getrecursionlimit() == limit
+
+
+def test_a_dataset_root_that_is_a_file_is_named(tmp_path):
+    from minicnn.data import MNIST
+
+    (tmp_path / "root").write_text("not a folder")
+    with pytest.raises(NotADirectoryError, match="MNIST: root: .*root is a file"):
+        MNIST(root=tmp_path / "root", download=True)

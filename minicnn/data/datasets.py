@@ -203,6 +203,10 @@ class MNIST(TensorDataset):
                  value_range=(0.0, 1.0), mirrors=None, progress: bool = True):
         self.root = Path(root) if root is not None else cache_dir()
         self.folder = self.root / self.name
+        for folder in (self.root, self.folder):
+            if folder.exists() and not folder.is_dir():
+                raise NotADirectoryError(f"{self.name}: root: {folder} is a file, expected a "
+                                         "folder for the dataset's files")
         self.train = bool(train)
         prefix = "train" if self.train else "t10k"
         paths = []
