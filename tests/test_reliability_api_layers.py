@@ -102,3 +102,12 @@ def test_a_generator_gives_the_same_draws_twice():
     assert first.tolist() == again.tolist()
     w = mc.nn.init.normal_(mc.empty(3), generator=mc.Generator().manual_seed(5))
     assert w.tolist() == mc.nn.init.normal_(mc.empty(3), generator=mc.Generator().manual_seed(5)).tolist()
+
+
+@pytest.mark.parametrize("code", [
+    "F.dropout(None)", "F.dropout('a')", "F.dropout2d(None)", "F.dropout(L.ones(3).long())",
+    "F.dropout(L.ones(3).long(), 0.0)", "F.dropout(L.ones(3).long(), 0.5, training=False)",
+    "F.dropout(L.ones(3).bool())", "F.dropout(L.ones(2, 2), 'a')", "F.dropout(L.ones(2, 2), 1.5)",
+    "F.dropout(L.ones(2, 2), 1.0)", "F.dropout2d(L.ones(1, 2, 2, 2).long())"])
+def test_dropout_arguments(code):
+    compare(code)

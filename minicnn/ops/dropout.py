@@ -13,7 +13,22 @@ from ..backend import to_device
 from .math import MaskMul
 
 
+def _check_input(op, input, training: bool) -> None:
+    """A Tensor; a floating one when it is going to be masked (PyTorch cannot store the
+    scaled mask in an integer tensor either)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}(): argument 'input' must be a Tensor, not {type(input).__name__}")
+    if training and input.dtype.kind not in "fc":
+        from .torch_errors import RuntimeTypeError
+
+        raise RuntimeTypeError(f"{op}: result type Float can't be cast to the input's dtype "
+                               f"{input.dtype} (PyTorch refuses too); convert it (x.float())")
+
+
 def _check_probability(op, p):
+    if isinstance(p, (bool, str, bytes)) or not isinstance(p, (int, float, np.integer,
+                                                               np.floating)):
+        raise TypeError(f"{op}: p: expected a number, got {p!r} ({type(p).__name__})")
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"{op}: p: dropout probability has to be between 0 and 1, got {p!r}")
 
@@ -33,6 +48,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
     dL/dx = g m / (1 - p) (the mask is a constant).
     """
     _check_probability("dropout", p)
+    _check_input("dropout", input, training and p != 0)
     if not training or p == 0:
         return input
     if inplace:  # written into the input, as PyTorch's
@@ -50,6 +66,7 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
     per channel of each sample).
     """
     _check_probability("dropout2d", p)
+    _check_input("dropout2d", input, training and p != 0)
     if input.ndim not in (3, 4):
         raise ValueError(f"dropout2d: input: expected (N, C, H, W) or (N, C, L), got shape "
                          f"{input.shape}")
