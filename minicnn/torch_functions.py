@@ -165,6 +165,8 @@ __all__ = ["dropout", "alpha_dropout", "feature_dropout", "feature_alpha_dropout
 from .ops.clamp_tensor import clamp, clip  # noqa: E402  (Tensor bounds too)
 from .ops.tensor_methods import positive  # noqa: E402
 from .ops.bessel import i0  # noqa: E402
+from .ops.method_aliases import (adjoint, conj, diag_embed, fix, index_put, is_complex,  # noqa
+                                 msort, split_with_sizes)
 from .ops.numeric_more import (chain_matmul, combinations, frexp, kthvalue, ldexp,  # noqa: E402
                                logdet, ravel, vander)
 
@@ -183,7 +185,9 @@ def where(condition, input=None, other=None):
 from .ops.scatter_reduce import scatter_reduce  # noqa: E402
 
 __all__ += ["scatter_reduce", "clamp", "clip", "positive", "where", "chain_matmul",
-            "combinations", "frexp", "ldexp", "logdet", "ravel", "vander", "kthvalue", "i0"]
+            "combinations", "frexp", "ldexp", "logdet", "ravel", "vander", "kthvalue", "i0",
+            "adjoint", "conj", "diag_embed", "fix", "index_put", "is_complex", "msort",
+            "split_with_sizes"]
 
 from .tensor_from_data import as_tensor  # noqa: E402  (torch.as_tensor(data, dtype, device))
 

@@ -60,9 +60,10 @@ def with_dtype_argument(fn):
 
     @functools.wraps(fn)
     def wrapper(input, *args, dtype=None, **kwargs):
-        if dtype is not None:
-            input = input.to(dtype)
-        return fn(input, *args, **kwargs)
+        if dtype is None:
+            return fn(input, *args, **kwargs)
+        out = fn(input.to(dtype), *args, **kwargs)  # int32 sums to int64 unless dtype says
+        return out if out.dtype == dtype else out.to(dtype)
 
     return wrapper
 

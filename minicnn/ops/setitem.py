@@ -78,7 +78,8 @@ def index_put(x: Tensor, index, value) -> Tensor:
     reversed_unique, first_in_reversed = xp.unique(flat_positions[::-1], return_index=True)
     last = flat_positions.size - 1 - first_in_reversed
     flat_value = reshape(value, (-1,))
-    if last.size != flat_positions.size:
+    # the values in the order of the sorted unique positions (unless they are that already)
+    if last.size != flat_positions.size or (last != xp.arange(last.size)).any():
         flat_value = getitem(flat_value, last)
     written = IndexAdd.apply(flat_value, index=reversed_unique, shape=(x.array.size,))
     mask = xp.zeros(x.array.size, dtype=bool)
