@@ -9,6 +9,7 @@ command table).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -432,8 +433,10 @@ def run_training(command: str, out: str, writes: bool, train):
     from .training import NonFiniteLossError
 
     checkpoint = os.path.join(out, RUN_CHECKPOINT)
+    terminated = []
     try:
-        return train(), 0
+        with _sigterm_as_interrupt(terminated):
+            return train(), 0
     except NonFiniteLossError as error:
         if writes:
             print(f"minicnn train {command}: {error}", file=sys.stderr)
@@ -443,5 +446,32 @@ def run_training(command: str, out: str, writes: bool, train):
                  f"{command} --out {out} --resume" if os.path.exists(checkpoint)
                  else "no checkpoint was written yet")
         if writes:
-            print(f"\ninterrupted; {where}", file=sys.stderr)
-        return None, 130
+            print(f"\n{'terminated (SIGTERM)' if terminated else 'interrupted'}; {where}",
+                  file=sys.stderr)
+        return None, 143 if terminated else 130
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt(terminated: list):
+    """While training, SIGTERM (``kill``, a job scheduler's stop, ``timeout``) stops the run
+    as Ctrl-C does: a checkpoint being written is finished or removed (never half a file,
+    no temporary left behind) and the line that continues the run is printed. Appends to
+    ``terminated`` when it happened."""
+    import signal
+    import threading
+
+    def stop(signum, frame):
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    previous = None
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGTERM"):
+        try:
+            previous = signal.signal(signal.SIGTERM, stop)
+        except (ValueError, OSError):   # not settable here: keep the default
+            previous = None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

@@ -292,3 +292,26 @@ def test_an_unknown_option_is_named_by_its_command_with_the_nearest_one(capsys, 
                           says="did you mean --out?")
     assert line.startswith("minicnn sample: error:")
     one_line_error(capsys, "info", "extra", says="minicnn info: error: unrecognized arguments")
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGTERM") or os.name == "nt",
+                    reason="POSIX signals")
+def test_sigterm_stops_a_training_run_as_ctrl_c_does(capsys, tmp_path):
+    import signal
+    import time
+
+    from minicnn.command_line import run_training
+
+    before = signal.getsignal(signal.SIGTERM)
+    (tmp_path / "checkpoint.ckpt").write_bytes(b"")
+
+    def train():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)
+        raise AssertionError("SIGTERM did not stop the run")
+
+    result, status = run_training("dcgan", str(tmp_path), True, train)
+    assert (result, status) == (None, 143)
+    err = capsys.readouterr().err
+    assert "terminated (SIGTERM)" in err and "--resume" in err
+    assert signal.getsignal(signal.SIGTERM) == before
