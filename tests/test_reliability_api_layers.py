@@ -111,3 +111,17 @@ def test_a_generator_gives_the_same_draws_twice():
     "F.dropout(L.ones(2, 2), 1.0)", "F.dropout2d(L.ones(1, 2, 2, 2).long())"])
 def test_dropout_arguments(code):
     compare(code)
+
+
+@pytest.mark.parametrize("code", [
+    "nn.AlphaDropout(0.5)(L.ones(4, 4)).dtype == L.float32",
+    "nn.AlphaDropout(0.5)(L.ones(4, 4).half()).dtype == L.float16",
+    "nn.FeatureAlphaDropout(0.5)(L.ones(2, 3, 4, 4)).dtype == L.float32",
+    "nn.Conv3d(2, 4, 3)(L.ones(0, 2, 5, 5, 5)).shape",
+    "F.avg_pool3d(L.tensor(np.arange(-8, 8).reshape(1, 2, 2, 2, 2)), 2)",
+    "F.avg_pool3d(L.ones(1, 2, 2, 2, 2).int(), 2)",
+    "nn.Unflatten(1, (2, 2))(L.tensor(1.))", "nn.Unflatten(1, (2, 2))(L.ones(3))",
+    "nn.Unflatten(1, (2, 2))(L.ones(3, 4)).shape", "nn.ZeroPad2d(2)(None)",
+    "nn.ConstantPad1d(2, 0.5)('a')", "F.pad(None, (1, 1))"])
+def test_layer_forwards(code):
+    compare(code)

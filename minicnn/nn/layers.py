@@ -383,6 +383,12 @@ class Unflatten(Module):
         self.dim, self.unflattened_size = dim, tuple(unflattened_size)
 
     def forward(self, input: Tensor) -> Tensor:
+        if not isinstance(input, Tensor):
+            raise TypeError(f"Unflatten: input: expected a Tensor, got {type(input).__name__}")
+        if not -max(input.ndim, 1) <= self.dim < max(input.ndim, 1) or input.ndim == 0:
+            raise IndexError(f"Unflatten: dim: dimension out of range (expected to be in "
+                             f"range of [{-max(input.ndim, 1)}, {max(input.ndim, 1) - 1}], "
+                             f"but got {self.dim}) for input of shape {input.shape}")
         dim = self.dim % input.ndim
         size = self.unflattened_size
         if -1 in size:

@@ -128,7 +128,9 @@ def _columns(patches, groups):
     """Patches (N, C, O, P, Q, T, R, S) as one matrix per group: (G, N O P Q, C/G T R S)."""
     N, C, O, P, Q = patches.shape[:5]
     per_group = patches.reshape((N, groups, C // groups) + patches.shape[2:])
-    return per_group.transpose(1, 0, 3, 4, 5, 2, 6, 7, 8).reshape(groups, N * O * P * Q, -1)
+    width = (C // groups) * patches.shape[5] * patches.shape[6] * patches.shape[7]
+    # the width spelled out: -1 cannot be inferred when the batch (or output) is empty
+    return per_group.transpose(1, 0, 3, 4, 5, 2, 6, 7, 8).reshape(groups, N * O * P * Q, width)
 
 
 def _rows_per_group(y, groups):

@@ -100,9 +100,9 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
     alpha = 1.7580993408473766
     a = 1.0 / np.sqrt((alpha * alpha * p + 1) * (1 - p))
     keep = (_random.default_generator().random(input.shape) >= p).astype(input.dtype)
-    shift = (keep - 1) * (alpha * a) + alpha * a * p
-    return input * Tensor._wrap(to_device(keep * a, input.device)) + Tensor._wrap(
-        to_device(shift, input.device))
+    shift = ((keep - 1) * (alpha * a) + alpha * a * p).astype(input.dtype)  # not float64
+    return input * Tensor._wrap(to_device((keep * a).astype(input.dtype), input.device)) + \
+        Tensor._wrap(to_device(shift, input.device))
 
 
 __all__ = ["dropout", "dropout2d", "alpha_dropout"]

@@ -189,7 +189,7 @@ def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
     shape = input.shape[:2] + (1,) * (input.ndim - 2)
     keep = (_random.default_generator().random(shape) >= p).astype(input.dtype)
     shift = (keep - 1) * (alpha * a) + alpha * a * p
-    return (input * Tensor._wrap(to_device(keep * a, input.device))
+    return (input * Tensor._wrap(to_device((keep * a).astype(input.dtype), input.device))
             + Tensor._wrap(to_device(shift.astype(input.dtype), input.device)))
 
 

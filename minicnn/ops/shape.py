@@ -451,6 +451,8 @@ class Pad(Function):
 def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
     """PyTorch's ``F.pad``: ``pad = (left, right, top, bottom, ...)`` from the last dim
     backwards. Negative widths crop."""
+    if not isinstance(x, Tensor):
+        _not_a_tensor("pad", x)
     if mode != "constant":
         raise ValueError(f"pad: mode must be 'constant', got {mode!r}")
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
