@@ -105,3 +105,12 @@ GRAD = """class D(data.Dataset):
 
 def test_collated_samples_keep_their_graph_as_torch_stack():
     compare("b = next(iter(data.DataLoader(D(), batch_size=2))); out = (b.requires_grad, b)", GRAD)
+
+
+CLIP = "w = nn.Parameter(L.ones(2, 2)); v = nn.Parameter(L.ones(3)); w.grad = L.ones(2, 2) * 3; v.grad = L.zeros(3)"
+
+
+@pytest.mark.parametrize("norm_type", ["0", "1", "2", "3.5", "float('inf')", "-1"])
+def test_clip_grad_norm_every_order_as_pytorch(norm_type):
+    compare(f"total = nn.utils.clip_grad_norm_([w, v], 1.0, norm_type={norm_type}); "
+            f"out = (total, w.grad, v.grad)", CLIP)

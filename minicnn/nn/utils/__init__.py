@@ -143,6 +143,8 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     if math.isinf(norm_type):
         norms = [float(xp.abs(g.array).max()) for g in grads]
         total = max(norms)
+    elif norm_type == 0:  # PyTorch's vector_norm(ord=0): how many are non-zero (no root)
+        total = float(sum(1 for g in grads if xp.count_nonzero(g.array)))
     else:
         norms = [float((xp.abs(g.array) ** norm_type).sum()) for g in grads]
         total = sum(norms) ** (1.0 / norm_type)
