@@ -59,7 +59,10 @@ def test_resume_refuses_settings_that_differ_from_the_run_naming_both(capsys, ru
     assert "--resume" in line
     one_line_error(capsys, *base, "--seed", "5", says="--seed 5 (the run has 0)")
     saved = mc.load(checkpoint)["config"]   # whatever the recipe's defaults are today
-    if not saved["spectral_norm"]:
+    if saved["spectral_norm"]:   # either way round: --spectral-norm / --no-spectral-norm
+        one_line_error(capsys, *base, "--no-spectral-norm",
+                       says="--spectral-norm off (the run has on)")
+    else:
         one_line_error(capsys, *base, "--spectral-norm",
                        says="--spectral-norm on (the run has off)")
     one_line_error(capsys, *base, "--lr", "0.1", says=f"--lr 0.1 (the run has {saved['lr']:g})")
@@ -318,3 +321,10 @@ def test_sigterm_stops_a_training_run_as_ctrl_c_does(capsys, tmp_path):
     err = capsys.readouterr().err
     assert "terminated (SIGTERM)" in err and "--resume" in err
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_spectral_norm_can_be_switched_either_way(tmp_path):
+    for flag, expected in (("--spectral-norm", True), ("--no-spectral-norm", False)):
+        out = tmp_path / flag.strip("-")
+        assert main(["train", "dcgan", *GAN, flag, "--out", str(out)]) == 0
+        assert mc.load(out / "checkpoint.ckpt")["config"]["spectral_norm"] is expected

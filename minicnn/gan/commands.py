@@ -62,8 +62,9 @@ def _add_train_gan(subparsers, command: str) -> None:
                         help="Adam learning rate (default: the recipe's)")
     parser.add_argument("--seed", type=non_negative_int, default=None,
                         help="random seed: the same seed gives the same run (default 0)")
-    parser.add_argument("--spectral-norm", action="store_true",
-                        help="spectral normalisation on every discriminator layer")
+    parser.add_argument("--spectral-norm", action=argparse.BooleanOptionalAction, default=None,
+                        help="spectral normalisation on every discriminator layer (or "
+                             "--no-spectral-norm: none; default: the recipe's)")
     parser.add_argument("--historical-averaging", type=positive_float, nargs="?", const=0.01,
                         default=None, metavar="LAMBDA",
                         help="add LAMBDA*||theta - mean of past theta||^2 to each player's "
@@ -77,8 +78,9 @@ def _add_train_gan(subparsers, command: str) -> None:
                             help="critic updates per generator update (default 5)")
         parser.add_argument("--gp-weight", type=positive_float, default=None,
                             help="lambda of the gradient penalty (default 10)")
-        parser.add_argument("--group-norm", action="store_true",
-                            help="GroupNorm(1, C) (a layer norm) in the critic")
+        parser.add_argument("--group-norm", action=argparse.BooleanOptionalAction,
+                            default=None, help="GroupNorm(1, C) (a layer norm) in the critic "
+                                               "(default: the recipe's)")
     parser.add_argument("--out", metavar="DIR", default=os.path.join("runs", command),
                         help=f"output folder (default runs/{command})")
     parser.add_argument("--resume", action="store_true",
@@ -125,11 +127,11 @@ def run_train_gan(args) -> int:
     except ValueError as error:
         raise CommandError(str(error)) from None
     wanted = {"batch_size": args.batch_size, "width": args.width, "lr": args.lr,
-              "spectral_norm": args.spectral_norm or None,
+              "spectral_norm": args.spectral_norm,
               "historical_averaging": args.historical_averaging, "ema": args.ema,
               "n_critic": getattr(args, "n_critic", None),
               "gp_weight": getattr(args, "gp_weight", None),
-              "group_norm": getattr(args, "group_norm", False) or None}
+              "group_norm": getattr(args, "group_norm", None)}
     unsupported = [k for k, v in wanted.items() if v is not None and k not in recipe.defaults]
     if unsupported:
         raise CommandError(f"{args.recipe} does not support {', '.join(unsupported)}")
