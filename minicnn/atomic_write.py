@@ -96,14 +96,14 @@ def write_atomically(path, write, op: str = "save") -> None:
     except OSError as error:
         raise _failure(error, op, path, folder) from None
     try:
-        with os.fdopen(descriptor, "wb") as stream:
-            write(stream)
-            stream.flush()
-            os.fsync(stream.fileno())
         try:
+            with os.fdopen(descriptor, "wb") as stream:
+                write(stream)
+                stream.flush()
+                os.fsync(stream.fileno())
             os.replace(temporary, path)
-        except OSError as error:
-            raise _failure(error, op, path, folder) from None
+        except OSError as error:   # a full disk, a quota, a file system gone read-only...
+            raise _failure(error, op, path, folder) from error
     except BaseException:  # includes KeyboardInterrupt: never leave the temporary behind
         try:
             os.unlink(temporary)

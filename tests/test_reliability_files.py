@@ -279,3 +279,21 @@ def test_a_dataset_root_that_is_a_file_is_named(tmp_path):
     (tmp_path / "root").write_text("not a folder")
     with pytest.raises(NotADirectoryError, match="MNIST: root: .*root is a file"):
         MNIST(root=tmp_path / "root", download=True)
+
+
+def test_a_full_disk_names_the_file_and_keeps_the_old_one(tmp_path, monkeypatch):
+    import errno
+
+    path = tmp_path / "run.ckpt"
+    mc.save({"step": 1}, path)
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OSError) as info:
+        mc.save({"step": 2, "w": mc.ones(1000)}, path)
+    assert info.value.errno == errno.ENOSPC and str(path) in str(info.value)
+    monkeypatch.undo()
+    assert mc.load(path) == {"step": 1}
+    _no_temporaries(tmp_path)
