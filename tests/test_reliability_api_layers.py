@@ -125,3 +125,12 @@ def test_dropout_arguments(code):
     "nn.ConstantPad1d(2, 0.5)('a')", "F.pad(None, (1, 1))"])
 def test_layer_forwards(code):
     compare(code)
+
+
+KL = "x = L.tensor([0.5, -0.5, 0.2], requires_grad=True); t = L.tensor([-1., 0., 2.])"
+
+
+@pytest.mark.parametrize("reduction", ["'none'", "'sum'", "'mean'", "'batchmean'"])
+def test_kl_div_of_a_negative_target_is_nan_as_pytorch(reduction):
+    compare(f"out = F.kl_div(x, t, reduction={reduction})", KL)
+    compare("F.kl_div(x, t.abs(), reduction='sum').backward(); out = x.grad", KL)

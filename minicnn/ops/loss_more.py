@@ -40,9 +40,14 @@ def _tensor(op: str, name: str, value) -> Tensor:
 
 
 def _zero_safe_xlogx(t: Tensor) -> Tensor:
-    """t log t, with 0 at t = 0 (as ``torch.xlogy(t, t)``)."""
+    """t log t, with 0 at t = 0 and NaN for t < 0 (as ``torch.xlogy(t, t)``: a negative
+    target is no probability, and PyTorch's kl_div gives NaN for it, not a number)."""
     positive = t.array > 0
-    return where(positive, t * log(where(positive, t, 1.0)), 0.0)
+    negative = t.array < 0
+    outside = Tensor._wrap(get_array_module(t.array).where(negative, t.dtype.type("nan"),
+                                                            t.dtype.type(0))) \
+        if negative.any() else 0.0
+    return where(positive, t * log(where(positive, t, 1.0)), outside)
 
 
 def kl_div(input: Tensor, target, size_average=None, reduce=None, reduction: str = "mean",
