@@ -297,3 +297,19 @@ def test_a_full_disk_names_the_file_and_keeps_the_old_one(tmp_path, monkeypatch)
     monkeypatch.undo()
     assert mc.load(path) == {"step": 1}
     _no_temporaries(tmp_path)
+
+
+def test_onnx_export_flattens_nested_outputs_as_torch(tmp_path):
+    pytest.importorskip("onnx")
+
+    class Nested(mc.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = mc.nn.Linear(2, 3)
+
+        def forward(self, x):
+            y = self.linear(x)
+            return y, (y * 2, [y + 1])
+
+    proto = mc.onnx.export(Nested(), (mc.randn(1, 2),), io.BytesIO())
+    assert [o.name for o in proto.graph.output] == ["output_0", "output_1", "output_2"]

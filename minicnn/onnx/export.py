@@ -22,8 +22,17 @@ def _import_onnx():
     return onnx
 
 
+def _flatten(value) -> list:
+    """Nested tuples and lists of outputs (an LSTM's ``output, (h, c)``) in order, as
+    ``torch.onnx.export`` flattens them."""
+    if isinstance(value, (tuple, list)):
+        return [leaf for item in value for leaf in _flatten(item)]
+    return [value]
+
+
 def _as_tuple(value, name: str) -> tuple:
-    value = value if isinstance(value, (tuple, list)) else (value,)
+    value = _flatten(value) if name.startswith("outputs") else (
+        value if isinstance(value, (tuple, list)) else (value,))
     for k, item in enumerate(value):
         if not isinstance(item, Tensor):
             raise TypeError(f"minicnn.onnx.export: {name}[{k}]: expected a Tensor, got "
