@@ -45,6 +45,8 @@ def _rebind(target: Tensor, values, name: str) -> None:
     """For ops that change the shape (``unsqueeze_``, ``t_``...): ``target`` takes the new
     array (a view of the same memory), as PyTorch changes only this tensor's view."""
     target.array = values.array if isinstance(values, Tensor) else values
+    target.__dict__.pop("_views", None)  # a new layout: its views no longer index it
+    target.__dict__.pop("_view_of", None)
     target._version_box[0] += 1
     backward_walk._inplace_ops_done += 1
 
@@ -58,7 +60,7 @@ def apply_in_place(self: Tensor, compute, name: str, write=_write) -> Tensor:
         write(self, compute(self), name)
         return self
     view = self.__dict__.get("_view_of")
-    if view is not None and write is _write and (
+    if view is not None and write is _write and _still_a_view(self, view[0]) and (
             view[0].requires_grad or self.requires_grad
             or compute(Tensor._wrap(self.array.copy())).requires_grad):
         return _through_base(self, view, compute, name)
@@ -106,13 +108,24 @@ def _through_base(self: Tensor, view, compute, name: str) -> Tensor:
     return self
 
 
+def _still_a_view(view: Tensor, base: Tensor) -> bool:
+    """``view`` still reads ``base``'s memory (not after ``base.data = ...`` or a shape
+    change of either, which end the view relation); else the record is dropped."""
+    from .shape import _same_memory
+
+    if _same_memory(view.array, base.array):
+        return True
+    view.__dict__.pop("_view_of", None)
+    return False
+
+
 def _refresh_views(base: Tensor) -> None:
     """After an in-place op on ``base`` in a graph: each live view ``v = base[index]`` (same
     memory, so its values changed too) becomes ``base[index]`` of the new base, as PyTorch
     regenerates a view's history; functions that used v's old value keep a copy of it."""
     for view in list(base.__dict__.get("_views", ())):
         recorded = view.__dict__.get("_view_of")
-        if recorded is None or recorded[0] is not base:
+        if recorded is None or recorded[0] is not base or not _still_a_view(view, base):
             continue
         snapshot = None
         if view.requires_grad:
