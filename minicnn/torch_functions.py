@@ -167,6 +167,10 @@ from .ops.tensor_methods import positive  # noqa: E402
 from .ops.bessel import i0  # noqa: E402
 from .ops.method_aliases import (adjoint, conj, diag_embed, fix, index_put, is_complex,  # noqa
                                  msort, split_with_sizes)
+from .ops import torch_more_names as _more_names  # noqa: E402
+
+globals().update({name: getattr(_more_names, name) for name in _more_names.__all__})
+__all__ += list(_more_names.__all__)
 from .ops.numeric_more import (chain_matmul, combinations, frexp, kthvalue, ldexp,  # noqa: E402
                                logdet, ravel, vander)
 
