@@ -78,7 +78,8 @@ def run_train_classifier(args) -> int:
     say = print if split.writes else (lambda *parts, **kwargs: None)
     if split.distributed:
         say(f"data parallel: {split.world_size} ranks share each global batch")
-    result, status = run_training("classifier", args.out, split.writes, lambda: train_classifier(
+    result, status = run_training("classifier", args.out, split.writes, overwrite=args.overwrite,
+                                  train=lambda: train_classifier(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
         out_dir=args.out, resume=args.resume, checkpoint_every=args.checkpoint_every,
         progress=not args.no_progress, log=say, split=split, **options))

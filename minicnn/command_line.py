@@ -170,6 +170,11 @@ def check_run_folder(out: str, command: str, resume, overwrite: bool) -> dict | 
         raise CommandError(f"--out: cannot make the folder {out}: {parent} is a file")
     checkpoint = os.path.join(out, RUN_CHECKPOINT)
     check_output_names(out, RUN_OUTPUTS, "run")
+    try:   # a replacement killed before the new run's first checkpoint: the old run back
+        recover(out)
+    except OSError as error:
+        raise CommandError(f"--out: cannot put back the run an interrupted --overwrite left "
+                           f"in {os.path.join(out, '.minicnn-replaced')} ({error})") from None
     if resume:
         path = checkpoint if resume is True else resume
         if resume is True and not os.path.exists(path):
@@ -195,9 +200,7 @@ def check_run_folder(out: str, command: str, resume, overwrite: bool) -> dict | 
     if os.path.exists(checkpoint) and not overwrite:
         raise CommandError(f"--out: {out} already holds a run ({checkpoint}); continue it with "
                            "--resume, or start over with --overwrite (which replaces it)")
-    if overwrite and os.path.isdir(out):
-        remove_run_outputs(out)
-    return None
+    return None   # with --overwrite, run_training moves the earlier run aside when it starts
 
 
 def rebuilt_classifier(path: str, option: str = "--resume"):
@@ -346,24 +349,9 @@ def check_output_file(path: str, option: str, extensions=(), overwrite: bool | N
         raise CommandError(f"{option}: cannot write {path} ({problem})")
 
 
-# What a ``minicnn train`` run writes into its folder; ``--overwrite`` removes exactly these,
-# so no picture of the replaced run (a ``samples_step004000.png`` a shorter new run never
-# reaches) is left beside the new run's files. Anything else in the folder is the user's.
-RUN_OUTPUTS = ("checkpoint.ckpt", "model.ckpt", "losses.csv", "losses.png", "samples.png",
-               "loss.png", "accuracy.png", "confusion_matrix.png", "misclassified.png")
-
-
-def remove_run_outputs(out: str) -> None:
-    """Delete the files an earlier run wrote into ``out`` (see ``RUN_OUTPUTS``)."""
-    for name in os.listdir(out):
-        is_step_grid = name.startswith("samples_step") and name.endswith(".png")
-        path = os.path.join(out, name)
-        if (name in RUN_OUTPUTS or is_step_grid) and os.path.isfile(path):
-            try:
-                os.remove(path)
-            except OSError as error:
-                raise CommandError(f"--overwrite: cannot remove {path} of the earlier run "
-                                   f"({error.strerror or error})") from None
+# What a ``minicnn train`` run writes into its folder, and how ``--overwrite`` replaces it
+# without losing it to a new run that fails to start: ``run_replacement.py``.
+from .run_replacement import RUN_OUTPUTS, move_aside, recover, settle  # noqa: E402
 
 
 def check_image_output(path: str, option: str = "--out") -> None:
@@ -424,16 +412,24 @@ def start_ranks():
     return BatchSplit.from_launcher()
 
 
-def run_training(command: str, out: str, writes: bool, train):
+def run_training(command: str, out: str, writes: bool, train, overwrite: bool = False):
     """Run ``train()`` (a training run writing into ``out``) for ``minicnn train COMMAND``,
     with the two stops every training command shares: a NaN/inf loss (message, status 1;
     the checkpoint on disk stays the last good one) and Ctrl-C (where the last checkpoint
     is and the line that continues it, status 130). Returns ``(result, status)``; only the
-    rank that ``writes`` prints."""
+    rank that ``writes`` prints. ``overwrite``: the earlier run in ``out`` is moved aside
+    now and deleted once the new run has a checkpoint, or put back if it never gets one."""
     from .training import NonFiniteLossError
 
     checkpoint = os.path.join(out, RUN_CHECKPOINT)
     terminated = []
+    aside = None
+    if overwrite and writes:
+        try:
+            aside = move_aside(out)
+        except OSError as error:
+            raise CommandError(f"--overwrite: cannot move the earlier run in {out} aside "
+                               f"({error.strerror or error})") from None
     try:
         with _sigterm_as_interrupt(terminated):
             return train(), 0
@@ -449,6 +445,8 @@ def run_training(command: str, out: str, writes: bool, train):
             print(f"\n{'terminated (SIGTERM)' if terminated else 'interrupted'}; {where}",
                   file=sys.stderr)
         return None, 143 if terminated else 130
+    finally:
+        settle(out, aside)
 
 
 @contextlib.contextmanager

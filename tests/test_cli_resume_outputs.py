@@ -328,3 +328,43 @@ def test_spectral_norm_can_be_switched_either_way(tmp_path):
         out = tmp_path / flag.strip("-")
         assert main(["train", "dcgan", *GAN, flag, "--out", str(out)]) == 0
         assert mc.load(out / "checkpoint.ckpt")["config"]["spectral_norm"] is expected
+
+
+def test_overwrite_never_loses_the_run_to_a_new_one_that_fails_to_start(capsys, runs,
+                                                                        tmp_path, monkeypatch):
+    import shutil
+    from pathlib import Path
+
+    import minicnn.gan.train as gan_train
+    from minicnn.training import NonFiniteLossError
+
+    out = tmp_path / "run"
+    shutil.copytree(runs / "dcgan", out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def fails(error):
+        def train(recipe, steps, folder, *args, **kwargs):
+            (Path(folder) / "losses.csv").write_text("step,loss\n1,0.5\n")   # a start...
+            raise error
+        return train
+
+    for error, status in ((ValueError("cannot download the data set"), 2),
+                          (NonFiniteLossError("loss is nan at step 1", 1, "loss"), 1),
+                          (KeyboardInterrupt(), 130)):
+        monkeypatch.setattr(gan_train, "train_gan", fails(error))
+        assert main(["train", "dcgan", *GAN, "--out", str(out), "--overwrite"]) == status
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before, error
+    capsys.readouterr()
+
+
+def test_a_run_left_aside_by_a_killed_overwrite_is_put_back(capsys, runs, tmp_path):
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(runs / "dcgan", out / ".minicnn-replaced")   # killed before a checkpoint
+    (out / "losses.csv").write_text("step\n")                     # of the new run
+    one_line_error(capsys, "train", "dcgan", *GAN, "--out", str(out),
+                   says="already holds a run")
+    assert (out / "checkpoint.ckpt").read_bytes() == \
+        (runs / "dcgan" / "checkpoint.ckpt").read_bytes()
+    assert not (out / ".minicnn-replaced").exists()

@@ -156,7 +156,8 @@ def run_train_gan(args) -> int:
             raise CommandError(f"--batch-size {batch} does not split evenly over {ranks} "
                                f"ranks (mpiexec -n {ranks}): use a multiple of {ranks}")
     split = start_ranks()
-    training, status = run_training(args.recipe, args.out, split.writes, lambda: train_gan(
+    training, status = run_training(args.recipe, args.out, split.writes, overwrite=args.overwrite,
+                                    train=lambda: train_gan(
         args.recipe, args.steps, args.out, config, resume=args.resume,
         sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
         device=args.device, progress=not args.no_progress,
