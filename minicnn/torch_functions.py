@@ -169,8 +169,18 @@ from .ops.method_aliases import (adjoint, conj, diag_embed, fix, index_put, is_c
                                  msort, split_with_sizes)
 from .ops import torch_more_names as _more_names  # noqa: E402
 
-globals().update({name: getattr(_more_names, name) for name in _more_names.__all__})
-__all__ += list(_more_names.__all__)
+from .ops import scatter_views as _scatter_views  # noqa: E402
+
+for _module in (_more_names, _scatter_views):
+    globals().update({name: getattr(_module, name) for name in _module.__all__})
+    __all__ += list(_module.__all__)
+conv3d, conv_transpose3d = _same("conv3d"), _same("conv_transpose3d")
+__all__ += ["conv3d", "conv_transpose3d", "max_pool3d"]
+
+
+def max_pool3d(input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
+    """``torch.max_pool3d``: F's, without ``return_indices``."""
+    return F.max_pool3d(input, kernel_size, stride or None, padding, dilation, ceil_mode)
 from .ops.numeric_more import (chain_matmul, combinations, frexp, kthvalue, ldexp,  # noqa: E402
                                logdet, ravel, vander)
 

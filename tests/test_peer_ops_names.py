@@ -85,3 +85,59 @@ def test_matrix_power_and_slogdet_gradcheck():
                lambda t: mc.slogdet(t).logabsdet):
         inputs = [mc.tensor(_square(2), requires_grad=True)]
         assert gradcheck(fn, inputs) and gradgradcheck(fn, inputs)
+
+
+@pytest.mark.parametrize("offset,dim1,dim2", [(0, 0, 1), (1, 1, 2), (-1, 0, 2), (0, 2, 0),
+                                              (1, -1, -2), (-2, 1, 0)])
+def test_diagonal_scatter_matches_pytorch(offset, dim1, dim2):
+    torch = torch_or_skip()
+    x = _x(3, 4, 5)
+    src = _x(*torch.tensor(x).diagonal(offset, dim1, dim2).shape, seed=1)
+    check_against_torch(lambda a, s: mc.diagonal_scatter(a, s, offset, dim1, dim2) * 2,
+                        lambda a, s: torch.diagonal_scatter(a, s, offset, dim1, dim2) * 2, [x, src])
+
+
+def test_slice_and_select_scatter_match_pytorch():
+    torch = torch_or_skip()
+    x = _x(3, 4, 5)
+    check_against_torch(lambda a, s: a.slice_scatter(s, 1, 1, 4, 2),
+                        lambda a, s: a.slice_scatter(s, 1, 1, 4, 2), [x, _x(3, 2, 5, seed=1)])
+    check_against_torch(lambda a, s: mc.select_scatter(a, s, 2, -1),
+                        lambda a, s: torch.select_scatter(a, s, 2, -1), [x, _x(3, 4, seed=2)])
+    for lib in (torch, mc):
+        with pytest.raises(RuntimeError):
+            lib.slice_scatter(lib.zeros(3, 4), lib.zeros(3, 3), 1, 0, 2)
+
+
+def test_unique_consecutive_histogram_asarray_detach_and_3d_twins():
+    torch = torch_or_skip()
+    values = [1, 1, 2, 2, 3, 1, 1, 2]
+    for kwargs in ({}, {"return_inverse": True}, {"return_counts": True},
+                   {"return_inverse": True, "return_counts": True}):
+        ours = mc.unique_consecutive(mc.tensor(values), **kwargs)
+        theirs = torch.unique_consecutive(torch.tensor(values), **kwargs)
+        for a, b in zip(ours if isinstance(ours, tuple) else (ours,),
+                        theirs if isinstance(theirs, tuple) else (theirs,)):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    data = _x(20)
+    for kwargs in ({"bins": 4}, {"bins": 3, "range": (-1.0, 1.0)}, {"bins": 5, "density": True}):
+        ours = mc.histogram(mc.tensor(data), **kwargs)
+        theirs = torch.histogram(torch.tensor(data), **kwargs)
+        np.testing.assert_allclose(ours.hist.numpy(), theirs.hist.numpy())
+        np.testing.assert_allclose(ours.bin_edges.numpy(), theirs.bin_edges.numpy())
+    a = np.arange(3.0)
+    shared = mc.asarray(a)
+    a[0] = 7.0
+    assert shared.numpy()[0] == 7.0 and mc.asarray(a, copy=True).numpy()[0] == 7.0
+    assert mc.asarray([1, 2], dtype=mc.float64, requires_grad=True).requires_grad
+    assert not mc.detach(mc.ones(2, requires_grad=True) * 2).requires_grad
+    x, w = _x(1, 2, 5, 5, 5), _x(3, 2, 3, 3, 3, seed=1)
+    np.testing.assert_allclose(mc.conv3d(mc.tensor(x), mc.tensor(w), padding=1).numpy(),
+                               torch.conv3d(torch.tensor(x), torch.tensor(w), padding=1).numpy(),
+                               rtol=1e-10)
+    np.testing.assert_allclose(mc.max_pool3d(mc.tensor(x), 2).numpy(),
+                               torch.max_pool3d(torch.tensor(x), 2).numpy())
+    wt = np.ascontiguousarray(w.transpose(1, 0, 2, 3, 4))
+    np.testing.assert_allclose(mc.conv_transpose3d(mc.tensor(x), mc.tensor(wt)).numpy(),
+                               torch.conv_transpose3d(torch.tensor(x), torch.tensor(wt)).numpy(),
+                               rtol=1e-10)

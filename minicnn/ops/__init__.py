@@ -142,12 +142,12 @@ from . import activation_shrink, scan_search, shape_extra, special  # noqa: E402
 
 from . import bessel as _bessel, clamp_tensor as _clamp_tensor  # noqa: E402
 from . import method_aliases as _method_aliases, numeric_more as _numeric_more  # noqa: E402
-from . import torch_more_names as _torch_more_names  # noqa: E402
+from . import scatter_views as _scatter_views, torch_more_names as _torch_more_names  # noqa
 from . import scatter_reduce as _scatter_reduce, view_dtype as _view_dtype  # noqa: E402
 
 for _more in (activation_shrink, special, scan_search, shape_extra, _scatter_reduce,
               _view_dtype, _clamp_tensor, _numeric_more, _bessel, _method_aliases,
-              _torch_more_names):
+              _torch_more_names, _scatter_views):
     _methods.update(_more.methods())
 from .inplace_more import missing_in_place_methods  # noqa: E402  (x.sigmoid_() ...)
 

@@ -34,6 +34,21 @@ def rsub(input, other, *, alpha=1) -> Tensor:
     return other - (input * alpha if alpha != 1 else input)
 
 
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad: bool = False):
+    """``torch.asarray``: a tensor from obj (shares a NumPy array's memory unless a dtype
+    change or ``copy=True`` makes a copy)."""
+    import minicnn
+
+    out = (minicnn.tensor(obj, dtype=dtype, device=device) if copy
+           else minicnn.as_tensor(obj, dtype, device))
+    return out.requires_grad_() if requires_grad else out
+
+
+def detach(input: Tensor) -> Tensor:
+    """``torch.detach(x)``, the same as ``x.detach()``."""
+    return input.detach()
+
+
 def row_stack(tensors) -> Tensor:
     """``vstack`` under its other name."""
     from .shape_more import vstack
@@ -259,6 +274,7 @@ def bartlett_window(window_length: int, periodic: bool = True, *, dtype=None, **
 
 
 __all__ = ["greater", "greater_equal", "less", "less_equal", "not_equal", "rsub", "row_stack",
+           "asarray", "detach",
            "result_type", "promote_types", "can_cast", "is_signed", "isreal", "is_conj",
            "is_neg", "isposinf", "isneginf", "isin", "gcd", "lcm", "diagflat", "matrix_power",
            "slogdet", "cov", "corrcoef", "nanmedian", "unravel_index", "hann_window",
