@@ -313,3 +313,19 @@ def test_onnx_export_flattens_nested_outputs_as_torch(tmp_path):
 
     proto = mc.onnx.export(Nested(), (mc.randn(1, 2),), io.BytesIO())
     assert [o.name for o in proto.graph.output] == ["output_0", "output_1", "output_2"]
+
+
+def test_transforms_refuse_a_silent_division_by_zero_or_a_shape_change():
+    from minicnn.data import transforms as T
+
+    x = np.zeros((2, 1, 4, 4), np.float32)
+    with pytest.raises(ValueError, match="std evaluated to zero"):
+        T.normalize(x, 0.5, 0.0)
+    with pytest.raises(ValueError, match="one value per channel"):
+        T.normalize(x, [0.1, 0.2], [1.0, 1.0])   # would have made (2, 2, 4, 4)
+    with pytest.raises(ValueError, match="finite"):
+        T.normalize(x, float("nan"), 1.0)
+    with pytest.raises(ValueError, match="max_value"):
+        T.scale(x, max_value=0)
+    assert T.normalize(np.ones((2, 3, 2, 2), np.float32), [1, 1, 1], [1, 2, 4]).shape == \
+        (2, 3, 2, 2)

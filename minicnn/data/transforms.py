@@ -13,6 +13,8 @@ draw exactly the same augmentations as an uninterrupted one.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..backend import get_array_module
@@ -28,6 +30,9 @@ def scale(images, value_range=(0.0, 1.0), max_value: float = 255.0, dtype=np.flo
     low, high = (float(v) for v in value_range)
     if not high > low:
         raise ValueError(f"value_range: expected (low, high) with high > low, got {value_range}")
+    if not (isinstance(max_value, (int, float, np.number)) and math.isfinite(max_value)
+            and max_value > 0):
+        raise ValueError(f"scale: max_value: expected a positive number, got {max_value!r}")
     xp = get_array_module(images)
     images = xp.asarray(images).astype(dtype)
     return images * dtype((high - low) / max_value) + dtype(low)
@@ -39,6 +44,18 @@ def normalize(images, mean, std):
     xp = get_array_module(images)
     mean = xp.asarray(mean, dtype=images.dtype)
     std = xp.asarray(std, dtype=images.dtype)
+    channels = images.shape[-3] if images.ndim >= 3 else None
+    for name, value in (("mean", mean), ("std", std)):
+        if value.ndim > 1 or value.ndim == 1 and value.shape[0] not in (1, channels):
+            raise ValueError(f"normalize: {name}: expected a number or one value per channel "
+                             f"({channels} for images of shape {tuple(images.shape)}), got "
+                             f"shape {tuple(value.shape)}")
+        if not bool(xp.all(xp.isfinite(value))):
+            raise ValueError(f"normalize: {name}: expected finite numbers, got "
+                             f"{value.tolist()}")
+    if bool(xp.any(std == 0)):   # torchvision's Normalize refuses it too
+        raise ValueError(f"normalize: std evaluated to zero ({std.tolist()}), leading to "
+                         "division by zero")
     if mean.ndim == 1:
         mean = mean[:, None, None]
     if std.ndim == 1:
