@@ -103,3 +103,17 @@ def _check_promotion(torch, op):
     for lib in (torch, mc):
         with pytest.raises(NotImplementedError):
             f(lib.tensor([True]), lib.tensor([True]))
+
+
+def test_clamp_in_place_with_tensor_bounds():
+    torch = torch_or_skip()
+    x, lo, hi = _arrays(2)
+    ours, theirs = mc.tensor(x), torch.tensor(x)
+    ours.clamp_(min=mc.tensor(lo), max=mc.tensor(hi))
+    theirs.clamp_(min=torch.tensor(lo), max=torch.tensor(hi))
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    leaf = mc.tensor(x, requires_grad=True)
+    y = leaf * 1
+    y.clip_(mc.tensor(lo))
+    y.sum().backward()
+    np.testing.assert_array_equal(leaf.grad.numpy(), (x >= lo).astype(np.float64))

@@ -219,7 +219,7 @@ def uniform_(self, a=0.0, b=1.0, generator=None):
 
 
 def clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch's names
-    from .math import clamp
+    from .clamp_tensor import clamp  # number or Tensor bounds
 
     return apply_in_place(self, lambda x: clamp(x, min, max), "clamp_")
 
