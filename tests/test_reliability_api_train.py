@@ -114,3 +114,13 @@ CLIP = "w = nn.Parameter(L.ones(2, 2)); v = nn.Parameter(L.ones(3)); w.grad = L.
 def test_clip_grad_norm_every_order_as_pytorch(norm_type):
     compare(f"total = nn.utils.clip_grad_norm_([w, v], 1.0, norm_type={norm_type}); "
             f"out = (total, w.grad, v.grad)", CLIP)
+
+
+@pytest.mark.parametrize("optimizer", ["SGD", "RMSprop", "Adagrad", "Adadelta", "Adamax",
+                                       "NAdam", "RAdam", "ASGD", "Rprop"])
+def test_tensor_learning_rates_and_nan_gradients(optimizer):
+    setup = "w = L.nn.Parameter(L.ones(3)); w.grad = L.tensor([1., 2., -1.])"
+    compare(f"o = optim.{optimizer}([w], lr=L.tensor(0.1)); o.step(); o.step(); out = w", setup)
+    if optimizer == "Rprop":  # sign(NaN) is 0 there: the NaN entry is left alone
+        compare("w.grad = L.tensor([1., float('nan'), 2.]); o = optim.Rprop([w], lr=0.1); "
+                "o.step(); o.step(); out = w", setup)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from ..backend import get_array_module
 from .optimizer import Optimizer
+from ._args import number
 
 
 class Adadelta(Optimizer):
@@ -28,6 +29,7 @@ class Adadelta(Optimizer):
 
     def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
                  weight_decay: float = 0.0, *, maximize: bool = False):
+        lr = number(lr)  # lr=torch.tensor(0.01) too, as PyTorch 2
         if not 0.0 <= lr:  # NaN too, as PyTorch
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= rho <= 1.0:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from ..autograd import Tensor
 from ..backend import get_array_module
 from .optimizer import Optimizer
+from ._args import number
 
 
 class Adagrad(Optimizer):
@@ -27,6 +28,7 @@ class Adagrad(Optimizer):
     def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0,
                  weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
                  eps: float = 1e-10, *, maximize: bool = False):
+        lr = number(lr)  # lr=torch.tensor(0.01) too, as PyTorch 2
         for name, value in (("learning rate", lr), ("lr_decay value", lr_decay),
                             ("weight_decay value", weight_decay),
                             ("initial_accumulator_value", initial_accumulator_value),

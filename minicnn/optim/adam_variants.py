@@ -31,6 +31,7 @@ import math
 
 from ..backend import get_array_module
 from .optimizer import Optimizer
+from ._args import number
 
 __all__ = ["Adamax", "NAdam", "RAdam"]
 
@@ -59,6 +60,7 @@ class Adamax(Optimizer):
 
     def __init__(self, params, lr: float = 2e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, foreach=None, *, maximize: bool = False):
+        lr = number(lr)  # lr=torch.tensor(0.01) too, as PyTorch 2
         _check(lr, betas, eps, weight_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, maximize=maximize))
@@ -92,6 +94,7 @@ class NAdam(Optimizer):
                  weight_decay: float = 0.0, momentum_decay: float = 4e-3,
                  decoupled_weight_decay: bool = False, *, foreach=None,
                  maximize: bool = False):
+        lr = number(lr)  # lr=torch.tensor(0.01) too, as PyTorch 2
         _check(lr, betas, eps, weight_decay)
         if not 0.0 <= momentum_decay:
             raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
@@ -138,6 +141,7 @@ class RAdam(Optimizer):
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, decoupled_weight_decay: bool = False, *,
                  foreach=None, maximize: bool = False):
+        lr = number(lr)  # lr=torch.tensor(0.01) too, as PyTorch 2
         _check(lr, betas, eps, weight_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay,

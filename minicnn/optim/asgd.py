@@ -12,6 +12,7 @@ At step t (``lambd`` the decay, ``alpha`` its power, ``t0`` when averaging start
 from __future__ import annotations
 
 from .optimizer import Optimizer
+from ._args import number
 
 __all__ = ["ASGD"]
 
@@ -27,6 +28,7 @@ class ASGD(Optimizer):
     def __init__(self, params, lr: float = 1e-2, lambd: float = 1e-4, alpha: float = 0.75,
                  t0: float = 1e6, weight_decay: float = 0.0, foreach=None,
                  maximize: bool = False):
+        lr = number(lr)  # lr=torch.tensor(0.01) too, as PyTorch 2
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= weight_decay:

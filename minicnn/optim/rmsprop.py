@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from ..backend import get_array_module
 from .optimizer import Optimizer
+from ._args import number
 
 
 class RMSprop(Optimizer):
@@ -33,6 +34,7 @@ class RMSprop(Optimizer):
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
                  *, maximize: bool = False, foreach: bool | None = None):
+        lr = number(lr)  # lr=torch.tensor(0.01) too, as PyTorch 2
         for name, value in (("learning rate", lr), ("epsilon value", eps),
                             ("momentum value", momentum), ("weight_decay value", weight_decay),
                             ("alpha value", alpha)):

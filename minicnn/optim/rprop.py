@@ -15,8 +15,15 @@ from __future__ import annotations
 from ..autograd import Tensor
 from ..backend import get_array_module
 from .optimizer import Optimizer
+from ._args import number
 
 __all__ = ["Rprop"]
+
+
+def _sign(xp, array):
+    """sign with sign(NaN) = 0, as PyTorch's (a NaN gradient leaves the parameter as it is,
+    rather than making it NaN)."""
+    return xp.nan_to_num(xp.sign(array), nan=0.0)
 
 
 class Rprop(Optimizer):
@@ -25,6 +32,7 @@ class Rprop(Optimizer):
 
     def __init__(self, params, lr: float = 1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *,
                  foreach=None, maximize: bool = False):
+        lr = number(lr)  # lr=torch.tensor(0.01) too, as PyTorch 2
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 < etas[0] < 1.0 < etas[1]:
@@ -44,10 +52,10 @@ class Rprop(Optimizer):
         if group["maximize"]:
             grad = -grad
         prev, step_size = state["prev"].array, state["step_size"].array
-        sign = xp.sign(grad * prev)
+        sign = _sign(xp, grad * prev)
         factor = xp.where(sign > 0, eta_plus, xp.where(sign < 0, eta_minus, 1.0))
         step_size *= factor.astype(step_size.dtype, copy=False)
         xp.clip(step_size, step_min, step_max, out=step_size)
         grad = xp.where(sign < 0, 0, grad).astype(param.array.dtype, copy=False)
-        param.array -= xp.sign(grad) * step_size
+        param.array -= _sign(xp, grad) * step_size
         prev[...] = grad

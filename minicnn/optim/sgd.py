@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from ..backend import get_array_module
 from .optimizer import Optimizer
+from ._args import number
 
 
 class SGD(Optimizer):
@@ -35,6 +36,7 @@ class SGD(Optimizer):
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False,
                  foreach: bool | None = None):
+        lr = number(lr)  # lr=torch.tensor(0.01) too, as PyTorch 2
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if momentum < 0.0:
