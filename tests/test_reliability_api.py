@@ -130,3 +130,9 @@ def test_a_non_tensor_input_is_a_type_error(function, value):
     "F.max_pool1d(None, 2)", "F.avg_pool1d('a', 2)", "F.embedding(L.tensor([0]), None)"])
 def test_more_bad_arguments(code):
     compare(code)
+
+
+@pytest.mark.parametrize("method", ["view_as", "expand_as", "reshape_as", "type_as"])
+@pytest.mark.parametrize("other", ["None", "'a'", "1.5", "[0, 1]"])
+def test_as_methods_need_a_tensor(method, other):
+    compare(f"x.{method}({other})", X)

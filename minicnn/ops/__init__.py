@@ -91,6 +91,8 @@ def _view_shape(args):
     return args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
 
 
+from .arg_checks import other_tensor  # noqa: E402
+
 _methods = {
     "__add__": add, "__radd__": _reflected(add),
     "__sub__": sub, "__rsub__": _reflected(sub),
@@ -112,8 +114,8 @@ _methods = {
     "transpose": transpose, "t": lambda self: transpose(self, 0, 1) if self.ndim == 2 else self,
     "squeeze": squeeze, "unsqueeze": unsqueeze,
     "expand": lambda self, *s, size=None: expand(self, *(s if size is None else (size,))),
-    "expand_as": lambda self, other: expand(self, other.shape),
-    "view_as": lambda self, other: reshape(self, other.shape),
+    "expand_as": lambda self, other: expand(self, other_tensor("expand_as", other).shape),
+    "view_as": lambda self, other: reshape(self, other_tensor("view_as", other).shape),
     "to": _to, "astype": _astype, "__format__": _format,
     "float": lambda self: _astype(self, DEFAULT_DTYPE),
     "double": lambda self: _astype(self, "float64"),

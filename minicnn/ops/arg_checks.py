@@ -11,3 +11,10 @@ def need_tensor(op: str, **arguments) -> None:
         if not isinstance(value, Tensor):
             raise TypeError(f"{op}(): argument '{name}' must be a Tensor, not "
                             f"{type(value).__name__}")
+
+
+def other_tensor(op: str, other) -> Tensor:
+    """``x.view_as(other)``'s ``other``: a Tensor (TypeError naming it otherwise)."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"{op}(): argument 'other' must be a Tensor, not {type(other).__name__}")
+    return other

@@ -29,6 +29,7 @@ from .setitem import index_put
 from .shape import (_normalize_dim, broadcast_to, broadcasts_to, cat, getitem, permute,
                     reshape, transpose)
 from .torch_errors import RuntimeValueError
+from .arg_checks import other_tensor
 
 __all__ = ["hstack", "vstack", "dstack", "column_stack", "concat", "concatenate",
            "movedim", "moveaxis", "swapaxes", "swapdims", "t", "tile", "rot90", "fliplr",
@@ -478,9 +479,10 @@ def methods() -> dict:
         "index_copy_": _in_place("index_copy_", index_copy),
         "masked_scatter_": _in_place("masked_scatter_", masked_scatter),
         "fill_diagonal_": _in_place("fill_diagonal_", _fill_diagonal),
-        "reshape_as": lambda self, other: reshape(self, other.shape),
-        "type_as": lambda self, other: self if self.dtype == other.dtype else self.to(
-            other.dtype),
+        "reshape_as": lambda self, other: reshape(self, other_tensor("reshape_as",
+                                                                     other).shape),
+        "type_as": lambda self, other: self if self.dtype == other_tensor(
+            "type_as", other).dtype else self.to(other.dtype),
         "where": lambda self, condition, other: where(condition, self, other),
         "mT": property(_mT),
     }
