@@ -368,8 +368,3 @@ def test_a_run_left_aside_by_a_killed_overwrite_is_put_back(capsys, runs, tmp_pa
     assert (out / "checkpoint.ckpt").read_bytes() == \
         (runs / "dcgan" / "checkpoint.ckpt").read_bytes()
     assert not (out / ".minicnn-replaced").exists()
-
-
-def test_tune_fix_of_one_knob_twice_is_refused(capsys, tmp_path, no_work):
-    one_line_error(capsys, "tune", "dcgan", "--fix", "width=8", "--fix", "width=16", "--out",
-                   str(tmp_path / "t"), says="--fix: width given twice (8 and 16)")

@@ -104,12 +104,7 @@ def run_tune(args) -> int:
         raise CommandError("--out: expected a folder name for the study, got ''")
     if os.path.exists(out) and not os.path.isdir(out):
         raise CommandError(f"--out: {out} is a file, expected a folder for the study")
-    fixed = {}
-    for name, value in args.fix:
-        if name in fixed and fixed[name] != value:
-            raise CommandError(f"--fix: {name} given twice ({fixed[name]!r} and {value!r}); "
-                               "pin each knob once")
-        fixed[name] = value
+    fixed = dict(args.fix)   # a knob given twice: the last value, as argparse does
     known = set(recipe_space(args.kind))
     unknown = sorted(set(fixed) - known)
     if unknown:
