@@ -156,6 +156,8 @@ def check_run_folder(out: str, command: str, resume, overwrite: bool) -> dict | 
 
     Returns the checkpoint to resume (its state dict), or ``None`` for a new run.
     """
+    if isinstance(resume, str) and not resume:   # --resume "": never a new run instead
+        raise CommandError("--resume: expected a checkpoint file name, got ''")
     if resume and overwrite:
         raise CommandError("--resume continues the run in --out, --overwrite replaces it: "
                            "choose one")

@@ -97,6 +97,8 @@ def test_empty_output_names_are_one_line(capsys, runs, no_work):
     one_line_error(capsys, "import", gan, "--recipe", "dcgan", "--out", "",
                    says="--out: expected a file name")
     one_line_error(capsys, "tune", "dcgan", "--out", "", says="--out: expected a folder")
+    one_line_error(capsys, "train", "classifier", *CLASSIFIER, "--resume", "",
+                   says="--resume: expected a checkpoint file name")
 
 
 @pytest.mark.skipif(not PROC, reason="needs Linux's /proc")
