@@ -20,7 +20,7 @@ from ..autograd import Function, Tensor
 from ..backend import DEFAULT_DTYPE, get_array_module
 from .math import _check_broadcast, exp
 from .promotion import operands as promoted
-from .torch_errors import NotImplementedTypeError
+from .torch_errors import NotImplementedTypeError, RuntimeZeroDivisionError
 
 _LN2 = math.log(2.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -204,7 +204,8 @@ def _operands(op: str, a, b):
 
 def _check_integer_divisor(op: str, b) -> None:
     if b.dtype.kind in "iu" and (b == 0).any():
-        raise ZeroDivisionError(f"{op}: integer division by zero (PyTorch raises too)")
+        raise RuntimeZeroDivisionError(f"{op}: integer division by zero (PyTorch raises "
+                                       "RuntimeError: ZeroDivisionError)")
 
 
 class FloorDivide(Function):

@@ -13,19 +13,22 @@ import math
 
 import numpy as np
 
-from ..autograd import Function, Tensor, as_tensor, is_grad_enabled, zero_gradient
+from ..autograd import Function, Tensor, is_grad_enabled, zero_gradient
 from ..backend import get_array_module, result_type
 from .conversion import cast
+from .torch_errors import RuntimeIndexError, RuntimeTypeError, RuntimeValueError
 from .promotion import operands as _operands, to_floating as _floating
-from .shape import _normalize_dim, broadcast_to, reshape, transpose, unsqueeze, squeeze
+from .shape import _normalize_dim, broadcast_to, reshape
 
 
 def _check_broadcast(name: str, a: Tensor, b: Tensor) -> None:
     try:
         np.broadcast_shapes(a.shape, b.shape)
     except ValueError:
-        raise ValueError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together "
-                         "(each dimension, aligned from the right, must be equal or 1)") from None
+        raise RuntimeValueError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast "
+                                f"together "
+                                "(each dimension, aligned from the right, must be equal or 1)"
+                                ) from None
 
 
 def _binary(function, name, floating=False):
@@ -156,7 +159,21 @@ def power(a, b) -> Tensor:
 
 
 def neg(x: Tensor) -> Tensor:
-    return Neg.apply(x)
+    try:
+        return Neg.apply(x)
+    except TypeError:  # NumPy refuses -bool: PyTorch's RuntimeError (checked only on failure)
+        if isinstance(x, Tensor) and x.dtype == np.bool_:
+            raise RuntimeTypeError("neg: negation, the `-` operator, on a bool tensor is not "
+                                   "supported (as in PyTorch); to invert a mask use ~mask or "
+                                   "mask.logical_not()") from None
+        raise
+
+
+def _need_tensor(name, x):
+    """The clear TypeError for ``exp(None)`` (called only once the fast path failed)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(x).__name__}") from None
 
 
 # -- elementwise functions ----------------------------------------------------------------
@@ -237,15 +254,27 @@ def connected(grad: Tensor, x: Tensor) -> Tensor:
 
 
 def exp(x):
-    return Exp.apply(_floating(x))
+    try:
+        return Exp.apply(_floating(x))
+    except AttributeError:
+        _need_tensor("exp", x)
+        raise
 
 
 def log(x):
-    return Log.apply(_floating(x))
+    try:
+        return Log.apply(_floating(x))
+    except AttributeError:
+        _need_tensor("log", x)
+        raise
 
 
 def sqrt(x):
-    return Sqrt.apply(_floating(x))
+    try:
+        return Sqrt.apply(_floating(x))
+    except AttributeError:
+        _need_tensor("sqrt", x)
+        raise
 
 
 def abs(x: Tensor) -> Tensor:  # noqa: A001 - PyTorch's name
@@ -322,7 +351,12 @@ def _axes(dim, ndim):
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
     if not dims:
         return tuple(range(ndim))
-    axes = [_normalize_dim(int(d), ndim) for d in dims]
+    try:
+        axes = [_normalize_dim(int(d), ndim) for d in dims]
+    except (TypeError, ValueError):
+        if all(isinstance(d, (int, np.integer)) for d in dims):
+            raise
+        raise TypeError(f"dim: expected an int or a tuple of ints, got {dim!r}") from None
     if len(set(axes)) != len(axes):
         raise ValueError(f"dim: dim {max(axes, key=axes.count)} appears more than once in "
                          f"{dim!r}")
@@ -350,7 +384,16 @@ def sum(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     return Sum.apply(x, axes=_axes(dim, x.ndim), keepdim=keepdim)
 
 
+def _need_floating(name, x, message):
+    if isinstance(x, Tensor) and x.dtype.kind in "biu":
+        raise RuntimeTypeError(message.format(name=name, dtype=x.dtype))
+
+
 def mean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    if x.dtype.kind in "biu":
+        _need_floating("mean", x, "{name}(): could not infer output dtype. Input dtype must be "
+                       "either a floating point or complex dtype. Got: {dtype} (as PyTorch; "
+                       "convert first: x.float().{name}())")
     axes = _axes(dim, x.ndim)
     count = math.prod([x.shape[a] for a in axes])
     return sum(x, axes, keepdim) / count
@@ -360,6 +403,9 @@ def var(x: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False
         correction: int | None = None) -> Tensor:
     """Variance: sum((x - mean)^2) / (n - correction); correction=1 (unbiased) by default,
     as ``torch.var``."""
+    if x.dtype.kind in "biu":
+        _need_floating("var", x, "std and var only support floating point and complex dtypes "
+                       "(as PyTorch), got {dtype}; convert first: x.float()")
     if correction is None:
         correction = 0 if unbiased is False else 1
     axes = _axes(dim, x.ndim)
@@ -370,7 +416,18 @@ def var(x: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False
 
 def std(x: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False,
         correction: int | None = None) -> Tensor:
-    return sqrt(var(x, dim, unbiased, keepdim, correction))
+    return _StdSqrt.apply(var(x, dim, unbiased, keepdim, correction))
+
+
+class _StdSqrt(Sqrt):
+    """std = sqrt(var), with PyTorch's gradient 0 where std is 0 (all-equal values; sqrt's
+    g / (2 y) would make it NaN)."""
+
+    def backward(self, g):
+        y = self.output
+        grad = g / (2 * y)
+        zero = y.array == 0
+        return where(zero, 0, grad) if zero.any() else grad
 
 
 class Extremum(Function):
@@ -378,9 +435,22 @@ class Extremum(Function):
     several tie, it is shared evenly among them (PyTorch's amax/amin rule)."""
 
     def forward(self, x, axes, keepdim, largest):
-        y = x.max(axis=axes, keepdims=True) if largest else x.min(axis=axes, keepdims=True)
+        try:
+            y = x.max(axis=axes, keepdims=True) if largest else x.min(axis=axes, keepdims=True)
+        except ValueError:  # NumPy: zero-size array; PyTorch's IndexError
+            if x.size:
+                raise
+            raise RuntimeIndexError(f"{'max' if largest else 'min'}(): expected a non-empty "
+                                    f"tensor "
+                             f"(reduction over an empty dim of shape {x.shape}, as PyTorch "
+                             "refuses)") from None
         hits = (x == y).astype(x.dtype)
-        self.weights = hits / hits.sum(axis=axes, keepdims=True)
+        count = hits.sum(axis=axes, keepdims=True)
+        if not count.all():  # a NaN is the max (NaN != NaN): it gets the gradient, as PyTorch
+            xp = get_array_module(x)
+            hits = ((x == y) | (xp.isnan(x) & xp.isnan(y))).astype(x.dtype)
+            count = hits.sum(axis=axes, keepdims=True)
+        self.weights = hits / count
         self.keep_shape = y.shape
         return y if keepdim else y.reshape([s for i, s in enumerate(x.shape) if i not in axes])
 
@@ -399,6 +469,9 @@ def amin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Indices of the maxima (no gradient)."""
     xp = get_array_module(x.array)
+    if not x.array.size:
+        raise IndexError(f"argmax(): expected a non-empty reduction dim, got shape {x.shape} "
+                         "(as PyTorch refuses)")
     if dim is None:
         return Tensor._wrap(xp.asarray(x.array.argmax()))
     dim = _normalize_dim(dim, x.ndim)
@@ -407,66 +480,9 @@ def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return Tensor._wrap(xp.argmax(x.array, axis=dim, keepdims=keepdim))
 
 
-# -- matrix multiplication ----------------------------------------------------------------
-class MatMul(Function):
-    """Y = A @ B for A (..., n, k) and B (..., k, m), batch dims broadcast;
-    dL/dA = G @ B^T, dL/dB = A^T @ G (the walk sums broadcast batch dims back)."""
+# -- matrix multiplication and comparisons: ops/matmul_ops.py (re-exported here) ----------
+from . import matmul_ops as _matmul_ops  # noqa: E402
 
-    def forward(self, a, b):
-        if a.shape[-1] == 1:  # an outer product: no sums, one multiply per number; the
-            return a * b      # same bits as BLAS, which is slow here (0.9 ms for 64 x 6272)
-        return a @ b
-
-    def backward(self, g):
-        a, b = self.inputs
-        grad_a = matmul(g, transpose(b, -1, -2)) if self.needs_input_grad[0] else None
-        grad_b = matmul(transpose(a, -1, -2), g) if self.needs_input_grad[1] else None
-        return grad_a, grad_b
-
-
-def matmul(a, b) -> Tensor:
-    """``a @ b`` with NumPy/PyTorch rules: 1-D operands become a row (left) or a column
-    (right) vector and that dimension is removed from the result."""
-    a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
-    b = as_tensor(b, like=a)
-    if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes "
-                         f"{a.shape} and {b.shape}")
-    if a.dtype != b.dtype:
-        raise TypeError(f"matmul: mat1 and mat2 must have the same dtype, got {a.dtype} and "
-                        f"{b.dtype} (PyTorch does not promote here either); convert one "
-                        "(.float(), .double())")
-    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
-        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not match: "
-                         f"a's last dim ({a.shape[-1]}) must equal b's "
-                         f"{'second-to-last' if b.ndim > 1 else 'only'} dim "
-                         f"({b.shape[-2 if b.ndim > 1 else 0]})")
-    if a.ndim == 1:
-        return squeeze(matmul(unsqueeze(a, 0), b), -2 if b.ndim > 1 else 0)
-    if b.ndim == 1:
-        return squeeze(matmul(a, unsqueeze(b, -1)), -1)
-    try:
-        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    except ValueError:
-        raise ValueError(f"matmul: batch dims of shapes {a.shape} and {b.shape} cannot be "
-                         "broadcast together") from None
-    return MatMul.apply(a, b)
-
-
-# -- comparisons (no gradient) ------------------------------------------------------------
-def _comparison(name, compare):
-    def op(a, b) -> Tensor:
-        a_data = a.array if isinstance(a, Tensor) else a
-        b_data = b.array if isinstance(b, Tensor) else b
-        return Tensor._wrap(compare(a_data, b_data))
-
-    op.__name__ = name
-    return op
-
-
-eq = _comparison("eq", lambda a, b: a == b)
-ne = _comparison("ne", lambda a, b: a != b)
-lt = _comparison("lt", lambda a, b: a < b)
-le = _comparison("le", lambda a, b: a <= b)
-gt = _comparison("gt", lambda a, b: a > b)
-ge = _comparison("ge", lambda a, b: a >= b)
+MatMul, matmul = _matmul_ops.MatMul, _matmul_ops.matmul
+eq, ne, lt, le, gt, ge = (_matmul_ops.eq, _matmul_ops.ne, _matmul_ops.lt, _matmul_ops.le,
+                          _matmul_ops.gt, _matmul_ops.ge)

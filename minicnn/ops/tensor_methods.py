@@ -116,7 +116,13 @@ def _gather_extremes(x: Tensor, dim: int, keepdim: bool, largest: bool):
     if x.ndim == 0:
         return x, Tensor._wrap(xp.zeros((), dtype=np.int64))
     find = xp.argmax if largest else xp.argmin
-    indices = xp.expand_dims(find(x.array, axis=dim), dim).astype(np.int64)
+    try:
+        indices = xp.expand_dims(find(x.array, axis=dim), dim).astype(np.int64)
+    except ValueError:  # NumPy: "attempt to get argmax of an empty sequence"
+        if x.shape[dim]:
+            raise
+        raise IndexError(f"{'max' if largest else 'min'}(): expected reduction dim {dim} to "
+                         f"have non-zero size, got shape {x.shape} (as PyTorch)") from None
     index = tuple(indices if axis == dim else
                   xp.arange(size).reshape((-1,) + (1,) * (x.ndim - 1 - axis))
                   for axis, size in enumerate(x.shape))
@@ -157,6 +163,9 @@ def argmin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Indices of the minima (int64, no gradient); over the flattened tensor when dim is
     None."""
     xp = get_array_module(input.array)
+    if not input.array.size:
+        raise IndexError(f"argmin(): expected a non-empty reduction dim, got shape "
+                         f"{input.shape} (as PyTorch refuses)")
     if dim is None:
         return Tensor._wrap(xp.asarray(input.array.argmin(), dtype=np.int64))
     dim = _dim(dim, input.ndim, "argmin")

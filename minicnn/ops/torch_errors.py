@@ -38,3 +38,8 @@ class RuntimeIndexError(RuntimeError, IndexError):
 
 class NotImplementedTypeError(NotImplementedError, TypeError):
     """PyTorch's ``NotImplementedError`` for a dtype without a kernel; also a ``TypeError``."""
+
+
+class RuntimeZeroDivisionError(RuntimeError, ZeroDivisionError):
+    """PyTorch's ``RuntimeError: ZeroDivisionError`` (``int_tensor // 0``); also a
+    ``ZeroDivisionError``."""
