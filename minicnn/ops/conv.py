@@ -51,6 +51,7 @@ from ..autograd import Function, Tensor
 from .. import geometry
 from ..backend import get_array_module
 from ..geometry import conv2d_output_hw, conv_padding, pair
+from .torch_errors import RuntimeValueError
 
 # Hyperparameters (ints or pairs in, checked tuples out) and output sizes: minicnn/geometry.py.
 
@@ -274,60 +275,9 @@ class Conv2dWeight(Function):
         return grad_x, grad_g
 
 
-# ---------------------------------------------------------------------------------------
-# Argument checks: bad input gets an error naming the argument, the expected and the got.
-# ---------------------------------------------------------------------------------------
-def _check_tensors(op: str, first: tuple, second: tuple) -> None:
-    """Both 4-D float tensors of one dtype on one device; ``first``/``second`` are
-    (name, tensor) pairs, named in the errors."""
-    for name, tensor in (first, second):
-        if not isinstance(tensor, Tensor):
-            raise TypeError(f"{op}: {name}: expected a minicnn Tensor, got "
-                            f"{type(tensor).__name__}")
-    for name, tensor in (second, first):  # the weight's rank first: the likelier mistake
-        if tensor.ndim != 4:
-            expected = "(N, C, H, W)" if name in ("input", "grad_output") else "(K, C/G, R, S)"
-            raise ValueError(f"{op}: {name}: expected a 4-D tensor {expected}, got "
-                             f"{tensor.ndim}-D with shape {tuple(tensor.shape)}")
-    (name_a, a), (name_b, b) = first, second
-    if a.dtype.kind != "f" or b.dtype.kind != "f":
-        raise TypeError(f"{op}: expected floating-point tensors, got {name_a} {a.dtype} and "
-                        f"{name_b} {b.dtype}")
-    if a.dtype != b.dtype:
-        raise TypeError(f"{op}: {name_a} has dtype {a.dtype} but {name_b} has dtype "
-                        f"{b.dtype}; convert one of them (.float() or .double())")
-    if a.device != b.device:
-        raise ValueError(f"{op}: {name_a} is on {a.device} but {name_b} is on {b.device}")
-
-
-def _check_groups(op: str, groups, counts) -> int:
-    """``groups`` a positive int dividing every (count, name) in ``counts``."""
-    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
-        raise ValueError(f"{op}: groups: expected a positive int, got {groups!r}")
-    for count, name in counts:
-        if count % groups != 0:
-            raise ValueError(f"{op}: groups={groups} must divide {name}, got {count}")
-    return groups
-
-
-def _check_kernel_fits(op: str, input_hw, kernel_hw, padding, dilation) -> None:
-    top, bottom, left, right = padding
-    padded = (input_hw[0] + top + bottom, input_hw[1] + left + right)
-    effective = (dilation[0] * (kernel_hw[0] - 1) + 1, dilation[1] * (kernel_hw[1] - 1) + 1)
-    if effective[0] > padded[0] or effective[1] > padded[1]:
-        raise ValueError(
-            f"{op}: kernel size {effective[0]}x{effective[1]} (kernel {kernel_hw[0]}x"
-            f"{kernel_hw[1]}, dilation {dilation[0]}x{dilation[1]}) is larger than the padded "
-            f"input {padded[0]}x{padded[1]} (input {input_hw[0]}x{input_hw[1]} plus padding)")
-
-
-def _add_bias(y: Tensor, bias, channels: int, op: str) -> Tensor:
-    if bias is None:
-        return y
-    if not isinstance(bias, Tensor) or bias.shape != (channels,):
-        got = tuple(bias.shape) if isinstance(bias, Tensor) else type(bias).__name__
-        raise ValueError(f"{op}: bias: expected a tensor of shape ({channels},), got {got}")
-    return y + bias.reshape(1, channels, 1, 1)
+# Argument checks (bad input gets an error naming the argument): ops/conv_checks.py
+from .conv_checks import (_add_bias, _check_groups, _check_kernel_fits,  # noqa: E402
+                          _check_tensors, _empty_conv)
 
 
 # ---------------------------------------------------------------------------------------
@@ -368,13 +318,15 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     groups = _check_groups(op, groups, [(C, "the input channels"),
                                         (K, "the output channels (weight.shape[0])")])
     if C != C_per_group * groups:
-        raise ValueError(f"{op}: input has {C} channels but weight expects "
-                         f"{C_per_group * groups} (weight.shape[1]={C_per_group} x "
-                         f"groups={groups}); weight shape {tuple(weight.shape)}")
+        raise RuntimeValueError(f"{op}: input has {C} channels but weight expects "
+                                f"{C_per_group * groups} (weight.shape[1]={C_per_group} x "
+                                f"groups={groups}); weight shape {tuple(weight.shape)}")
     stride = pair(stride, "stride", 1, op)
     dilation = pair(dilation, "dilation", 1, op)
     padding = conv_padding(padding, (R, S), dilation, stride, op)
     _check_kernel_fits(op, (H, W), (R, S), padding, dilation)
+    if not K or not C_per_group:
+        return _empty_conv(op, input, weight, bias, stride, padding, dilation)
     y = Conv2dFunction.apply(input, weight, stride=stride, padding=padding, dilation=dilation,
                              groups=groups)
     return _add_bias(y, bias, K, op)
@@ -418,30 +370,33 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     _check_tensors(op, ("input", input), ("weight", weight))
     N, C_in, H_in, W_in = input.shape
     weight_in, C_out_per_group, R, S = weight.shape
+    if not weight.array.size:
+        raise RuntimeValueError(f"{op}: non-empty 4-D weight tensor expected, got shape "
+                                f"{tuple(weight.shape)} (as PyTorch)")
     if C_in != weight_in:
-        raise ValueError(f"{op}: input has {C_in} channels but weight expects {weight_in} "
-                         f"(weight.shape[0]; weight shape {tuple(weight.shape)})")
+        raise RuntimeValueError(f"{op}: input has {C_in} channels but weight expects {weight_in} "
+                                f"(weight.shape[0]; weight shape {tuple(weight.shape)})")
     groups = _check_groups(op, groups, [(C_in, "the input channels")])
     stride = pair(stride, "stride", 1, op)
     dilation = pair(dilation, "dilation", 1, op)
     if isinstance(padding, str):
-        raise ValueError(f"{op}: padding: expected an int or a pair, got {padding!r} "
-                         "(string padding exists only for conv2d)")
+        raise RuntimeValueError(f"{op}: padding: expected an int or a pair, got {padding!r} "
+                                "(string padding exists only for conv2d)")
     pad_h, pad_w = pair(padding, "padding", 0, op)
     output_padding = pair(output_padding, "output_padding", 0, op)
     for i, axis in enumerate(("height", "width")):
         if output_padding[i] >= max(stride[i], dilation[i]):
-            raise ValueError(f"{op}: output_padding: must be smaller than stride or dilation "
-                             f"along the {axis}, got output_padding={output_padding[i]}, "
-                             f"stride={stride[i]}, dilation={dilation[i]}")
+            raise RuntimeValueError(f"{op}: output_padding: must be smaller than stride or "
+                                    f"dilation along the {axis}, got output_padding={output_padding[i]}, "
+                                    f"stride={stride[i]}, dilation={dilation[i]}")
     H = geometry.conv_transpose_output_size(H_in, R, stride[0], 2 * pad_h, dilation[0],
                                             output_padding[0])
     W = geometry.conv_transpose_output_size(W_in, S, stride[1], 2 * pad_w, dilation[1],
                                             output_padding[1])
     if H < 1 or W < 1:
-        raise ValueError(f"{op}: the output size {H}x{W} is not positive (input "
-                         f"{H_in}x{W_in}, kernel {R}x{S}, stride {stride}, padding "
-                         f"{(pad_h, pad_w)}, dilation {dilation})")
+        raise RuntimeValueError(f"{op}: the output size {H}x{W} is not positive (input "
+                                f"{H_in}x{W_in}, kernel {R}x{S}, stride {stride}, padding "
+                                f"{(pad_h, pad_w)}, dilation {dilation})")
     z = ConvTranspose2dFunction.apply(input, weight, input_hw=(H, W), stride=stride,
                                       padding=(pad_h, pad_h, pad_w, pad_w), dilation=dilation,
                                       groups=groups)
@@ -468,23 +423,23 @@ def conv2d_weight(input: Tensor, weight_size, grad_output: Tensor, stride=1, pad
     """
     op = "conv2d_weight"
     if len(tuple(weight_size)) != 4:
-        raise ValueError(f"{op}: weight_size: expected 4 numbers (K, C/G, R, S), got "
-                         f"{tuple(weight_size)}")
+        raise RuntimeValueError(f"{op}: weight_size: expected 4 numbers (K, C/G, R, S), got "
+                                f"{tuple(weight_size)}")
     K, C_per_group, R, S = (int(v) for v in weight_size)
     _check_tensors(op, ("input", input), ("grad_output", grad_output))
     N, C, H, W = input.shape
     groups = _check_groups(op, groups, [(C, "the input channels"),
                                         (K, "the output channels (weight_size[0])")])
     if C != C_per_group * groups:
-        raise ValueError(f"{op}: input has {C} channels but weight_size expects "
-                         f"{C_per_group * groups} ({C_per_group} x groups={groups})")
+        raise RuntimeValueError(f"{op}: input has {C} channels but weight_size expects "
+                                f"{C_per_group * groups} ({C_per_group} x groups={groups})")
     stride = pair(stride, "stride", 1, op)
     dilation = pair(dilation, "dilation", 1, op)
     padding = conv_padding(padding, (R, S), dilation, stride, op)
     _check_kernel_fits(op, (H, W), (R, S), padding, dilation)
     P, Q = conv2d_output_hw((H, W), (R, S), stride, padding, dilation)
     if tuple(grad_output.shape) != (N, K, P, Q):
-        raise ValueError(f"{op}: grad_output: expected shape {(N, K, P, Q)} (the conv2d's "
-                         f"output), got {tuple(grad_output.shape)}")
+        raise RuntimeValueError(f"{op}: grad_output: expected shape {(N, K, P, Q)} (the conv2d's "
+                                f"output), got {tuple(grad_output.shape)}")
     return Conv2dWeight.apply(input, grad_output, kernel_hw=(R, S), stride=stride,
                               padding=padding, dilation=dilation, groups=groups)
