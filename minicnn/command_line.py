@@ -353,7 +353,8 @@ def check_output_file(path: str, option: str, extensions=(), overwrite: bool | N
 
 # What a ``minicnn train`` run writes into its folder, and how ``--overwrite`` replaces it
 # without losing it to a new run that fails to start: ``run_replacement.py``.
-from .run_replacement import RUN_OUTPUTS, move_aside, recover, settle  # noqa: E402
+from .run_replacement import (RUN_OUTPUTS, FolderInUse, lock_folder,  # noqa: E402
+                              move_aside, recover, settle, unlock_folder)
 
 
 def check_image_output(path: str, option: str = "--out") -> None:
@@ -425,13 +426,21 @@ def run_training(command: str, out: str, writes: bool, train, overwrite: bool = 
 
     checkpoint = os.path.join(out, RUN_CHECKPOINT)
     terminated = []
-    aside = None
-    if overwrite and writes:
+    aside = lock = None
+    if writes:   # two commands training into one folder would overwrite each other
         try:
-            aside = move_aside(out)
-        except OSError as error:
-            raise CommandError(f"--overwrite: cannot move the earlier run in {out} aside "
-                               f"({error.strerror or error})") from None
+            lock = lock_folder(out)
+        except FolderInUse as error:
+            raise CommandError(f"--out: {out} is in use by another minicnn run (process "
+                               f"{error.args[0]}); wait for it to end, or use another --out") \
+                from None
+        if overwrite:
+            try:
+                aside = move_aside(out)
+            except OSError as error:
+                unlock_folder(out, lock)
+                raise CommandError(f"--overwrite: cannot move the earlier run in {out} aside "
+                                   f"({error.strerror or error})") from None
     try:
         with _sigterm_as_interrupt(terminated):
             return train(), 0
@@ -449,6 +458,7 @@ def run_training(command: str, out: str, writes: bool, train, overwrite: bool = 
         return None, 143 if terminated else 130
     finally:
         settle(out, aside)
+        unlock_folder(out, lock)
 
 
 @contextlib.contextmanager

@@ -8,6 +8,10 @@ NaN at step 3, Ctrl-C), they are moved back and the folder holds the earlier run
 before the command. A process killed in between (``kill -9``) leaves the folder aside:
 the next command in that folder moves it back first (``recover``), so the earlier run is
 never hidden, whatever the new one did.
+
+While a run trains, its folder is locked (``DIR/.minicnn-lock``, ``flock``: the system
+releases it when the process ends, however it ends): a second command training into the
+same folder is refused instead of overwriting the first one's checkpoints.
 """
 from __future__ import annotations
 
@@ -34,11 +38,13 @@ def run_outputs(out: str) -> list[str]:
                   and os.path.isfile(os.path.join(out, name)))
 
 
-def recover(out: str) -> bool:
+def recover(out: str, ours: bool = False) -> bool:
     """Move back a run an interrupted replacement left aside, when the folder holds no
-    newer checkpoint; drop the aside copy when it does. True when a run was moved back."""
+    newer checkpoint; drop the aside copy when it does. True when a run was moved back.
+    ``ours``: this process holds the folder's lock (else a locked folder is left alone:
+    its replacement is still going on)."""
     aside = os.path.join(out, ASIDE)
-    if not os.path.isdir(aside):
+    if not os.path.isdir(aside) or not ours and in_use(out):   # another run's replacement
         return False
     if os.path.exists(os.path.join(out, CHECKPOINT)):   # the new run got going: keep it
         shutil.rmtree(aside, ignore_errors=True)
@@ -68,4 +74,70 @@ def settle(out: str, aside: str | None) -> None:
     """After the new run ended (or failed): drop the earlier run if the new one wrote a
     checkpoint, else put the earlier run back."""
     if aside is not None:
-        recover(out)
+        recover(out, ours=True)
+
+
+LOCK = ".minicnn-lock"
+
+
+class FolderInUse(Exception):
+    """Another minicnn process is training into the folder (its pid in ``args[0]``)."""
+
+
+def lock_folder(out: str):
+    """Take ``out``'s lock (``out/.minicnn-lock``, ``flock``ed: released by the system
+    when the process ends, however it ends); returns the open lock file, or raises
+    ``FolderInUse`` naming the process that holds it. None where ``fcntl`` is missing
+    (Windows): no lock, as before."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    made = not os.path.isdir(out)
+    os.makedirs(out, exist_ok=True)
+    stream = open(os.path.join(out, LOCK), "a+")
+    stream.made_folder = made   # removed again if the run leaves nothing in it
+    try:
+        fcntl.flock(stream.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        stream.seek(0)
+        holder = stream.read().strip() or "?"
+        stream.close()
+        raise FolderInUse(holder) from None
+    stream.seek(0)
+    stream.truncate()
+    stream.write(str(os.getpid()))
+    stream.flush()
+    return stream
+
+
+def in_use(out: str) -> bool:
+    """True while another process holds ``out``'s lock."""
+    try:
+        import fcntl
+    except ImportError:
+        return False
+    try:
+        stream = open(os.path.join(out, LOCK))
+    except OSError:
+        return False
+    with stream:
+        try:
+            fcntl.flock(stream.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(stream.fileno(), fcntl.LOCK_UN)
+    return False
+
+
+def unlock_folder(out: str, stream) -> None:
+    """Release the lock and remove its file (the folder holds only the run's files)."""
+    if stream is None:
+        return
+    try:
+        os.remove(os.path.join(out, LOCK))
+        if getattr(stream, "made_folder", False) and not os.listdir(out):
+            os.rmdir(out)
+    except OSError:
+        pass
+    stream.close()

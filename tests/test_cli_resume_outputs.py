@@ -370,3 +370,19 @@ def test_a_run_left_aside_by_a_killed_overwrite_is_put_back(capsys, runs, tmp_pa
     assert (out / "checkpoint.ckpt").read_bytes() == \
         (runs / "dcgan" / "checkpoint.ckpt").read_bytes()
     assert not (out / ".minicnn-replaced").exists()
+
+
+@pytest.mark.skipif(os.name == "nt", reason="flock")
+def test_two_commands_never_train_into_one_folder(capsys, tmp_path):
+    from minicnn.run_replacement import lock_folder, unlock_folder
+
+    out = tmp_path / "run"
+    held = lock_folder(str(out))   # another minicnn training there (flock: any process)
+    try:
+        for extra in ([], ["--overwrite"]):
+            one_line_error(capsys, "train", "dcgan", *GAN, "--out", str(out), *extra,
+                           says=f"is in use by another minicnn run (process {os.getpid()})")
+    finally:
+        unlock_folder(str(out), held)
+    assert main(["train", "dcgan", *GAN, "--out", str(out)]) == 0
+    assert not (out / ".minicnn-lock").exists() and (out / "checkpoint.ckpt").exists()
