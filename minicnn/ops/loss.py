@@ -25,6 +25,7 @@ from .activation import log_softmax, softplus
 from .math import MaskMul, abs as _abs, clamp, log, where
 from .math import sum as _sum
 from .shape import reshape, unsqueeze
+from .torch_errors import IndexValueError, RuntimeTypeError, RuntimeValueError
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -149,7 +150,14 @@ def _class_weights(op, weight, C, like: Tensor):
 def _labels(op, target, input: Tensor, ignore_index: int):
     """Integer labels as an array on input's device, checked: shape (N, *) for an input
     (N, C, *), and every label in [0, C-1] or equal to ``ignore_index``."""
-    labels = target.array if isinstance(target, Tensor) else target
+    if isinstance(target, Tensor):
+        labels = target.array
+        if labels.dtype != np.int64 and labels.dtype != np.uint8 and labels.dtype.kind in "iu":
+            raise RuntimeTypeError(f"{op}: expected target dtype to be int64 (Long) or uint8 "
+                                   f"(Byte), got {labels.dtype} (as PyTorch); use "
+                                   "target.long()")
+    else:
+        labels = target
     if not hasattr(labels, "dtype"):
         labels = np.asarray(labels)
     labels = to_device(labels, input.device)
@@ -157,16 +165,17 @@ def _labels(op, target, input: Tensor, ignore_index: int):
         raise TypeError(f"{op}: target: expected integer class labels, got dtype {labels.dtype}")
     expected = (input.shape[0],) + tuple(input.shape[2:])
     if tuple(labels.shape) != expected:
-        raise ValueError(f"{op}: target: expected shape {expected} for input of shape "
-                         f"{input.shape} (one label per sample and position), got "
-                         f"{tuple(labels.shape)}")
+        raise RuntimeValueError(f"{op}: target: expected shape {expected} for input of shape "
+                                f"{input.shape} (one label per sample and position), got "
+                                f"{tuple(labels.shape)}")
     C = input.shape[1]
     bad = ((labels < 0) | (labels >= C)) & (labels != ignore_index)
     if bool(bad.any()):
         position = tuple(int(i) for i in np.argwhere(to_device(bad, "cpu"))[0])
         value = int(labels[position])
-        raise ValueError(f"{op}: target: labels must be in [0, {C - 1}] ({C} classes) or equal "
-                         f"ignore_index={ignore_index}; got {value} at position {position}")
+        raise IndexValueError(f"{op}: target {value} is out of bounds: labels must be in "
+                              f"[0, {C - 1}] ({C} classes) or equal ignore_index="
+                              f"{ignore_index}; got {value} at position {position}")
     return labels
 
 
@@ -361,10 +370,15 @@ def binary_cross_entropy(input: Tensor, target, weight=None, size_average=None, 
         raise ValueError(f"{op}: target of shape {target.shape} must have the input's shape "
                          f"{input.shape}")
     data = input.array
-    if bool(((data < 0) | (data > 1)).any()):
-        raise ValueError(f"{op}: input: all elements should be probabilities in [0, 1]; got "
-                         f"values in [{float(data.min())}, {float(data.max())}] (use "
-                         "binary_cross_entropy_with_logits on logits)")
+    if not bool(((data >= 0) & (data <= 1)).all()):  # NaN too, as PyTorch
+        raise RuntimeValueError(f"{op}: input: all elements should be probabilities in [0, 1]; "
+                                f"got values in [{float(data.min())}, {float(data.max())}] "
+                                "(use binary_cross_entropy_with_logits on logits)")
+    data = target.array
+    if not bool(((data >= 0) & (data <= 1)).all()):
+        raise RuntimeValueError(f"{op}: target: all elements should be between 0 and 1 (as "
+                                f"PyTorch); got values in [{float(data.min())}, "
+                                f"{float(data.max())}]")
     loss = BinaryCrossEntropy.apply(input, target)
     if weight is not None:
         loss = loss * _target_tensor(weight, input)

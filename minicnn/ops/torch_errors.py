@@ -43,3 +43,8 @@ class NotImplementedTypeError(NotImplementedError, TypeError):
 class RuntimeZeroDivisionError(RuntimeError, ZeroDivisionError):
     """PyTorch's ``RuntimeError: ZeroDivisionError`` (``int_tensor // 0``); also a
     ``ZeroDivisionError``."""
+
+
+class IndexValueError(IndexError, ValueError):
+    """PyTorch's ``IndexError`` for a value out of range (``cross_entropy``'s "Target 3 is
+    out of bounds"); also the ``ValueError`` minicnn raised before."""
