@@ -42,6 +42,7 @@ from ..backend import get_array_module
 from .math import mean
 from .math import sum as sum_
 from .shape import reshape
+from .torch_errors import NotImplementedTypeError, RuntimeTypeError, RuntimeValueError
 
 
 def _array_of(stat):
@@ -52,9 +53,33 @@ def _array_of(stat):
 
 
 def _check_vector(op, name, value, size):
-    if value is not None and tuple(value.shape) != (size,):
-        raise ValueError(f"{op}: {name}: expected shape ({size},) (one value per channel), "
-                         f"got {tuple(value.shape)}")
+    if value is None:
+        return
+    try:
+        shape = tuple(value.shape)
+    except AttributeError:
+        raise TypeError(f"{op}: {name}: expected a Tensor or None, got "
+                        f"{type(value).__name__}") from None
+    if shape != (size,):
+        raise RuntimeValueError(f"{op}: {name}: expected shape ({size},) (one value per channel), "
+                                f"got {tuple(value.shape)}")
+
+
+def _check_dtypes(op, input, *params):
+    """PyTorch's "mixed dtype" refusal: gamma, beta and the running statistics share the
+    input's dtype, except float32 ones with a float16 input (its mixed precision); an
+    integer input has no kernel. A few dtype comparisons per call."""
+    dtype = input.dtype
+    if dtype.kind != "f":
+        raise NotImplementedTypeError(f"{op}: not implemented for dtype {dtype} (as PyTorch); "
+                                      "convert the input first (x.float())")
+    for value in params:
+        if value is not None and value.dtype != dtype and not (
+                dtype == np.float16 and value.dtype == np.float32):
+            raise RuntimeTypeError(f"{op}: mixed dtype: all inputs must share the same dtype "
+                                   f"(as PyTorch), got input {dtype} and a parameter or "
+                                   f"running statistic {value.dtype}; convert one "
+                                   "(x.float(), module.double())")
 
 
 def _update_running(stat, batch_value, momentum):
@@ -104,7 +129,7 @@ def _normalize(x: Tensor, axes: tuple, eps: float):
 def _normalize_with_running(op, when, input, running_mean, running_var, shape, eps):
     """(x - running_mean) / sqrt(running_var + eps): evaluation mode, statistics constant."""
     if running_mean is None or running_var is None:
-        raise ValueError(f"{op}: running_mean and running_var are needed when {when}")
+        raise RuntimeValueError(f"{op}: running_mean and running_var are needed when {when}")
     mu = _constant(running_mean, input, shape)
     variance = _constant(running_var, input, shape)
     return (input - mu) * (variance + eps) ** -0.5
@@ -114,8 +139,8 @@ def _check_input(op, input, min_dims=2):
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: input: expected a Tensor, got {type(input).__name__}")
     if input.ndim < min_dims:
-        raise ValueError(f"{op}: input: expected at least {min_dims} dims (N, C, ...), "
-                         f"got shape {input.shape}")
+        raise RuntimeValueError(f"{op}: input: expected at least {min_dims} dims (N, C, ...), "
+                                f"got shape {input.shape}")
 
 
 def batch_norm(input: Tensor, running_mean, running_var, weight=None, bias=None,
@@ -139,9 +164,12 @@ def batch_norm(input: Tensor, running_mean, running_var, weight=None, bias=None,
     for name, value in (("running_mean", running_mean), ("running_var", running_var),
                         ("weight", weight), ("bias", bias)):
         _check_vector(op, name, value, C)
+    _check_dtypes(op, input, weight, bias, running_mean, running_var)
     shape = (1, C) + (1,) * (input.ndim - 2)
     if training:
-        count = input.numel() // C
+        count = input.numel() // C if C else 0
+        if not count:  # an empty batch: an empty result, statistics unchanged (PyTorch's)
+            return _affine(input, weight, bias, shape)
         if count <= 1:
             raise ValueError(f"{op}: expected more than 1 value per channel when training, got "
                              f"input of shape {input.shape}")
@@ -281,7 +309,10 @@ def instance_norm(input: Tensor, running_mean=None, running_var=None, weight=Non
     for name, value in (("running_mean", running_mean), ("running_var", running_var),
                         ("weight", weight), ("bias", bias)):
         _check_vector(op, name, value, C)
+    _check_dtypes(op, input, weight, bias, running_mean, running_var)
     shape = (1, C) + (1,) * (input.ndim - 2)
+    if not input.numel():  # empty: PyTorch's empty result
+        return _affine(input, weight, bias, shape)
     if use_input_stats:
         count = math.prod(input.shape[2:])
         if count <= 1:
@@ -317,11 +348,13 @@ def layer_norm(input: Tensor, normalized_shape, weight=None, bias=None,
                   else tuple(int(s) for s in normalized_shape))
     k = len(normalized)
     if k == 0 or input.ndim < k or tuple(input.shape[-k:]) != normalized:
-        raise ValueError(f"{op}: normalized_shape {normalized} must equal the last dims of the "
-                         f"input, got input of shape {input.shape}")
+        raise RuntimeValueError(f"{op}: normalized_shape {normalized} must equal the last dims "
+                                f"of the input, got input of shape {input.shape}")
     for name, value in (("weight", weight), ("bias", bias)):
         if value is not None and tuple(value.shape) != normalized:
-            raise ValueError(f"{op}: {name}: expected shape {normalized}, got {tuple(value.shape)}")
+            raise RuntimeValueError(f"{op}: {name}: expected shape {normalized}, got "
+                                    f"{tuple(value.shape)}")
+    _check_dtypes(op, input, weight, bias)
     x_hat, _, _ = _normalize(input, tuple(range(input.ndim - k, input.ndim)), eps)
     return _affine(x_hat, weight, bias, normalized)
 
@@ -342,12 +375,13 @@ def group_norm(input: Tensor, num_groups: int, weight=None, bias=None,
     _check_input(op, input)
     N, C = input.shape[:2]
     if not isinstance(num_groups, (int, np.integer)) or num_groups < 1 or C % num_groups:
-        raise ValueError(f"{op}: expected num_groups to be a positive divisor of the number of "
-                         f"channels, got num_groups={num_groups!r} and input of shape "
-                         f"{input.shape} ({C} channels)")
+        raise RuntimeValueError(f"{op}: expected num_groups to be a positive divisor of the "
+                                f"number of channels, got num_groups={num_groups!r} and input "
+                                f"of shape {input.shape} ({C} channels)")
     for name, value in (("weight", weight), ("bias", bias)):
         _check_vector(op, name, value, C)
-    grouped = reshape(input, (N, num_groups, -1))
+    _check_dtypes(op, input, weight, bias)
+    grouped = reshape(input, (N, num_groups, math.prod(input.shape[1:]) // num_groups))
     x_hat, _, _ = _normalize(grouped, (2,), eps)
     x_hat = reshape(x_hat, input.shape)
     return _affine(x_hat, weight, bias, (1, C) + (1,) * (input.ndim - 2))
