@@ -20,17 +20,47 @@ from ..backend import get_array_module
 from .math import MaskMul, connected, exp, where
 from .promotion import to_floating as _floating
 from .shape import _normalize_dim
+from .torch_errors import NotImplementedTypeError, RuntimeTypeError
+
+
+def _in_place(input, function, name):
+    """``function(input)`` written into ``input`` (``inplace=True``, PyTorch's rules)."""
+    from .inplace import apply_in_place
+
+    return apply_in_place(input, function, name)
+
+
+def _not_a_tensor(op, input):
+    """The TypeError for ``F.relu(None)`` (raised once the fast path failed)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}") from None
+
+
+def _need_floating(op, x):
+    """PyTorch has no integer kernel for these (NotImplementedError); one dtype test."""
+    if x.dtype.kind != "f":
+        raise NotImplementedTypeError(f"{op}: not implemented for dtype {x.dtype} (as "
+                                      "PyTorch); convert the input first (x.float())")
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     r"""y = max(x, 0) = x * [x > 0];  dy/dx = [x > 0] (0 at x = 0, as PyTorch).
 
     The mask is a constant of the backward graph (``MaskMul``), so the second derivative
-    is 0. ``inplace`` is accepted for PyTorch compatibility; minicnn never overwrites its
-    input. This one function is ``mc.relu``, ``F.relu`` and ``Tensor.relu``.
+    is 0. ``inplace=True`` writes the result into the input, as PyTorch's. This one
+    function is ``mc.relu``, ``F.relu`` and ``Tensor.relu``.
     """
+    if inplace:
+        return _in_place(input, relu, "relu_")
+    try:
+        x = input.array
+    except AttributeError:
+        _not_a_tensor("relu", input)
+        raise
+    if x.dtype.kind == "b":
+        raise RuntimeTypeError("relu: Boolean inputs not supported for relu (as PyTorch)")
     # a boolean mask: a quarter of the memory of a float one, and x * mask is as fast
-    x = input.array
     # max(x, 0) exactly: relu(-inf) = 0 (x * mask would be NaN), relu(NaN) = NaN, as PyTorch
     return MaskMul.apply(input, mask=x > 0, rule=("relu",),
                          value=get_array_module(x).maximum(x, x.dtype.type(0)))
@@ -68,6 +98,7 @@ class LeakyReLUFunction(Function):
     a constant, so the backward (``LeakyReLUBackward``) is linear in g."""
 
     def forward(self, x, negative_slope):
+        _need_floating("leaky_relu", x)
         self.negative_slope = negative_slope
         return registry.run("leaky_relu", x, negative_slope)
 
@@ -90,7 +121,9 @@ class LeakyReLUBackward(Function):
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     r"""y = x for x > 0, a x otherwise (a = ``negative_slope``);  dy/dx = 1 or a
-    (a at x = 0, as PyTorch); second derivative 0. ``inplace`` is accepted and ignored."""
+    (a at x = 0, as PyTorch); second derivative 0. ``inplace=True`` writes into the input."""
+    if inplace:
+        return _in_place(input, lambda x: leaky_relu(x, negative_slope), "leaky_relu_")
     return LeakyReLUFunction.apply(input, negative_slope=float(negative_slope))
 
 
@@ -138,6 +171,7 @@ class SoftplusFunction(Function):
     """
 
     def forward(self, x, beta, threshold):
+        _need_floating("softplus", x)
         xp = get_array_module(x)
         self.beta = beta
         z = x * x.dtype.type(beta)
@@ -170,6 +204,7 @@ class ELUFunction(Function):
     """
 
     def forward(self, x, alpha):
+        _need_floating("elu", x)
         xp = get_array_module(x)
         self.positive, self.alpha = x > 0, alpha
         negative_part = x.dtype.type(alpha) * xp.expm1(xp.minimum(x, 0))
@@ -185,7 +220,9 @@ class ELUFunction(Function):
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     r"""y = x for x > 0, \alpha (e^x - 1) otherwise;  dy/dx = 1 or \alpha e^x;
-    d^2y/dx^2 = 0 or \alpha e^x. ``inplace`` is accepted and ignored."""
+    d^2y/dx^2 = 0 or \alpha e^x. ``inplace=True`` writes into the input."""
+    if inplace:
+        return _in_place(input, lambda x: elu(x, alpha), "elu_")
     return ELUFunction.apply(input, alpha=float(alpha))
 
 
@@ -208,7 +245,12 @@ class SoftmaxFunction(Function):
     def forward(self, x, dim):
         xp = get_array_module(x)
         self.dim = dim
-        shifted = xp.exp(x - x.max(axis=dim, keepdims=True))
+        try:
+            shifted = xp.exp(x - x.max(axis=dim, keepdims=True))
+        except ValueError:  # NumPy: max of a zero-size array
+            if x.size:
+                raise
+            return x.copy()  # empty in, empty out, as PyTorch
         return shifted / shifted.sum(axis=dim, keepdims=True)
 
     def backward(self, g):
@@ -226,7 +268,12 @@ class LogSoftmaxFunction(Function):
     def forward(self, x, dim):
         xp = get_array_module(x)
         self.dim = dim
-        shifted = x - x.max(axis=dim, keepdims=True)
+        try:
+            shifted = x - x.max(axis=dim, keepdims=True)
+        except ValueError:  # NumPy: max of a zero-size array
+            if x.size:
+                raise
+            return x.copy()  # empty in, empty out, as PyTorch
         return shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
 
     def backward(self, g):
@@ -238,6 +285,8 @@ def softmax(input: Tensor, dim=None, dtype=None) -> Tensor:
     e^{x_i - max x} / \sum_j e^{x_j - max x}.  Jacobian: diag(y) - y y^T."""
     if dtype is not None:
         input = input.to(dtype)
+    elif input.dtype.kind != "f":
+        _need_floating("softmax", input)
     return SoftmaxFunction.apply(input, dim=_softmax_dim("softmax", input, dim))
 
 
@@ -247,6 +296,8 @@ def log_softmax(input: Tensor, dim=None, dtype=None) -> Tensor:
     losses: softmax can round to 0 and its log to -inf."""
     if dtype is not None:
         input = input.to(dtype)
+    elif input.dtype.kind != "f":
+        _need_floating("log_softmax", input)
     return LogSoftmaxFunction.apply(input, dim=_softmax_dim("log_softmax", input, dim))
 
 
