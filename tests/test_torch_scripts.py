@@ -26,6 +26,7 @@ gradient and every buffer within 5e-5.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import re
 from pathlib import Path
@@ -287,20 +288,69 @@ def test_modern_amp_classifier_matches_pytorch(tmp_path):
     assert type(ours["model"].head).__name__ == "ParametrizedLinear"
 
 
+class _RecordingLoader(list):
+    """A list of batches that keeps a copy of ``models``' parameters each time an epoch
+    starts iterating it (``namespace`` is set once the script has built them)."""
+
+    def __init__(self, batches, models):
+        super().__init__(batches)
+        self.models, self.namespace, self.states = models, None, []
+
+    def __iter__(self):
+        self.states.append({m: _state(self.namespace[m]) for m in self.models})
+        return super().__iter__()
+
+
 def test_cyclegan_of_the_gan_collection_matches_pytorch():
+    """One batch per epoch, three epochs. The first step is compared tightly; after it, the
+    float32 runs part: Adam's first update is lr * g / (|g| + eps), i.e. lr * sign(g), and
+    the few weights whose gradient is within round-off of zero (a handful of 30,000 here)
+    step +lr in one library and -lr in the other. Each later step starts from slightly
+    different weights, so later losses are compared at a float32 trajectory's tolerance."""
     rng = np.random.default_rng(8)
-    batches = [{"A": rng.uniform(-1, 1, (1, 3, 64, 64)).astype(np.float32),
-                "B": rng.uniform(-1, 1, (1, 3, 64, 64)).astype(np.float32)} for _ in range(2)]
+    batch = {"A": rng.uniform(-1, 1, (1, 3, 64, 64)).astype(np.float32),
+             "B": rng.uniform(-1, 1, (1, 3, 64, 64)).astype(np.float32)}
+    models = ("G_AB", "G_BA", "D_A", "D_B")
+    loaders = {}
 
     def data(lib):
-        return {"dataloader": [{k: lib.from_numpy(v) for k, v in b.items()} for b in batches],
-                "n_epochs": 2}
+        loader = _RecordingLoader([{k: lib.from_numpy(v) for k, v in batch.items()}], models)
+        loaders[lib.__name__] = loader
+        return {"dataloader": loader, "n_epochs": 3}
 
-    ours, theirs = _compare_run(CYCLEGAN_COLLECTION, data, ("G_AB", "G_BA", "D_A", "D_B"),
-                                ("losses", "fake_A_", "recov_B", "final_lr"),
-                                # conv biases right before an InstanceNorm: round-off grads
-                                zero_gradient=_biases_before_norms())
-    assert len(ours["losses"]) == 4 and ours["final_lr"] == pytest.approx(0.0)
+    def patch(module):       # hands the script's namespace to its loader
+        namespace = inspect.currentframe().f_back.f_locals["namespace"]
+        namespace["dataloader"].namespace = namespace
+
+    torch = torch_or_skip()
+    torch.set_default_dtype(torch.float32)
+    torch.manual_seed(0)
+    try:
+        theirs = _run(CYCLEGAN_COLLECTION, data(torch), models=models, patch=patch)
+    finally:
+        torch.set_default_dtype(torch.float64)
+    ours = _run(port(CYCLEGAN_COLLECTION), data(mc), sync_from=theirs, models=models,
+                patch=patch)
+    assert ours["torch"] is mc and len(ours["losses"]) == 3
+    losses = np.array(ours["losses"], dtype=np.float64)
+    torch_losses = np.array(theirs["losses"], dtype=np.float64)
+    np.testing.assert_allclose(losses[0], torch_losses[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(losses, torch_losses, rtol=2e-2)
+    near_zero = _biases_before_norms()
+    after_first = loaders["minicnn"].states[1], loaders["torch"].states[1]
+    for model in models:
+        for name, value in after_first[0][model].items():
+            if f"{model}.{name}" in near_zero:
+                continue
+            off = np.abs(value - after_first[1][model][name])
+            assert off.max() <= 2.5 * 2e-4, f"{model}.{name} after the first step"
+            assert (off > 5e-5).mean() <= 0.005, f"{model}.{name}: many Adam steps differ"
+    for key, bound in near_zero.items():      # zero gradient: only the distance moved
+        model, name = key.split(".", 1)
+        moved = np.abs(dict(ours[model].named_parameters())[name].numpy()
+                       - ours["initial"][model][name]).max()
+        assert moved <= bound * 1.0001, key
+    assert ours["final_lr"] == pytest.approx(0.0) and ours["fake_A_"].shape == (1, 3, 64, 64)
     assert "[D loss:" in ours["printed"]
 
 
