@@ -21,6 +21,7 @@ Chain rule, for y = f(x) inside a bigger graph with scalar output L::
 """
 from __future__ import annotations
 
+import operator
 import traceback
 import weakref
 
@@ -82,7 +83,7 @@ class Tensor(metaclass=_TensorType):
             return type.__call__(cls, data, *sizes, requires_grad=requires_grad)
         tensor = object.__new__(cls)  # the hot path (every op's result): __init__ inlined
         tensor.array = data
-        tensor.grad = tensor.creator = None
+        tensor._grad = tensor.creator = None
         tensor.requires_grad = False
         tensor._version_box = [0]
         return tensor
@@ -96,7 +97,7 @@ class Tensor(metaclass=_TensorType):
             elif sizes or data is None or isinstance(data, (int, float, list, tuple)):
                 data = _legacy_constructor_array(data, sizes)
         self.array = data
-        self.grad = None
+        self._grad = None
         self.creator = None
         self.requires_grad = False
         self._version_box = [0]  # bumped by every in-place op; shared by detach()
@@ -104,6 +105,10 @@ class Tensor(metaclass=_TensorType):
             self.requires_grad_(True)
 
     # -- properties -----------------------------------------------------------------
+    # .grad: read in C; assigned with PyTorch's checks (autograd_extra.set_grad)
+    grad = property(operator.attrgetter("_grad"),
+                    lambda self, value: _autograd_extra.set_grad(self, value))
+
     @property
     def data(self) -> "Tensor":
         return Tensor._wrap(self.array)
@@ -157,7 +162,9 @@ class Tensor(metaclass=_TensorType):
 
     def item(self):
         if self.array.size != 1:
-            raise ValueError(f"item(): expected a tensor with one element, got shape {self.shape}")
+            raise _autograd_extra.error("RuntimeValueError", f"item(): expected a tensor with "
+                                        f"one element; a Tensor with {self.array.size} "
+                                        f"elements cannot be converted to Scalar")
         return self.array.reshape(()).item()
 
     def tolist(self):
@@ -175,7 +182,8 @@ class Tensor(metaclass=_TensorType):
 
     def __bool__(self):
         if self.array.size != 1:
-            raise ValueError(f"the truth value of a tensor with shape {self.shape} is ambiguous")
+            raise _autograd_extra.error("RuntimeValueError", f"Boolean value of Tensor with "
+                                        f"shape {self.shape} is ambiguous (more than one value)")
         return bool(self.item())
 
     def __repr__(self):
@@ -199,8 +207,9 @@ class Tensor(metaclass=_TensorType):
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         """Ask for (or stop asking for) gradients of this leaf tensor, in place."""
         if requires_grad and self.dtype.kind not in "fc":
-            raise TypeError(f"requires_grad: only floating-point tensors can require gradients, "
-                            f"got dtype {self.dtype}")
+            raise _autograd_extra.error("RuntimeTypeError", f"requires_grad: only Tensors of "
+                                        f"floating-point dtype can require gradients, got "
+                                        f"dtype {self.dtype}")
         if not requires_grad and self.creator is not None:
             raise RuntimeError("requires_grad_(False): only leaf tensors can stop requiring "
                                "grad; use .detach() on a computed tensor")
@@ -215,14 +224,18 @@ class Tensor(metaclass=_TensorType):
         return detached
 
     def backward(self, gradient=None, retain_graph: bool | None = None,
-                 create_graph: bool = False) -> None:
+                 create_graph: bool = False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
 
         Args:
             gradient: dL/d(self), needed when ``self`` is not a scalar (same shape).
             retain_graph: keep the graph so it can be walked again (default: create_graph).
             create_graph: record the backward pass itself, for higher derivatives.
+            inputs: accumulate only into these tensors' ``.grad`` (PyTorch's ``inputs=``).
         """
+        if inputs is not None:
+            return _autograd_extra.backward([self], [gradient], retain_graph, create_graph,
+                                            inputs=inputs)
         if not self.requires_grad:
             raise RuntimeError("backward(): this tensor does not require grad and has no "
                                "creator (no input of its graph had requires_grad=True)")
@@ -237,7 +250,8 @@ class Tensor(metaclass=_TensorType):
             grad = _materialized(grad)
             if not create_graph:
                 grad = Tensor._wrap(_own_writable(grad.array, stored))
-            leaf.grad = grad if leaf.grad is None else _accumulate(leaf.grad, grad, create_graph)
+            leaf._grad = grad if leaf._grad is None else _accumulate(leaf._grad, grad,
+                                                                      create_graph)
             for hook in list(leaf.__dict__.get("_post_accumulate_grad_hooks", {}).values()):
                 hook(leaf)
 
@@ -363,7 +377,13 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Tensor, **params) -> Tensor:
         fn = cls()
-        output = Tensor._wrap(fn.forward(*[t.array for t in inputs], **params))
+        try:
+            arrays = [t.array for t in inputs]
+        except AttributeError:  # not a Tensor: PyTorch's TypeError, checked only here
+            bad = next(t for t in inputs if not isinstance(t, Tensor))
+            raise TypeError(f"{cls.__name__}: expected Tensor inputs, got "
+                            f"{type(bad).__name__}") from None
+        output = Tensor._wrap(fn.forward(*arrays, **params))
         if _grad_mode._enabled:
             needs = tuple(t.requires_grad for t in inputs)
             if any(needs):
@@ -405,6 +425,9 @@ class Function:
 # is imported after them.
 from .backward_walk import (ZeroGradient, _materialized, _modified_error,  # noqa: E402,F401
                             _topological_order, _walk, grad, zero_gradient)
+from . import autograd_extra as _autograd_extra  # noqa: E402
+backward = _autograd_extra.backward  # torch.autograd.backward
+
 
 
 class _VariableMeta(type):

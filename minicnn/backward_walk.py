@@ -211,7 +211,11 @@ def _hooked(tensor: Tensor, grad: Tensor, into_grad: bool) -> Tensor:
         for hook in list(hooks.values()):
             replaced = hook(_materialized(grad))
             if replaced is not None:
-                if not isinstance(replaced, Tensor) or replaced.shape != grad.shape:
+                if not isinstance(replaced, Tensor):
+                    raise TypeError(f"hook {getattr(hook, '__name__', hook)!r}: expected it to "
+                                    f"return None or a Tensor, but hook returned "
+                                    f"{type(replaced).__name__!r}")
+                if replaced.shape != grad.shape:
                     raise RuntimeError(
                         f"hook {getattr(hook, '__name__', hook)!r}: expected it to return None "
                         f"or a Tensor of the gradient's shape {grad.shape}, got "
@@ -292,6 +296,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     single_input = isinstance(inputs, Tensor)
     inputs = [inputs] if single_input else list(inputs)
+    if not inputs:
+        raise RuntimeError("grad(): `inputs` argument to `grad()` cannot be empty (as PyTorch)")
     for position, tensor in enumerate(inputs):
         if not isinstance(tensor, Tensor) or not tensor.requires_grad:
             raise RuntimeError(f"grad(): inputs[{position}] does not require grad; "

@@ -425,7 +425,8 @@ class _StdSqrt(Sqrt):
 
     def backward(self, g):
         y = self.output
-        grad = g / (2 * y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            grad = g / (2 * y)
         zero = y.array == 0
         return where(zero, 0, grad) if zero.any() else grad
 
