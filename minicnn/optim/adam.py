@@ -26,6 +26,8 @@ import math
 
 from .. import registry
 from ..backend import get_array_module
+from ..ops.torch_errors import IndexValueError
+from ._args import number
 from .optimizer import Optimizer
 
 
@@ -41,14 +43,19 @@ class Adam(Optimizer):
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False,
                  decoupled_weight_decay: bool = False, foreach: bool | None = None):
-        if lr < 0.0:
+        lr, eps, weight_decay = number(lr), number(eps), number(weight_decay)
+        if not 0.0 <= lr:  # NaN too, as PyTorch
             raise ValueError(f"Invalid learning rate: {lr}")
-        if eps < 0.0:
+        if not 0.0 <= eps:
             raise ValueError(f"Invalid epsilon value: {eps}")
+        betas = tuple(number(beta) for beta in betas)
+        if len(betas) != 2:
+            raise IndexValueError(f"betas: expected two coefficients (beta1, beta2), got "
+                                  f"{betas!r}")
         for i, beta in enumerate(betas):
             if not 0.0 <= beta < 1.0:
                 raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
-        if weight_decay < 0.0:
+        if not 0.0 <= weight_decay:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,

@@ -80,12 +80,21 @@ class Optimizer:
             raise TypeError(f"param_group must be a dict, got {type(param_group).__name__}")
         params = param_group["params"]
         params = [params] if isinstance(params, Tensor) else list(params)
+        names = None
+        if params and isinstance(params[0], tuple):  # named_parameters(), as PyTorch 2
+            if not all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str)
+                       for p in params):
+                raise TypeError("optimizer: params: expected Tensors or (name, Tensor) pairs "
+                                "(model.named_parameters()), not a mix")
+            names, params = [n for n, _ in params], [p for _, p in params]
         for param in params:
             if not isinstance(param, Tensor):
                 raise TypeError(f"optimizer can only optimize Tensors, got {type(param).__name__}")
             if not param.is_leaf:
                 raise ValueError("can't optimize a non-leaf Tensor")
         group = {"params": params}
+        if names is not None:
+            group["param_names"] = names
         for name, default in self.defaults.items():
             group[name] = param_group.get(name, default)
         for name in param_group:
