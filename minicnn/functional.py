@@ -15,6 +15,7 @@ import numpy as np
 
 from .autograd import Tensor
 from .backend import get_array_module
+from .ops.torch_errors import RuntimeTypeError, RuntimeValueError
 from .ops.activation import (elu, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus,
                              tanh)
 from .ops.activation_extra import (celu, gelu, hardsigmoid, hardswish, hardtanh, logsigmoid,
@@ -52,17 +53,25 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
         raise TypeError("linear: input and weight must be Tensors")
     if weight.ndim != 2:
-        raise ValueError(f"linear: weight: expected 2 dims (out_features, in_features), got "
-                         f"shape {weight.shape}")
+        raise RuntimeValueError(f"linear: weight: expected 2 dims (out_features, in_features), "
+                                f"got shape {weight.shape}")
     if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: input has {input.shape[-1] if input.ndim else 0} features in "
-                         f"its last dim (shape {input.shape}), but weight of shape "
-                         f"{weight.shape} expects {weight.shape[1]}")
+        raise RuntimeValueError(f"linear: input has {input.shape[-1] if input.ndim else 0} "
+                                f"features in its last dim (shape {input.shape}), but weight "
+                                f"of shape {weight.shape} expects {weight.shape[1]}")
     y = matmul(input, weight.T)
     if bias is not None:
-        if tuple(bias.shape) != (weight.shape[0],):
-            raise ValueError(f"linear: bias: expected shape ({weight.shape[0]},), got "
-                             f"{tuple(bias.shape)}")
+        try:
+            bias_shape = tuple(bias.shape)
+        except AttributeError:
+            raise TypeError(f"linear(): argument 'bias' (position 3) must be Tensor, not "
+                            f"{type(bias).__name__}") from None
+        if bias_shape != (weight.shape[0],):
+            raise RuntimeValueError(f"linear: bias: expected shape ({weight.shape[0]},), got "
+                                    f"{bias_shape}")
+        if bias.dtype != y.dtype:
+            raise RuntimeTypeError(f"linear: bias has dtype {bias.dtype} but input and weight "
+                                   f"{y.dtype}; they must have the same dtype (as PyTorch)")
         y = y + bias
     return y
 
@@ -87,11 +96,14 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
         raise TypeError(f"one_hot: expected integer labels, got dtype {labels.dtype}")
     xp = get_array_module(labels)
     if num_classes == -1:
-        num_classes = int(labels.max()) + 1 if labels.size else 0
+        if not labels.size:
+            raise RuntimeValueError("one_hot: can not infer the total number of classes from "
+                                    "an empty tensor (as PyTorch); pass num_classes")
+        num_classes = int(labels.max()) + 1
     if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
-        raise ValueError(f"one_hot: labels must be in [0, {num_classes - 1}] for "
-                         f"num_classes={num_classes}, got values in "
-                         f"[{int(labels.min())}, {int(labels.max())}]")
+        raise RuntimeValueError(f"one_hot: labels must be in [0, {num_classes - 1}] for "
+                                f"num_classes={num_classes}, got values in "
+                                f"[{int(labels.min())}, {int(labels.max())}]")
     return Tensor._wrap((labels[..., None] == xp.arange(num_classes)).astype(np.int64))
 
 
