@@ -380,7 +380,7 @@ class Module(ModuleMore):
                 module.state_dict(destination, prefix + name + ".", keep_vars)
         return destination
 
-    def load_state_dict(self, state_dict: dict, strict: bool = True):
+    def load_state_dict(self, state_dict: dict, strict: bool = True, assign: bool = False):
         """Copy values into this module's parameters and buffers, in place.
 
         Values may be minicnn Tensors, NumPy arrays or torch tensors; each is cast to the
@@ -396,6 +396,9 @@ class Module(ModuleMore):
         """
         if not isinstance(state_dict, dict):
             raise TypeError(f"load_state_dict: expected a dict, got {type(state_dict).__name__}")
+        if assign:  # the given tensors become the parameters (nn/_load_assign.py)
+            return __import__("minicnn.nn._load_assign", fromlist=["load"]).load(
+                self, state_dict, strict)
         own = self.state_dict(keep_vars=True)
         missing = [key for key in own if key not in state_dict]
         unexpected = [key for key in state_dict if key not in own]

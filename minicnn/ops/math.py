@@ -307,7 +307,12 @@ def where(condition, a, b) -> Tensor:
 class Where(Function):
     def forward(self, a, b, condition):
         self.condition = condition
-        return get_array_module(a).where(condition, a, b)
+        try:
+            return get_array_module(a).where(condition, a, b)
+        except ValueError as error:  # NumPy's broadcast error: PyTorch's RuntimeError
+            raise RuntimeValueError(f"where: condition of shape {condition.shape}, input "
+                                    f"{a.shape} and other {b.shape} cannot be broadcast "
+                                    f"together ({error})") from None
 
     def backward(self, g):
         zero = Tensor._wrap(get_array_module(g.array).zeros((), dtype=g.dtype))
