@@ -84,7 +84,7 @@ class Tensor(metaclass=_TensorType):
         tensor = object.__new__(cls)  # the hot path (every op's result): __init__ inlined
         tensor.array = data
         tensor._grad = tensor.creator = None
-        tensor.requires_grad = False
+        tensor._requires_grad = False
         tensor._version_box = [0]
         return tensor
 
@@ -99,7 +99,7 @@ class Tensor(metaclass=_TensorType):
         self.array = data
         self._grad = None
         self.creator = None
-        self.requires_grad = False
+        self._requires_grad = False
         self._version_box = [0]  # bumped by every in-place op; shared by detach()
         if requires_grad:
             self.requires_grad_(True)
@@ -108,6 +108,8 @@ class Tensor(metaclass=_TensorType):
     # .grad: read in C; assigned with PyTorch's checks (autograd_extra.set_grad)
     grad = property(operator.attrgetter("_grad"),
                     lambda self, value: _autograd_extra.set_grad(self, value))
+    requires_grad = property(operator.attrgetter("_requires_grad"),
+                             lambda self, value: _autograd_extra.set_requires_grad(self, value))
 
     @property
     def data(self) -> "Tensor":
@@ -213,7 +215,7 @@ class Tensor(metaclass=_TensorType):
         if not requires_grad and self.creator is not None:
             raise RuntimeError("requires_grad_(False): only leaf tensors can stop requiring "
                                "grad; use .detach() on a computed tensor")
-        self.requires_grad = bool(requires_grad)
+        self._requires_grad = bool(requires_grad)
         return self
 
     def detach(self) -> "Tensor":
@@ -385,7 +387,7 @@ class Function:
                             f"{type(bad).__name__}") from None
         output = Tensor._wrap(fn.forward(*arrays, **params))
         if _grad_mode._enabled:
-            needs = tuple(t.requires_grad for t in inputs)
+            needs = tuple(t._requires_grad for t in inputs)
             if any(needs):
                 fn.inputs = inputs
                 fn.keywords = params  # what it was called with (read by minicnn.onnx)
@@ -394,7 +396,7 @@ class Function:
                 fn._output_version = 0
                 fn._output_ref = weakref.ref(output)
                 output.creator = fn
-                output.requires_grad = True
+                output._requires_grad = True
                 if _grad_mode._anomaly_enabled:   # detect_anomaly(): where it was made
                     fn._forward_stack = traceback.format_stack()[:-1]
         return output
@@ -418,7 +420,6 @@ class Function:
         """Free what backward needed; walking this graph again is an error."""
         self.__dict__.clear()
         self._released = True
-
 
 
 # The backward walk (Tensor.backward, minicnn.grad) builds on the two classes above, so it
@@ -480,7 +481,6 @@ def as_tensor(value, like: Tensor | None = None) -> Tensor:
     if like is not None and like.device != "cpu":
         array = to_device(array, like.device)
     return Tensor._wrap(array)
-
 
 
 def __getattr__(name):

@@ -39,6 +39,21 @@ def set_grad(tensor, value) -> None:
     tensor._grad = value
 
 
+def set_requires_grad(tensor, value) -> None:
+    """``tensor.requires_grad = value`` with PyTorch's rules: only a leaf's flag may be
+    set, and only a floating-point tensor may require grad."""
+    value = bool(value)
+    if value and tensor.array.dtype.kind not in "fc":
+        raise _errors().RuntimeTypeError(f"requires_grad: only Tensors of floating-point dtype "
+                                         f"can require gradients, got dtype {tensor.dtype}")
+    if tensor.creator is not None:
+        raise _errors().RuntimeValueError(
+            "you can only change requires_grad flags of leaf variables. If you want to use a "
+            "computed variable in a subgraph that doesn't require differentiation use "
+            "var_no_grad = var.detach().")
+    tensor._requires_grad = value
+
+
 def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
              create_graph: bool = False, grad_variables=None, inputs=None) -> None:
     """``torch.autograd.backward``: accumulate the gradients of ``tensors`` (weighted by

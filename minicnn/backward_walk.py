@@ -176,7 +176,7 @@ def _walk(roots, root_grads, retain_graph, create_graph, targets, on_leaf_done=N
             results[key] = (tensor, grad)
     if on_leaf_done is not None and wanted is None:
         for tensor, grad in results.values():
-            if tensor.creator is None and tensor.requires_grad:
+            if tensor.creator is None and tensor._requires_grad:
                 on_leaf_done(tensor, grad)
         return {}
     return results

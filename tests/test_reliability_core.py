@@ -66,7 +66,9 @@ ACT = [
 AUTOGRAD = [
     "w.detach().numpy()", "w.grad = None; out = w.grad",
     "w.grad = L.ones(2)", "w.grad = L.ones(3, dtype=L.float64)", "w.grad = [1., 2., 3.]",
-    "(w * 2).requires_grad_(False)",
+    "(w * 2).requires_grad_(False)", "c = w * 2; c.requires_grad = False",
+    "c = w * 2; c.requires_grad = True; out = c.requires_grad", "i.requires_grad = True",
+    "w.requires_grad = False; out = (w.requires_grad, w * 2)",
     "w.sum().backward(inputs=[w]); out = w.grad",
     "v = L.ones(3, requires_grad=True); (w * v).sum().backward(inputs=[w]); out = (w.grad, v.grad)",
     "L.autograd.backward([w.sum()], [L.tensor(2.)]); out = w.grad",

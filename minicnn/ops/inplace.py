@@ -70,7 +70,7 @@ def apply_in_place(self: Tensor, compute, name: str, write=_write) -> Tensor:
                            "`with mc.no_grad():`, or modify p.data (outside the graph).")
     if self.requires_grad:  # the old value may be needed by backward: keep a copy
         snapshot = Tensor._wrap(self.array.copy())
-        snapshot.creator, snapshot.requires_grad = self.creator, True
+        snapshot.creator, snapshot._requires_grad = self.creator, True
     else:  # a constant: share its array and its version counter (the check catches misuse)
         snapshot = Tensor._wrap(self.array)
         snapshot._version_box = self._version_box
@@ -85,12 +85,12 @@ def apply_in_place(self: Tensor, compute, name: str, write=_write) -> Tensor:
         self.__dict__.setdefault("_snapshots", {})[old_version] = weakref.ref(snapshot)
     write(self, result, name)
     if not result.requires_grad:  # overwritten by a constant: no gradient reaches the old value
-        self.creator, self.requires_grad = None, False
+        self.creator, self._requires_grad = None, False
     else:
         fn = result.creator
         fn._output_ref = weakref.ref(self)
         fn._output_version = self._version
-        self.creator, self.requires_grad = fn, True
+        self.creator, self._requires_grad = fn, True
     if "_views" in self.__dict__ and write is _write:
         _refresh_views(self)
     return self
@@ -130,7 +130,7 @@ def _refresh_views(base: Tensor) -> None:
         snapshot = None
         if view.requires_grad:
             snapshot = Tensor._wrap(view.array.copy())
-            snapshot.creator, snapshot.requires_grad = view.creator, True
+            snapshot.creator, snapshot._requires_grad = view.creator, True
             if view.creator is not None:
                 view.creator._output_ref = weakref.ref(snapshot)
                 view.creator._output_version = 0
@@ -142,9 +142,9 @@ def _refresh_views(base: Tensor) -> None:
             fn._output_ref = weakref.ref(view)
             fn._output_version = view._version
             fn._old_value = snapshot  # alive as long as the graph that may read it
-            view.creator, view.requires_grad = fn, True
+            view.creator, view._requires_grad = fn, True
         else:
-            view.creator, view.requires_grad = None, False
+            view.creator, view._requires_grad = None, False
         _refresh_views(view)
 
 

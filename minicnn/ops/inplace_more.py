@@ -41,7 +41,7 @@ def _in_place(name: str, function):
 
 def detach_(self: Tensor) -> Tensor:
     """Take ``self`` out of the graph, in place (PyTorch's ``detach_``)."""
-    self.creator, self.requires_grad = None, False
+    self.creator, self._requires_grad = None, False
     return self
 
 
