@@ -93,7 +93,8 @@ def draw_binary(logits):
         x = data.draw(arrays(shape, -4.0, 4.0) if logits else arrays(shape, 0.05, 0.95))
         # probabilities' targets stay inside [0, 1] under gradcheck's perturbation: PyTorch
         # (and minicnn) refuse a target outside it
-        return [x, data.draw(arrays(shape, 0.0, 1.0) if logits else arrays(shape, 0.01, 0.99))], kwargs
+        t = arrays(shape, 0.0, 1.0) if logits else arrays(shape, 0.01, 0.99)
+        return [x, data.draw(t)], kwargs
     return draw
 
 
