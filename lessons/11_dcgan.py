@@ -3,7 +3,8 @@
 What you will learn:
   1. The two networks of DCGAN-28, layer by layer: the generator grows a 100-number
      latent z into a 28x28 image with transposed convolutions (1 -> 7 -> 14 -> 28 pixels);
-     the discriminator shrinks an image to one logit with strided convolutions.
+     the discriminator shrinks an image to one logit with strided convolutions, each
+     spectrally normalised (lesson 13 explains why that keeps D in check).
   2. Why the generator's loss is the "non-saturating" -log D(G(z)) and not the minimax
      log(1 - D(G(z))): at the start D rejects fakes confidently, and there the minimax
      loss has almost no gradient. We measure both gradients with the engine.
@@ -23,10 +24,10 @@ What to look at (in ``lessons/out/``):
     ``11_dcgan_run_fast/``, so a full run never picks up a fast one); run the lesson again to
     continue it, or ``minicnn train dcgan --out lessons/out/11_dcgan_run --resume``.
 
-Time: about 10 minutes on a laptop CPU (800 steps of batch 64 at width 32), more on a
-busy machine; stop it any time and run it again: it resumes. ``--fast``: a few seconds
-(tiny networks, a handful of steps: the pictures are noise).
-Same training from the command line: ``minicnn train dcgan --width 32 --steps 800``.
+Time: about 5 minutes on a 2-core CPU (3,000 steps of batch 64 at width 32: the README's
+main job), more on a busy machine; stop it any time and run it again: it resumes.
+``--fast``: a few seconds (tiny networks, a handful of steps: the pictures are noise).
+Same training from the command line: ``minicnn train dcgan --width 32 --steps 3000``.
 Run: ``python lessons/11_dcgan.py``
 """
 import numpy as np
@@ -36,6 +37,7 @@ import minicnn.functional as F
 from minicnn import viz
 from minicnn.gan.dcgan import dcgan28_discriminator, dcgan28_generator
 from minicnn.gan.train import load_gan_images, train_gan
+from minicnn.gan.tricks import apply_spectral_norm
 from minicnn.lesson import check, check_gan_samples, parse_args, prepare_run
 from minicnn.metrics import generator_sampler
 from minicnn.training import read_checkpoint
@@ -43,11 +45,13 @@ from minicnn.training import read_checkpoint
 
 def main(argv=None):
     args = parse_args(__doc__, argv)
-    width, steps, every = (4, 6, 2) if args.fast else (32, 800, 100)
+    width, steps, every = (4, 6, 2) if args.fast else (32, 3000, 300)
 
-    print("1. DCGAN-28, layer by layer (width d = 64, as `minicnn train dcgan` uses):")
+    print("1. DCGAN-28, layer by layer (width d = 64, as `minicnn train dcgan` builds it:")
+    print("   spectral norm on every layer of D, so no batch norm there)")
     mc.manual_seed(0)
-    G, D = dcgan28_generator(100, 64), dcgan28_discriminator(64)
+    G, D = dcgan28_generator(100, 64), dcgan28_discriminator(64, batch_norm=False)
+    apply_spectral_norm(D)
     x = mc.randn(2, 100)
     for layer in G:
         x = layer(x)

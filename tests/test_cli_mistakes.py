@@ -179,3 +179,22 @@ def test_settings_too_big_for_the_memory_are_one_line(capsys, tmp_path):
     args[args.index("--width") + 1] = "10000000"   # the first layer alone: terabytes
     one_line_error(capsys, "train", "dcgan", *args, "--out", str(tmp_path / "wide"),
                    says="out of memory")
+
+
+def test_train_takes_the_adam_settings_and_a_resume_keeps_them(tmp_path, capsys):
+    from minicnn.training import read_checkpoint
+
+    out = str(tmp_path / "paper")
+    assert main(["train", "dcgan", *GAN, "--out", out, "--no-spectral-norm", "--lr", "2e-4",
+                 "--lr-d", "1e-4", "--betas", "0.5", "0.999"]) == 0
+    config = read_checkpoint(os.path.join(out, "checkpoint.ckpt"))["config"]
+    assert (config["spectral_norm"], config["lr"], config["lr_d"], list(config["betas"])) == \
+        (False, 2e-4, 1e-4, [0.5, 0.999])
+    capsys.readouterr()
+    # the same settings again on --resume are the run's own; others are refused
+    assert main(["train", "dcgan", *GAN[:1], "2", *GAN[2:], "--out", out, "--resume",
+                 "--betas", "0.5", "0.999"]) == 0
+    one_line_error(capsys, "train", "dcgan", *GAN, "--out", out, "--resume", "--betas", "0",
+                   "0.9", says="--betas")
+    one_line_error(capsys, "train", "dcgan", *GAN, "--out", out, "--betas", "0.5", "1",
+                   says="--betas")

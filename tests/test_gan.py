@@ -69,8 +69,8 @@ def test_dcgan_init_follows_the_paper():
     mc.manual_seed(0)
     parts = get_recipe("dcgan").build(get_recipe("dcgan").config(width=16))
     weights = np.concatenate([p.numpy().ravel() for name, p in
-                              parts.discriminator.named_parameters() if name.endswith("weight")
-                              and p.ndim > 1])
+                              parts.discriminator.named_parameters()
+                              if name.endswith(("weight", "weight_orig")) and p.ndim > 1])
     assert abs(weights.std() - 0.02) < 0.002 and abs(weights.mean()) < 0.002
     bn = [m for m in parts.generator.modules() if isinstance(m, nn.BatchNorm2d)][0]
     assert abs(bn.weight.numpy().mean() - 1.0) < 0.01
@@ -266,8 +266,14 @@ def test_spectral_norm_flag_wraps_every_discriminator_layer_only():
     for layer in (parts.discriminator[0], parts.discriminator[2], parts.discriminator[6]):
         matrix = layer.weight.numpy().reshape(layer.weight.shape[0], -1)
         assert abs(np.linalg.svd(matrix, compute_uv=False)[0] - 1.0) < 1e-3
-    plain = recipe.build(recipe.config(width=4))
+    plain = recipe.build(recipe.config(width=4, spectral_norm=False))
     assert not tricks.uses_spectral_norm(plain.discriminator)
+    assert any(isinstance(m, nn.BatchNorm2d) for m in plain.discriminator.modules())
+    # DCGAN-28's default is spectral norm (and no batch norm) in D; DCGAN-64 keeps the paper's
+    assert tricks.uses_spectral_norm(recipe.build(recipe.config(width=4)).discriminator)
+    paper = get_recipe("dcgan64").config(width=4)
+    assert (paper["spectral_norm"], tuple(paper["betas"]), paper["lr"]) == \
+        (False, (0.5, 0.999), 2e-4)
 
 
 def test_wgan_gp_with_spectral_norm_and_historical_averaging_trains():

@@ -304,7 +304,8 @@ def test_export_and_import_commands_round_trip_a_gan_run(onnx_export, safetensor
     from minicnn.gan.train import load_trained
 
     _, parts = load_trained(checkpoint)
-    generator = parts.models["generator"].eval()
+    generator = parts.sampling_generator().eval()  # the EMA copy: what a run draws with
+    assert generator is parts.models["generator_ema"]
     z = np.random.default_rng(0).standard_normal((3, 100)).astype(np.float32)
     with mc.no_grad():
         expected = generator(mc.tensor(z)).numpy()

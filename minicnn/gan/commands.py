@@ -3,7 +3,8 @@
 ::
 
     minicnn train dcgan [--dataset mnist5k|digits|mnist|fashion-mnist] [--steps 1000]
-                        [--batch-size 64] [--width 64] [--seed 0] [--spectral-norm]
+                        [--batch-size 64] [--width 64] [--seed 0] [--lr LR] [--lr-d LR]
+                        [--betas B1 B2] [--spectral-norm | --no-spectral-norm]
                         [--historical-averaging [LAMBDA]] [--ema [DECAY]]
                         [--out runs/dcgan] [--resume] [--device cpu|cuda]
     minicnn sample runs/dcgan/checkpoint.ckpt [--n 64] [--truncation PSI] --out grid.png
@@ -41,6 +42,17 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _beta(text: str) -> float:
+    """An Adam beta: a number in [0, 1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
+    return value
+
+
 def _add_train_gan(subparsers, command: str) -> None:
     recipe_name, about = GANS[command]
     parser = subparsers.add_parser(
@@ -62,6 +74,11 @@ def _add_train_gan(subparsers, command: str) -> None:
                         help="Adam learning rate (default: the recipe's)")
     parser.add_argument("--seed", type=non_negative_int, default=None,
                         help="random seed: the same seed gives the same run (default 0)")
+    parser.add_argument("--lr-d", type=positive_float, default=None,
+                        help="the discriminator's (critic's) own Adam learning rate (TTUR; "
+                             "default: --lr)")
+    parser.add_argument("--betas", type=_beta, nargs=2, default=None, metavar=("BETA1", "BETA2"),
+                        help="Adam's betas for both players (default: the recipe's)")
     parser.add_argument("--spectral-norm", action=argparse.BooleanOptionalAction, default=None,
                         help="spectral normalisation on every discriminator layer (or "
                              "--no-spectral-norm: none; default: the recipe's)")
@@ -127,6 +144,7 @@ def run_train_gan(args) -> int:
     except ValueError as error:
         raise CommandError(str(error)) from None
     wanted = {"batch_size": args.batch_size, "width": args.width, "lr": args.lr,
+              "lr_d": args.lr_d, "betas": None if args.betas is None else tuple(args.betas),
               "spectral_norm": args.spectral_norm,
               "historical_averaging": args.historical_averaging, "ema": args.ema,
               "n_critic": getattr(args, "n_critic", None),
