@@ -24,8 +24,9 @@ What to look at (in ``lessons/out/``):
     ``11_dcgan_run_fast/``, so a full run never picks up a fast one); run the lesson again to
     continue it, or ``minicnn train dcgan --out lessons/out/11_dcgan_run --resume``.
 
-Time: about 5 minutes on a 2-core CPU (3,000 steps of batch 64 at width 32: the README's
-main job), more on a busy machine; stop it any time and run it again: it resumes.
+Time: about 3 minutes on a 2-core CPU (3,000 steps of batch 64 at width 32: the README's
+main job; 2.5 minutes measured for the whole lesson), more on a busy machine; stop it any
+time and run it again: it resumes.
 ``--fast``: a few seconds (tiny networks, a handful of steps: the pictures are noise).
 Same training from the command line: ``minicnn train dcgan --width 32 --steps 3000``.
 Run: ``python lessons/11_dcgan.py``

@@ -134,9 +134,9 @@ def cuda_is_available() -> bool:
 
 
 def normalize_device(device) -> str:
-    """'cpu' or 'cuda' from 'cpu', 'cuda', 'cuda:0' (device index 0 only)."""
+    """'cpu' or 'cuda' from 'cpu', 'cpu:0', 'cuda', 'cuda:0' (device index 0 only)."""
     name = str(device)
-    if name == "cpu":
+    if name in ("cpu", "cpu:0"):
         return "cpu"
     if name in ("cuda", "cuda:0", "gpu"):
         return "cuda"

@@ -146,3 +146,11 @@ def test_an_empty_conv_input_channel_set_stays_in_the_graph():
     assert y.shape == (2, 0, 4, 4) and y.requires_grad
     y.sum().backward()
     assert w.grad.shape == w.shape and x.grad.shape == x.shape
+
+
+def test_cpu_zero_is_the_cpu_as_in_pytorch():
+    assert mc.ones(2).to("cpu:0").device == "cpu"
+    assert mc.ones(2, device="cpu:0").device == "cpu"
+    assert mc.zeros(2).to(mc.device("cpu:0")).device == "cpu"
+    with pytest.raises(ValueError, match="cpu:1"):
+        mc.ones(2).to("cpu:1")

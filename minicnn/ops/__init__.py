@@ -61,7 +61,8 @@ def _to(self, *args, dtype=None, device=None, non_blocking=False, copy=False,
         args = (args[0].dtype, args[0].device)
 
     for arg in args:
-        if isinstance(arg, str) and (arg in ("cpu", "cuda", "gpu") or arg.startswith("cuda:")):
+        if isinstance(arg, str) and (arg in ("cpu", "cuda", "gpu")
+                                     or arg.startswith(("cuda:", "cpu:"))):
             device = arg
         else:
             dtype = _checked_dtype(arg)
