@@ -43,6 +43,7 @@ from ..autograd import Function, Tensor
 from ..backend import get_array_module
 from ..geometry import conv_output_size, conv_transpose_output_size
 from .conv import _check_groups
+from .conv_checks import _check_tensors as _check_conv_tensors
 
 AXES = ("depth", "height", "width")
 
@@ -303,27 +304,14 @@ class Conv3dWeight(Function):
 # ---------------------------------------------------------------------------------------
 # Argument checks: errors name the argument, what was expected and what came
 # ---------------------------------------------------------------------------------------
+_SHAPES_3D = {"input": "(N, C, D, H, W) or unbatched (C, D, H, W)",
+              "grad_output": "(N, K, O, P, Q)", "weight": "(K, C/G, T, R, S)"}
+
+
 def _check_tensors(op: str, first: tuple, second: tuple) -> None:
-    """Both 5-D float tensors of one dtype on one device (``(name, tensor)`` pairs)."""
-    for name, tensor in (first, second):
-        if not isinstance(tensor, Tensor):
-            raise TypeError(f"{op}: {name}: expected a minicnn Tensor, got "
-                            f"{type(tensor).__name__}")
-    for name, tensor in (second, first):  # the weight's rank first: the likelier mistake
-        if tensor.ndim != 5:
-            expected = ("(N, C, D, H, W) or unbatched (C, D, H, W)" if name == "input" else
-                        "(N, K, O, P, Q)" if name == "grad_output" else "(K, C/G, T, R, S)")
-            raise ValueError(f"{op}: {name}: expected a 5-D tensor {expected}, got "
-                             f"{tensor.ndim}-D with shape {tuple(tensor.shape)}")
-    (name_a, a), (name_b, b) = first, second
-    if a.dtype.kind != "f" or b.dtype.kind != "f":
-        raise TypeError(f"{op}: expected floating-point tensors, got {name_a} {a.dtype} and "
-                        f"{name_b} {b.dtype}")
-    if a.dtype != b.dtype:
-        raise TypeError(f"{op}: {name_a} has dtype {a.dtype} but {name_b} has dtype "
-                        f"{b.dtype}; convert one of them (.float() or .double())")
-    if a.device != b.device:
-        raise ValueError(f"{op}: {name_a} is on {a.device} but {name_b} is on {b.device}")
+    """Both 5-D float tensors of one dtype on one device (``(name, tensor)`` pairs): conv2d's
+    check at rank 5."""
+    _check_conv_tensors(op, first, second, rank=5, shapes=_SHAPES_3D)
 
 
 def _check_kernel_fits(op: str, input_size, kernel, padding, dilation) -> None:

@@ -12,18 +12,23 @@ from .torch_errors import RuntimeTypeError, RuntimeValueError
 # ---------------------------------------------------------------------------------------
 # Argument checks: bad input gets an error naming the argument, the expected and the got.
 # ---------------------------------------------------------------------------------------
-def _check_tensors(op: str, first: tuple, second: tuple) -> None:
-    """Both 4-D float tensors of one dtype on one device; ``first``/``second`` are
-    (name, tensor) pairs, named in the errors."""
+_SHAPES_2D = {"input": "(N, C, H, W)", "grad_output": "(N, C, H, W)", "weight": "(K, C/G, R, S)"}
+
+
+def _check_tensors(op: str, first: tuple, second: tuple, rank: int = 4,
+                   shapes: dict = _SHAPES_2D) -> None:
+    """Both ``rank``-D float tensors of one dtype on one device; ``first``/``second`` are
+    (name, tensor) pairs, named in the errors with their expected layout from ``shapes``
+    (conv2d's by default; conv3d passes its own, rank 5)."""
     for name, tensor in (first, second):
         if not isinstance(tensor, Tensor):
             raise TypeError(f"{op}: {name}: expected a minicnn Tensor, got "
                             f"{type(tensor).__name__}")
     for name, tensor in (second, first):  # the weight's rank first: the likelier mistake
-        if tensor.ndim != 4:
-            expected = "(N, C, H, W)" if name in ("input", "grad_output") else "(K, C/G, R, S)"
-            raise RuntimeValueError(f"{op}: {name}: expected a 4-D tensor {expected}, got "
-                                    f"{tensor.ndim}-D with shape {tuple(tensor.shape)}")
+        if tensor.ndim != rank:
+            expected = shapes.get(name, shapes["weight"])
+            raise RuntimeValueError(f"{op}: {name}: expected a {rank}-D tensor {expected}, "
+                                    f"got {tensor.ndim}-D with shape {tuple(tensor.shape)}")
     (name_a, a), (name_b, b) = first, second
     if a.dtype.kind != "f" or b.dtype.kind != "f":
         raise RuntimeTypeError(f"{op}: expected floating-point tensors, got {name_a} {a.dtype} and "
