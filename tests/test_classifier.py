@@ -84,3 +84,20 @@ def test_options_reach_the_config():
     assert config["blas_threads"] is None and config["dropout"] == 0.1
     assert config["channels"] == (4, 8) and config["epochs"] == 1
     assert result.model.dropout.p == 0.1
+
+
+@pytest.mark.parametrize("damage", [
+    lambda s: s["config"].pop("hidden"),                       # a missing setting
+    lambda s: s["config"].update(channels="eight"),            # a setting of the wrong type
+    lambda s: s["config"].update(hidden=7),                    # weights of another shape
+    lambda s: s.pop("state_dict"),                             # no weights at all
+])
+def test_load_classifier_names_the_file_of_a_damaged_classifier(tmp_path, damage):
+    model = DigitClassifier((4, 8), 16, 0.0)
+    state = {"format": "minicnn-digit-classifier", "config": dict(model.config),
+             "state_dict": model.state_dict()}
+    damage(state)
+    path = tmp_path / "edited.ckpt"
+    mc.save(state, path)
+    with pytest.raises(ValueError, match="edited.ckpt: its classifier settings"):
+        load_classifier(path)

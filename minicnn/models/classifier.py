@@ -369,15 +369,21 @@ def load_classifier(path) -> DigitClassifier:
     """A ``DigitClassifier`` in eval mode from ``save_classifier``'s file or from a
     training checkpoint (``checkpoint.ckpt``) of ``train_classifier``."""
     state = load(path)
-    if isinstance(state, dict) and state.get("format") == "minicnn-digit-classifier":
-        config, weights = state["config"], state["state_dict"]
-    elif isinstance(state, dict) and state.get("format") == "minicnn-training-run":
-        config = {key: state["config"][key] for key in ("channels", "hidden", "dropout")}
-        weights = state["models"]["model"]
-    else:
+    if not (isinstance(state, dict) and state.get("format") in (
+            "minicnn-digit-classifier", "minicnn-training-run")):
         raise ValueError(f"{os.fspath(path)}: not a digit classifier or a train_classifier "
                          "checkpoint")
-    model = DigitClassifier(config["channels"], config["hidden"], config["dropout"],
-                            config.get("num_classes", 10))
-    model.load_state_dict(weights)
+    try:   # a hand-edited or damaged file: one ValueError naming it, whatever broke
+        if state["format"] == "minicnn-digit-classifier":
+            config, weights = state["config"], state["state_dict"]
+        else:
+            config = {key: state["config"][key] for key in ("channels", "hidden", "dropout")}
+            weights = state["models"]["model"]
+        model = DigitClassifier(config["channels"], config["hidden"], config["dropout"],
+                                config.get("num_classes", 10))
+        model.load_state_dict(weights)
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as error:
+        what = f"missing {error}" if isinstance(error, KeyError) else str(error)
+        raise ValueError(f"{os.fspath(path)}: its classifier settings and weights do not "
+                         f"rebuild a DigitClassifier ({what})") from None
     return model.eval()
