@@ -23,6 +23,7 @@ Imports nothing but the standard library, so the kernels (kernels/) can use it t
 """
 from __future__ import annotations
 
+import operator
 from typing import NamedTuple
 
 
@@ -47,6 +48,25 @@ def pair(value, name: str, minimum: int = 0, op: str | None = None) -> tuple[int
         what = "positive" if minimum == 1 else "non-negative"
         raise ValueError(f"{where}: expected {what} values, got {value!r}")
     return values
+
+
+def single_int(value, name: str, op: str, minimum: int | None = None) -> int:
+    """An int or a 1-tuple of one as an int (a float or a bool is a TypeError, as in
+    PyTorch, never truncated); at least ``minimum`` when given. The 1-D layers' and ops'
+    ``kernel_size``, ``stride``, ``padding`` ..."""
+    item = value
+    if isinstance(value, (tuple, list)):
+        if len(value) != 1:
+            raise ValueError(f"{op}: {name}: expected an int or a 1-tuple, got {value!r}")
+        item = value[0]
+    if isinstance(item, bool) or not hasattr(type(item), "__index__"):
+        raise TypeError(f"{op}: {name}: expected an int or a 1-tuple of an int, got "
+                        f"{value!r} ({type(item).__name__})")
+    number = operator.index(item)
+    if minimum is not None and number < minimum:
+        what = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{op}: {name}: expected a {what} int, got {value!r}")
+    return number
 
 
 def conv_padding(padding, kernel_hw, dilation, stride, op: str) -> tuple[int, int, int, int]:

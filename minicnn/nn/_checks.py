@@ -29,7 +29,7 @@ import math
 import numbers
 import operator
 
-from ..geometry import pair
+from ..geometry import pair, single_int
 
 
 def size(layer: str, name: str, value, minimum: int = 0) -> int:
@@ -52,18 +52,7 @@ def window(layer: str, name: str, value, minimum: int) -> tuple[int, int]:
 def single(layer: str, name: str, value, minimum: int) -> tuple[int]:
     """``value`` (an int or a 1-tuple of an int ``>= minimum``) as a 1-tuple (Conv1d's
     kernel_size, stride, padding ...)."""
-    items = tuple(value) if isinstance(value, (tuple, list)) else (value,)
-    if len(items) != 1:
-        raise ValueError(f"{layer}: {name}: expected an int or a 1-tuple, got {value!r}")
-    item = items[0]
-    if isinstance(item, bool) or not hasattr(type(item), "__index__"):
-        raise TypeError(f"{layer}: {name}: expected an int or a 1-tuple of an int, got "
-                        f"{value!r} ({type(item).__name__})")
-    number = operator.index(item)
-    if number < minimum:
-        what = "positive" if minimum == 1 else "non-negative"
-        raise ValueError(f"{layer}: {name}: expected a {what} int, got {value!r}")
-    return (number,)
+    return (single_int(value, name, layer, minimum),)
 
 
 def divisible(layer: str, name: str, value: int, by_name: str, by: int) -> None:

@@ -43,6 +43,7 @@ from ..autograd import Function, Tensor
 from ..backend import get_array_module
 from ..geometry import conv_output_size, conv_transpose_output_size
 from .conv import _check_groups
+from .conv_checks import _check_kernel_fits
 from .conv_checks import _check_tensors as _check_conv_tensors
 
 AXES = ("depth", "height", "width")
@@ -312,16 +313,6 @@ def _check_tensors(op: str, first: tuple, second: tuple) -> None:
     """Both 5-D float tensors of one dtype on one device (``(name, tensor)`` pairs): conv2d's
     check at rank 5."""
     _check_conv_tensors(op, first, second, rank=5, shapes=_SHAPES_3D)
-
-
-def _check_kernel_fits(op: str, input_size, kernel, padding, dilation) -> None:
-    padded = tuple(size + padding[2 * i] + padding[2 * i + 1] for i, size in enumerate(input_size))
-    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
-    if any(s > p for s, p in zip(span, padded)):
-        x = "x".join
-        raise ValueError(f"{op}: kernel size {x(map(str, span))} (kernel {x(map(str, kernel))}, "
-                         f"dilation {x(map(str, dilation))}) is larger than the padded input "
-                         f"{x(map(str, padded))} (input {x(map(str, input_size))} plus padding)")
 
 
 def _add_bias(y: Tensor, bias, channels: int, op: str) -> Tensor:

@@ -50,15 +50,17 @@ def _check_groups(op: str, groups, counts) -> int:
     return groups
 
 
-def _check_kernel_fits(op: str, input_hw, kernel_hw, padding, dilation) -> None:
-    top, bottom, left, right = padding
-    padded = (input_hw[0] + top + bottom, input_hw[1] + left + right)
-    effective = (dilation[0] * (kernel_hw[0] - 1) + 1, dilation[1] * (kernel_hw[1] - 1) + 1)
-    if effective[0] > padded[0] or effective[1] > padded[1]:
+def _check_kernel_fits(op: str, input_size, kernel, padding, dilation) -> None:
+    """The dilated kernel fits in the padded input, in every spatial dim (conv2d's and
+    conv3d's); ``padding`` is (before, after) per dim, flattened."""
+    padded = tuple(size + padding[2 * i] + padding[2 * i + 1] for i, size in enumerate(input_size))
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    if any(s > p for s, p in zip(span, padded)):
+        x = "x".join
         raise RuntimeValueError(
-            f"{op}: kernel size {effective[0]}x{effective[1]} (kernel {kernel_hw[0]}x"
-            f"{kernel_hw[1]}, dilation {dilation[0]}x{dilation[1]}) is larger than the padded "
-            f"input {padded[0]}x{padded[1]} (input {input_hw[0]}x{input_hw[1]} plus padding)")
+            f"{op}: kernel size {x(map(str, span))} (kernel {x(map(str, kernel))}, dilation "
+            f"{x(map(str, dilation))}) is larger than the padded input {x(map(str, padded))} "
+            f"(input {x(map(str, input_size))} plus padding)")
 
 
 def _add_bias(y: Tensor, bias, channels: int, op: str) -> Tensor:

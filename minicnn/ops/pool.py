@@ -414,20 +414,27 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     """
     x, unbatched = _batched("avg_pool2d", input)
     window = _check_window("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
+    return _average_pool("avg_pool2d", AvgPool2dFunction, x, unbatched, window,
+                         count_include_pad, divisor_override)
+
+
+def _average_pool(op: str, function, x: Tensor, unbatched: bool, window, count_include_pad,
+                  divisor_override) -> Tensor:
+    """avg_pool2d's and avg_pool3d's common end, once the window is checked: the divisor,
+    PyTorch's dtype rule (int64 averaged in int64, truncating toward zero; other integer
+    and bool dtypes refused), the pooling ``function``, the batch dim taken off again."""
     if divisor_override is not None and divisor_override == 0:
-        raise RuntimeValueError("avg_pool2d: divisor_override: expected a non-zero number, got 0")
+        raise RuntimeValueError(f"{op}: divisor_override: expected a non-zero number, got 0")
+    options = dict(window=window, count_include_pad=bool(count_include_pad),
+                   divisor_override=divisor_override)
     if x.dtype.kind in "iub":
         if x.dtype != np.int64:
-            raise TypeError(f"avg_pool2d: not implemented for {x.dtype} input (PyTorch "
+            raise TypeError(f"{op}: not implemented for {x.dtype} input (PyTorch "
                             f"neither); convert it first (x.float())")
-        # PyTorch averages int64 in int64, truncating toward zero
-        y = AvgPool2dFunction.apply(Tensor._wrap(x.array.astype(np.float64)), window=window,
-                                    count_include_pad=bool(count_include_pad),
-                                    divisor_override=divisor_override)
+        y = function.apply(Tensor._wrap(x.array.astype(np.float64)), **options)
         y = Tensor._wrap(np.trunc(y.array).astype(x.dtype))
-        return reshape(y, y.shape[1:]) if unbatched else y
-    y = AvgPool2dFunction.apply(x, window=window, count_include_pad=bool(count_include_pad),
-                                divisor_override=divisor_override)
+    else:
+        y = function.apply(x, **options)
     return reshape(y, y.shape[1:]) if unbatched else y
 
 

@@ -9,26 +9,9 @@ L_out = floor((L + 2 p - d (k - 1) - 1) / s) + 1 (ceil with ``ceil_mode``).
 from __future__ import annotations
 
 from ..autograd import Tensor
+from ..geometry import single_int as _one
 from .pool import avg_pool2d, max_pool2d
 from .resize import adaptive_avg_pool2d
-
-
-def _one(value, name: str, op: str, minimum: int | None = None) -> int:
-    """An int or a 1-tuple of one as an int (a float or a bool is a TypeError, as in
-    PyTorch, never truncated); at least ``minimum`` when given."""
-    item = value
-    if isinstance(value, (tuple, list)):
-        if len(value) != 1:
-            raise ValueError(f"{op}: {name}: expected an int or a 1-tuple, got {value!r}")
-        item = value[0]
-    if isinstance(item, bool) or not hasattr(type(item), "__index__"):
-        raise TypeError(f"{op}: {name}: expected an int or a 1-tuple of an int, got "
-                        f"{value!r} ({type(item).__name__})")
-    number = int(item)
-    if minimum is not None and number < minimum:
-        what = "positive" if minimum == 1 else "non-negative"
-        raise ValueError(f"{op}: {name}: expected a {what} int, got {value!r}")
-    return number
 
 
 def _as_image(op: str, input: Tensor) -> Tensor:

@@ -41,6 +41,7 @@ from ..backend import get_array_module
 from ..geometry import pool_output_size
 from .conv3d import triple
 from .math import connected, matmul
+from .pool import _average_pool
 from .resize import _check_float_or_uint8, adaptive_average_matrix
 from .shape import reshape
 
@@ -379,21 +380,8 @@ def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     """
     x, unbatched = _batched("avg_pool3d", input)
     window = _check_window("avg_pool3d", x, kernel_size, stride, padding, 1, ceil_mode)
-    if divisor_override is not None and divisor_override == 0:
-        raise ValueError("avg_pool3d: divisor_override: expected a non-zero number, got 0")
-    if x.dtype.kind in "iub":
-        if x.dtype != np.int64:
-            raise TypeError(f"avg_pool3d: not implemented for {x.dtype} input (PyTorch "
-                            f"neither); convert it first (x.float())")
-        # PyTorch averages int64 in int64, truncating toward zero (as avg_pool2d)
-        y = AvgPool3dFunction.apply(Tensor._wrap(x.array.astype(np.float64)), window=window,
-                                    count_include_pad=bool(count_include_pad),
-                                    divisor_override=divisor_override)
-        y = Tensor._wrap(np.trunc(y.array).astype(x.dtype))
-        return reshape(y, y.shape[1:]) if unbatched else y
-    y = AvgPool3dFunction.apply(x, window=window, count_include_pad=bool(count_include_pad),
-                                divisor_override=divisor_override)
-    return reshape(y, y.shape[1:]) if unbatched else y
+    return _average_pool("avg_pool3d", AvgPool3dFunction, x, unbatched, window,
+                         count_include_pad, divisor_override)
 
 
 def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:

@@ -138,8 +138,7 @@ def reshape(x: Tensor, *shape) -> Tensor:
                                 f"must be >= 0, or -1 for one inferred size")
     known = math.prod([s for s in shape if s != -1])
     count = x.numel()
-    if shape.count(-1) > 1 or (-1 in shape and (known == 0 or count % known)) or (
-            -1 not in shape and known != count):
+    if (-1 in shape and (known == 0 or count % known)) or (-1 not in shape and known != count):
         raise RuntimeValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({count} "
                                 f"elements) into {shape}")
     if -1 in shape:
