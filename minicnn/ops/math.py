@@ -390,8 +390,8 @@ def sum(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
 
 
 def _need_floating(name, x, message):
-    if isinstance(x, Tensor) and x.dtype.kind in "biu":
-        raise RuntimeTypeError(message.format(name=name, dtype=x.dtype))
+    """PyTorch's refusal of an integer or bool ``x`` (the caller tested its dtype)."""
+    raise RuntimeTypeError(message.format(name=name, dtype=x.dtype))
 
 
 def mean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
